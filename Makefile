@@ -1,0 +1,40 @@
+# Two commands on a fresh clone: `make demo` and `make test`. Both create .venv when it is missing.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+export QT_QPA_PLATFORM ?= offscreen
+export PIP_DISABLE_PIP_VERSION_CHECK = 1
+
+.PHONY: demo test lint venv clean train-deps
+
+venv: $(STAMP)
+
+# pyradiomics 3.x fails to build in pip's isolated build environment: install its build requirements
+# first, then build it without isolation (see README, "Installing by hand").
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q -c constraints.txt numpy setuptools versioneer wheel
+	$(PIP) install -q -c constraints.txt --no-build-isolation pyradiomics
+	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+# Training/export extras (TensorFlow, tf-keras, tfmot, scikit-learn): only for training and export.
+train-deps: $(STAMP)
+	$(PIP) install -q -c constraints.txt -e '.[dev,train]'
+
+demo: $(STAMP)
+	$(VENV)/bin/otscc inspect assets/sample_patient
+	$(VENV)/bin/otscc inspect assets/sample_patient_dicom
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+
+test: lint
+	$(VENV)/bin/pytest -q
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

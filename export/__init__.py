@@ -1,0 +1,1 @@
+"""Model export: formats table, converters, validation, benchmark (filled by the export issue)."""

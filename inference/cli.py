@@ -1,0 +1,67 @@
+"""``otscc``: one command line over the Python API (the GUI calls the same functions).
+
+Each subcommand lives in a module with ``add_arguments(parser)`` and ``run(args) -> int``. Modules are
+imported only when their command runs, so ``otscc --help`` stays fast and the runtime never loads
+TensorFlow or the training code unless a training/export command is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+from inference import __version__
+from inference.errors import OtsccError
+
+#: command -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "inspect": ("inference.commands.inspect",
+        "show what was found in a patient folder (roles, geometry, registration)"),
+    "synth": ("training.synth.cli", "generate a SYNTHETIC multiparametric tongue-MRI cohort"),
+}
+
+
+def _build_parser(command: str | None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="otscc",
+        description="otscc-edge: offline OTSCC tumor segmentation and nodal-risk prediction from MRI.",
+    )
+    parser.add_argument("--version", action="version", version=f"otscc-edge {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging (default: off)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, summary) in COMMANDS.items():
+        sp = sub.add_parser(name, help=summary, description=summary)
+        if name == command:  # only the chosen command's module is imported
+            importlib.import_module(module).add_arguments(sp)
+            sp.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                            help="show tracebacks and debug logging (default: off)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = next((a for a in argv if not a.startswith("-")), None)
+    parser = _build_parser(command if command in COMMANDS else None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return int(module.run(args) or 0)
+    except OtsccError as exc:
+        if args.debug:
+            raise
+        print(f"otscc {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"otscc {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""CLI subcommands of the runtime (each: add_arguments, run)."""

@@ -1,0 +1,71 @@
+"""``otscc inspect PATIENT``: what was found, roles and why, geometry, warnings, registration, timings."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from inference.intake import prepare_patient
+
+
+def add_sequence_arguments(parser: argparse.ArgumentParser) -> None:
+    """--cet1/--t2/--t1 overrides shared by every command that reads a patient."""
+    for role, label in (("cet1", "contrast-enhanced T1"), ("t2", "T2"), ("t1", "T1")):
+        parser.add_argument(f"--{role}", metavar="PATH|UID|NUMBER",
+                            help=f"use this {label}: an image file, a one-series DICOM folder, or a "
+                                 "SeriesInstanceUID/series number in PATIENT (default: detected)")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("patient", metavar="PATIENT", help="patient folder (named NIfTI/NRRD/MHA files or DICOM)")
+    add_sequence_arguments(parser)
+    parser.add_argument("--register", choices=("auto", "always", "never"), default="auto",
+                        help="co-registration of T2/T1 to CE-T1: auto skips it when grids coincide "
+                             "(default: auto)")
+    parser.add_argument("--json", action="store_true", help="print a JSON report instead of text (default: off)")
+
+
+def run(args: argparse.Namespace) -> int:
+    def progress(stage: str, fraction: float) -> None:
+        if not args.json and fraction == 0.0:
+            print(f"... {stage}", file=sys.stderr, flush=True)
+
+    prepared = prepare_patient(args.patient, cet1=args.cet1, t2=args.t2, t1=args.t1,
+                               register=args.register, progress=progress)
+    report = prepared.report()
+    if args.json:
+        json.dump(report, sys.stdout, indent=2)
+        print()
+        return 0
+    print(format_report(report))
+    return 0
+
+
+def format_report(report: dict) -> str:
+    lines = [f"Patient {report['patient_id']} ({report['source_kind']})", "Sequences:"]
+    for role, info in report["roles"].items():
+        size = "x".join(str(s) for s in info["size_xyz"])
+        spacing = "x".join(f"{s:.3g}" for s in info["spacing_mm_xyz"])
+        lines.append(f"  {role:<5} {info['source']}")
+        lines.append(f"        {size} voxels, {spacing} mm; why: {info['reason']}")
+    lines.append("Registration to CE-T1:")
+    for role, reg in report["registration"].items():
+        if reg.get("skipped"):
+            lines.append(f"  {role:<5} skipped: {reg.get('reason', '')}")
+            continue
+        t = ", ".join(f"{v:+.2f}" for v in reg["translation_mm"])
+        r = ", ".join(f"{v:+.2f}" for v in reg["rotation_deg"])
+        quality = reg.get("quality_name", "quality")
+        lines.append(f"  {role:<5} translation ({t}) mm, rotation ({r}) deg, {quality} "
+                     f"{reg.get('quality_before', float('nan')):.3f} -> {reg.get('quality_after', float('nan')):.3f}, "
+                     f"{reg.get('seconds', 0):.2f} s")
+    if report.get("mask"):
+        lines.append(f"Mask: {report['mask']}")
+    for note in report.get("notes", []):
+        lines.append(f"Note: {note}")
+    for warning in report["warnings"]:
+        lines.append(f"WARNING: {warning}")
+    timings = ", ".join(f"{k} {v:.2f} s" for k, v in report["timings_s"].items())
+    lines.append(f"Timings: {timings}")
+    return "\n".join(lines)

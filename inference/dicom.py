@@ -1,0 +1,308 @@
+"""DICOM folder intake: find every series under a folder, check its geometry, read it as a Volume.
+
+Any file names, nested folders and non-DICOM files are accepted; headers are parsed with pydicom
+(pixels deferred), series grouped by SeriesInstanceUID, slices ordered along the slice normal, and
+geometry checked before any pixel buffer is allocated. Pixels are decoded by SimpleITK (GDCM), which
+handles the compressed transfer syntaxes. Patient identifiers are never copied into ``Volume.meta``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import SimpleITK as sitk
+from pydicom.errors import InvalidDicomError
+
+from inference.errors import (
+    GeometryError,
+    UnreadableFileError,
+    VolumeTooLargeError,
+)
+from inference.imagefile import MAX_VOXELS, check_finite
+from inference.roles import SeriesInfo
+from inference.volume import Geometry, Volume
+
+log = logging.getLogger(__name__)
+
+#: Relative deviation of a slice gap from the median gap above which slices count as missing.
+GAP_TOLERANCE = 0.1
+#: Angle (degrees) between the slice normal and the stacking direction above which we refuse (tilt/shear).
+MAX_TILT_DEG = 1.0
+MAX_FILES = 20000
+
+# Header tags kept in Volume.meta: acquisition facts only, nothing that identifies the patient.
+_META_TAGS = (
+    "Modality", "Manufacturer", "MagneticFieldStrength", "SeriesDescription", "ProtocolName",
+    "SequenceName", "ScanningSequence", "SequenceVariant", "ScanOptions", "RepetitionTime", "EchoTime",
+    "InversionTime", "FlipAngle", "SliceThickness", "SeriesNumber",
+)
+
+
+@dataclass
+class _Slice:
+    path: Path
+    position: np.ndarray
+    orientation: np.ndarray
+    rows: int
+    cols: int
+    image_type: tuple[str, ...]
+    frames: int
+
+
+@dataclass
+class DicomSeries:
+    """One series found under a folder, with headers parsed and slices ordered."""
+
+    uid: str
+    header: pydicom.Dataset  # first slice's header, pixels not read
+    slices: list[_Slice] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def number(self) -> str:
+        value = self.header.get("SeriesNumber", "")
+        return "" if value is None else str(value)
+
+    @property
+    def description(self) -> str:
+        return str(self.header.get("SeriesDescription", "") or "")
+
+    @property
+    def label(self) -> str:
+        return f"series #{self.number or '?'} '{self.description}' ({len(self.slices)} images)"
+
+    def info(self) -> SeriesInfo:
+        """Role-assignment view of this series."""
+        h = self.header
+        return SeriesInfo(
+            key=self.uid,
+            label=self.label,
+            description=self.description,
+            protocol=str(h.get("ProtocolName", "") or ""),
+            sequence_name=str(h.get("SequenceName", "") or ""),
+            image_type=tuple(str(t) for t in (h.get("ImageType") or ())),
+            modality=str(h.get("Modality", "") or ""),
+            repetition_time=_float(h.get("RepetitionTime")),
+            echo_time=_float(h.get("EchoTime")),
+            contrast_agent=str(h.get("ContrastBolusAgent")) if h.get("ContrastBolusAgent") else None,
+            n_images=len(self.slices),
+        )
+
+    def summary(self) -> dict:
+        """Non-identifying description for listings (role dialogs, inspect output)."""
+        h = self.header
+        spacing = [float(v) for v in (h.get("PixelSpacing") or [0, 0])]
+        return {
+            "series_uid": self.uid,
+            "series_number": self.number,
+            "description": self.description,
+            "images": len(self.slices),
+            "rows": int(h.get("Rows", 0) or 0),
+            "columns": int(h.get("Columns", 0) or 0),
+            "pixel_spacing_mm": spacing,
+            "slice_thickness_mm": _float(h.get("SliceThickness")),
+        }
+
+
+def _float(value) -> float | None:
+    try:
+        return None if value is None or value == "" else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def pseudonym(study_uid: str) -> str:
+    """Stable pseudonymous patient id from a StudyInstanceUID (never the PatientID or name)."""
+    digest = hashlib.sha256(f"otscc-edge:{study_uid}".encode()).hexdigest()
+    return f"anon-{digest[:10]}"
+
+
+def _iter_files(root: Path):
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames):
+            count += 1
+            if count > MAX_FILES:
+                raise VolumeTooLargeError(f"{root}: more than {MAX_FILES} files; point at one patient's study.")
+            yield Path(dirpath) / name
+
+
+def _read_header(path: Path) -> pydicom.Dataset | None:
+    """Header of a DICOM file, None for non-DICOM files."""
+    try:
+        if path.stat().st_size < 132:
+            return None
+        return pydicom.dcmread(path, stop_before_pixels=True)
+    except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        log.debug("not DICOM or unreadable header: %s (%s)", path.name, exc)
+        return None
+
+
+def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
+    """Find DICOM image series under ``root``.
+
+    Returns:
+        (series, notes): series ordered by series number, and notes about skipped files.
+    """
+    groups: dict[str, DicomSeries] = {}
+    skipped: Counter[str] = Counter()
+    for path in _iter_files(Path(root)):
+        ds = _read_header(path)
+        if ds is None:
+            skipped["non-DICOM or unreadable"] += 1
+            continue
+        uid = str(ds.get("SeriesInstanceUID", "") or "")
+        pos, ori = ds.get("ImagePositionPatient"), ds.get("ImageOrientationPatient")
+        if not uid or pos is None or ori is None or "Rows" not in ds:
+            skipped["DICOM without image geometry (e.g. DICOMDIR, report)"] += 1
+            continue
+        try:
+            item = _Slice(
+                path=path,
+                position=np.array([float(v) for v in pos]),
+                orientation=np.array([float(v) for v in ori]),
+                rows=int(ds.Rows),
+                cols=int(ds.Columns),
+                image_type=tuple(str(t).upper() for t in (ds.get("ImageType") or ())),
+                frames=int(ds.get("NumberOfFrames", 1) or 1),
+            )
+        except (TypeError, ValueError) as exc:
+            skipped[f"malformed geometry tags ({exc})"] += 1
+            continue
+        groups.setdefault(uid, DicomSeries(uid=uid, header=ds)).slices.append(item)
+    notes = [f"{n} file(s) skipped: {why}" for why, n in skipped.items()]
+    series = sorted(groups.values(), key=lambda s: (_float(s.number) or 0.0, s.uid))
+    return series, notes
+
+
+def _drop_localizers(series: DicomSeries) -> list[_Slice]:
+    """Remove images whose orientation/size differs from the majority (localizers mixed into a series)."""
+    def signature(s: _Slice) -> tuple:
+        return (tuple(np.round(s.orientation, 3)), s.rows, s.cols)
+
+    counts = Counter(signature(s) for s in series.slices)
+    main, _ = counts.most_common(1)[0]
+    kept = [s for s in series.slices if signature(s) == main and "LOCALIZER" not in s.image_type]
+    dropped = len(series.slices) - len(kept)
+    if dropped:
+        series.warnings.append(
+            f"{series.label}: {dropped} image(s) with another orientation/size or ImageType LOCALIZER "
+            "were mixed into the series and ignored"
+        )
+    return kept
+
+
+def order_slices(series: DicomSeries) -> tuple[list[_Slice], float]:
+    """Sort slices along the normal and check spacing, tilt and 4D stacking.
+
+    Returns:
+        (slices in order, slice spacing in mm)
+
+    Raises:
+        GeometryError: 2D-only, 4D, missing slices or tilted stacks.
+    """
+    slices = _drop_localizers(series)
+    if any(s.frames > 1 for s in slices):
+        raise GeometryError(f"{series.label}: multi-frame (enhanced) DICOM is not supported yet; "
+                            "export the series as classic single-frame images.")
+    if len(slices) < 2:
+        raise GeometryError(f"{series.label}: a single image; a 3D stack of at least 2 slices is needed.")
+    row, col = slices[0].orientation[:3], slices[0].orientation[3:]
+    normal = np.cross(row, col)
+    slices.sort(key=lambda s: float(s.position @ normal))
+    dist = np.array([float(s.position @ normal) for s in slices])
+    distinct = np.unique(np.round(dist, 3))
+    if len(distinct) < len(dist):
+        per = len(dist) / len(distinct)
+        raise GeometryError(
+            f"{series.label}: {len(dist)} images at {len(distinct)} positions (~{per:.0f} per position): "
+            "a 4D series (echoes/phases/b-values); export one volume."
+        )
+    gaps = np.diff(dist)
+    median = float(np.median(gaps))
+    if median <= 0:
+        raise GeometryError(f"{series.label}: slices do not advance along the normal.")
+    deviation = np.abs(gaps - median) / median
+    if deviation.max() > GAP_TOLERANCE:
+        worst = int(np.argmax(deviation))
+        missing = int(round(gaps[worst] / median)) - 1
+        detail = f"~{missing} missing slice(s)" if missing >= 1 else "irregular gaps"
+        raise GeometryError(
+            f"{series.label}: non-uniform slice spacing (gap {gaps[worst]:.2f} mm vs median {median:.2f} mm "
+            f"between images {worst} and {worst + 1}: {detail}); the series is incomplete."
+        )
+    stack = slices[-1].position - slices[0].position
+    cos = abs(float(stack @ normal)) / max(float(np.linalg.norm(stack)), 1e-9)
+    tilt = float(np.degrees(np.arccos(min(1.0, cos))))
+    if tilt > MAX_TILT_DEG:
+        raise GeometryError(
+            f"{series.label}: slices are stacked {tilt:.1f} degrees off their normal (gantry tilt/shear); "
+            "reformat to an orthogonal stack first."
+        )
+    if tilt > 0.1:
+        series.warnings.append(f"{series.label}: {tilt:.2f} degree stack tilt ignored")
+    return slices, median
+
+
+def read_series(series: DicomSeries, *, max_voxels: int = MAX_VOXELS) -> Volume:
+    """Read one series into a float32 Volume after geometry checks (no pixel read before them)."""
+    slices, spacing_z = order_slices(series)
+    voxels = slices[0].rows * slices[0].cols * len(slices)
+    if voxels > max_voxels:
+        raise VolumeTooLargeError(f"{series.label}: {voxels:.3g} voxels exceeds the {max_voxels:.3g} allowed.")
+    reader = sitk.ImageSeriesReader()
+    reader.SetFileNames([str(s.path) for s in slices])
+    try:
+        image = reader.Execute()
+    except RuntimeError as exc:
+        raise UnreadableFileError(
+            f"{series.label}: pixel data unreadable (truncated or corrupt file?): "
+            f"{str(exc).strip().splitlines()[-1][:200]}"
+        ) from exc
+    image = sitk.Cast(image, sitk.sitkFloat32)
+    # Our own slice spacing/order is authoritative (ITK uses the first two slices only).
+    geometry = Geometry.from_image(image)
+    geometry = Geometry(geometry.size, (geometry.spacing[0], geometry.spacing[1], spacing_z),
+                        tuple(float(v) for v in slices[0].position), _direction(slices[0]))
+    array = sitk.GetArrayFromImage(image)
+    check_finite(array, series.label)
+    meta = {tag: _plain(series.header.get(tag)) for tag in _META_TAGS if series.header.get(tag) is not None}
+    meta.update(source=series.label, format="dicom", series_uid=series.uid,
+                contrast_agent_tag=bool(series.header.get("ContrastBolusAgent")))
+    return Volume(array=array, geometry=geometry, meta=meta)
+
+
+def _direction(item: _Slice) -> tuple[float, ...]:
+    row, col = item.orientation[:3], item.orientation[3:]
+    normal = np.cross(row, col)
+    return tuple(float(v) for v in np.column_stack([row, col, normal]).ravel())
+
+
+def _plain(value):
+    if isinstance(value, pydicom.multival.MultiValue):
+        return [_plain(v) for v in value]
+    if isinstance(value, (int, float, str)):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def study_uids(series: list[DicomSeries]) -> set[str]:
+    return {str(s.header.get("StudyInstanceUID", "")) for s in series}
+
+
+def group_by_study(series: list[DicomSeries]) -> dict[str, list[DicomSeries]]:
+    groups: dict[str, list[DicomSeries]] = defaultdict(list)
+    for s in series:
+        groups[str(s.header.get("StudyInstanceUID", ""))].append(s)
+    return groups

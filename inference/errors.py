@@ -1,0 +1,62 @@
+"""Typed errors. Every failure a user can cause maps to one of these, with a message that names the
+bad value and says what to do. The CLI prints ``str(error)`` on one line and exits non-zero."""
+
+from __future__ import annotations
+
+
+class OtsccError(Exception):
+    """Base of every error this project raises on purpose."""
+
+    exit_code = 1
+
+
+class InputError(OtsccError):
+    """The patient input cannot be used as given."""
+
+    exit_code = 2
+
+
+class PatientNotFoundError(InputError):
+    """The path does not exist or holds no image files."""
+
+
+class UnreadableFileError(InputError):
+    """A file exists but cannot be parsed as an image (truncated, corrupt, wrong format)."""
+
+
+class UnsupportedFormatError(InputError):
+    """The file format or extension is not one we read."""
+
+
+class MissingSequenceError(InputError):
+    """One of CE-T1, T2, T1 was not found."""
+
+
+class AmbiguousSequenceError(InputError):
+    """More than one candidate for a sequence role; the message lists them."""
+
+    def __init__(self, message: str, candidates: list[dict] | None = None) -> None:
+        super().__init__(message)
+        self.candidates = candidates or []
+
+
+class GeometryError(InputError):
+    """Geometry that cannot be used: 2D-only, 4D, non-uniform slices, tilt, mismatched grids."""
+
+
+class VolumeTooLargeError(InputError):
+    """The header declares more voxels than we allow, or more bytes than the file holds."""
+
+
+class InvalidPixelDataError(InputError):
+    """NaN/inf or otherwise unusable intensities."""
+
+
+class RegistrationError(OtsccError):
+    """Rigid co-registration failed or produced an implausible result."""
+
+
+class OutputError(OtsccError):
+    """Outputs cannot be written (read-only folder, inside the input folder, disk full)."""
+
+    exit_code = 3

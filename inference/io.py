@@ -1,0 +1,218 @@
+"""Read a patient: a folder of named NIfTI/NRRD/MHA files or a DICOM folder -> three role-tagged Volumes.
+
+Nothing here writes to disk. Patient identifiers never leave this module: NIfTI folders are named by
+their folder, DICOM studies by a pseudonym derived from the StudyInstanceUID.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inference import dicom
+from inference.errors import (
+    AmbiguousSequenceError,
+    GeometryError,
+    InputError,
+    MissingSequenceError,
+    PatientNotFoundError,
+)
+from inference.imagefile import MAX_VOXELS, image_suffix, read_image_file, strip_suffix
+from inference.roles import ROLE_LABELS, ROLES, RoleDecision, assign_series_roles, role_from_name
+from inference.volume import Volume
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Patient:
+    """Three sequences of one patient, each on its own grid (registration comes later)."""
+
+    patient_id: str
+    source_kind: str  # "files" or "dicom"
+    volumes: dict[str, Volume]
+    roles: dict[str, RoleDecision]
+    mask: Volume | None = None
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    series: list[dict] = field(default_factory=list)
+
+    def describe(self) -> dict:
+        """JSON-ready summary (no identifiers)."""
+        return {
+            "patient_id": self.patient_id,
+            "source_kind": self.source_kind,
+            "roles": {
+                role: {"source": d.label, "reason": d.reason, **self.volumes[role].geometry.to_dict()}
+                for role, d in self.roles.items()
+            },
+            "mask": None if self.mask is None else self.mask.meta.get("source"),
+            "series_found": self.series,
+            "warnings": list(self.warnings),
+            "notes": list(self.notes),
+        }
+
+
+def load_patient(
+    path: str | Path,
+    *,
+    cet1: str | Path | None = None,
+    t2: str | Path | None = None,
+    t1: str | Path | None = None,
+    load_mask: bool = True,
+    max_voxels: int = MAX_VOXELS,
+) -> Patient:
+    """Load a patient's CE-T1, T2 and T1 volumes.
+
+    Args:
+        path: a folder of image files named by sequence (``cet1``/``t2``/``t1`` or aliases) or a DICOM
+            folder with several series (any names, nested folders, junk files allowed).
+        cet1, t2, t1: explicit choices that always win: an image file, a folder with one DICOM series,
+            or (for DICOM folders) a SeriesInstanceUID or series number.
+        load_mask: also read a ``mask``/``label`` file when present (files layout only).
+        max_voxels: per-volume voxel cap.
+
+    Raises:
+        InputError subclasses with a message naming the problem.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise PatientNotFoundError(f"{root}: no such file or folder.")
+    if not root.is_dir():
+        raise PatientNotFoundError(f"{root}: a patient is a folder (of NIfTI/NRRD/MHA files or DICOM series).")
+    overrides = {r: v for r, v in {"cet1": cet1, "t2": t2, "t1": t1}.items() if v is not None}
+    named = _named_image_files(root)
+    if any(role in ROLES for role in named):
+        patient = _load_files(root, named, overrides, load_mask, max_voxels)
+    else:
+        patient = _load_dicom(root, named, overrides, max_voxels)
+    for volume in patient.volumes.values():
+        patient.warnings.extend(volume.meta.pop("warnings", []))
+    return patient
+
+
+def _named_image_files(root: Path) -> dict[str, list[Path]]:
+    """Image files at the top of ``root`` grouped by role (``"?"`` for unrecognised names)."""
+    found: dict[str, list[Path]] = {}
+    for child in sorted(root.iterdir()):
+        if child.is_file() and image_suffix(child):
+            role = role_from_name(strip_suffix(child)) or "?"
+            found.setdefault(role, []).append(child)
+    return found
+
+
+def _load_override(value: str | Path, role: str, max_voxels: int) -> tuple[Volume, str]:
+    path = Path(value)
+    if path.is_file():
+        return read_image_file(path, max_voxels=max_voxels), f"{path.name} chosen by the user (override)"
+    if path.is_dir():
+        series, _ = dicom.scan_folder(path)
+        if len(series) != 1:
+            raise AmbiguousSequenceError(
+                f"--{role} {path}: folder holds {len(series)} DICOM series; point at one series or give "
+                "its SeriesInstanceUID/series number.",
+                candidates=[s.summary() for s in series],
+            )
+        return dicom.read_series(series[0], max_voxels=max_voxels), f"{series[0].label} chosen by the user"
+    raise PatientNotFoundError(f"--{role} {value}: no such file or folder.")
+
+
+def _load_files(root, named, overrides, load_mask, max_voxels) -> Patient:
+    volumes, roles, notes = {}, {}, []
+    for role in ROLES:
+        if role in overrides:
+            volumes[role], reason = _load_override(overrides[role], role, max_voxels)
+            roles[role] = RoleDecision(role, str(overrides[role]), str(overrides[role]), reason)
+            continue
+        files = named.get(role, [])
+        if len(files) > 1:
+            raise AmbiguousSequenceError(
+                f"{len(files)} files could be {ROLE_LABELS[role]}: {', '.join(f.name for f in files)}. "
+                f"Keep one or choose with --{role} PATH.",
+                candidates=[{"key": str(f), "label": f.name} for f in files],
+            )
+        if not files:
+            raise MissingSequenceError(
+                f"{root.name}: no {ROLE_LABELS[role]} file. Expected a file named e.g. "
+                f"'{role}.nii.gz' (aliases accepted: {', '.join(_aliases(role))}) or --{role} PATH. "
+                f"Image files present: {', '.join(sorted(f.name for fs in named.values() for f in fs))}."
+            )
+        volumes[role] = read_image_file(files[0], max_voxels=max_voxels)
+        roles[role] = RoleDecision(role, str(files[0]), files[0].name, f"file name '{files[0].name}'")
+    if named.get("?"):
+        notes.append("ignored image files with unrecognised names: " + ", ".join(f.name for f in named["?"]))
+    mask = _load_mask(named.get("mask", []), volumes["cet1"], max_voxels) if load_mask else None
+    return Patient(root.resolve().name, "files", volumes, roles, mask=mask, notes=notes)
+
+
+def _aliases(role: str) -> list[str]:
+    from inference.roles import NAME_ALIASES
+
+    return list(NAME_ALIASES[role][:6])
+
+
+def _load_mask(files: list[Path], reference: Volume, max_voxels: int) -> Volume | None:
+    if not files:
+        return None
+    if len(files) > 1:
+        raise AmbiguousSequenceError(f"several mask files: {', '.join(f.name for f in files)}; keep one.")
+    mask = read_image_file(files[0], max_voxels=max_voxels)
+    if not mask.geometry.same_space(reference.geometry, tol_mm=0.01):
+        raise GeometryError(
+            f"{files[0].name}: mask grid {mask.geometry.size} / spacing "
+            f"{tuple(round(s, 3) for s in mask.geometry.spacing)} does not match the CE-T1 grid "
+            f"{reference.geometry.size} / {tuple(round(s, 3) for s in reference.geometry.spacing)}; "
+            "the mask must be on the CE-T1 grid."
+        )
+    return mask.with_array((mask.array > 0.5).astype("uint8"))
+
+
+def _resolve_series_key(value, series: list[dicom.DicomSeries]) -> str | None:
+    text = str(value)
+    for s in series:
+        if text in (s.uid, s.number):
+            return s.uid
+    return None
+
+
+def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
+    series, notes = dicom.scan_folder(root)
+    if not series:
+        if named:
+            files = sorted(f.name for fs in named.values() for f in fs)
+            raise MissingSequenceError(
+                f"{root.name}: image files found ({', '.join(files)}) but none is named by sequence; name "
+                "them cet1/t2/t1 (e.g. 'cet1.nii.gz') or give --cet1/--t2/--t1."
+            )
+        raise PatientNotFoundError(f"{root}: no DICOM series or NIfTI/NRRD/MHA images found.")
+    fixed, volumes, roles = {}, {}, {}
+    for role, value in overrides.items():
+        key = _resolve_series_key(value, series)
+        if key is not None:
+            fixed[role] = key
+        else:
+            volumes[role], reason = _load_override(value, role, max_voxels)
+            roles[role] = RoleDecision(role, str(value), str(value), reason)
+    remaining = [s for s in series if s.uid not in fixed.values()]
+    candidates = [s.info() for s in series if s.uid in fixed.values()] + [s.info() for s in remaining]
+    wanted = {r: k for r, k in fixed.items()}
+    decisions = assign_series_roles(candidates, wanted) if len(roles) < 3 else {}
+    by_uid = {s.uid: s for s in series}
+    warnings: list[str] = []
+    for role, decision in decisions.items():
+        if role in roles:
+            continue
+        chosen = by_uid[decision.key]
+        volumes[role] = dicom.read_series(chosen, max_voxels=max_voxels)
+        roles[role] = decision
+        warnings.extend(chosen.warnings)
+    studies = dicom.study_uids([by_uid[d.key] for d in roles.values() if d.key in by_uid])
+    if len(dicom.group_by_study(series)) > 1:
+        warnings.append(f"the folder holds {len(dicom.group_by_study(series))} studies; check the roles")
+    study = sorted(studies)[0] if studies else str(root.resolve())
+    return Patient(dicom.pseudonym(study), "dicom", volumes, roles, warnings=warnings, notes=notes,
+                   series=[s.summary() for s in series])
+
+
+__all__ = ["Patient", "load_patient", "InputError"]

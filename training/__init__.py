@@ -1,0 +1,1 @@
+"""Cohort synthesis, model definition, training and nomogram fitting (TensorFlow, scikit-learn)."""
