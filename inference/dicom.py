@@ -54,6 +54,8 @@ class _Slice:
     cols: int
     image_type: tuple[str, ...]
     frames: int
+    pixel_bytes: int | None = None  # PixelData length when stored uncompressed (defined length)
+    needed_bytes: int = 0  # what Rows x Columns x frames x samples x BitsAllocated needs
 
 
 @dataclass
@@ -140,10 +142,20 @@ def _read_header(path: Path) -> pydicom.Dataset | None:
     try:
         if path.stat().st_size < 132:
             return None
-        return pydicom.dcmread(path, stop_before_pixels=True)
+        # defer_size instead of stop_before_pixels: the PixelData length becomes visible (to catch short
+        # pixel data, which GDCM zero-fills silently) without reading its value.
+        return pydicom.dcmread(path, defer_size=4096)
     except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
         log.debug("not DICOM or unreadable header: %s (%s)", path.name, exc)
         return None
+
+
+def _native_pixel_bytes(ds: pydicom.Dataset) -> int | None:
+    """Length of an uncompressed PixelData element, None when absent or encapsulated (compressed)."""
+    if 0x7FE00010 not in ds:
+        return None
+    length = ds.get_item(0x7FE00010, keep_deferred=True).length
+    return None if length == 0xFFFFFFFF else int(length)
 
 
 def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
@@ -173,7 +185,12 @@ def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
                 cols=int(ds.Columns),
                 image_type=tuple(str(t).upper() for t in (ds.get("ImageType") or ())),
                 frames=int(ds.get("NumberOfFrames", 1) or 1),
+                pixel_bytes=_native_pixel_bytes(ds),
+                needed_bytes=int(ds.Rows) * int(ds.Columns) * int(ds.get("NumberOfFrames", 1) or 1)
+                * int(ds.get("SamplesPerPixel", 1) or 1) * ((int(ds.get("BitsAllocated", 16) or 16) + 7) // 8),
             )
+            if item.position.shape != (3,) or item.orientation.shape != (6,):
+                raise ValueError(f"{len(pos)} position / {len(ori)} orientation values")
         except (TypeError, ValueError) as exc:
             skipped[f"malformed geometry tags ({exc})"] += 1
             continue
@@ -210,6 +227,10 @@ def order_slices(series: DicomSeries) -> tuple[list[_Slice], float]:
         GeometryError: 2D-only, 4D, missing slices or tilted stacks.
     """
     slices = _drop_localizers(series)
+    if any("MOSAIC" in s.image_type for s in slices):
+        # Siemens MOSAIC: each image is a tile of many slices (usually diffusion/fMRI), not one slice.
+        raise GeometryError(f"{series.label}: Siemens MOSAIC images (tiles of many slices) are not an "
+                            "anatomical 3D series; choose the CE-T1/T2/T1 series instead.")
     if any(s.frames > 1 for s in slices):
         raise GeometryError(f"{series.label}: multi-frame (enhanced) DICOM is not supported yet; "
                             "export the series as classic single-frame images.")
@@ -217,6 +238,12 @@ def order_slices(series: DicomSeries) -> tuple[list[_Slice], float]:
         raise GeometryError(f"{series.label}: a single image; a 3D stack of at least 2 slices is needed.")
     row, col = slices[0].orientation[:3], slices[0].orientation[3:]
     normal = np.cross(row, col)
+    if abs(float(np.linalg.norm(normal)) - 1.0) > 0.05:
+        # Zero or parallel direction cosines would otherwise put every slice at one position ("4D").
+        raise GeometryError(
+            f"{series.label}: ImageOrientationPatient {[round(float(v), 4) for v in slices[0].orientation]} is "
+            "not two orthogonal unit vectors; the header is corrupt."
+        )
     slices.sort(key=lambda s: float(s.position @ normal))
     dist = np.array([float(s.position @ normal) for s in slices])
     distinct = np.unique(np.round(dist, 3))
@@ -258,6 +285,12 @@ def read_series(series: DicomSeries, *, max_voxels: int = MAX_VOXELS) -> Volume:
     voxels = slices[0].rows * slices[0].cols * len(slices)
     if voxels > max_voxels:
         raise VolumeTooLargeError(f"{series.label}: {voxels:.3g} voxels exceeds the {max_voxels:.3g} allowed.")
+    short = next((s for s in slices if s.pixel_bytes is not None and s.pixel_bytes < s.needed_bytes), None)
+    if short is not None:
+        raise UnreadableFileError(
+            f"{series.label}: {short.path.name} holds {short.pixel_bytes} bytes of pixel data but its header "
+            f"needs {short.needed_bytes}; the file is truncated or corrupt. Re-export the series."
+        )
     reader = sitk.ImageSeriesReader()
     reader.SetFileNames([str(s.path) for s in slices])
     try:

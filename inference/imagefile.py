@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import logging
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,13 @@ MAX_VOXELS = 512 * 512 * 400
 
 #: Extensions we read, longest first so ``.nii.gz`` wins over ``.gz``.
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
+
+_IMAGE_IO = {".nii.gz": "NiftiImageIO", ".nii": "NiftiImageIO", ".nrrd": "NrrdImageIO", ".nhdr": "NrrdImageIO",
+              ".mha": "MetaImageIO", ".mhd": "MetaImageIO"}
+#: NIfTI-1 datatype codes of float voxels (which can hold NaN/inf) -> numpy type.
+_NIFTI_FLOATS = {16: "f4", 64: "f8"}
+#: Bytes per read when streaming a NIfTI file's voxels (bounded memory whatever the file size).
+_SCAN_CHUNK = 1 << 22
 
 _BYTES_PER_COMPONENT = {
     sitk.sitkUInt8: 1, sitk.sitkInt8: 1, sitk.sitkUInt16: 2, sitk.sitkInt16: 2,
@@ -54,6 +62,9 @@ def strip_suffix(path: Path) -> str:
 def _read_header(path: Path) -> sitk.ImageFileReader:
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
+    # The reader the extension promises, not whichever ITK reader accepts the bytes: a PNG or a DICOM
+    # renamed "cet1.nii" is a wrong file, not an image to read.
+    reader.SetImageIO(_IMAGE_IO[image_suffix(path)])
     try:
         reader.ReadImageInformation()
     except RuntimeError as exc:
@@ -70,24 +81,57 @@ def _first_line(exc: BaseException) -> str:
     return (text[-1] if text else type(exc).__name__)[:200]
 
 
-def _gzip_uncompressed_size(path: Path) -> int | None:
-    """ISIZE trailer of a single-member gzip file (size mod 2**32), None when unreadable."""
+def _check_nifti_voxels(path: Path, expected: int) -> None:
+    """Stream a NIfTI-1 file's voxel bytes once, in bounded chunks, before ITK reads it.
+
+    Needed because ITK's NIfTI reader silently turns NaN/inf voxels into 0 (the check after reading
+    cannot see them) and reads a truncated ``.nii.gz`` without error, zero-filling what is missing.
+    """
+    is_gzip = path.name.lower().endswith(".gz")
     try:
-        with path.open("rb") as fh:
-            if fh.read(2) != b"\x1f\x8b":
-                return None
-            fh.seek(-4, 2)
-            return struct.unpack("<I", fh.read(4))[0]
-    except OSError:
-        return None
+        with gzip.open(path, "rb") if is_gzip else path.open("rb") as fh:
+            header = fh.read(348)
+            order = "<" if header[:4] == struct.pack("<i", 348) else ">"
+            vox_offset = struct.unpack_from(order + "f", header, 108)[0] if len(header) == 348 else -1.0
+            if header[:4] != struct.pack(order + "i", 348) or not 348 <= vox_offset < 2**40:
+                return  # not NIfTI-1 or odd offset; ITK has accepted the header, nothing more we can check
+            float_type = _NIFTI_FLOATS.get(struct.unpack_from(order + "h", header, 70)[0])
+            if not is_gzip and float_type is None:
+                return  # plain integer file: its size was checked against the header already
+            fh.seek(int(vox_offset))  # forward seek: a gzip stream is decompressed in bounded steps
+            dtype = None if float_type is None else np.dtype(order + float_type)
+            remaining, bad = expected, 0
+            while remaining > 0:
+                block = fh.read(min(_SCAN_CHUNK, remaining))
+                if not block:
+                    break
+                remaining -= len(block)
+                if dtype is not None:
+                    usable = len(block) - len(block) % dtype.itemsize
+                    bad += int(np.count_nonzero(~np.isfinite(np.frombuffer(block[:usable], dtype))))
+    except EOFError:
+        remaining, bad = 1, 0  # gzip stream cut short before the voxels its header declares
+    except (OSError, zlib.error) as exc:
+        raise UnreadableFileError(f"{path.name}: compressed data is corrupt ({exc}).") from exc
+    if remaining > 0:
+        raise VolumeTooLargeError(
+            f"{path.name}: header declares {expected} bytes of voxels but the file holds fewer; the file is "
+            "truncated or its header is wrong."
+        )
+    if bad:
+        raise InvalidPixelDataError(
+            f"{path.name}: {bad} of {expected // dtype.itemsize} voxels are NaN or infinite; re-export the series."
+        )
 
 
-def _check_declared_size(path: Path, reader: sitk.ImageFileReader, max_voxels: int) -> None:
+def _check_declared_size(path: Path, reader: sitk.ImageFileReader, max_voxels: int) -> int:
+    """Refuse unusable or oversized headers; return the voxel bytes the header declares."""
     size = reader.GetSize()
     dim = reader.GetDimension()
     if dim == 4 and size[3] > 1:
         raise GeometryError(f"{path.name}: 4D image ({size[3]} volumes of {size[:3]}); give one 3D volume.")
-    if dim < 3 or (dim >= 3 and size[2] < 2):
+    # Any axis of length < 2, not just z: a corrupt NIfTI dim of 0 or -16 comes back from ITK as 1.
+    if dim < 3 or min(size[:3]) < 2:
         raise GeometryError(
             f"{path.name}: 2D image {tuple(size)}; a 3D volume with at least 2 slices is needed."
         )
@@ -106,18 +150,14 @@ def _check_declared_size(path: Path, reader: sitk.ImageFileReader, max_voxels: i
     name = path.name.lower()
     if name.endswith(".nii"):
         available = path.stat().st_size - 352
-    elif name.endswith(".nii.gz"):
-        isize = _gzip_uncompressed_size(path)
-        available = None if isize is None else isize - 352
-        if available is not None and expected + 352 >= 2**32:
-            available = None  # ISIZE wraps at 4 GiB; nothing to compare then
     else:
-        available = None  # NRRD/MHA: compressed or detached data; ITK checks the read below
+        available = None  # .nii.gz: streamed by _check_nifti_voxels; NRRD/MHA: ITK checks the read below
     if available is not None and available < expected:
         raise VolumeTooLargeError(
             f"{path.name}: header declares {expected} bytes of voxels but the file holds only "
             f"{max(available, 0)}; the file is truncated or its header is wrong."
         )
+    return expected
 
 
 def check_finite(volume_array: np.ndarray, name: str) -> None:
@@ -153,7 +193,9 @@ def read_image_file(path: Path, *, max_voxels: int = MAX_VOXELS, meta: dict | No
     if path.name.lower().endswith(".gz"):
         _check_gzip_magic(path)
     reader = _read_header(path)
-    _check_declared_size(path, reader, max_voxels)
+    expected = _check_declared_size(path, reader, max_voxels)
+    if path.name.lower().endswith((".nii", ".nii.gz")):
+        _check_nifti_voxels(path, expected)
     try:
         image = reader.Execute()
     except RuntimeError as exc:
@@ -172,5 +214,5 @@ def _check_gzip_magic(path: Path) -> None:
     try:
         with gzip.open(path, "rb") as fh:
             fh.read(16)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:  # zlib.error: a valid gzip header over corrupt deflate data
         raise UnreadableFileError(f"{path.name}: not a valid gzip file ({exc}).") from exc

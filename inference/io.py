@@ -194,10 +194,12 @@ def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
         else:
             volumes[role], reason = _load_override(value, role, max_voxels)
             roles[role] = RoleDecision(role, str(value), str(value), reason)
-    remaining = [s for s in series if s.uid not in fixed.values()]
+    # A series loaded from an override folder inside ``root`` is taken: it must not compete again.
+    loaded = {v.meta.get("series_uid") for v in volumes.values()}
+    remaining = [s for s in series if s.uid not in fixed.values() and s.uid not in loaded]
     candidates = [s.info() for s in series if s.uid in fixed.values()] + [s.info() for s in remaining]
     wanted = {r: k for r, k in fixed.items()}
-    decisions = assign_series_roles(candidates, wanted) if len(roles) < 3 else {}
+    decisions = assign_series_roles(candidates, wanted, skip=tuple(roles)) if len(roles) < 3 else {}
     by_uid = {s.uid: s for s in series}
     warnings: list[str] = []
     for role, decision in decisions.items():

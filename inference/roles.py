@@ -60,7 +60,9 @@ class SeriesInfo:
 
     @property
     def text(self) -> str:
-        return " ".join([self.description, self.protocol, self.sequence_name]).lower()
+        # Underscores become spaces: Siemens-style names ("t1_vibe_fs_tra_post", "ep2d_diff_tra") would
+        # otherwise hide every word from the \b-anchored patterns below ("_" is a word character).
+        return " ".join([self.description, self.protocol, self.sequence_name]).lower().replace("_", " ")
 
 
 @dataclass(frozen=True)
@@ -151,12 +153,16 @@ def classify_series(info: SeriesInfo) -> tuple[str | None, str]:
     return ("cet1" if contrast else "t1"), f"{why_w}; {why_c}"
 
 
-def assign_series_roles(series: list[SeriesInfo], fixed: dict[str, str] | None = None) -> dict[str, RoleDecision]:
+def assign_series_roles(
+    series: list[SeriesInfo], fixed: dict[str, str] | None = None, *, skip: tuple[str, ...] = ()
+) -> dict[str, RoleDecision]:
     """Assign every role to exactly one series.
 
     Args:
         series: the candidate series.
         fixed: role -> series key chosen by the user (overrides always win).
+        skip: roles already supplied elsewhere (e.g. an override file or folder outside ``series``);
+            they are neither assigned nor reported missing or ambiguous.
 
     Raises:
         AmbiguousSequenceError: several candidates for one role.
@@ -176,7 +182,7 @@ def assign_series_roles(series: list[SeriesInfo], fixed: dict[str, str] | None =
         if role and info.key not in taken:
             candidates[role].append((info, why))
     for role in ROLES:
-        if role in decisions:
+        if role in decisions or role in skip:
             continue
         found = candidates[role]
         if len(found) > 1:

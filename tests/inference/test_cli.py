@@ -1,0 +1,75 @@
+"""`otscc` command line: output, errors as one line, nothing written into the patient folder."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inference.cli import main
+from tests.inference.test_io_files import write_volume
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def patient(tmp_path) -> Path:
+    folder = tmp_path / "case007"
+    folder.mkdir()
+    for i, name in enumerate(("T1C", "t2w", "t1")):
+        write_volume(folder / f"{name}.nii.gz", value=100 + 80 * i, seed=i)
+    return folder
+
+
+def test_inspect_text(patient, capsys):
+    before = tree_digest(patient)
+    assert main(["inspect", str(patient)]) == 0
+    out = capsys.readouterr().out
+    assert "Patient case007" in out
+    assert "T1C.nii.gz" in out and "file name" in out
+    assert "skipped: already share a physical space" in out
+    assert "Timings:" in out
+    assert tree_digest(patient) == before
+
+
+def test_inspect_json(patient, capsys):
+    assert main(["inspect", str(patient), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["roles"]) == {"cet1", "t2", "t1"}
+    assert report["roles"]["t2"]["size_xyz"] == [40, 36, 6]
+    assert report["registration"]["t2"]["skipped"] is True
+    assert {"load", "register"} <= set(report["timings_s"])
+
+
+def test_error_is_one_line_without_traceback(tmp_path, capsys):
+    (tmp_path / "cet1.nii.gz").write_bytes(b"")
+    code = main(["inspect", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    errors = [line for line in err.splitlines() if not line.startswith("... ")]  # progress lines aside
+    assert len(errors) == 1 and errors[0].startswith("otscc inspect: error:")
+    assert "Traceback" not in err
+
+
+def test_debug_shows_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "inference.cli", "--debug", "inspect", str(tmp_path / "x")],
+                            capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.returncode != 0 and "Traceback" in result.stderr and "PatientNotFoundError" in result.stderr
+
+
+def test_help_does_not_import_heavy_modules():
+    code = ("import sys; from inference.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = [m for m in ('tensorflow', 'radiomics', 'PySide6', 'training.synth', 'SimpleITK') "
+            "if m in sys.modules]\nprint(heavy)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert result.stdout.strip().splitlines()[-1] == "[]"
