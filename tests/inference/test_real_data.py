@@ -126,24 +126,8 @@ def test_a_single_real_mr_image_is_refused_as_2d(tmp_path: Path) -> None:
         dicom.read_series(series[0])
 
 
-def test_nibabel_two_slice_siemens_series(tmp_path: Path) -> None:
-    """Two real slices of one Siemens series, slightly oblique: read with a small-tilt warning."""
-    files = [NIBABEL_DATA / "0.dcm", NIBABEL_DATA / "1.dcm"]
-    _require(*files)
-    for f in files:
-        shutil.copy(f, tmp_path / f.name)
-    series, _ = dicom.scan_folder(tmp_path)
-
-    volume = dicom.read_series(series[0])
-
-    assert volume.geometry.size == (256, 256, 2)
-    assert volume.geometry.spacing[2] == pytest.approx(3.0, abs=1e-3)
-    expected = np.stack([_physical(pydicom.dcmread(f)) for f in files])
-    assert np.array_equal(volume.array, expected)
-    assert any("tilt ignored" in w for w in series[0].warnings)
-
-
 def test_mosaic_images_are_refused(tmp_path: Path) -> None:
+    """nibabel's two real Siemens DTI images are MOSAIC tiles, not slices: refused with the reason."""
     for name in ("0.dcm", "1.dcm"):
         shutil.copy(NIBABEL_DATA / name, tmp_path / name)
     series, _ = dicom.scan_folder(tmp_path)
