@@ -1,0 +1,100 @@
+"""Image preparation and quality figures for rigid registration (see ``inference.registration``).
+
+Pyramids by block averaging, the fixed head mask, overlap checks and the entropy correlation
+coefficient reported to users. Small pure functions on SimpleITK images and numpy arrays.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import SimpleITK as sitk
+
+from inference.errors import RegistrationError
+from inference.volume import Volume
+
+if TYPE_CHECKING:
+    from inference.registration import RegistrationSettings
+
+
+def check_usable(volume: Volume, role: str) -> None:
+    """Refuse images the metric cannot work with, naming the sequence and what is wrong."""
+    array = volume.array
+    if not np.all(np.isfinite(array)):
+        raise RegistrationError(f"{role} image contains NaN/inf voxels; fix or re-export the series")
+    if float(np.ptp(array)) <= 0.0:
+        raise RegistrationError(
+            f"{role} image is blank (every voxel is {float(array.flat[0]):g}); check that the right series was selected"
+        )
+
+
+def shrink(image: sitk.Image, spacing_mm: float) -> sitk.Image:
+    """Block-average ``image`` to about ``spacing_mm`` per axis (never finer than it is already).
+
+    Averaging whole blocks is both the cheapest downsampling and its own anti-aliasing filter.
+    """
+    factors = [max(1, int(round(spacing_mm / s))) for s in image.GetSpacing()]
+    return image if factors == [1, 1, 1] else sitk.BinShrink(image, factors)
+
+
+def head_mask(fixed: sitk.Image, settings: RegistrationSettings) -> sitk.Image:
+    """Largest bright component of the fixed image, dilated by the margin (uint8 mask on its grid)."""
+    array = sitk.GetArrayViewFromImage(fixed)
+    threshold = settings.mask_fraction * float(np.percentile(array, 99.0))
+    mask = sitk.BinaryThreshold(fixed, lowerThreshold=threshold, upperThreshold=1e30)
+    components = sitk.RelabelComponent(sitk.ConnectedComponent(mask), sortByObjectSize=True)
+    mask = sitk.Cast(components == 1, sitk.sitkUInt8)
+    radius = [int(np.ceil(settings.mask_margin_mm / s)) for s in fixed.GetSpacing()]
+    return sitk.BinaryDilate(mask, radius)
+
+
+def crop_to_mask(image: sitk.Image, mask: sitk.Image) -> tuple[sitk.Image, sitk.Image]:
+    """Crop image and mask to the mask's bounding box, so sampling is not wasted on air."""
+    stats = sitk.LabelShapeStatisticsImageFilter()
+    stats.Execute(mask)
+    if not stats.HasLabel(1):
+        raise RegistrationError("fixed (reference) image has no foreground to register on")
+    box = stats.GetBoundingBox(1)
+    index, size = list(box[:3]), list(box[3:])
+    return sitk.RegionOfInterest(image, size, index), sitk.RegionOfInterest(mask, size, index)
+
+
+def entropy_correlation(fixed: np.ndarray, moving: np.ndarray, bins: int = 32) -> float:
+    """Entropy correlation coefficient ``2 * MI / (H(f) + H(m))`` of paired samples (0-1).
+
+    Intensities are clipped to their 0.5-99.5 percentiles first so a few hot voxels do not squeeze
+    the tissue into one bin.
+    """
+    if fixed.size < bins:
+        return 0.0
+    edges = [np.percentile(a, (0.5, 99.5)) for a in (fixed, moving)]
+    if any(hi <= lo for lo, hi in edges):
+        return 0.0
+    joint, _, _ = np.histogram2d(fixed, moving, bins=bins, range=[tuple(e) for e in edges])
+    p = joint / joint.sum()
+
+    def entropy(q: np.ndarray) -> float:
+        q = q[q > 0]
+        return float(-(q * np.log(q)).sum())
+
+    h_f, h_m, h_fm = entropy(p.sum(axis=1)), entropy(p.sum(axis=0)), entropy(p.ravel())
+    return 0.0 if h_f + h_m <= 0 else float(2.0 * (h_f + h_m - h_fm) / (h_f + h_m))
+
+
+def ecc_in_mask(fixed: sitk.Image, mask: sitk.Image, moving: sitk.Image, tx: sitk.Transform, bins: int) -> float:
+    """ECC of fixed and transformed moving inside the mask, where the moving image has data."""
+    warped = sitk.Resample(moving, fixed, tx, sitk.sitkLinear, float("nan"), sitk.sitkFloat32)
+    f = sitk.GetArrayViewFromImage(fixed).ravel()
+    m = sitk.GetArrayViewFromImage(warped).ravel()
+    keep = (sitk.GetArrayViewFromImage(mask).ravel() > 0) & np.isfinite(m)
+    return entropy_correlation(f[keep], m[keep], bins)
+
+
+def overlap_fraction(fixed: sitk.Image, mask: sitk.Image, moving: sitk.Image, tx: sitk.Transform) -> float:
+    """Fraction of the fixed head mask that maps inside the moving image's field of view."""
+    ones = sitk.Image(moving.GetSize(), sitk.sitkUInt8) + 1
+    ones.CopyInformation(moving)
+    inside = sitk.Resample(ones, fixed, tx, sitk.sitkNearestNeighbor, 0, sitk.sitkUInt8)
+    m = sitk.GetArrayViewFromImage(mask) > 0
+    return float((sitk.GetArrayViewFromImage(inside)[m] > 0).mean()) if m.any() else 0.0

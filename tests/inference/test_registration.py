@@ -1,0 +1,213 @@
+"""Rigid co-registration: known transforms are recovered, skips and failures behave, resampling is exact."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from inference.errors import MissingSequenceError, RegistrationError
+from inference.registration import (
+    RegistrationResult,
+    _plausibility_warnings,
+    coregister,
+    register_rigid,
+    resample_to,
+)
+from inference.registration_phantom import (
+    RigidMotion,
+    centred_geometry,
+    head_points,
+    render_volume,
+    transform_residual,
+)
+from inference.volume import Geometry, Volume
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "pyradiomics"
+
+# Thick slices (4-5 mm) like the clinic, but a coarser matrix than the 512^2 benchmark to stay fast.
+FIXED_GRID = centred_geometry((256, 256, 30), (0.9, 0.9, 4.0))
+T2_GRID = centred_geometry((160, 160, 24), (1.4, 1.4, 5.0), (4.0, -3.0, 2.5))
+T1_GRID = centred_geometry((224, 224, 28), (1.0, 1.0, 4.5), (-3.0, 2.0, -2.0))
+T2_MOTION = RigidMotion((2.5, -2.0, 3.0), (2.0, -2.5, 1.5))
+T1_MOTION = RigidMotion((-3.0, 2.5, -1.5), (-2.5, 1.0, -3.0))
+
+
+@pytest.fixture(scope="module")
+def study() -> dict[str, Volume]:
+    """CE-T1 reference plus a T2 and a T1 on their own grids, each moved by a known transform."""
+    return {
+        "cet1": render_volume(FIXED_GRID, "cet1", seed=1),
+        "t2": render_volume(T2_GRID, "t2", T2_MOTION, seed=2),
+        "t1": render_volume(T1_GRID, "t1", T1_MOTION, seed=3),
+    }
+
+
+@pytest.fixture(scope="module")
+def t2_result(study: dict[str, Volume]) -> RegistrationResult:
+    return register_rigid(study["cet1"], study["t2"], seed=0)
+
+
+def _assert_recovered(result: RegistrationResult, truth: sitk.Transform, points: np.ndarray) -> None:
+    error_mm, error_deg = transform_residual(result.transform, truth, points)
+    assert error_mm < 1.0, f"max displacement error {error_mm:.2f} mm"
+    assert error_deg < 1.0, f"residual rotation {error_deg:.2f} degrees"
+    assert result.quality_final > result.quality_initial
+    assert result.metric_final < result.metric_initial
+    assert not result.skipped and not result.warnings
+
+
+def test_recovers_known_motion_t2(study: dict[str, Volume], t2_result: RegistrationResult) -> None:
+    _assert_recovered(t2_result, T2_MOTION.to_sitk(), head_points(FIXED_GRID))
+
+
+def test_recovers_known_motion_t1(study: dict[str, Volume]) -> None:
+    result = register_rigid(study["cet1"], study["t1"], seed=0)
+    _assert_recovered(result, T1_MOTION.to_sitk(), head_points(FIXED_GRID))
+
+
+def test_reported_parameters_describe_the_transform(t2_result: RegistrationResult) -> None:
+    tx = t2_result.transform
+    assert t2_result.translation_mm == pytest.approx(tx.GetTranslation())
+    assert np.deg2rad(t2_result.rotation_deg) == pytest.approx([tx.GetAngleX(), tx.GetAngleY(), tx.GetAngleZ()])
+    # The motion was applied about the origin; the result is centred on the head, but the rotation is shared.
+    assert t2_result.rotation_deg == pytest.approx(T2_MOTION.rotation_deg, abs=1.0)
+    assert 0.0 < t2_result.quality_initial < t2_result.quality_final <= 1.0
+    assert t2_result.iterations > 0 and t2_result.seconds > 0
+    json.dumps(t2_result.to_dict())
+
+
+def test_same_seed_is_deterministic(study: dict[str, Volume], t2_result: RegistrationResult) -> None:
+    again = register_rigid(study["cet1"], study["t2"], seed=0)
+    assert again.iterations == t2_result.iterations
+    np.testing.assert_allclose(again.transform.GetParameters(), t2_result.transform.GetParameters(), atol=1e-9)
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason=f"shared MR data not found at {DATA}")
+def test_recovers_known_motion_real_mr() -> None:
+    image = sitk.Cast(sitk.ReadImage(str(DATA / "brain1_image.nrrd")), sitk.sitkFloat32)
+    fixed = Volume.from_image(image)
+    array = fixed.array
+    zz, yy, xx = np.nonzero(array[:, ::8, ::8] > 0.1 * np.percentile(array, 99))
+    points = fixed.geometry.index_to_physical(np.stack([xx * 8, yy * 8, zz], axis=1).astype(float))
+    motion = RigidMotion((2.0, -2.5, 3.0), (2.5, -1.5, 2.0), tuple(points.mean(axis=0)))
+    # Its own grid (other pixel size, slice thickness, origin); a non-linear intensity map and noise make
+    # it a different "contrast" from the fixed image.
+    grid = Geometry(
+        size=(224, 224, 22),
+        spacing=(0.9, 0.9, 7.0),
+        origin=tuple(np.asarray(fixed.geometry.origin) + (-3.0, 4.0, 5.0)),
+        direction=fixed.geometry.direction,
+    )
+    moved = resample_to(fixed, grid, motion.to_sitk().GetInverse())
+    rng = np.random.default_rng(0)
+    mapped = 30.0 * np.sqrt(np.maximum(moved.array, 0.0)) + rng.normal(0.0, 10.0, moved.array.shape)
+    result = register_rigid(fixed, moved.with_array(np.abs(mapped).astype(np.float32)), seed=0)
+    _assert_recovered(result, motion.to_sitk(), points)
+
+
+def test_coregister_puts_everything_on_the_reference_grid(study: dict[str, Volume]) -> None:
+    fractions: list[float] = []
+    aligned, results = coregister(study, mode="always", progress=fractions.append)
+    assert set(aligned) == {"cet1", "t2", "t1"} and set(results) == {"t2", "t1"}
+    assert aligned["cet1"] is study["cet1"]
+    for name in ("t2", "t1"):
+        assert aligned[name].geometry == FIXED_GRID
+        assert aligned[name].array.shape == FIXED_GRID.shape_zyx
+        assert not results[name].skipped
+    assert fractions and fractions[-1] == 1.0 and all(0.0 <= f <= 1.0 for f in fractions)
+
+
+def test_coregister_skips_sequences_that_share_the_space(study: dict[str, Volume]) -> None:
+    same = study["cet1"].with_array(study["cet1"].array[::-1].copy())
+    aligned, results = coregister({"cet1": study["cet1"], "t2": same}, mode="auto")
+    assert results["t2"].skipped
+    assert results["t2"].reason == "already share a physical space"
+    assert aligned["t2"].array is same.array
+    assert json.loads(json.dumps(results["t2"].to_dict()))["skipped"] is True
+
+
+def test_coregister_never_resamples_with_identity(study: dict[str, Volume]) -> None:
+    aligned, results = coregister(study, mode="never")
+    assert all(r.skipped and "never" in r.reason for r in results.values())
+    expected = resample_to(study["t2"], FIXED_GRID)
+    np.testing.assert_array_equal(aligned["t2"].array, expected.array)
+
+
+def test_coregister_rejects_bad_arguments(study: dict[str, Volume]) -> None:
+    with pytest.raises(ValueError, match="mode"):
+        coregister(study, mode="sometimes")
+    with pytest.raises(MissingSequenceError, match="cet1"):
+        coregister({"t2": study["t2"]})
+
+
+def test_blank_moving_image_raises(study: dict[str, Volume]) -> None:
+    blank = study["t2"].with_array(np.zeros_like(study["t2"].array))
+    with pytest.raises(RegistrationError, match="blank"):
+        register_rigid(study["cet1"], blank)
+    with pytest.raises(RegistrationError, match="registering t2 to cet1"):
+        coregister({"cet1": study["cet1"], "t2": blank})
+
+
+def test_moving_image_elsewhere_raises(study: dict[str, Volume]) -> None:
+    far = centred_geometry(T2_GRID.size, T2_GRID.spacing, (400.0, 0.0, 0.0))
+    with pytest.raises(RegistrationError, match="overlap"):
+        register_rigid(study["cet1"], Volume(study["t2"].array, far))
+
+
+def test_implausible_results_are_flagged() -> None:
+    result = RegistrationResult(
+        transform=sitk.Euler3DTransform(),
+        translation_mm=(25.0, 0.0, 0.0),
+        rotation_deg=(0.0, 12.0, 0.0),
+        quality_initial=0.4,
+        quality_final=0.3,
+    )
+    warnings = " ".join(_plausibility_warnings(result))
+    assert "translation" in warnings and "rotation" in warnings and "decreased" in warnings
+
+
+def _blob(geometry: Geometry, centre_mm: np.ndarray, sigma_mm: float = 4.0) -> Volume:
+    """A Gaussian blob at a physical point, rendered on ``geometry``."""
+    nx, ny, nz = geometry.size
+    kk, jj, ii = np.meshgrid(np.arange(nz), np.arange(ny), np.arange(nx), indexing="ij")
+    points = geometry.index_to_physical(np.stack([ii, jj, kk], axis=-1).astype(float))
+    dist2 = np.sum((points - centre_mm) ** 2, axis=-1)
+    return Volume(np.exp(-dist2 / (2 * sigma_mm**2)).astype(np.float32), geometry)
+
+
+def _centroid_mm(volume: Volume) -> np.ndarray:
+    kk, jj, ii = np.indices(volume.array.shape)
+    w = volume.array / volume.array.sum()
+    index = np.array([(ii * w).sum(), (jj * w).sum(), (kk * w).sum()])
+    return volume.geometry.index_to_physical(index)
+
+
+def test_resample_to_puts_a_landmark_where_the_transform_says() -> None:
+    tilt = np.deg2rad(8.0)
+    direction = (1.0, 0.0, 0.0, 0.0, np.cos(tilt), -np.sin(tilt), 0.0, np.sin(tilt), np.cos(tilt))
+    moving_grid = Geometry(
+        size=(48, 40, 30), spacing=(1.5, 1.5, 2.0), origin=(-30.0, -25.0, -28.0), direction=direction
+    )
+    reference = Geometry(size=(60, 50, 16), spacing=(1.0, 1.2, 4.0), origin=(-28.0, -30.0, -30.0))
+    landmark = np.array([6.0, -4.0, 5.0])  # in moving space
+    motion = RigidMotion((3.0, -2.0, 4.0), (3.0, -2.0, 1.5), (0.0, 0.0, 0.0)).to_sitk()
+    out = resample_to(_blob(moving_grid, landmark), reference, motion)
+    assert out.geometry == reference and out.array.dtype == np.float32
+    expected = np.asarray(motion.GetInverse().TransformPoint(tuple(landmark)))
+    assert np.linalg.norm(_centroid_mm(out) - expected) < 0.3
+
+
+def test_resample_to_nearest_keeps_labels_and_dtype() -> None:
+    grid = Geometry(size=(20, 20, 10), spacing=(1.0, 1.0, 3.0), origin=(0.0, 0.0, 0.0))
+    mask = np.zeros(grid.shape_zyx, dtype=bool)
+    mask[4:6, 8:12, 8:12] = True
+    finer = Geometry(size=(40, 40, 10), spacing=(0.5, 0.5, 3.0), origin=(-0.25, -0.25, 0.0))
+    out = resample_to(Volume(mask, grid), finer, interpolator="nearest")
+    assert out.array.dtype == bool
+    assert out.array.sum() == mask.sum() * 4
+    with pytest.raises(ValueError, match="interpolator"):
+        resample_to(Volume(mask, grid), finer, interpolator="cubic")
