@@ -56,16 +56,15 @@ def format_report(report: dict) -> str:
             continue
         t = ", ".join(f"{v:+.2f}" for v in reg["translation_mm"])
         r = ", ".join(f"{v:+.2f}" for v in reg["rotation_deg"])
-        quality = reg.get("quality_name", "quality")
-        lines.append(f"  {role:<5} translation ({t}) mm, rotation ({r}) deg, {quality} "
-                     f"{reg.get('quality_before', float('nan')):.3f} -> {reg.get('quality_after', float('nan')):.3f}, "
-                     f"{reg.get('seconds', 0):.2f} s")
+        lines.append(f"  {role:<5} translation ({t}) mm, rotation ({r}) deg, quality (ECC) "
+                     f"{reg['quality_initial']:.3f} -> {reg['quality_final']:.3f}, {reg['seconds']:.2f} s, "
+                     f"{reg['iterations']} iterations")
+        lines.extend(f"        warning: {w}" for w in reg.get("warnings", []))
     if report.get("mask"):
         lines.append(f"Mask: {report['mask']}")
     for note in report.get("notes", []):
         lines.append(f"Note: {note}")
-    for warning in report["warnings"]:
-        lines.append(f"WARNING: {warning}")
+    lines.extend(f"WARNING: {warning}" for warning in report["warnings"])
     timings = ", ".join(f"{k} {v:.2f} s" for k, v in report["timings_s"].items())
     lines.append(f"Timings: {timings}")
     return "\n".join(lines)
