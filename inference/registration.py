@@ -254,6 +254,12 @@ def _run_levels(
     return tx, iterations, stop
 
 
+def _as_float32(volume: Volume) -> Volume:
+    if volume.array.dtype == np.float32:
+        return volume
+    return Volume(volume.array.astype(np.float32), volume.geometry, volume.meta)
+
+
 def register_rigid(
     fixed: Volume,
     moving: Volume,
@@ -286,6 +292,8 @@ def register_rigid(
     settings = settings or RegistrationSettings()
     check_usable(fixed, "fixed (reference)")
     check_usable(moving, "moving")
+    # Integer inputs (e.g. int16 straight from a generator) break ITK's threshold arithmetic: work in float32.
+    fixed, moving = _as_float32(fixed), _as_float32(moving)
     start, start_cpu = time.perf_counter(), time.process_time()
     try:
         prep = _prepare(fixed, moving, settings)

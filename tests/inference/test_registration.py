@@ -211,3 +211,10 @@ def test_resample_to_nearest_keeps_labels_and_dtype() -> None:
     assert out.array.sum() == mask.sum() * 4
     with pytest.raises(ValueError, match="interpolator"):
         resample_to(Volume(mask, grid), finer, interpolator="cubic")
+
+
+def test_integer_volumes_are_registered_like_float(study: dict[str, Volume], t2_result: RegistrationResult) -> None:
+    """int16 arrays (as a generator or a raw reader may give) must not break the head-mask thresholds."""
+    as_int = [Volume(study[r].array.astype(np.int16), study[r].geometry, study[r].meta) for r in ("cet1", "t2")]
+    result = register_rigid(*as_int, seed=0)
+    _assert_recovered(result, T2_MOTION.to_sitk(), head_points(FIXED_GRID))

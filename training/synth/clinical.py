@@ -77,7 +77,7 @@ class Clinical:
     age: int
     sex: str
     ct_stage: str
-    cn_status: str
+    cn_status: int  # MRI-reported node status: 1 = node-positive (cN+), 0 = cN0
     doi_mm: float
     lnm: int
     size_mm: float
@@ -104,7 +104,7 @@ def draw_clinical(rng: np.random.Generator, patient_id: str, tumor: Tumor, truth
         age=age,
         sex=sex,
         ct_stage=stage_t(size, doi),
-        cn_status="N+" if positive else "N0",
+        cn_status=int(positive),
         doi_mm=doi,
         lnm=lnm,
         size_mm=size,

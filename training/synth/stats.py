@@ -85,7 +85,7 @@ def summarize(rows: list[dict], command: str) -> str:
                      f"{_pct([r[seq]['cnr_measured'] for r in rows])} |")
     vol = np.array([r["volume"] for r in rows])
     stages = Counter(r["stage"] for r in rows)
-    cn_pos = np.array([r["cn"] == "N+" for r in rows])
+    cn_pos = np.array([r["cn"] == 1 for r in rows])
     lines += ["", "| quantity | value |", "|---|---|",
               f"| tumor volume ml p5/p25/p50/p75/p95 | {_pct(vol, (5, 25, 50, 75, 95))} |",
               f"| tumor volume min / max ml | {vol.min():.2f} / {vol.max():.2f} |",
