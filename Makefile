@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c constraints.txt numpy setuptools versioneer wheel
 	$(PIP) install -q -c constraints.txt --no-build-isolation pyradiomics
-	$(PIP) install -q -c constraints.txt -e '.[dev]'
+	$(PIP) install -q -c constraints.txt -e '.[dev,train]'
 	rm -f $(VENV)/.installed-*
 	touch $@
 

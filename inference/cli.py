@@ -20,6 +20,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("inference.commands.inspect",
         "show what was found in a patient folder (roles, geometry, registration)"),
     "synth": ("training.synth.cli", "generate a SYNTHETIC multiparametric tongue-MRI cohort"),
+    "train-seg": ("training.seg.commands.train_seg", "train the segmentation model (needs the train extra)"),
+    "eval-seg": ("training.seg.commands.eval_seg", "evaluate a segmentation model on a cohort (Dice/IoU/HD95)"),
 }
 
 

@@ -1,0 +1,9 @@
+"""Where the shipped assets live (models, parameter files, sample patients)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
+DEFAULT_SEG_MODEL = ASSETS / "models" / "seg"
+SAMPLE_PATIENT = ASSETS / "sample_patient"

@@ -1,0 +1,1 @@
+"""Stage 1: the multiparametric MobileNetV2 U-Net (model, data pipeline, training, evaluation)."""

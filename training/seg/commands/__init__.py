@@ -1,0 +1,1 @@
+"""CLI subcommands for training (each: add_arguments, run)."""

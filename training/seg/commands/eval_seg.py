@@ -1,0 +1,42 @@
+"""``otscc eval-seg``: per-patient 3D Dice/IoU/HD95/volume error on a cohort, by tumor-volume stratum."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from inference.assets import DEFAULT_SEG_MODEL
+from inference.backends import load_backend
+from training.seg.evaluate import evaluate, format_table, select_patients
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    a = parser.add_argument
+    a("--model", default=str(DEFAULT_SEG_MODEL), help=f"model folder (default: the shipped {DEFAULT_SEG_MODEL.name})")
+    a("--cohort", required=True, help="cohort folder with ground-truth masks")
+    a("--split", choices=("test", "validation", "train", "all"), default="test",
+      help="patients to evaluate: the model's stored split or all (default: test)")
+    a("--backend", choices=("litert", "keras"), default="litert",
+      help="runtime to evaluate (default: litert, the fp32 model the product runs)")
+    a("--save-masks", default=None, metavar="DIR", help="write DIR/<patient_id>.nii.gz on each CE-T1 grid")
+    a("--json", action="store_true", help="print per-patient rows and summaries as JSON (default: table)")
+
+
+def run(args: argparse.Namespace) -> int:
+    ids = select_patients(Path(args.cohort), Path(args.model), args.split)
+    backend = load_backend(args.backend, args.model)
+
+    def progress(i: int, n: int, pid: str) -> None:
+        print(f"\r[{i}/{n}] {pid}   ", end="" if i < n else "\n", file=sys.stderr, flush=True)
+
+    result = evaluate(Path(args.cohort), ids, backend, save_masks=Path(args.save_masks) if args.save_masks else None,
+                      progress=progress)
+    result["split"], result["cohort"] = args.split, str(args.cohort)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"{len(ids)} patients ({args.split}) from {args.cohort}, backend {backend.name}")
+        print(format_table(result))
+    return 0

@@ -1,0 +1,51 @@
+"""``otscc train-seg``: train the multiparametric MobileNetV2 U-Net on a (synthetic) cohort."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from training.seg.model import ModelConfig
+from training.seg.train import TrainConfig, train
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    d, m = TrainConfig(), ModelConfig()
+    a = parser.add_argument
+    a("--cohort", required=True, help="cohort folder (<id>/cet1,t2,t1,mask .nii.gz), e.g. from otscc synth")
+    a("--out", required=True, help="model folder to write (config, split, checkpoints, weights, tflite)")
+    a("--alpha", type=float, default=m.alpha, help=f"MobileNetV2 width multiplier (default: {m.alpha})")
+    a("--decoder", choices=("light", "pix2pix"), default=m.decoder, help=f"decoder type (default: {m.decoder})")
+    a("--size", type=int, default=m.size, help=f"model input size in pixels (default: {m.size})")
+    a("--fov-mm", type=float, default=d.fov_mm, help=f"field of view of the model grid (default: {d.fov_mm})")
+    a("--epochs", type=int, default=d.epochs, help=f"maximum epochs (default: {d.epochs})")
+    a("--steps", type=int, default=d.steps_per_epoch, help=f"batches per epoch (default: {d.steps_per_epoch})")
+    a("--batch", type=int, default=d.batch_size, help=f"batch size (default: {d.batch_size})")
+    a("--crop", type=int, default=None, help="train on random crops of this size (default: whole slices)")
+    a("--lr", type=float, default=d.learning_rate, help=f"Adam learning rate (default: {d.learning_rate})")
+    a("--patience", type=int, default=d.patience, help=f"early-stopping patience in epochs (default: {d.patience})")
+    a("--seed", type=int, default=d.seed, help=f"seed for split, sampling and init (default: {d.seed})")
+    a("--strategy", choices=("default", "mirrored", "multiworker"), default=d.strategy,
+      help="tf.distribute strategy: mirrored = all local GPUs, multiworker = TF_CONFIG cluster (default: default)")
+    a("--init-weights", default=None, help="start from this weights file of the same architecture (default: none)")
+    a("--no-resume", action="store_true", help="start over even if --out holds a checkpoint (default: resume)")
+    a("--max-patients", type=int, default=None, help="use only the first N patients (default: all)")
+
+
+def run(args: argparse.Namespace) -> int:
+    cfg = TrainConfig(
+        model=ModelConfig(alpha=args.alpha, size=args.size, decoder=args.decoder), fov_mm=args.fov_mm,
+        epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch, crop=args.crop,
+        learning_rate=args.lr, patience=args.patience, seed=args.seed, strategy=args.strategy,
+    )
+    summary = train(Path(args.cohort), Path(args.out), cfg, resume=not args.no_resume,
+                    init_weights=args.init_weights, max_patients=args.max_patients)
+    if summary["best_epoch"] is not None:
+        from training.seg.export_tflite import export_fp32
+
+        tflite = export_fp32(Path(args.out))
+        summary["tflite"] = str(tflite)
+    summary.pop("split", None)
+    print(json.dumps(summary, indent=2))
+    return 0

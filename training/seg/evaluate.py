@@ -1,0 +1,97 @@
+"""Evaluate a segmentation model on cohort patients through the runtime path (intake -> segment).
+
+Metrics are computed on each patient's original CE-T1 grid against its ground-truth mask, with the
+runtime's own post-processing, so the figures describe what a user of the product gets.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from inference.backends.base import SegBackend
+from inference.errors import InputError
+from inference.intake import prepare_patient
+from inference.segment import segment
+from training.seg import metrics
+
+log = logging.getLogger(__name__)
+
+
+def select_patients(cohort: Path, model_dir: Path, split: str) -> list[str]:
+    """Patient ids to evaluate: the model's stored test split, or every patient with a mask."""
+    from training.seg.data import list_patients
+
+    available = list_patients(cohort)
+    if split == "all":
+        return available
+    split_file = Path(model_dir) / "split.json"
+    if not split_file.exists():
+        raise InputError(f"{split_file}: the model has no stored split; use --split all.")
+    wanted = json.loads(split_file.read_text())[split]
+    missing = sorted(set(wanted) - set(available))
+    if missing:
+        raise InputError(
+            f"the model's {split} split names {len(missing)} patients not in {cohort} (e.g. {missing[:3]}); "
+            "is this the training cohort? For a different cohort use --split all."
+        )
+    return wanted
+
+
+def evaluate(cohort: Path, ids: list[str], backend: SegBackend, *, save_masks: Path | None = None,
+             progress: Callable[[int, int, str], None] | None = None) -> dict:
+    """Per-patient metrics and summaries by tumor-volume stratum."""
+    rows = []
+    for i, pid in enumerate(ids):
+        t0 = time.perf_counter()
+        prepared = prepare_patient(Path(cohort) / pid)
+        truth = prepared.patient.mask
+        if truth is None:
+            raise InputError(f"{pid}: no ground-truth mask to evaluate against.")
+        result = segment(prepared.volumes, backend)
+        spacing_zyx = truth.geometry.spacing[::-1]
+        row = {"patient_id": pid, **metrics.case_metrics(result.mask.array, truth.array, spacing_zyx),
+               "seconds": round(time.perf_counter() - t0, 2)}
+        rows.append(row)
+        if save_masks is not None:
+            _write_mask(result.mask, Path(save_masks) / f"{pid}.nii.gz")
+        if progress:
+            progress(i + 1, len(ids), pid)
+    return {"patients": rows, "summary": metrics.summarize(rows), "backend": backend.describe()}
+
+
+def _write_mask(mask, path: Path) -> None:
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    sitk.WriteImage(sitk.Cast(mask.to_image(), sitk.sitkUInt8), str(tmp), useCompression=True)
+    os.replace(tmp, path)
+
+
+def format_table(result: dict) -> str:
+    """Summary table by stratum (mean [median] Dice, IoU, HD95, volume error)."""
+    lines = [f"{'stratum':<8} {'n':>3}  {'Dice':>13}  {'IoU':>13}  {'HD95 mm':>13}  {'vol err ml':>10}"]
+    for name, s in result["summary"].items():
+        if not s["n"]:
+            lines.append(f"{name:<8} {0:>3}  (no patients)")
+            continue
+
+        lines.append(f"{name:<8} {s['n']:>3}  {_cell(s, 'dice'):>13}  {_cell(s, 'iou'):>13}  "
+                     f"{_cell(s, 'hd95_mm', '{:.1f}'):>13}  {s['volume_error_ml']['mean']:>+10.2f}")
+    return "\n".join(lines)
+
+
+def _cell(stats: dict, key: str, fmt: str = "{:.3f}") -> str:
+    v = stats[key]
+    return "n/a" if v is None else f"{fmt.format(v['mean'])} [{fmt.format(v['median'])}]"
+
+
+def mean_dice(result: dict) -> float:
+    return float(np.mean([r["dice"] for r in result["patients"]]))

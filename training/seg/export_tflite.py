@@ -1,0 +1,30 @@
+"""Float32 LiteRT model for the runtime (the export issue adds fp16/int8/QAT and the others).
+
+The batch dimension is fixed to 1: a dynamic batch adds SHAPE/STRIDED_SLICE/PACK ops before the
+decoder's resize/transposed convolutions, which stops XNNPACK delegation and doubles fp32 latency.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from training.seg.model import ModelConfig, build_model
+
+
+def export_fp32(model_dir: Path, out: Path | None = None) -> Path:
+    """Write ``model_fp32.tflite`` next to the weights (atomically) and return its path."""
+    import tensorflow as tf
+
+    model_dir = Path(model_dir)
+    config = ModelConfig.from_dict(json.loads((model_dir / "config.json").read_text())["train"]["model"])
+    model = build_model(config, batch_size=1)
+    model.load_weights(str(model_dir / "best.weights.h5"))
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    blob = converter.convert()
+    out = Path(out or model_dir / "model_fp32.tflite")
+    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
+    tmp.write_bytes(blob)
+    os.replace(tmp, out)
+    return out

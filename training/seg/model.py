@@ -1,0 +1,148 @@
+"""MobileNetV2 U-Net for CE-T1/T2/T1 input, built with tf-keras so tfmot can quantize-aware-train it.
+
+Encoder: ``tf_keras.applications.MobileNetV2`` (width ``alpha``), never with downloaded weights (the
+product is offline; ``init_weights`` loads a user-supplied file). Skip connections are taken from the
+expansion activations at 1/2, 1/4, 1/8 and 1/16 resolution (as in the TensorFlow segmentation tutorial).
+
+Decoders:
+* ``pix2pix``: the tutorial's transposed convolutions (512/256/128/64 filters + BN + ReLU). Carries ~85% of
+  the multiply-accumulates at alpha 1.0.
+* ``light`` (edge default, see docs/segmentation.md): bilinear upsampling + depthwise-separable 3x3
+  convolutions with few filters. Bilinear RESIZE and separable convolutions run under XNNPACK and
+  quantize cleanly to int8.
+
+Model input: ``(size, size, 3)`` float32 in [0, 1] from ``inference.preprocess``; output: one sigmoid
+probability map. The [0,1] -> [-1,1] shift MobileNetV2 expects is a layer inside the model, so every
+runtime feeds the same tensor.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tf_keras as keras  # noqa: E402  (after TF_USE_LEGACY_KERAS)
+
+SKIP_LAYERS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu")
+BOTTLENECK_LAYER = "block_16_project"
+PIX2PIX_FILTERS = (512, 256, 128, 64)
+LIGHT_FILTERS = (96, 64, 48, 32)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild the network (stored beside the weights)."""
+
+    alpha: float = 1.0
+    size: int = 256
+    decoder: str = "light"
+    decoder_filters: tuple[int, ...] | None = None
+
+    def filters(self) -> tuple[int, ...]:
+        if self.decoder_filters:
+            return tuple(self.decoder_filters)
+        return PIX2PIX_FILTERS if self.decoder == "pix2pix" else LIGHT_FILTERS
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "decoder_filters": list(self.filters())}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ModelConfig:
+        known = {k: data[k] for k in ("alpha", "size", "decoder") if k in data}
+        filters = data.get("decoder_filters")
+        return cls(**known, decoder_filters=tuple(filters) if filters else None)
+
+
+def _upsample_pix2pix(x, filters: int, name: str):
+    x = keras.layers.Conv2DTranspose(filters, 3, strides=2, padding="same", use_bias=False, name=f"{name}_tconv")(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.ReLU(name=f"{name}_relu")(x)
+
+
+def _upsample_light(x, filters: int, name: str):
+    x = keras.layers.UpSampling2D(2, interpolation="bilinear", name=f"{name}_up")(x)
+    x = keras.layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_sep")(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_bn")(x)
+    return keras.layers.ReLU(6.0, name=f"{name}_relu")(x)
+
+
+def _fuse_light(x, filters: int, name: str):
+    x = keras.layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_fuse")(x)
+    x = keras.layers.BatchNormalization(name=f"{name}_fuse_bn")(x)
+    return keras.layers.ReLU(6.0, name=f"{name}_fuse_relu")(x)
+
+
+def build_model(config: ModelConfig = ModelConfig(), *, batch_size: int | None = None,
+                init_weights: str | None = None) -> keras.Model:
+    """Build the U-Net.
+
+    Args:
+        config: width, input size and decoder.
+        batch_size: fix the batch dimension (1 for export: a dynamic batch adds shape ops that stop
+            XNNPACK delegation); None for training.
+        init_weights: optional user-supplied weights file (same architecture) to start from.
+
+    Returns:
+        An uncompiled tf-keras Model ``(B, size, size, 3) -> (B, size, size, 1)``.
+    """
+    inputs = keras.Input((config.size, config.size, 3), batch_size=batch_size, name="mri")
+    scaled = keras.layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
+    encoder = keras.applications.MobileNetV2(input_shape=(config.size, config.size, 3), alpha=config.alpha,
+                                             include_top=False, weights=None)
+    outputs = [encoder.get_layer(n).output for n in (*SKIP_LAYERS, BOTTLENECK_LAYER)]
+    down = keras.Model(encoder.input, outputs, name="encoder")
+    *skips, x = down(scaled)
+    for i, (filters, skip) in enumerate(zip(config.filters(), reversed(skips), strict=True)):
+        name = f"dec{i}"
+        if config.decoder == "pix2pix":
+            x = _upsample_pix2pix(x, filters, name)
+            x = keras.layers.Concatenate(name=f"{name}_cat")([x, skip])
+        else:
+            x = _upsample_light(x, filters, name)
+            x = keras.layers.Concatenate(name=f"{name}_cat")([x, skip])
+            x = _fuse_light(x, filters, name)
+    if config.decoder == "pix2pix":
+        logits = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", name="head")(x)
+    else:
+        x = keras.layers.UpSampling2D(2, interpolation="bilinear", name="head_up")(x)
+        logits = keras.layers.Conv2D(1, 3, padding="same", name="head")(x)
+    probs = keras.layers.Activation("sigmoid", dtype="float32", name="prob")(logits)
+    model = keras.Model(inputs, probs, name=f"mnv2_unet_{config.decoder}_a{config.alpha:g}")
+    if init_weights:
+        model.load_weights(init_weights)
+    return model
+
+
+def count_macs(model: keras.Model) -> int:
+    """Multiply-accumulates for one input (convolutions and dense layers; BN/activations ignored)."""
+    total = 0
+    for layer in _flatten(model):
+        total += _layer_macs(layer)
+    return int(total)
+
+
+def _flatten(model):
+    for layer in model.layers:
+        if isinstance(layer, keras.Model):
+            yield from _flatten(layer)
+        else:
+            yield layer
+
+
+def _layer_macs(layer) -> int:
+    if not hasattr(layer, "kernel_size"):
+        return 0
+    out_shape = layer.output_shape
+    h, w, c_out = out_shape[1], out_shape[2], out_shape[3]
+    kh, kw = layer.kernel_size
+    c_in = layer.input_shape[3]
+    if isinstance(layer, keras.layers.DepthwiseConv2D):
+        return h * w * c_in * kh * kw
+    if isinstance(layer, keras.layers.SeparableConv2D):
+        return h * w * c_in * kh * kw + h * w * c_in * c_out
+    if isinstance(layer, keras.layers.Conv2DTranspose):
+        return layer.input_shape[1] * layer.input_shape[2] * c_in * kh * kw * c_out
+    return h * w * c_in * kh * kw * c_out

@@ -1,0 +1,181 @@
+"""Train the U-Net: Dice + BCE, Adam, best checkpoint and early stopping on validation 3D Dice, resumable.
+
+Output folder layout (nothing is written into the cohort):
+    config.json            model + training configuration
+    split.json             patient-level split (reused on resume and by eval-seg)
+    cache/                 model-grid stacks per patient (safe to delete)
+    ckpt/                  tf.train.Checkpoint of model + optimizer + epoch (for --resume)
+    best.weights.h5        weights with the best validation Dice
+    history.json           per-epoch loss and validation Dice
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from inference.preprocess import PREPROCESS_VERSION, ModelGrid
+from training.seg import data
+from training.seg.model import ModelConfig, build_model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    fov_mm: float = 160.0
+    epochs: int = 40
+    steps_per_epoch: int = 100
+    batch_size: int = 8
+    crop: int | None = None  # train on random crops (fully convolutional); None = whole slices
+    learning_rate: float = 1e-3
+    patience: int = 8
+    tumor_fraction: float = 0.6
+    seed: int = 0
+    strategy: str = "default"  # default | mirrored | multiworker
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["model"] = self.model.to_dict()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainConfig:
+        d = dict(d)
+        d["model"] = ModelConfig.from_dict(d["model"])
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def _strategy(name: str):
+    import tensorflow as tf
+
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multiworker":  # reads TF_CONFIG; a single worker without it
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(f"unknown strategy {name!r}; use default, mirrored or multiworker")
+
+
+def dice_bce_loss(y_true, y_pred):
+    import tensorflow as tf
+
+    eps = 1.0
+    y_pred = tf.clip_by_value(y_pred, 1e-6, 1 - 1e-6)
+    inter = tf.reduce_sum(y_true * y_pred, axis=[1, 2, 3])
+    denom = tf.reduce_sum(y_true, axis=[1, 2, 3]) + tf.reduce_sum(y_pred, axis=[1, 2, 3])
+    dice = 1.0 - (2.0 * inter + eps) / (denom + eps)
+    bce = tf.reduce_mean(tf.keras.backend.binary_crossentropy(y_true, y_pred), axis=[1, 2, 3])
+    return dice + bce
+
+
+def predict_case(model, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
+    """Probabilities (z, H, W) for a case's model-grid stack."""
+    out = model.predict(images.astype(np.float32), batch_size=batch_size, verbose=0)
+    return out[..., 0]
+
+
+def volume_dice(prob: np.ndarray, mask: np.ndarray) -> float:
+    pred, truth = prob >= 0.5, mask.astype(bool)
+    denom = pred.sum() + truth.sum()
+    return 1.0 if denom == 0 else float(2.0 * np.logical_and(pred, truth).sum() / denom)
+
+
+def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
+          init_weights: str | None = None, max_patients: int | None = None) -> dict:
+    """Train and return a summary (best epoch, best validation Dice, seconds)."""
+    import tensorflow as tf
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    config_path = out_dir / "config.json"
+    if resume and config_path.exists():
+        cfg = TrainConfig.from_dict(json.loads(config_path.read_text())["train"])
+        log.info("resuming with the stored configuration")
+    data.write_json_atomic(config_path, {"train": cfg.to_dict(), "preprocess_version": PREPROCESS_VERSION})
+    ids = data.list_patients(cohort)[:max_patients]
+    split = data.load_or_make_split(out_dir / "split.json", ids, cfg.seed)
+    grid = ModelGrid(cfg.model.size, cfg.fov_mm)
+    progress = _print_progress("preparing")
+    train_cases = data.load_cases(cohort, split["train"], grid, out_dir / "cache", progress)
+    val_cases = data.load_cases(cohort, split["validation"], grid, out_dir / "cache", progress)
+    tf.keras.utils.set_random_seed(cfg.seed)
+    strategy = _strategy(cfg.strategy)
+    with strategy.scope():
+        model = build_model(cfg.model, init_weights=init_weights)
+        optimizer = tf.keras.optimizers.Adam(cfg.learning_rate)
+        model.compile(optimizer=optimizer, loss=dice_bce_loss)
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=tf.Variable(0, dtype=tf.int64))
+    manager = tf.train.CheckpointManager(ckpt, str(out_dir / "ckpt"), max_to_keep=1)
+    history = _load_history(out_dir) if resume else []
+    if resume and manager.latest_checkpoint:
+        ckpt.restore(manager.latest_checkpoint)
+        log.info("resumed from epoch %d", int(ckpt.epoch.numpy()))
+    start_epoch = int(ckpt.epoch.numpy())
+    best = max((h["val_dice"] for h in history), default=-1.0)
+    since_best = start_epoch - max((h["epoch"] for h in history if h["val_dice"] == best), default=0)
+    t0 = time.perf_counter()
+    for epoch in range(start_epoch, cfg.epochs):
+        if since_best >= cfg.patience:
+            log.info("early stopping: no validation improvement for %d epochs", cfg.patience)
+            break
+        dataset = _dataset(train_cases, cfg, epoch)
+        print(f"epoch {epoch + 1}/{cfg.epochs}", flush=True)  # noqa: T201 (training console output)
+        fit = model.fit(dataset, epochs=1, steps_per_epoch=cfg.steps_per_epoch, verbose=1)
+        val = [volume_dice(predict_case(model, c.images), c.mask) for c in val_cases]
+        record = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]), "val_dice": float(np.mean(val)),
+                  "seconds": round(time.perf_counter() - t0, 1)}
+        history.append(record)
+        print(f"  loss {record['loss']:.4f}  val Dice {record['val_dice']:.4f}", flush=True)  # noqa: T201
+        if record["val_dice"] > best:
+            best, since_best = record["val_dice"], 0
+            _save_weights_atomic(model, out_dir / "best.weights.h5")
+        else:
+            since_best += 1
+        ckpt.epoch.assign(epoch + 1)
+        manager.save()
+        data.write_json_atomic(out_dir / "history.json", {"history": history})
+    best_rec = max(history, key=lambda h: h["val_dice"]) if history else {}
+    return {"best_epoch": best_rec.get("epoch"), "best_val_dice": best_rec.get("val_dice"),
+            "epochs_run": len(history), "seconds": round(time.perf_counter() - t0, 1), "split": split}
+
+
+def _save_weights_atomic(model, path: Path) -> None:
+    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
+    model.save_weights(str(tmp))
+    os.replace(tmp, path)
+
+
+def _load_history(out_dir: Path) -> list[dict]:
+    path = out_dir / "history.json"
+    return json.loads(path.read_text())["history"] if path.exists() else []
+
+
+def _dataset(cases, cfg: TrainConfig, epoch: int):
+    import tensorflow as tf
+
+    size = cfg.crop or cfg.model.size
+
+    def gen():
+        yield from data.batches(cases, cfg.batch_size, cfg.steps_per_epoch, seed=cfg.seed * 100003 + epoch,
+                                aug=data.AugmentConfig(), crop=cfg.crop, tumor_fraction=cfg.tumor_fraction)
+
+    spec = (tf.TensorSpec((None, size, size, 3), tf.float32), tf.TensorSpec((None, size, size, 1), tf.float32))
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.OFF
+    return tf.data.Dataset.from_generator(gen, output_signature=spec).prefetch(2).with_options(options)
+
+
+def _print_progress(what: str):
+    def report(i: int, n: int, pid: str) -> None:
+        print(f"\r{what} {i}/{n} {pid}   ", end="" if i < n else "\n", flush=True)  # noqa: T201
+
+    return report
