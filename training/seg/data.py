@@ -65,7 +65,7 @@ def load_or_make_split(path: Path, patient_ids: list[str], seed: int) -> dict[st
     path = Path(path)
     if path.exists():
         split = json.loads(path.read_text())
-        missing = {p for ids in split.values() for p in ids} - set(patient_ids)
+        missing = {p for key in ("train", "validation", "test") for p in split[key]} - set(patient_ids)
         if missing:
             raise InputError(f"{path}: split names patients not in the cohort: {sorted(missing)[:5]}")
         return {k: split[k] for k in ("train", "validation", "test")}

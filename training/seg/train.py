@@ -90,7 +90,7 @@ def volume_dice(prob: np.ndarray, mask: np.ndarray) -> float:
 
 
 def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
-          init_weights: str | None = None, max_patients: int | None = None) -> dict:
+          init_weights: str | None = None, max_patients: int | None = None, cache_dir: Path | None = None) -> dict:
     """Train and return a summary (best epoch, best validation Dice, seconds)."""
     import tensorflow as tf
 
@@ -98,21 +98,25 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
     out_dir.mkdir(parents=True, exist_ok=True)
     config_path = out_dir / "config.json"
     if resume and config_path.exists():
-        cfg = TrainConfig.from_dict(json.loads(config_path.read_text())["train"])
-        log.info("resuming with the stored configuration")
+        # The stored architecture, data and seed win; the budget (epochs, patience) may be extended.
+        stored = TrainConfig.from_dict(json.loads(config_path.read_text())["train"])
+        cfg = TrainConfig(**{**stored.__dict__, "epochs": cfg.epochs, "patience": cfg.patience})
+        log.info("resuming with the stored configuration (epochs %d)", cfg.epochs)
     data.write_json_atomic(config_path, {"train": cfg.to_dict(), "preprocess_version": PREPROCESS_VERSION})
     ids = data.list_patients(cohort)[:max_patients]
     split = data.load_or_make_split(out_dir / "split.json", ids, cfg.seed)
     grid = ModelGrid(cfg.model.size, cfg.fov_mm)
     progress = _print_progress("preparing")
-    train_cases = data.load_cases(cohort, split["train"], grid, out_dir / "cache", progress)
-    val_cases = data.load_cases(cohort, split["validation"], grid, out_dir / "cache", progress)
+    cache_dir = Path(cache_dir) if cache_dir else out_dir / "cache"
+    train_cases = data.load_cases(cohort, split["train"], grid, cache_dir, progress)
+    val_cases = data.load_cases(cohort, split["validation"], grid, cache_dir, progress)
     tf.keras.utils.set_random_seed(cfg.seed)
     strategy = _strategy(cfg.strategy)
     with strategy.scope():
         model = build_model(cfg.model, init_weights=init_weights)
         optimizer = tf.keras.optimizers.Adam(cfg.learning_rate)
         model.compile(optimizer=optimizer, loss=dice_bce_loss)
+        optimizer.build(model.trainable_variables)  # slots exist before a checkpoint is restored into them
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=tf.Variable(0, dtype=tf.int64))
     manager = tf.train.CheckpointManager(ckpt, str(out_dir / "ckpt"), max_to_keep=1)
     history = _load_history(out_dir) if resume else []

@@ -30,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="tf.distribute strategy: mirrored = all local GPUs, multiworker = TF_CONFIG cluster (default: default)")
     a("--init-weights", default=None, help="start from this weights file of the same architecture (default: none)")
     a("--no-resume", action="store_true", help="start over even if --out holds a checkpoint (default: resume)")
+    a("--cache", default=None, help="folder for preprocessed stacks, shareable between runs (default: OUT/cache)")
     a("--max-patients", type=int, default=None, help="use only the first N patients (default: all)")
 
 
@@ -40,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         learning_rate=args.lr, patience=args.patience, seed=args.seed, strategy=args.strategy,
     )
     summary = train(Path(args.cohort), Path(args.out), cfg, resume=not args.no_resume,
-                    init_weights=args.init_weights, max_patients=args.max_patients)
+                    init_weights=args.init_weights, max_patients=args.max_patients,
+                    cache_dir=args.cache)
     if summary["best_epoch"] is not None:
         from training.seg.export_tflite import export_fp32
 
