@@ -95,6 +95,15 @@ def test_tiny_training_end_to_end_and_resume(tiny_cohort, tmp_path):
     assert [h["epoch"] for h in history] == [1, 2, 3] and again["epochs_run"] == 3
 
 
+def test_crop_training_validates_and_exports_at_full_size(tiny_cohort, tmp_path):
+    out = tmp_path / "crop"
+    cfg = TrainConfig(**{**TINY.__dict__, "model": ModelConfig(alpha=0.35, size=96), "crop": 64, "epochs": 1})
+    assert train(tiny_cohort, out, cfg)["epochs_run"] == 1
+    from inference.backends import load_backend
+
+    assert load_backend("keras", out).predict(np.zeros((1, 96, 96, 3), np.float32)).shape == (1, 96, 96)
+
+
 def test_litert_fp32_export_matches_keras(tiny_cohort, tmp_path):
     from inference.backends import load_backend
     from training.seg.export_tflite import export_fp32

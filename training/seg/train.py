@@ -15,7 +15,7 @@ import json
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -113,7 +113,9 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
     tf.keras.utils.set_random_seed(cfg.seed)
     strategy = _strategy(cfg.strategy)
     with strategy.scope():
-        model = build_model(cfg.model, init_weights=init_weights)
+        # Crops train a same-weights network built at the crop size; validation runs whole slices.
+        model = build_model(replace(cfg.model, size=cfg.crop or cfg.model.size), init_weights=init_weights)
+        full = build_model(cfg.model) if cfg.crop else model
         optimizer = tf.keras.optimizers.Adam(cfg.learning_rate)
         model.compile(optimizer=optimizer, loss=dice_bce_loss)
         optimizer.build(model.trainable_variables)  # slots exist before a checkpoint is restored into them
@@ -134,7 +136,9 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         dataset = _dataset(train_cases, cfg, epoch)
         print(f"epoch {epoch + 1}/{cfg.epochs}", flush=True)  # noqa: T201 (training console output)
         fit = model.fit(dataset, epochs=1, steps_per_epoch=cfg.steps_per_epoch, verbose=1)
-        val = [volume_dice(predict_case(model, c.images), c.mask) for c in val_cases]
+        if full is not model:
+            full.set_weights(model.get_weights())
+        val = [volume_dice(predict_case(full, c.images), c.mask) for c in val_cases]
         record = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]), "val_dice": float(np.mean(val)),
                   "seconds": round(time.perf_counter() - t0, 1)}
         history.append(record)
