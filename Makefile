@@ -7,12 +7,13 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum 
 export QT_QPA_PLATFORM ?= offscreen
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: demo test lint venv clean train-deps
+.PHONY: demo test lint venv clean
 
 venv: $(STAMP)
 
 # pyradiomics 3.x fails to build in pip's isolated build environment: install its build requirements
-# first, then build it without isolation (see README, "Installing by hand").
+# first, then build it without isolation (see README, "Installing by hand"). The test suite trains tiny
+# models, so the development environment includes the train extra (TensorFlow); a clinic install does not.
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q -c constraints.txt numpy setuptools versioneer wheel
@@ -20,10 +21,6 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PIP) install -q -c constraints.txt -e '.[dev,train]'
 	rm -f $(VENV)/.installed-*
 	touch $@
-
-# Training/export extras (TensorFlow, tf-keras, tfmot, scikit-learn): only for training and export.
-train-deps: $(STAMP)
-	$(PIP) install -q -c constraints.txt -e '.[dev,train]'
 
 demo: $(STAMP)
 	$(VENV)/bin/otscc inspect assets/sample_patient

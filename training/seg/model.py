@@ -30,6 +30,7 @@ SKIP_LAYERS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_rel
 BOTTLENECK_LAYER = "block_16_project"
 PIX2PIX_FILTERS = (512, 256, 128, 64)
 LIGHT_FILTERS = (96, 64, 48, 32)
+BN_MOMENTUM = 0.99
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,11 @@ def build_model(config: ModelConfig = ModelConfig(), *, batch_size: int | None =
         logits = keras.layers.Conv2D(1, 3, padding="same", name="head")(x)
     probs = keras.layers.Activation("sigmoid", dtype="float32", name="prob")(logits)
     model = keras.Model(inputs, probs, name=f"mnv2_unet_{config.decoder}_a{config.alpha:g}")
+    # keras' MobileNetV2 uses BatchNorm momentum 0.999 (tuned for ImageNet-length runs): the moving
+    # statistics then lag the weights for thousands of steps and inference-mode output is useless early on.
+    for layer in _flatten(model):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.momentum = BN_MOMENTUM
     if init_weights:
         model.load_weights(init_weights)
     return model
