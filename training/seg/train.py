@@ -37,6 +37,8 @@ class TrainConfig:
     crop: int | None = None  # train on random crops (fully convolutional); None = whole slices
     learning_rate: float = 1e-3
     patience: int = 8
+    lr_patience: int = 4  # halve the learning rate after this many epochs without improvement (0 = never)
+    min_learning_rate: float = 2e-5
     tumor_fraction: float = 0.6
     seed: int = 0
     strategy: str = "default"  # default | mirrored | multiworker
@@ -100,7 +102,8 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
     if resume and config_path.exists():
         # The stored architecture, data and seed win; the budget (epochs, patience) may be extended.
         stored = TrainConfig.from_dict(json.loads(config_path.read_text())["train"])
-        cfg = TrainConfig(**{**stored.__dict__, "epochs": cfg.epochs, "patience": cfg.patience})
+        budget = {k: getattr(cfg, k) for k in ("epochs", "patience", "lr_patience", "min_learning_rate")}
+        cfg = TrainConfig(**{**stored.__dict__, **budget})
         log.info("resuming with the stored configuration (epochs %d)", cfg.epochs)
     data.write_json_atomic(config_path, {"train": cfg.to_dict(), "preprocess_version": PREPROCESS_VERSION})
     ids = data.list_patients(cohort)[:max_patients]
@@ -148,6 +151,11 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
             _save_weights_atomic(model, out_dir / "best.weights.h5")
         else:
             since_best += 1
+            if cfg.lr_patience and since_best % cfg.lr_patience == 0:
+                lr = max(cfg.min_learning_rate, float(optimizer.learning_rate.numpy()) / 2)
+                optimizer.learning_rate.assign(lr)
+                print(f"  learning rate -> {lr:.2e}", flush=True)  # noqa: T201
+        record["learning_rate"] = float(optimizer.learning_rate.numpy())
         ckpt.epoch.assign(epoch + 1)
         manager.save()
         data.write_json_atomic(out_dir / "history.json", {"history": history})

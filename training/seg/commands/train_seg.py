@@ -25,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--crop", type=int, default=None, help="train on random crops of this size (default: whole slices)")
     a("--lr", type=float, default=d.learning_rate, help=f"Adam learning rate (default: {d.learning_rate})")
     a("--patience", type=int, default=d.patience, help=f"early-stopping patience in epochs (default: {d.patience})")
+    a("--lr-patience", type=int, default=d.lr_patience,
+      help=f"halve the learning rate after N epochs without improvement, 0 = never (default: {d.lr_patience})")
     a("--seed", type=int, default=d.seed, help=f"seed for split, sampling and init (default: {d.seed})")
     a("--strategy", choices=("default", "mirrored", "multiworker"), default=d.strategy,
       help="tf.distribute strategy: mirrored = all local GPUs, multiworker = TF_CONFIG cluster (default: default)")
@@ -38,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
         model=ModelConfig(alpha=args.alpha, size=args.size, decoder=args.decoder), fov_mm=args.fov_mm,
         epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch, crop=args.crop,
-        learning_rate=args.lr, patience=args.patience, seed=args.seed, strategy=args.strategy,
+        learning_rate=args.lr, patience=args.patience, lr_patience=args.lr_patience, seed=args.seed,
+        strategy=args.strategy,
     )
     summary = train(Path(args.cohort), Path(args.out), cfg, resume=not args.no_resume,
                     init_weights=args.init_weights, max_patients=args.max_patients,
