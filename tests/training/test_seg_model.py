@@ -136,3 +136,17 @@ print("REPLICAS", tf.distribute.MirroredStrategy().num_replicas_in_sync, json.du
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "REPLICAS 2 1" in result.stdout
+
+
+def test_shipped_model_segments_the_sample_patient():
+    """The committed model must find the sample patient's tumor (Dice >= 0.8 on its CE-T1 grid)."""
+    from inference.assets import DEFAULT_SEG_MODEL, SAMPLE_PATIENT
+    from inference.backends import load_backend
+    from inference.intake import prepare_patient
+    from inference.segment import segment
+    from training.seg.metrics import dice
+
+    assert (DEFAULT_SEG_MODEL / "model_fp32.tflite").is_file(), "no shipped model in assets/models/seg"
+    prepared = prepare_patient(SAMPLE_PATIENT)
+    result = segment(prepared.volumes, load_backend("litert", DEFAULT_SEG_MODEL))
+    assert dice(result.mask.array, prepared.patient.mask.array) >= 0.8

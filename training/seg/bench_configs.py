@@ -46,7 +46,8 @@ def bench_one(name: str, kw: dict, runs: int, threads: int, train_batch: int, cr
     cfg = ModelConfig(size=256, **kw)
     model = build_model(cfg, batch_size=1)
     x = np.random.default_rng(0).random((1, 256, 256, 3), dtype=np.float32)
-    keras_ms = _median_ms(lambda: model(x, training=False), runs)
+    graph_call = tf.function(lambda t: model(t, training=False))  # no eager per-call overhead
+    keras_ms = _median_ms(lambda: graph_call(tf.constant(x)).numpy(), runs)
     blob = tf.lite.TFLiteConverter.from_keras_model(model).convert()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "m.tflite"

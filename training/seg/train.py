@@ -92,7 +92,8 @@ def volume_dice(prob: np.ndarray, mask: np.ndarray) -> float:
 
 
 def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
-          init_weights: str | None = None, max_patients: int | None = None, cache_dir: Path | None = None) -> dict:
+          init_weights: str | None = None, max_patients: int | None = None, cache_dir: Path | None = None,
+          max_seconds: float | None = None) -> dict:
     """Train and return a summary (best epoch, best validation Dice, seconds)."""
     import tensorflow as tf
 
@@ -135,6 +136,9 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
     for epoch in range(start_epoch, cfg.epochs):
         if since_best >= cfg.patience:
             log.info("early stopping: no validation improvement for %d epochs", cfg.patience)
+            break
+        if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
+            print(f"time budget of {max_seconds / 60:.0f} min reached; resume to continue", flush=True)  # noqa: T201
             break
         dataset = _dataset(train_cases, cfg, epoch)
         print(f"epoch {epoch + 1}/{cfg.epochs}", flush=True)  # noqa: T201 (training console output)

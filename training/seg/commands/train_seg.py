@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--init-weights", default=None, help="start from this weights file of the same architecture (default: none)")
     a("--no-resume", action="store_true", help="start over even if --out holds a checkpoint (default: resume)")
     a("--cache", default=None, help="folder for preprocessed stacks, shareable between runs (default: OUT/cache)")
+    a("--max-minutes", type=float, default=None,
+      help="stop after the epoch that passes this wall-clock budget; --resume continues (default: none)")
     a("--max-patients", type=int, default=None, help="use only the first N patients (default: all)")
 
 
@@ -45,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
     )
     summary = train(Path(args.cohort), Path(args.out), cfg, resume=not args.no_resume,
                     init_weights=args.init_weights, max_patients=args.max_patients,
-                    cache_dir=args.cache)
+                    cache_dir=args.cache, max_seconds=args.max_minutes * 60 if args.max_minutes else None)
     if summary["best_epoch"] is not None:
         from training.seg.export_tflite import export_fp32
 
