@@ -116,6 +116,21 @@ def test_litert_fp32_export_matches_keras(tiny_cohort, tmp_path):
     lite = load_backend("litert", out, threads=1)
     assert lite.max_batch == 1  # fixed batch for XNNPACK
     np.testing.assert_allclose(lite.predict(batch), keras_probs, atol=2e-4)
+    # eval-seg on the model's own test split, masks written on each patient's CE-T1 grid
+    import SimpleITK as sitk
+
+    from inference.cli import main
+
+    masks = tmp_path / "masks"
+    assert main(["eval-seg", "--model", str(out), "--cohort", str(tiny_cohort), "--save-masks", str(masks),
+                 "--json"]) == 0
+    test_ids = json.loads((out / "split.json").read_text())["test"]
+    for pid in test_ids:
+        written = sitk.ReadImage(str(masks / f"{pid}.nii.gz"))
+        reference = sitk.ReadImage(str(tiny_cohort / pid / "cet1.nii.gz"))
+        assert written.GetSize() == reference.GetSize()
+        assert np.allclose(written.GetOrigin(), reference.GetOrigin(), atol=1e-3)
+    assert main(["eval-seg", "--model", str(out), "--cohort", str(tmp_path), "--split", "test"]) == 2
 
 
 @pytest.mark.slow
