@@ -133,6 +133,7 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
     best = max((h["val_dice"] for h in history), default=-1.0)
     since_best = start_epoch - max((h["epoch"] for h in history if h["val_dice"] == best), default=0)
     t0 = time.perf_counter()
+    already = history[-1]["seconds"] if history else 0.0  # training time before this (resumed) run
     for epoch in range(start_epoch, cfg.epochs):
         if since_best >= cfg.patience:
             log.info("early stopping: no validation improvement for %d epochs", cfg.patience)
@@ -147,7 +148,7 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
             full.set_weights(model.get_weights())
         val = [volume_dice(predict_case(full, c.images), c.mask) for c in val_cases]
         record = {"epoch": epoch + 1, "loss": float(fit.history["loss"][-1]), "val_dice": float(np.mean(val)),
-                  "seconds": round(time.perf_counter() - t0, 1)}
+                  "seconds": round(already + time.perf_counter() - t0, 1)}
         history.append(record)
         print(f"  loss {record['loss']:.4f}  val Dice {record['val_dice']:.4f}", flush=True)  # noqa: T201
         if record["val_dice"] > best:
