@@ -1,0 +1,169 @@
+"""Score a fusion nomogram stored as JSON: probability, risk group and each variable's points.
+
+The JSON (written by ``training/nomogram.py``) is plain data and validated on load: unknown or missing
+fields are refused with a message naming them. Nothing in it is executed.
+
+Model: ``logit p = intercept + sum_i coef_i * (x_i - mean_i) / sd_i`` over the fusion variables, where the
+rad-score is itself ``radscore_intercept + sum_j w_j * (f_j - mu_j) / sigma_j`` over the selected features.
+Points follow the classic nomogram: each variable's term is mapped linearly so the variable with the
+widest range of terms over its plotted axis spans 0-100 points; total points map back to the logit.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inference.errors import InputError, OtsccError
+
+
+class NomogramError(OtsccError):
+    """The nomogram file is invalid."""
+
+
+class ClinicalValueError(InputError):
+    """A clinical value is missing or out of range."""
+
+
+SCHEMA_VERSION = 1
+CLINICAL = ("age", "sex", "ct_stage", "cn_status", "doi_mm")
+_TOP = {"schema_version": int, "kind": str, "created": str, "synthetic_training_data": bool, "radscore": dict,
+        "model": dict, "risk_groups": list, "points": dict, "training_metrics": dict, "versions": dict,
+        "mask_source": str}
+_RADSCORE = {"features": list, "means": list, "sds": list, "weights": list, "intercept": (int, float)}
+_MODEL = {"variables": list, "means": list, "sds": list, "coefficients": list, "intercept": (int, float),
+          "axes": dict}
+
+
+def _check_fields(obj: dict, spec: dict, where: str) -> None:
+    if not isinstance(obj, dict):
+        raise NomogramError(f"{where}: expected an object")
+    unknown, missing = set(obj) - set(spec), set(spec) - set(obj)
+    if unknown:
+        raise NomogramError(f"{where}: unknown field(s) {sorted(unknown)}")
+    if missing:
+        raise NomogramError(f"{where}: missing field(s) {sorted(missing)}")
+    for key, typ in spec.items():
+        value, numeric = obj[key], typ in ((int, float), int)
+        if not isinstance(value, typ) or (numeric and isinstance(value, bool)):  # bool is an int in Python
+            raise NomogramError(f"{where}.{key}: expected {getattr(typ, '__name__', typ)}")
+
+
+def _check_lengths(obj: dict, keys: tuple[str, ...], where: str) -> None:
+    lengths = {k: len(obj[k]) for k in keys}
+    if len(set(lengths.values())) != 1:
+        raise NomogramError(f"{where}: lists of different lengths {lengths}")
+    for k in keys[1:]:
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in obj[k]):
+            raise NomogramError(f"{where}.{k}: non-numeric or non-finite value")
+    if "sds" in obj and any(v <= 0 for v in obj["sds"]):
+        raise NomogramError(f"{where}.sds: standard deviations must be positive")
+
+
+def validate(data: dict) -> dict:
+    """Validate a nomogram dict against the schema; return it unchanged."""
+    _check_fields(data, _TOP, "nomogram")
+    if data["schema_version"] != SCHEMA_VERSION:
+        raise NomogramError(f"nomogram.schema_version {data['schema_version']} is not {SCHEMA_VERSION}")
+    _check_fields(data["radscore"], _RADSCORE, "nomogram.radscore")
+    _check_lengths(data["radscore"], ("features", "means", "sds", "weights"), "nomogram.radscore")
+    _check_fields(data["model"], _MODEL, "nomogram.model")
+    _check_lengths(data["model"], ("variables", "means", "sds", "coefficients"), "nomogram.model")
+    allowed = {"radscore", *CLINICAL}
+    if set(data["model"]["variables"]) - allowed:
+        raise NomogramError(f"nomogram.model.variables: unknown {sorted(set(data['model']['variables']) - allowed)}")
+    if set(data["model"]["axes"]) != set(data["model"]["variables"]):
+        raise NomogramError("nomogram.model.axes must give a [min, max] range for every variable")
+    return data
+
+
+def encode_clinical(clinical: dict[str, Any]) -> dict[str, float]:
+    """Numeric clinical variables: sex M=1/F=0, cT1-3 -> 1-3, cN0/cN+ -> 0/1."""
+    missing = [k for k in CLINICAL if clinical.get(k) is None]
+    if missing:
+        raise ClinicalValueError(f"missing clinical value(s): {', '.join(missing)}")
+    sex = str(clinical["sex"]).strip().upper()
+    if sex not in ("M", "F"):
+        raise ClinicalValueError(f"sex must be M or F, got {clinical['sex']!r}")
+    stage = str(clinical["ct_stage"]).strip().upper().removeprefix("C")
+    if stage not in ("T1", "T2", "T3", "1", "2", "3"):
+        raise ClinicalValueError(f"ct_stage must be T1, T2 or T3, got {clinical['ct_stage']!r}")
+    cn = str(clinical["cn_status"]).strip().upper()
+    if cn not in ("0", "1", "N0", "N+", "CN0", "CN+"):
+        raise ClinicalValueError(f"cn_status must be 0 or 1, got {clinical['cn_status']!r}")
+    try:
+        age, doi = float(clinical["age"]), float(clinical["doi_mm"])
+    except (TypeError, ValueError) as exc:
+        raise ClinicalValueError(f"age and doi_mm must be numbers ({exc})") from exc
+    if not (0 < age < 120) or not (0 <= doi < 100):
+        raise ClinicalValueError(f"implausible age {age} or depth of invasion {doi} mm")
+    return {"age": age, "sex": 1.0 if sex == "M" else 0.0, "ct_stage": float(stage[-1]),
+            "cn_status": 1.0 if cn in ("1", "N+", "CN+") else 0.0, "doi_mm": doi}
+
+
+@dataclass(frozen=True)
+class NomogramResult:
+    probability: float
+    risk_group: str
+    radscore: float
+    points: dict[str, float]
+    total_points: float
+    linear_predictor: float
+
+
+class Nomogram:
+    """A validated nomogram ready to score patients."""
+
+    def __init__(self, data: dict) -> None:
+        self.data = validate(data)
+        self.model, self.rad = data["model"], data["radscore"]
+        terms = [sorted(c * (v - m) / s for v in axis) for c, m, s, axis in self._rows()]
+        self._term_min = [t[0] for t in terms]
+        self._scale = 100.0 / max(t[1] - t[0] for t in terms)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Nomogram:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise NomogramError(f"{path}: not a readable nomogram JSON ({exc})") from exc
+        return cls(data)
+
+    def _rows(self):
+        m = self.model
+        for name, mean, sd, coef in zip(m["variables"], m["means"], m["sds"], m["coefficients"], strict=True):
+            yield coef, mean, sd, m["axes"][name]
+
+    def radscore(self, features: dict[str, float]) -> float:
+        r = self.rad
+        missing = [f for f in r["features"] if f not in features]
+        if missing:
+            raise NomogramError(f"features missing for the rad-score: {missing[:5]}")
+        return r["intercept"] + sum(w * (features[f] - mu) / sd
+                                    for f, mu, sd, w in zip(r["features"], r["means"], r["sds"], r["weights"],
+                                                            strict=True))
+
+    def score(self, features: dict[str, float], clinical: dict[str, Any]) -> NomogramResult:
+        values = {**encode_clinical(clinical), "radscore": self.radscore(features)}
+        lp, points = self.model["intercept"], {}
+        for (coef, mean, sd, _), name, tmin in zip(self._rows(), self.model["variables"], self._term_min, strict=True):
+            term = coef * (values[name] - mean) / sd
+            lp += term
+            points[name] = (term - tmin) * self._scale
+        probability = 1.0 / (1.0 + math.exp(-lp))
+        return NomogramResult(probability, self.risk_group(probability), values["radscore"], points,
+                              sum(points.values()), lp)
+
+    def risk_group(self, probability: float) -> str:
+        for group in self.data["risk_groups"]:
+            if probability < group["below"]:
+                return group["name"]
+        return self.data["risk_groups"][-1]["name"]
+
+    def probability_at_points(self, total_points: float) -> float:
+        """Map total points back to probability (for drawing the nomogram's bottom axes)."""
+        lp = self.model["intercept"] + sum(self._term_min) + total_points / self._scale
+        return 1.0 / (1.0 + math.exp(-lp))

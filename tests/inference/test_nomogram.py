@@ -1,0 +1,107 @@
+"""Nomogram JSON: schema validation, scoring against a hand computation, points <-> probability."""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+
+import pytest
+
+from inference.nomogram import ClinicalValueError, Nomogram, NomogramError, encode_clinical
+
+
+def example() -> dict:
+    return {
+        "schema_version": 1, "kind": "fusion", "created": "2026-11-28", "synthetic_training_data": True,
+        "mask_source": "auto",
+        "radscore": {"features": ["cet1_a", "t2_b"], "means": [10.0, 2.0], "sds": [2.0, 0.5],
+                     "weights": [0.8, -0.4], "intercept": -0.3},
+        "model": {"variables": ["radscore", "doi_mm", "cn_status", "sex", "age", "ct_stage"],
+                  "means": [0.0, 6.0, 0.3, 0.7, 50.0, 2.0], "sds": [1.0, 4.0, 0.46, 0.46, 12.0, 0.6],
+                  "coefficients": [1.2, 0.9, 0.5, 0.1, 0.05, 0.3], "intercept": -0.5,
+                  "axes": {"radscore": [-3, 3], "doi_mm": [0, 25], "cn_status": [0, 1], "sex": [0, 1],
+                           "age": [20, 90], "ct_stage": [1, 3]}},
+        "risk_groups": [{"name": "low", "below": 0.2}, {"name": "intermediate", "below": 0.5},
+                        {"name": "high", "below": 1.01}],
+        "points": {"max_points": 100}, "training_metrics": {"auc": 0.9}, "versions": {"otscc-edge": "0.1.0"},
+    }
+
+
+CLINICAL = {"age": 62, "sex": "M", "ct_stage": "T2", "cn_status": 1, "doi_mm": 8.5}
+FEATURES = {"cet1_a": 13.0, "t2_b": 1.5, "unused": 99.0}
+
+
+def test_score_matches_hand_computation():
+    nomo = Nomogram(example())
+    result = nomo.score(FEATURES, CLINICAL)
+    rad = -0.3 + 0.8 * (13 - 10) / 2 - 0.4 * (1.5 - 2) / 0.5
+    lp = (-0.5 + 1.2 * rad + 0.9 * (8.5 - 6) / 4 + 0.5 * (1 - 0.3) / 0.46 + 0.1 * (1 - 0.7) / 0.46
+          + 0.05 * (62 - 50) / 12 + 0.3 * (2 - 2) / 0.6)
+    assert result.radscore == pytest.approx(rad)
+    assert result.linear_predictor == pytest.approx(lp)
+    assert result.probability == pytest.approx(1 / (1 + math.exp(-lp)))
+    assert result.risk_group == ("high" if result.probability >= 0.5 else "intermediate")
+
+
+def test_points_scale_and_round_trip():
+    nomo = Nomogram(example())
+    result = nomo.score(FEATURES, CLINICAL)
+    # the widest axis (doi_mm: 0.9 * 25/4 = 5.6 logits vs radscore 1.2 * 6 = 7.2) spans 100 points
+    widest = max(abs(c) * (hi - lo) / s for c, s, (lo, hi) in
+                 zip(example()["model"]["coefficients"], example()["model"]["sds"],
+                     example()["model"]["axes"].values(), strict=True))
+    assert widest == pytest.approx(7.2)
+    assert min(result.points.values()) >= 0 and max(result.points.values()) <= 100 + 1e-9
+    assert nomo.probability_at_points(result.total_points) == pytest.approx(result.probability)
+    assert result.points["ct_stage"] == pytest.approx(50.0 * 0.3 * 2 / 0.6 / 7.2)  # mid-axis of T1..T3
+
+
+@pytest.mark.parametrize("path, action, message", [
+    (("model",), ("add", "extra"), "unknown field"),
+    ((), ("del", "versions"), "missing field"),
+    (("radscore",), ("del", "weights"), "missing field"),
+    (("model",), ("set", ("sds", [1.0, 0.0, 1, 1, 1, 1])), "positive"),
+    (("model",), ("set", ("coefficients", [1.0])), "different lengths"),
+    ((), ("set", ("schema_version", 2)), "schema_version"),
+    (("model",), ("set", ("variables", ["radscore", "doi_mm", "cn_status", "sex", "age", "shoe_size"])), "unknown"),
+    ((), ("set", ("synthetic_training_data", "yes")), "expected bool"),
+])
+def test_schema_refuses_bad_files(path, action, message):
+    data = copy.deepcopy(example())
+    target = data
+    for key in path:
+        target = target[key]
+    kind, arg = action
+    if kind == "add":
+        target[arg] = 1
+    elif kind == "del":
+        del target[arg]
+    else:
+        target[arg[0]] = arg[1]
+    with pytest.raises(NomogramError, match=message):
+        Nomogram(data)
+
+
+def test_load_refuses_non_json(tmp_path):
+    bad = tmp_path / "nomogram.json"
+    bad.write_bytes(b"\x80\x04K.")  # a pickle is not JSON and is never unpickled
+    with pytest.raises(NomogramError, match="not a readable nomogram JSON"):
+        Nomogram.load(bad)
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(example()))
+    assert Nomogram.load(good).score(FEATURES, CLINICAL).probability > 0
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"age": None}, "missing clinical value"), ({"sex": "X"}, "sex"), ({"ct_stage": "T4"}, "ct_stage"),
+    ({"cn_status": 2}, "cn_status"), ({"doi_mm": "deep"}, "numbers"), ({"age": 300}, "implausible"),
+])
+def test_clinical_values_are_checked(change, message):
+    with pytest.raises(ClinicalValueError, match=message):
+        encode_clinical({**CLINICAL, **change})
+
+
+def test_clinical_encodings():
+    assert encode_clinical({**CLINICAL, "cn_status": "N0", "ct_stage": "cT3", "sex": "f"}) == {
+        "age": 62.0, "sex": 0.0, "ct_stage": 3.0, "cn_status": 0.0, "doi_mm": 8.5}
