@@ -1,0 +1,98 @@
+"""Nomogram evaluation statistics against scikit-learn and a worked DeLong example."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import brier_score_loss, roc_auc_score, roc_curve
+
+from training.nomogram import stats
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    y = rng.random(120) < 0.4
+    p = 1 / (1 + np.exp(-(rng.normal(0, 1, 120) + 1.5 * y - 0.6)))
+    return y, np.round(p, 2)  # rounding creates ties
+
+
+def test_auc_and_brier_match_sklearn(data):
+    y, p = data
+    assert stats.auc(y, p) == pytest.approx(roc_auc_score(y, p), abs=1e-12)
+    assert stats.brier(y, p) == pytest.approx(brier_score_loss(y, p), abs=1e-12)
+
+
+def test_youden_matches_roc_curve(data):
+    y, p = data
+    fpr, tpr, thr = roc_curve(y, p)
+    best = thr[np.argmax(tpr - fpr)]
+    sens, spec = stats.sens_spec(y, p, stats.youden_threshold(y, p))
+    assert sens + spec - 1 == pytest.approx(np.max(tpr - fpr), abs=1e-12)
+    assert stats.sens_spec(y, p, best) == (sens, spec)
+
+
+def test_calibration_matches_unpenalized_sklearn(data):
+    y, p = data
+    lp = np.log(p / (1 - p)).reshape(-1, 1)
+    ref = LogisticRegression(penalty=None, tol=1e-10, max_iter=1000).fit(lp, y)
+    a, b = stats.calibration_intercept_slope(y, p)
+    assert a == pytest.approx(ref.intercept_[0], abs=1e-5) and b == pytest.approx(ref.coef_[0, 0], abs=1e-5)
+    # a perfectly calibrated model: slope ~1, intercept ~0 on a large sample
+    rng = np.random.default_rng(1)
+    q = rng.uniform(0.05, 0.95, 20000)
+    a, b = stats.calibration_intercept_slope(rng.random(20000) < q, q)
+    assert abs(a) < 0.1 and abs(b - 1) < 0.1
+
+
+def test_bootstrap_ci_brackets_auc(data):
+    y, p = data
+    lo, hi = stats.bootstrap_auc_ci(y, p, n_boot=300, seed=3)
+    assert lo < stats.auc(y, p) < hi and hi - lo < 0.3
+    assert stats.bootstrap_auc_ci(y, p, n_boot=300, seed=3) == (lo, hi)
+
+
+def test_net_benefit_worked_example():
+    y = np.array([1, 1, 0, 0, 0])
+    p = np.array([0.9, 0.3, 0.6, 0.1, 0.2])
+    row = stats.net_benefit(y, p, [0.5])[0]
+    # at t = 0.5: TP = 1, FP = 1 -> 1/5 - 1/5 * 1 = 0; treat all: 0.4 - 0.6 = -0.2
+    assert row["model"] == pytest.approx(0.0) and row["treat_all"] == pytest.approx(-0.2)
+
+
+def test_delong_worked_example():
+    """3 positives, 4 negatives, computed by hand from the Heaviside kernel psi(x, y)."""
+    y = np.array([1, 1, 1, 0, 0, 0, 0], bool)
+    p1 = np.array([0.9, 0.7, 0.4, 0.5, 0.3, 0.2, 0.4])
+    p2 = np.array([0.6, 0.8, 0.3, 0.7, 0.1, 0.35, 0.2])
+
+    def psi(a, b):
+        return 1.0 if a > b else 0.5 if a == b else 0.0
+
+    def components(p):
+        pos, neg = p[y], p[~y]
+        v10 = np.array([np.mean([psi(a, b) for b in neg]) for a in pos])
+        v01 = np.array([np.mean([psi(a, b) for a in pos]) for b in neg])
+        return v10, v01
+
+    (a10, a01), (b10, b01) = components(p1), components(p2)
+    # by hand: p1 positives beat negatives 4/4, 4/4, (2 + 0.5)/4 -> AUC1 = (1 + 1 + 0.625) / 3
+    assert a10.mean() == pytest.approx((1 + 1 + 0.625) / 3)
+    s10 = np.cov(np.vstack([a10, b10]))
+    s01 = np.cov(np.vstack([a01, b01]))
+    var = (s10[0, 0] + s10[1, 1] - 2 * s10[0, 1]) / 3 + (s01[0, 0] + s01[1, 1] - 2 * s01[0, 1]) / 4
+    z = (a10.mean() - b10.mean()) / math.sqrt(var)
+    result = stats.delong_test(y, p1, p2)
+    assert result["auc1"] == pytest.approx(a10.mean()) and result["auc2"] == pytest.approx(b10.mean())
+    assert result["variance"] == pytest.approx(var) and result["z"] == pytest.approx(z)
+    assert result["p_value"] == pytest.approx(math.erfc(abs(z) / math.sqrt(2)))
+
+
+def test_delong_same_model_is_not_significant(data):
+    y, p = data
+    assert stats.delong_test(y, p, p)["p_value"] == 1.0
+    noisy = p + np.random.default_rng(5).normal(0, 0.5, len(p))
+    assert stats.delong_test(y, p, noisy)["p_value"] < 0.05
