@@ -1,0 +1,122 @@
+"""Fit the rad-score (LASSO logistic) and the fusion nomogram; write it as validated JSON (no pickle).
+
+Steps on the TRAINING split only: drop near-constant features; standardize; drop highly correlated
+features (|r| > 0.9, keeping the one with the stronger univariate AUC); cross-validated L1 logistic
+regression selects features and gives the rad-score; an unpenalized logistic regression combines the
+rad-score with age, sex, clinical T stage, MRI node status and depth of invasion (the fusion nomogram);
+the same without the rad-score is the clinical-only comparison model.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+
+import numpy as np
+
+from inference import __version__
+from inference.nomogram import CLINICAL, SCHEMA_VERSION, encode_clinical, validate
+from training.nomogram import stats
+
+log = logging.getLogger(__name__)
+
+CORRELATION_LIMIT = 0.9
+RISK_GROUPS = [{"name": "low", "below": 0.2}, {"name": "intermediate", "below": 0.5},
+               {"name": "high", "below": 1.0000001}]
+
+
+def select_candidates(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[int]:
+    """Indices surviving the near-constant and correlation filters (ordered by univariate strength)."""
+    sd = x.std(axis=0)
+    finite = np.isfinite(x).all(axis=0)
+    keep = [i for i in range(x.shape[1]) if finite[i] and sd[i] > 1e-8 * max(1.0, abs(x[:, i].mean()))
+            and len(np.unique(x[:, i])) > 2]
+    strength = {i: abs(stats.auc(y, x[:, i]) - 0.5) for i in keep}
+    order = sorted(keep, key=lambda i: -strength[i])
+    z = (x - x.mean(axis=0)) / np.where(sd > 0, sd, 1)
+    chosen: list[int] = []
+    for i in order:
+        if all(abs(float(np.mean(z[:, i] * z[:, j]))) <= CORRELATION_LIMIT for j in chosen):
+            chosen.append(i)
+    log.info("features: %d -> %d after constant filter -> %d after |r| <= %.1f", len(names), len(keep),
+             len(chosen), CORRELATION_LIMIT)
+    return chosen
+
+
+def fit_radscore(x: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0) -> dict:
+    """LASSO logistic rad-score on the filtered, standardized training features."""
+    from sklearn.linear_model import LogisticRegressionCV
+    from sklearn.model_selection import StratifiedKFold
+
+    idx = select_candidates(x, y, names)
+    mu, sd = x[:, idx].mean(axis=0), x[:, idx].std(axis=0)
+    z = (x[:, idx] - mu) / sd
+    cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
+    lasso = LogisticRegressionCV(Cs=20, cv=cv, l1_ratios=(1.0,), solver="saga", scoring="roc_auc",
+                                 max_iter=20000, random_state=seed, use_legacy_attributes=False).fit(z, y)
+    coef = np.ravel(lasso.coef_)
+    selected = [k for k in np.flatnonzero(np.abs(coef) > 1e-8)]
+    if not selected:  # LASSO kept nothing: fall back to the strongest single feature, and say so
+        log.warning("LASSO selected no feature; using the strongest univariate one")
+        selected = [0]
+        coef = np.zeros_like(coef)
+        coef[0] = 1.0 if stats.auc(y, z[:, 0]) >= 0.5 else -1.0
+    return {"features": [names[idx[k]] for k in selected], "means": [float(mu[k]) for k in selected],
+            "sds": [float(sd[k]) for k in selected], "weights": [float(coef[k]) for k in selected],
+            "intercept": float(np.ravel(lasso.intercept_)[0]), "candidates": len(idx),
+            "C": float(np.ravel(lasso.C_)[0])}
+
+
+def radscore_values(rad: dict, x: np.ndarray, names: list[str]) -> np.ndarray:
+    cols = [names.index(f) for f in rad["features"]]
+    z = (x[:, cols] - np.array(rad["means"])) / np.array(rad["sds"])
+    return rad["intercept"] + z @ np.array(rad["weights"])
+
+
+def clinical_matrix(rows: list[dict]) -> np.ndarray:
+    encoded = [encode_clinical(r) for r in rows]
+    return np.array([[e[k] for k in CLINICAL] for e in encoded], float)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, variables: list[str]) -> dict:
+    """Unpenalized logistic regression on standardized variables, with plotting axes from the data."""
+    from sklearn.linear_model import LogisticRegression
+
+    mu, sd = x.mean(axis=0), np.where(x.std(axis=0) > 0, x.std(axis=0), 1.0)
+    model = LogisticRegression(C=np.inf, max_iter=10000).fit((x - mu) / sd, y)
+    axes = {v: [float(np.floor(x[:, i].min())), float(np.ceil(x[:, i].max()))] for i, v in enumerate(variables)}
+    return {"variables": variables, "means": [float(v) for v in mu], "sds": [float(v) for v in sd],
+            "coefficients": [float(c) for c in model.coef_[0]], "intercept": float(model.intercept_[0]),
+            "axes": axes}
+
+
+def predict_logistic(model: dict, x: np.ndarray) -> np.ndarray:
+    lp = model["intercept"] + ((x - np.array(model["means"])) / np.array(model["sds"])) @ np.array(
+        model["coefficients"])
+    return 1 / (1 + np.exp(-lp))
+
+
+def fit_nomogram(features: np.ndarray, names: list[str], clinical: list[dict], y: np.ndarray, *,
+                 mask_source: str, seed: int = 0) -> tuple[dict, dict]:
+    """Fit on training patients. Returns (fusion nomogram JSON dict, clinical-only model dict)."""
+    import sklearn
+
+    rad = fit_radscore(features, y, names, seed)
+    radscore = radscore_values(rad, features, names)
+    clin = clinical_matrix(clinical)
+    fusion = fit_logistic(np.column_stack([radscore, clin]), y, ["radscore", *CLINICAL])
+    clinical_only = fit_logistic(clin, y, list(CLINICAL))
+    p_fusion = predict_logistic(fusion, np.column_stack([radscore, clin]))
+    p_clin = predict_logistic(clinical_only, clin)
+    candidates, c_value = rad.pop("candidates"), rad.pop("C")
+    nomogram = {
+        "schema_version": SCHEMA_VERSION, "kind": "fusion", "created": _dt.date.today().isoformat(),
+        "synthetic_training_data": True, "mask_source": mask_source, "radscore": rad, "model": fusion,
+        "risk_groups": RISK_GROUPS, "points": {"max_points": 100},
+        "training_metrics": {"n": int(len(y)), "prevalence": float(np.mean(y)), "auc_fusion": stats.auc(y, p_fusion),
+                             "auc_clinical": stats.auc(y, p_clin), "auc_radscore": stats.auc(y, radscore),
+                             "youden_threshold": stats.youden_threshold(y, p_fusion),
+                             "candidate_features": candidates, "lasso_C": c_value},
+        "versions": {"otscc-edge": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__},
+    }
+    return validate(nomogram), clinical_only
