@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("training.synth.cli", "generate a SYNTHETIC multiparametric tongue-MRI cohort"),
     "train-seg": ("training.seg.commands.train_seg", "train the segmentation model (needs the train extra)"),
     "eval-seg": ("training.seg.commands.eval_seg", "evaluate a segmentation model on a cohort (Dice/IoU/HD95)"),
+    "fit-nomogram": ("training.nomogram.commands.fit_nomogram", "fit the radiomics + clinical fusion nomogram"),
 }
 
 

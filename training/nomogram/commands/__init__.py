@@ -1,0 +1,1 @@
+"""CLI subcommands for the nomogram (each: add_arguments, run)."""
