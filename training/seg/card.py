@@ -36,11 +36,29 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def _input_text(train_cfg: dict, model_cfg: dict) -> str:
+    return f"{train_cfg['crop']}-pixel crops" if train_cfg.get("crop") else f"whole {model_cfg['size']}-pixel slices"
+
+
+def _pretrain_text(model_dir: Path) -> str:
+    path = model_dir / "history_pretrain.json"
+    if not path.exists():
+        return ""
+    data = json.loads(path.read_text())
+    history, cfg = data["history"], data["train"]
+    best = max(history, key=lambda h: h["val_dice"])
+    return (f"\n- Phase 1 (from random initialization): batch {cfg['batch_size']} of "
+            f"{_input_text(cfg, cfg['model'])}, {cfg['steps_per_epoch']} steps per epoch, lr {cfg['learning_rate']}, "
+            f"{len(history)} epochs in {history[-1]['seconds'] / 60:.0f} min, best validation Dice "
+            f"{best['val_dice']:.3f}; phase 2 starts from its best weights.")
+
+
 def write_card(model_dir: Path, test: dict, fresh: dict | None) -> Path:
     model_dir = Path(model_dir)
     config = json.loads((model_dir / "config.json").read_text())
     history = json.loads((model_dir / "history.json").read_text())["history"]
     split = json.loads((model_dir / "split.json").read_text())
+    pretrain = _pretrain_text(model_dir)
     best = max(history, key=lambda h: h["val_dice"])
     train_cfg, model_cfg = config["train"], config["train"]["model"]
     text = f"""# Model card: OTSCC tumor segmentation (MobileNetV2 U-Net), SYNTHETIC training data
@@ -66,13 +84,13 @@ probability per pixel; the runtime thresholds at 0.5 and post-processes on the C
 - Cohort: {len(split['train'])} training and {len(split['validation'])} validation SYNTHETIC patients
   (seed-100 cohort of {len(split['train']) + len(split['validation']) + len(split['test'])}); {len(split['test'])}
   patients held out for test (`split.json`).
-- Loss Dice + BCE, Adam lr {train_cfg['learning_rate']} halved after {train_cfg.get('lr_patience', 4)} epochs
-  without validation gain, batch {train_cfg['batch_size']} of {train_cfg['crop'] or model_cfg['size']}-pixel crops,
-  {train_cfg['steps_per_epoch']} steps per epoch, tumor slices oversampled to {train_cfg['tumor_fraction']:.0%},
-  flips/rotations/scales/gamma/bias-field/noise augmentation.
-- {len(history)} epochs in {history[-1]['seconds'] / 60:.0f} min of training on 2 CPU cores (after
-  the 15-epoch comparison run it continued from); best validation 3D Dice (model grid) {best['val_dice']:.3f}
-  at epoch {best['epoch']}. Learning curves: `learning_curves.png`.
+- Loss Dice + BCE, Adam, learning rate halved after {train_cfg.get('lr_patience', 4)} epochs without validation
+  gain, tumor slices oversampled to {train_cfg['tumor_fraction']:.0%}, flips/rotations/scales/gamma/bias-field/
+  noise augmentation, 2 CPU cores.{pretrain}
+- Final phase: batch {train_cfg['batch_size']} of {_input_text(train_cfg, model_cfg)}, {train_cfg['steps_per_epoch']}
+  steps per epoch, lr {train_cfg['learning_rate']}, {len(history)} epochs in {history[-1]['seconds'] / 60:.0f} min;
+  best validation 3D Dice (model grid) {best['val_dice']:.3f} at its epoch {best['epoch']}.
+  Learning curves: `learning_curves.png`.
 
 ## Evaluation (original CE-T1 grid, runtime post-processing, LiteRT fp32)
 Held-out test patients of the training cohort ({test['summary']['all']['n']} patients):
