@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from inference.atomic import atomic_path
 from inference.errors import InputError
 from inference.intake import prepare_patient
 from inference.radiomics import extract_patient, load_params
@@ -72,14 +72,11 @@ def _read_cache(path: Path) -> dict[str, dict[str, float]]:
 
 def _write_cache(path: Path, rows: dict[str, dict[str, float]]) -> None:
     names = sorted({k for r in rows.values() for k in r})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, ["patient_id", *names])
         writer.writeheader()
         for pid, r in rows.items():
             writer.writerow({"patient_id": pid, **{k: repr(v) for k, v in r.items()}})
-    os.replace(tmp, path)
 
 
 def as_matrix(table: dict[str, dict[str, float]], names: list[str] | None = None) -> tuple[np.ndarray, list[str]]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage
 
+from inference.atomic import atomic_path, write_json
 from inference.errors import InputError
 from inference.intake import prepare_patient
 from inference.preprocess import PREPROCESS_VERSION, ModelGrid, mask_to_model, to_model_stack
@@ -75,10 +75,7 @@ def load_or_make_split(path: Path, patient_ids: list[str], seed: int) -> dict[st
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    write_json(path, data)
 
 
 def _cache_key(folder: Path, grid: ModelGrid) -> str:
@@ -106,10 +103,8 @@ def prepare_case(folder: Path, grid: ModelGrid, cache_dir: Path | None = None) -
     mask = (mask_to_model(prepared.patient.mask.array, plan) >= 0.5).astype(np.uint8)
     case = Case(folder.name, stack.astype(np.float16), mask)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cache.with_name(f".{cache.stem}.tmp-{os.getpid()}.npz")
-        np.savez(tmp, images=case.images, mask=case.mask)
-        os.replace(tmp, cache)
+        with atomic_path(cache) as tmp:
+            np.savez(tmp, images=case.images, mask=case.mask)
     return case
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from inference.atomic import atomic_path
 from inference.backends.base import SegBackend
 from inference.errors import InputError
 from inference.intake import prepare_patient
@@ -67,12 +68,8 @@ def evaluate(cohort: Path, ids: list[str], backend: SegBackend, *, save_masks: P
 
 
 def _write_mask(mask, path: Path) -> None:
-    import os
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    sitk.WriteImage(sitk.Cast(mask.to_image(), sitk.sitkUInt8), str(tmp), useCompression=True)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        sitk.WriteImage(sitk.Cast(mask.to_image(), sitk.sitkUInt8), str(tmp), useCompression=True)
 
 
 def format_table(result: dict) -> str:

@@ -7,9 +7,9 @@ decoder's resize/transposed convolutions, which stops XNNPACK delegation and dou
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
+from inference.atomic import atomic_path
 from training.seg.model import ModelConfig, build_model
 
 
@@ -24,7 +24,6 @@ def export_fp32(model_dir: Path, out: Path | None = None) -> Path:
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     blob = converter.convert()
     out = Path(out or model_dir / "model_fp32.tflite")
-    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
-    tmp.write_bytes(blob)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        tmp.write_bytes(blob)
     return out

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from inference.atomic import atomic_path
 
 
 def plot_learning_curves(model_dir: Path, out: Path | None = None) -> Path:
@@ -39,8 +40,7 @@ def plot_learning_curves(model_dir: Path, out: Path | None = None) -> Path:
     ax1.set_title("SYNTHETIC cohort: learning curves")
     fig.tight_layout()
     out = Path(out or model_dir / "learning_curves.png")
-    tmp = out.with_name(f".tmp-{os.getpid()}-{out.name}")
-    fig.savefig(tmp, format="png")
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, format="png")
     plt.close(fig)
-    os.replace(tmp, out)
     return out

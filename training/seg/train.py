@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from inference.atomic import atomic_path
 from inference.preprocess import PREPROCESS_VERSION, ModelGrid
 from training.seg import data
 from training.seg.model import ModelConfig, build_model
@@ -170,9 +170,8 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
 
 
 def _save_weights_atomic(model, path: Path) -> None:
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    model.save_weights(str(tmp))
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        model.save_weights(str(tmp))
 
 
 def _load_history(out_dir: Path) -> list[dict]:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from inference.assets import DEFAULT_SEG_MODEL
+from inference.atomic import write_json
 from training.nomogram.features import as_matrix, feature_table, read_clinical
 from training.nomogram.fit import fit_nomogram
 
@@ -57,7 +57,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    write_json(path, data)
