@@ -7,3 +7,5 @@ from pathlib import Path
 ASSETS = Path(__file__).resolve().parents[1] / "assets"
 DEFAULT_SEG_MODEL = ASSETS / "models" / "seg"
 SAMPLE_PATIENT = ASSETS / "sample_patient"
+DEFAULT_NOMOGRAM = ASSETS / "nomogram.json"
+MODELS = ASSETS / "models"

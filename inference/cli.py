@@ -19,10 +19,16 @@ from inference.errors import OtsccError
 COMMANDS: dict[str, tuple[str, str]] = {
     "inspect": ("inference.commands.inspect",
         "show what was found in a patient folder (roles, geometry, registration)"),
+    "predict": ("inference.commands.predict",
+        "segment the tumor and predict nodal-metastasis risk for a patient (or a folder of patients)"),
     "synth": ("training.synth.cli", "generate a SYNTHETIC multiparametric tongue-MRI cohort"),
     "train-seg": ("training.seg.commands.train_seg", "train the segmentation model (needs the train extra)"),
     "eval-seg": ("training.seg.commands.eval_seg", "evaluate a segmentation model on a cohort (Dice/IoU/HD95)"),
     "fit-nomogram": ("training.nomogram.commands.fit_nomogram", "fit the radiomics + clinical fusion nomogram"),
+    "eval-nomogram": ("training.nomogram.commands.eval_nomogram",
+        "evaluate fitted nomograms on training and held-out test patients (AUC, calibration, DeLong)"),
+    "export": ("export.commands.export", "convert the trained model to the runtime formats and validate them"),
+    "benchmark": ("export.commands.benchmark", "measure segmentation latency of every available backend"),
 }
 
 

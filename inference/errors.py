@@ -56,6 +56,12 @@ class RegistrationError(OtsccError):
     """Rigid co-registration failed or produced an implausible result."""
 
 
+class CancelledError(OtsccError):
+    """The user cancelled a running job; nothing partial was written."""
+
+    exit_code = 130
+
+
 class OutputError(OtsccError):
     """Outputs cannot be written (read-only folder, inside the input folder, disk full)."""
 

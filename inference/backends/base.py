@@ -60,6 +60,36 @@ BACKENDS = {
 }
 
 
+#: ``--backend auto`` tries these in order (the export issue extends the list with accelerated runtimes)
+AUTO_ORDER = ("litert",)
+
+
+def select_backend(name: str = "auto", model_path: str | Path | None = None, *,
+                   threads: int | None = None) -> tuple[SegBackend, list[str]]:
+    """The backend to run: ``name`` itself, or for ``"auto"`` the first of ``AUTO_ORDER`` that loads.
+
+    Returns:
+        (backend, notes): notes say which candidates were skipped and why (shown in results and the GUI).
+
+    Raises:
+        BackendUnavailableError: the named backend (or every auto candidate) cannot run here.
+    """
+    from inference.assets import DEFAULT_SEG_MODEL
+
+    model_path = Path(model_path) if model_path is not None else DEFAULT_SEG_MODEL
+    options = {"threads": threads} if threads else {}
+    if name != "auto":
+        return load_backend(name, model_path, **options), []
+    notes: list[str] = []
+    for candidate in AUTO_ORDER:
+        try:
+            return load_backend(candidate, model_path, **options), notes
+        except BackendUnavailableError as exc:
+            notes.append(f"{candidate} unavailable: {exc}")
+            log.info("backend %s skipped: %s", candidate, exc)
+    raise BackendUnavailableError("no backend can run here: " + "; ".join(notes))
+
+
 def load_backend(name: str, model_path: str | Path, **options) -> SegBackend:
     """Create a backend by name for a model file/folder."""
     if name not in BACKENDS:

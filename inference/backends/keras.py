@@ -20,7 +20,7 @@ from inference.backends.base import BackendUnavailableError, SegBackend
 class KerasBackend(SegBackend):
     name = "keras"
 
-    def __init__(self, model_path: Path, *, batch: int = 8) -> None:
+    def __init__(self, model_path: Path, *, batch: int = 8, threads: int | None = None) -> None:
         os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
         try:
             model_mod = importlib.import_module("training.seg.model")
