@@ -104,6 +104,22 @@ def encode_clinical(clinical: dict[str, Any]) -> dict[str, float]:
             "cn_status": 1.0 if cn in ("1", "N+", "CN+") else 0.0, "doi_mm": doi}
 
 
+LABELS = {"radscore": "Rad-score", "age": "Age (years)", "sex": "Sex", "ct_stage": "Clinical T stage",
+          "cn_status": "MRI node status", "doi_mm": "Depth of invasion (mm)"}
+#: categorical variables: encoded value -> label
+CATEGORIES = {"sex": {0.0: "F", 1.0: "M"}, "ct_stage": {1.0: "T1", 2.0: "T2", 3.0: "T3"},
+              "cn_status": {0.0: "cN0", 1.0: "cN+"}}
+
+
+@dataclass(frozen=True)
+class NomogramAxis:
+    """One row of the drawn nomogram: tick labels at their points positions."""
+
+    variable: str
+    label: str
+    ticks: list[tuple[str, float]]
+
+
 @dataclass(frozen=True)
 class NomogramResult:
     probability: float
@@ -167,3 +183,47 @@ class Nomogram:
         """Map total points back to probability (for drawing the nomogram's bottom axes)."""
         lp = self.model["intercept"] + sum(self._term_min) + total_points / self._scale
         return 1.0 / (1.0 + math.exp(-lp))
+
+    def points_of(self, variable: str, value: float) -> float:
+        """Points for an encoded ``value`` of ``variable`` (the position on its axis)."""
+        i = self.model["variables"].index(variable)
+        coef, mean, sd = self.model["coefficients"][i], self.model["means"][i], self.model["sds"][i]
+        return (coef * (value - mean) / sd - self._term_min[i]) * self._scale
+
+    def axes(self, ticks: int = 6) -> list[NomogramAxis]:
+        """The variable axes to draw (the GUI and the PDF report draw the same thing)."""
+        out = []
+        for name in self.model["variables"]:
+            lo, hi = self.model["axes"][name]
+            if name in CATEGORIES:
+                values = [(label, v) for v, label in CATEGORIES[name].items() if lo <= v <= hi]
+            else:
+                step = _nice_step((hi - lo) / max(1, ticks - 1))
+                start = math.ceil(lo / step) * step
+                values = [(f"{v:g}", v) for v in (round(start + k * step, 6) for k in range(ticks * 2))
+                          if v <= hi + 1e-9]
+            out.append(NomogramAxis(name, LABELS.get(name, name), [(t, self.points_of(name, v)) for t, v in values]))
+        return out
+
+    @property
+    def max_total_points(self) -> float:
+        return sum(max(self.points_of(n, v) for v in self.model["axes"][n]) for n in self.model["variables"])
+
+    def probability_ticks(self, probabilities=(0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
+                          ) -> list[tuple[str, float]]:
+        """(label, total points) for probability ticks that fall on the total-points axis."""
+        base = self.model["intercept"] + sum(self._term_min)
+        out = []
+        for p in probabilities:
+            total = (math.log(p / (1 - p)) - base) * self._scale
+            if 0 <= total <= self.max_total_points:
+                out.append((f"{p:g}", total))
+        return out
+
+
+def _nice_step(raw: float) -> float:
+    """1, 2, 2.5 or 5 times a power of ten, at least ``raw``."""
+    if raw <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    return next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)

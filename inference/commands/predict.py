@@ -1,0 +1,195 @@
+"""``otscc predict PATIENT --out DIR``: mask, nodal-metastasis risk and a PDF report, offline.
+
+PATIENT is one patient folder, or a folder of patient folders (a batch: detected when a sub-folder holds
+sequence files named cet1/t2/t1 or a clinical.json, or forced with ``--batch``). In a batch one bad patient
+is reported in the summary and skipped; the rest still run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
+from inference.atomic import atomic_path
+from inference.commands.inspect import add_sequence_arguments
+from inference.errors import InputError, OtsccError
+
+SUMMARY_COLUMNS = ("patient_id", "folder", "status", "probability", "risk_group", "tumor_volume_ml",
+                   "doi_mm", "doi_mm_estimated", "backend", "seconds", "error")
+ROLE_STEMS = ("cet1", "ce-t1", "ce_t1", "t1c", "t2", "t1")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    a = parser.add_argument
+    a("patient", metavar="PATIENT", help="patient folder (NIfTI/NRRD/MHA files or DICOM), or a folder of them")
+    a("--out", required=True, help="output folder; results go to OUT/<patient_id>/ (never inside PATIENT)")
+    add_sequence_arguments(parser)
+    g = parser.add_argument_group("clinical values (override clinical.json in the patient folder and --clinical)")
+    g.add_argument("--age", type=float, help="age in years")
+    g.add_argument("--sex", choices=("M", "F"), help="sex")
+    g.add_argument("--ct-stage", choices=("T1", "T2", "T3"), help="clinical T stage")
+    g.add_argument("--cn-status", choices=("0", "1"), help="MRI node status: 0 = cN0, 1 = cN+")
+    g.add_argument("--doi-mm", help="depth of invasion in mm, or 'auto' for the estimate from the mask "
+                                    "(labelled ESTIMATED in the result and report)")
+    g.add_argument("--clinical", metavar="FILE.csv",
+                   help="CSV with a patient_id column and age,sex,ct_stage,cn_status,doi_mm (default: none)")
+    a("--backend", default="auto", help="segmentation backend, or auto for the fastest that works here "
+                                        "(default: auto)")
+    a("--threads", type=int, default=None, help="CPU threads for the backend (default: backend's choice)")
+    a("--model", default=str(DEFAULT_SEG_MODEL), help="segmentation model folder (default: the shipped one)")
+    a("--nomogram", default=str(DEFAULT_NOMOGRAM), help="nomogram JSON (default: the shipped one)")
+    a("--register", choices=("auto", "always", "never"), default="auto",
+      help="co-registration of T2/T1 to CE-T1 (default: auto, skipped when the grids coincide)")
+    a("--batch", action="store_true", help="treat PATIENT as a folder of patients (default: detected)")
+    a("--no-report", action="store_true", help="skip report.pdf (default: write it)")
+    a("--json", action="store_true", help="print result.json (one patient) or the summary rows (batch) as JSON")
+
+
+def _cli_clinical(args: argparse.Namespace) -> dict:
+    values = {"age": args.age, "sex": args.sex, "ct_stage": args.ct_stage, "cn_status": args.cn_status,
+              "doi_mm": args.doi_mm}
+    if values["doi_mm"] is not None and values["doi_mm"].lower() != "auto":
+        try:
+            values["doi_mm"] = float(values["doi_mm"])
+        except ValueError as exc:
+            raise InputError(f"--doi-mm must be a number of millimetres or 'auto', got {args.doi_mm!r}") from exc
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _is_patient_dir(folder: Path) -> bool:
+    if (folder / "clinical.json").is_file():
+        return True
+    return any(f.is_file() and f.name.lower().split(".")[0] in ROLE_STEMS for f in folder.iterdir())
+
+
+def find_patients(root: Path, force_batch: bool) -> list[Path] | None:
+    """Patient sub-folders when ``root`` is a batch, else None."""
+    if not root.is_dir() or (not force_batch and _is_patient_dir(root)):
+        return None
+    subdirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    patients = [p for p in subdirs if _is_patient_dir(p)]
+    if force_batch:
+        return subdirs
+    return patients or None
+
+
+class _Progress:
+    """One-line stage progress on stderr (quiet with --json)."""
+
+    def __init__(self, enabled: bool, prefix: str = "") -> None:
+        self.enabled, self.prefix, self.last = enabled, prefix, None
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if self.enabled and (stage, round(fraction, 1)) != self.last:
+            self.last = (stage, round(fraction, 1))
+            print(f"\r{self.prefix}{stage:<10} {fraction:4.0%}   ", end="", file=sys.stderr, flush=True)
+
+    def done(self) -> None:
+        if self.enabled:
+            print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)
+
+
+def _predict_one(pipeline, folder: Path, args, progress) -> tuple:
+    from inference.pipeline import load_clinical
+
+    prepared = pipeline.prepare(folder, cet1=args.cet1, t2=args.t2, t1=args.t1, register=args.register,
+                                progress=progress)
+    clinical = {**load_clinical(folder, args.clinical, prepared.patient.patient_id), **_cli_clinical(args)}
+    prediction = pipeline.predict(prepared, clinical, progress=progress)
+    paths = pipeline.write(prediction, args.out, report=not args.no_report)
+    return prediction, paths
+
+
+def _print_result(prediction, paths: dict, seconds: float) -> None:
+    r = prediction.to_json()
+    print(f"Patient {r['patient_id']}: ", end="")
+    if r["status"] == "ok":
+        print(f"risk of cervical lymph-node metastasis {r['probability']:.1%} ({r['risk_group']} risk)")
+    else:
+        print("NO TUMOR found by the model; no risk is reported")
+    t = r["tumor"]
+    doi = r["clinical"].get("doi_mm")
+    print(f"  tumor {t['volume_ml']:.2f} ml, largest diameter {t['largest_diameter_mm']:.1f} mm; DOI {doi} mm"
+          + (" (ESTIMATED from the mask)" if r["doi_mm_estimated"] else ""))
+    b = r["backend"]
+    print(f"  backend: {b.get('backend')} {b.get('variant', b.get('model_file', ''))}"
+          + "".join(f"\n    note: {n}" for n in b.get("notes", [])))
+    print("  stage timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["timings_s"].items())
+          + f"; total {seconds:.2f} s")
+    for w in r["warnings"]:
+        print(f"  warning: {w}")
+    for name, path in paths.items():
+        print(f"  {name:<7} {path}")
+    print("  (models trained on SYNTHETIC data: not a clinical prediction)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from inference.pipeline import Pipeline, check_output_dir
+
+    root = Path(args.patient)
+    if not root.exists():
+        raise InputError(f"{root}: no such patient folder")
+    patients = find_patients(root, args.batch)
+    check_output_dir(args.out, [root])
+    if patients is not None and any((args.cet1, args.t2, args.t1)):
+        raise InputError("--cet1/--t2/--t1 name one patient's series; they cannot be used with a batch")
+    pipeline = Pipeline(model_dir=args.model, nomogram=args.nomogram, backend=args.backend, threads=args.threads)
+    if patients is None:
+        start = time.perf_counter()
+        progress = _Progress(not args.json)
+        prediction, paths = _predict_one(pipeline, root, args, progress)
+        progress.done()
+        if args.json:
+            json.dump(prediction.to_json(), sys.stdout, indent=2)
+            print()
+        else:
+            _print_result(prediction, paths, time.perf_counter() - start)
+        return 0
+    return _run_batch(pipeline, patients, args)
+
+
+def _run_batch(pipeline, patients: list[Path], args) -> int:
+    rows, failed = [], 0
+    summary = Path(args.out) / "summary.csv"
+    for i, folder in enumerate(patients, 1):
+        start = time.perf_counter()
+        progress = _Progress(not args.json, prefix=f"[{i}/{len(patients)}] {folder.name}: ")
+        row = dict.fromkeys(SUMMARY_COLUMNS, "")
+        row["folder"] = folder.name
+        try:
+            prediction, _ = _predict_one(pipeline, folder, args, progress)
+            r = prediction.to_json()
+            row.update(patient_id=r["patient_id"], status=r["status"], probability=r["probability"] or "",
+                       risk_group=r["risk_group"] or "", tumor_volume_ml=r["tumor"]["volume_ml"],
+                       doi_mm=r["clinical"].get("doi_mm"), doi_mm_estimated=r["doi_mm_estimated"],
+                       backend=r["backend"].get("backend"))
+        except OtsccError as exc:  # one bad patient is reported and skipped, never stops the batch
+            failed += 1
+            row.update(status="error", error=str(exc))
+        row["seconds"] = round(time.perf_counter() - start, 2)
+        progress.done()
+        rows.append(row)
+        if not args.json:
+            outcome = (f"{row['probability']:.1%} {row['risk_group']}" if row["status"] == "ok" else row["status"])
+            print(f"[{i}/{len(patients)}] {folder.name}: {outcome}"
+                  + (f" - {row['error']}" if row["error"] else ""), file=sys.stderr, flush=True)
+        _write_summary(summary, rows)  # after every patient: an interrupted batch keeps what it did
+    if args.json:
+        json.dump(rows, sys.stdout, indent=2)
+        print()
+    else:
+        print(f"{len(rows) - failed} of {len(rows)} patients done, {failed} failed; summary: {summary}")
+    return 1 if failed else 0
+
+
+def _write_summary(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, SUMMARY_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)

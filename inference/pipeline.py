@@ -1,0 +1,317 @@
+"""Patient-level prediction: the single entry point the CLI and the GUI call.
+
+intake (load) -> registration -> preprocessing -> segmentation -> radiomics -> nomogram, each stage timed
+and reported through ``progress(stage, fraction)``. ``cancelled()`` is polled between stages and between
+slices; a cancelled run raises ``CancelledError`` and writes nothing. Outputs are written by
+``write_outputs`` (atomically, never inside the input folder).
+
+The result's ``status`` is ``"ok"`` or ``"no_tumor"`` (the model found nothing: no features, no risk).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from inference import __version__
+from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
+from inference.atomic import atomic_path
+from inference.errors import CancelledError
+from inference.intake import PreparedPatient, prepare_patient
+from inference.measure import TumorMeasures, measure_mask
+from inference.nomogram import CLINICAL, ClinicalValueError, Nomogram, NomogramResult
+from inference.radiomics import FeatureSet, extract_patient, load_params
+from inference.volume import Volume
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+Cancelled = Callable[[], bool]
+
+#: stage names in order (the GUI shows one progress bar per stage)
+STAGES = ("load", "register", "preprocess", "segment", "radiomics", "nomogram")
+DISCLAIMER = ("Research software. The segmentation model and the nomogram were trained on SYNTHETIC phantoms, "
+              "not on patients: the risk shown is not a clinical prediction.")
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_clinical(patient_dir: str | Path, csv_file: str | Path | None = None,
+                  patient_id: str | None = None) -> dict[str, Any]:
+    """Clinical values for a patient: ``clinical.json`` in its folder, then a row of ``csv_file``.
+
+    The CSV needs a ``patient_id`` column (matched to the folder name or pseudonym); a row overrides the
+    JSON. Returns only the keys it found (missing values are reported when scoring, never defaulted).
+    """
+    values: dict[str, Any] = {}
+    jfile = Path(patient_dir) / "clinical.json"
+    if jfile.is_file():
+        try:
+            data = json.loads(jfile.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ClinicalValueError(f"{jfile}: not readable JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise ClinicalValueError(f"{jfile}: expected an object of clinical values")
+        values.update({k: data[k] for k in CLINICAL if data.get(k) not in (None, "")})
+    if csv_file is not None:
+        import csv
+
+        ids = {Path(patient_dir).name, patient_id} - {None}
+        try:
+            with open(csv_file, newline="") as fh:
+                rows = [r for r in csv.DictReader(fh) if r.get("patient_id") in ids]
+        except OSError as exc:
+            raise ClinicalValueError(f"{csv_file}: cannot read clinical CSV ({exc})") from exc
+        if rows:
+            values.update({k: rows[0][k] for k in CLINICAL if rows[0].get(k) not in (None, "")})
+    return values
+
+
+@dataclass
+class Prediction:
+    """Everything one prediction produced (arrays stay in memory; ``to_json`` is result.json)."""
+
+    patient_id: str
+    status: str  # "ok" | "no_tumor"
+    prepared: PreparedPatient
+    mask: Volume  # uint8 on the CE-T1 grid
+    measures: TumorMeasures
+    clinical: dict[str, Any]  # values used (doi_mm may be the estimate)
+    doi_estimated: bool
+    features: FeatureSet | None
+    score: NomogramResult | None
+    backend: dict[str, Any]
+    provenance: dict[str, Any]
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    edited: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.score
+        return {
+            "status": self.status, "patient_id": self.patient_id,
+            "probability": None if s is None else round(s.probability, 4),
+            "risk_group": None if s is None else s.risk_group,
+            "radscore": None if s is None else round(s.radscore, 4),
+            "points": None if s is None else {k: round(v, 2) for k, v in s.points.items()},
+            "total_points": None if s is None else round(s.total_points, 2),
+            "clinical": self.clinical, "doi_mm_estimated": self.doi_estimated,
+            "tumor": self.measures.to_dict(), "mask_edited": self.edited,
+            "features_used": None if s is None else {
+                f: self.features.features[f] for f in self.provenance["nomogram_features"]},
+            "backend": self.backend, **self.provenance,
+            "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
+            "warnings": self.warnings, "synthetic_training_data": True, "disclaimer": DISCLAIMER,
+        }
+
+
+class Pipeline:
+    """Models loaded once, reused for every patient.
+
+    Args:
+        model_dir: segmentation model folder (default: the shipped one).
+        nomogram: nomogram JSON (default: ``assets/nomogram.json``).
+        backend: backend name or ``"auto"`` (see ``inference.backends.select_backend``).
+        threads: CPU threads for the runtime (default: the backend's choice).
+    """
+
+    def __init__(self, *, model_dir: str | Path = DEFAULT_SEG_MODEL, nomogram: str | Path = DEFAULT_NOMOGRAM,
+                 backend: str = "auto", threads: int | None = None) -> None:
+        from inference.backends import select_backend
+
+        self.model_dir, self.nomogram_path = Path(model_dir), Path(nomogram)
+        self.nomogram = Nomogram.load(self.nomogram_path)
+        start = time.perf_counter()
+        self.backend, self.backend_notes = select_backend(backend, self.model_dir, threads=threads)
+        self.backend_seconds = time.perf_counter() - start
+        self.radiomics_params = load_params()
+        self._hashes = {"nomogram_sha256": file_sha256(self.nomogram_path), "model_dir": self.model_dir.name}
+
+    # -- stages --------------------------------------------------------------------------------------
+    def prepare(self, path: str | Path, *, cet1=None, t2=None, t1=None, register: str = "auto",
+                progress: Progress | None = None) -> PreparedPatient:
+        """Load and co-register (stages ``load`` and ``register``)."""
+        return prepare_patient(path, cet1=cet1, t2=t2, t1=t1, register=register, progress=progress)
+
+    def segment(self, prepared: PreparedPatient, *, progress: Progress | None = None,
+                cancelled: Cancelled | None = None):
+        """Stages ``preprocess`` and ``segment``; returns ``inference.segment.SegmentationResult``."""
+        from inference.segment import segment
+
+        report = progress or (lambda stage, fraction: None)
+        report("preprocess", 0.0)
+
+        started = []
+
+        def on_slices(fraction: float) -> None:
+            if not started:  # the first batch of slices ran: preprocessing is done
+                started.append(True)
+                report("preprocess", 1.0)
+            report("segment", fraction)
+
+        try:
+            result = segment(prepared.volumes, self.backend, progress=on_slices, cancelled=cancelled)
+        except InterruptedError as exc:
+            raise CancelledError("segmentation cancelled") from exc
+        report("segment", 1.0)
+        return result
+
+    def score(self, prepared: PreparedPatient, mask: Volume, clinical: dict[str, Any], *,
+              progress: Progress | None = None, cancelled: Cancelled | None = None,
+              timings: dict[str, float] | None = None, edited: bool = False) -> Prediction:
+        """Stages ``radiomics`` and ``nomogram`` for a mask (automatic or edited) and clinical values.
+
+        ``clinical["doi_mm"]`` may be ``"auto"``: the mask-based estimate is used and labelled as such.
+
+        Raises:
+            ClinicalValueError: a clinical value is missing or invalid (named in the message).
+        """
+        report = progress or (lambda stage, fraction: None)
+        timings = dict(timings or {})
+        measures = measure_mask(mask)
+        clinical = dict(clinical)
+        doi_estimated = str(clinical.get("doi_mm", "")).strip().lower() == "auto"
+        if doi_estimated:
+            clinical["doi_mm"] = round(measures.doi_estimate_mm, 1)
+        missing = [k for k in CLINICAL if clinical.get(k) in (None, "")]
+        if missing:
+            raise ClinicalValueError(
+                f"missing clinical value(s): {', '.join(missing)}; give them on the command line "
+                f"(--age/--sex/--ct-stage/--cn-status/--doi-mm, --doi-mm auto for the mask estimate), "
+                f"in clinical.json in the patient folder, or with --clinical FILE.csv")
+        from inference.nomogram import encode_clinical
+
+        encode_clinical(clinical)  # validate before the slow radiomics step
+        features, result, status = None, None, "ok"
+        warnings = list(prepared.warnings)
+        if measures.volume_ml == 0:
+            status = "no_tumor"
+            warnings.append("no tumor was found: no radiomics features and no risk are reported")
+        else:
+            if cancelled is not None and cancelled():
+                raise CancelledError("cancelled before radiomics")
+            report("radiomics", 0.0)
+            start = time.perf_counter()
+            features = extract_patient(prepared.volumes, mask, self.radiomics_params)
+            timings["radiomics"] = time.perf_counter() - start
+            report("radiomics", 1.0)
+            report("nomogram", 0.0)
+            start = time.perf_counter()
+            result = self.nomogram.score(features.features, clinical)
+            timings["nomogram"] = time.perf_counter() - start
+            report("nomogram", 1.0)
+        if doi_estimated:
+            warnings.append(f"depth of invasion {clinical['doi_mm']} mm is ESTIMATED from the mask, not measured")
+        provenance = {
+            "otscc_edge": __version__, **self._hashes,
+            "nomogram_mask_source": self.nomogram.data["mask_source"],
+            "nomogram_features": list(self.nomogram.rad["features"]),
+            "input_sha256": {role: _array_sha256(v) for role, v in prepared.volumes.items()},
+            "mask_sha256": _array_sha256(mask),
+            "radiomics": None if features is None else {
+                k: features.provenance[k] for k in ("pyradiomics", "SimpleITK", "numpy")},
+        }
+        return Prediction(
+            patient_id=prepared.patient.patient_id, status=status, prepared=prepared, mask=mask,
+            measures=measures, clinical=clinical, doi_estimated=doi_estimated, features=features,
+            score=result, backend=self.describe_backend(), provenance=provenance, timings=timings,
+            warnings=warnings, edited=edited,
+        )
+
+    def predict(self, patient: str | Path | PreparedPatient, clinical: dict[str, Any] | None = None, *,
+                progress: Progress | None = None, cancelled: Cancelled | None = None, **sequences) -> Prediction:
+        """All stages for one patient. ``clinical`` defaults to the folder's clinical.json."""
+        def check() -> None:
+            if cancelled is not None and cancelled():
+                raise CancelledError("cancelled")
+
+        if isinstance(patient, PreparedPatient):
+            prepared = patient
+        else:
+            prepared = self.prepare(patient, progress=progress, **sequences)
+            if clinical is None:
+                clinical = load_clinical(patient)
+        check()
+        timings = dict(prepared.timings)
+        seg = self.segment(prepared, progress=progress, cancelled=cancelled)
+        timings["preprocess"] = seg.seconds.get("preprocess", 0.0)
+        timings["segment"] = seg.seconds.get("inference", 0.0) + seg.seconds.get("postprocess", 0.0)
+        check()
+        prediction = self.score(prepared, seg.mask, clinical or {}, progress=progress, cancelled=cancelled,
+                                timings=timings)
+        prediction.warnings.extend(seg.warnings)
+        prediction.backend = {**prediction.backend, "slices": int(seg.plan.canonical_shape[0])}
+        return prediction
+
+    def rescore(self, prediction: Prediction, *, mask: Volume | None = None,
+                clinical: dict[str, Any] | None = None, progress: Progress | None = None) -> Prediction:
+        """Re-run radiomics and the nomogram after a mask edit or a clinical change (``edited`` is kept)."""
+        edited = prediction.edited or mask is not None
+        timings = {k: v for k, v in prediction.timings.items() if k not in ("radiomics", "nomogram")}
+        new = self.score(prediction.prepared, mask if mask is not None else prediction.mask,
+                         clinical if clinical is not None else prediction.clinical, progress=progress,
+                         timings=timings, edited=edited)
+        return replace(new, warnings=list(dict.fromkeys(new.warnings)))
+
+    def write(self, prediction: Prediction, out_root: str | Path, *, report: bool = True) -> dict[str, Path]:
+        """Write ``out_root/<patient_id>/{mask.nii.gz, result.json, report.pdf}`` (each atomically).
+
+        The mask is written on the original CE-T1 grid (size, spacing, origin, direction), uint8 0/1.
+        """
+        import SimpleITK as sitk
+
+        from inference.atomic import write_json
+        from inference.errors import OutputError
+
+        folder = Path(out_root) / prediction.patient_id
+        paths = {"mask": folder / "mask.nii.gz", "result": folder / "result.json"}
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with atomic_path(paths["mask"]) as tmp:
+                sitk.WriteImage(sitk.Cast(prediction.mask.to_image(), sitk.sitkUInt8), str(tmp), True)
+            if report:
+                from inference.report import write_report
+
+                start = time.perf_counter()
+                paths["report"] = write_report(prediction, folder / "report.pdf", nomogram=self.nomogram,
+                                               model_dir=self.model_dir)
+                prediction.timings["report"] = time.perf_counter() - start
+            write_json(paths["result"], prediction.to_json())
+        except OSError as exc:
+            raise OutputError(f"cannot write outputs to {folder}: {exc}") from exc
+        return paths
+
+    def describe_backend(self) -> dict[str, Any]:
+        return {**self.backend.describe(), "notes": list(self.backend_notes)}
+
+
+def _array_sha256(volume: Volume) -> str:
+    import numpy as np
+
+    return hashlib.sha256(np.ascontiguousarray(volume.array).tobytes()).hexdigest()
+
+
+def check_output_dir(out: str | Path, inputs: list[str | Path]) -> Path:
+    """Refuse an output folder inside (or equal to) an input folder: inputs are never written to."""
+    from inference.errors import OutputError
+
+    out = Path(out).resolve()
+    for src in inputs:
+        src = Path(src).resolve()
+        if out == src or src in out.parents:
+            raise OutputError(f"{out} is inside the input folder {src}; choose an output folder elsewhere "
+                              "(inputs are never written to)")
+    return out
+
