@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "show what was found in a patient folder (roles, geometry, registration)"),
     "predict": ("inference.commands.predict",
         "segment the tumor and predict nodal-metastasis risk for a patient (or a folder of patients)"),
+    "gui": ("desktop.commands.gui", "open the desktop viewer (optionally on PATIENT)"),
     "synth": ("training.synth.cli", "generate a SYNTHETIC multiparametric tongue-MRI cohort"),
     "train-seg": ("training.seg.commands.train_seg", "train the segmentation model (needs the train extra)"),
     "eval-seg": ("training.seg.commands.eval_seg", "evaluate a segmentation model on a cohort (Dice/IoU/HD95)"),

@@ -80,7 +80,10 @@ def brier(y, p) -> float:
 def calibration_intercept_slope(y, p) -> tuple[float, float]:
     """Logistic recalibration ``logit P(y) = a + b logit(p)`` fitted by Newton-Raphson (unpenalized)."""
     y = np.asarray(y, float)
-    lp = _logit(np.clip(np.asarray(p, float), 1e-6, 1 - 1e-6))
+    # clip only what has no finite logit (0 and 1): an unpenalized model gives p = 1 - 1e-11 to some patients
+    # and a coarser clip would move the fit away from the maximum likelihood
+    eps = np.finfo(float).eps
+    lp = _logit(np.clip(np.asarray(p, float), eps, 1 - eps))
     x = np.column_stack([np.ones_like(lp), lp])
     beta = np.zeros(2)
     for _ in range(100):
@@ -95,12 +98,17 @@ def calibration_intercept_slope(y, p) -> tuple[float, float]:
 
 
 def calibration_curve(y, p, bins: int = 5) -> list[dict]:
-    """Mean predicted vs observed rate in quantile bins."""
+    """Mean predicted vs observed rate in quantile bins; empty bins are left out.
+
+    Bins are ``[e0, e1], (e1, e2], ...`` over the quantile edges (a value on an inner edge joins the lower
+    bin), the convention of ``sklearn.calibration.calibration_curve(strategy="quantile")``, so the two agree.
+    """
     y, p = np.asarray(y, float), np.asarray(p, float)
     edges = np.unique(np.quantile(p, np.linspace(0, 1, bins + 1)))
+    which = np.searchsorted(edges[1:-1], p, side="left")
     out = []
-    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-        sel = (p >= lo) & ((p <= hi) if hi == edges[-1] else (p < hi))
+    for k in range(max(1, len(edges) - 1)):  # all-equal predictions: one bin
+        sel = which == k
         if sel.any():
             out.append({"predicted": float(p[sel].mean()), "observed": float(y[sel].mean()), "n": int(sel.sum())})
     return out
