@@ -22,9 +22,9 @@ $(STAMP): pyproject.toml constraints.txt
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The main job on the bundled sample patient: mask, nodal risk and report.pdf under demo-output/.
 demo: $(STAMP)
-	$(VENV)/bin/otscc inspect assets/sample_patient
-	$(VENV)/bin/otscc inspect assets/sample_patient_dicom
+	$(VENV)/bin/otscc predict assets/sample_patient --out demo-output
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -34,4 +34,4 @@ test: lint
 	$(VENV)/bin/pytest -q
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache demo-output

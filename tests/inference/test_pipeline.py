@@ -1,0 +1,242 @@
+"""Patient-level prediction: pipeline stages, outputs, clinical values, no-tumor, cancel, batch, measures."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from inference.assets import SAMPLE_PATIENT
+from inference.backends.base import SegBackend
+from inference.cli import main
+from inference.errors import CancelledError, OutputError
+from inference.measure import DOI_OFFSET_MM, DOI_SLOPE, measure_mask
+from inference.nomogram import ClinicalValueError
+from inference.pipeline import STAGES, Pipeline, load_clinical
+from inference.volume import Geometry, Volume
+from tests.inference.test_cli import tree_digest
+from tests.inference.test_nomogram import example
+
+CLINICAL = {"age": 62, "sex": "M", "ct_stage": "T2", "cn_status": 0, "doi_mm": 7.5}
+
+
+@pytest.fixture(scope="module")
+def nomogram_file(tmp_path_factory) -> Path:
+    """A valid nomogram on two features every extraction has (shape once, CE-T1 first order)."""
+    data = example()
+    data["radscore"]["features"] = ["original_shape_Sphericity", "cet1_original_firstorder_Mean"]
+    data["radscore"]["means"] = [0.6, 400.0]
+    data["radscore"]["sds"] = [0.1, 100.0]
+    path = tmp_path_factory.mktemp("nomo") / "nomogram.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.fixture(scope="module")
+def pipeline(nomogram_file) -> Pipeline:
+    return Pipeline(nomogram=nomogram_file, backend="litert", threads=2)
+
+
+@pytest.fixture(scope="module")
+def prepared(pipeline):
+    return pipeline.prepare(SAMPLE_PATIENT, register="never")
+
+
+@pytest.fixture(scope="module")
+def prediction(pipeline, prepared):
+    seen = []
+    pred = pipeline.predict(prepared, dict(CLINICAL), progress=lambda stage, f: seen.append((stage, f)))
+    pred.progress_seen = seen
+    return pred
+
+
+def test_prediction_result(prediction, pipeline):
+    r = prediction.to_json()
+    assert r["status"] == "ok" and 0 < r["probability"] < 1
+    assert r["risk_group"] in {"low", "intermediate", "high"}
+    assert set(r["points"]) == set(pipeline.nomogram.model["variables"])
+    assert r["total_points"] == pytest.approx(sum(r["points"].values()), abs=0.05)
+    assert set(r["features_used"]) == {"original_shape_Sphericity", "cet1_original_firstorder_Mean"}
+    assert r["tumor"]["volume_ml"] > 0 and r["doi_mm_estimated"] is False
+    assert r["backend"]["backend"] == "litert" and len(r["nomogram_sha256"]) == 64
+    assert r["synthetic_training_data"] is True and "SYNTHETIC" in r["disclaimer"]
+    assert {"preprocess", "segment", "radiomics", "nomogram"} <= set(r["timings_s"])
+    json.dumps(r)  # plain JSON
+
+
+def test_progress_reports_every_stage_in_order(prediction):
+    stages = [s for s, f in prediction.progress_seen if f == 0.0 or f == 1.0]
+    firsts = list(dict.fromkeys(stages))
+    assert firsts == [s for s in STAGES if s not in ("load", "register")]
+    assert all(0.0 <= f <= 1.0 for _, f in prediction.progress_seen)
+
+
+def test_probability_matches_nomogram(prediction, pipeline):
+    again = pipeline.nomogram.score(prediction.features.features, CLINICAL)
+    assert prediction.score.probability == pytest.approx(again.probability)
+
+
+def test_write_outputs(prediction, pipeline, tmp_path):
+    paths = pipeline.write(prediction, tmp_path)
+    folder = tmp_path / prediction.patient_id
+    assert {p.name for p in folder.iterdir()} == {"mask.nii.gz", "result.json", "report.pdf"}
+    mask = sitk.ReadImage(str(paths["mask"]))
+    reference = sitk.ReadImage(str(SAMPLE_PATIENT / "cet1.nii.gz"))
+    assert mask.GetSize() == reference.GetSize()
+    assert np.allclose(mask.GetSpacing(), reference.GetSpacing())
+    assert np.allclose(mask.GetOrigin(), reference.GetOrigin(), atol=1e-4)
+    assert np.allclose(mask.GetDirection(), reference.GetDirection(), atol=1e-6)
+    assert sitk.GetArrayFromImage(mask).sum() == prediction.mask.array.sum()
+    assert paths["report"].read_bytes()[:5] == b"%PDF-"
+    assert json.loads(paths["result"].read_text())["probability"] == pytest.approx(prediction.score.probability,
+                                                                                   abs=1e-4)
+
+
+def test_doi_auto_uses_the_estimate_and_says_so(pipeline, prediction):
+    again = pipeline.rescore(prediction, clinical={**CLINICAL, "doi_mm": "auto"})
+    assert again.doi_estimated and again.clinical["doi_mm"] == round(prediction.measures.doi_estimate_mm, 1)
+    assert any("ESTIMATED" in w for w in again.warnings)
+    assert again.edited is False
+
+
+def test_rescore_after_mask_edit(pipeline, prediction):
+    mask = prediction.mask.array.copy()
+    z = int(np.argmax(mask.sum(axis=(1, 2))))
+    ys = np.nonzero(mask[z])[0]
+    mask[z, : int(np.median(ys))] = 0  # erase the front half of the largest slice
+    edited = pipeline.rescore(prediction, mask=prediction.mask.with_array(mask))
+    assert edited.edited and edited.to_json()["mask_edited"] is True
+    assert edited.measures.volume_ml < prediction.measures.volume_ml
+    assert edited.features.features != prediction.features.features
+
+
+@pytest.mark.parametrize("drop", ["age", "doi_mm", "cn_status"])
+def test_missing_clinical_value_is_named(pipeline, prediction, drop):
+    clinical = {k: v for k, v in CLINICAL.items() if k != drop}
+    with pytest.raises(ClinicalValueError, match=drop):
+        pipeline.score(prediction.prepared, prediction.mask, clinical)
+
+
+class ZeroBackend(SegBackend):
+    name = "zero"
+
+    def predict(self, batch):
+        return np.zeros(batch.shape[:3], np.float32)
+
+
+def test_no_tumor_gives_no_risk(pipeline, prepared, monkeypatch):
+    monkeypatch.setattr(pipeline, "backend", ZeroBackend())
+    pred = pipeline.predict(prepared, dict(CLINICAL))
+    r = pred.to_json()
+    assert r["status"] == "no_tumor"
+    assert r["probability"] is None and r["risk_group"] is None and r["points"] is None
+    assert pred.features is None and any("no tumor" in w for w in r["warnings"])
+
+
+def test_cancel_stops_before_anything_is_written(pipeline, prepared):
+    calls = []
+
+    def cancelled():
+        calls.append(1)
+        return len(calls) > 2
+
+    with pytest.raises(CancelledError):
+        pipeline.predict(prepared, dict(CLINICAL), cancelled=cancelled)
+
+
+def test_load_clinical_precedence(tmp_path):
+    folder = tmp_path / "P1"
+    folder.mkdir()
+    (folder / "clinical.json").write_text(json.dumps({"age": 50, "sex": "F", "doi_mm": None, "lnm": 1}))
+    table = tmp_path / "clin.csv"
+    table.write_text("patient_id,age,ct_stage,doi_mm\nP1,55,T3,\nP2,70,T1,3\n")
+    assert load_clinical(folder) == {"age": 50, "sex": "F"}
+    assert load_clinical(folder, table) == {"age": "55", "sex": "F", "ct_stage": "T3"}
+    (folder / "clinical.json").write_text("{not json")
+    with pytest.raises(ClinicalValueError, match="clinical.json"):
+        load_clinical(folder)
+
+
+def box_mask(shape_zyx, spacing_xyz, box_zyx) -> Volume:
+    array = np.zeros(shape_zyx, np.uint8)
+    array[box_zyx] = 1
+    size = tuple(int(s) for s in shape_zyx[::-1])
+    return Volume(array, Geometry(size, tuple(spacing_xyz), (0.0, 0.0, 0.0)))
+
+
+def test_measures_of_a_box():
+    # 10 (x) by 20 (y) voxels of 1 mm on 4 slices of 3 mm: the thinnest extent is 10 mm along x
+    mask = box_mask(shape_zyx=(12, 40, 40), spacing_xyz=(1.0, 1.0, 3.0), box_zyx=(slice(4, 8), slice(10, 30),
+                                                                                     slice(15, 25)))
+    m = measure_mask(mask)
+    assert m.volume_ml == pytest.approx(4 * 20 * 10 * 3 / 1000)
+    assert m.thickness_mm == pytest.approx(10.0, abs=0.01)
+    assert m.doi_estimate_mm == pytest.approx(DOI_SLOPE * 10.0 + DOI_OFFSET_MM)
+    diagonal = np.sqrt(9 ** 2 + 19 ** 2 + 9 ** 2) + 1.0  # centre-to-centre plus one in-plane voxel
+    assert m.largest_diameter_mm == pytest.approx(diagonal, rel=1e-6)
+    assert m.slices == 4
+    assert measure_mask(mask.with_array(np.zeros_like(mask.array))).volume_ml == 0
+
+
+# -- command line ---------------------------------------------------------------------------------------
+def test_predict_cli_single_patient(nomogram_file, tmp_path, capsys):
+    before = tree_digest(SAMPLE_PATIENT)
+    out = tmp_path / "out"
+    code = main(["predict", str(SAMPLE_PATIENT), "--out", str(out), "--nomogram", str(nomogram_file),
+                 "--register", "never", "--doi-mm", "auto", "--age", "71", "--no-report", "--backend", "litert"])
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "risk of cervical lymph-node metastasis" in text and "ESTIMATED" in text and "stage timings" in text
+    result = json.loads((out / "sample_patient" / "result.json").read_text())
+    assert result["clinical"]["age"] == 71.0  # command line overrides clinical.json (68)
+    assert result["clinical"]["sex"] == "M"  # from clinical.json
+    assert result["doi_mm_estimated"] is True
+    assert tree_digest(SAMPLE_PATIENT) == before  # nothing written into the input
+
+
+def test_predict_cli_refuses_output_inside_input(nomogram_file, tmp_path, capsys):
+    patient = tmp_path / "p"
+    shutil.copytree(SAMPLE_PATIENT, patient)
+    code = main(["predict", str(patient), "--out", str(patient / "results"), "--nomogram", str(nomogram_file)])
+    assert code == OutputError.exit_code
+    assert "inside the input folder" in capsys.readouterr().err
+    assert not (patient / "results").exists()
+
+
+def test_predict_cli_batch_skips_a_bad_patient(nomogram_file, tmp_path, capsys):
+    batch = tmp_path / "batch"
+    shutil.copytree(SAMPLE_PATIENT, batch / "good")
+    bad = batch / "bad"
+    bad.mkdir()
+    for name in ("cet1", "t2", "t1"):
+        (bad / f"{name}.nii.gz").write_bytes(b"not an image at all")
+    nodata = batch / "noclinical"
+    shutil.copytree(SAMPLE_PATIENT, nodata)
+    (nodata / "clinical.json").unlink()
+    (nodata / "mask.nii.gz").unlink()
+    out = tmp_path / "out"
+    code = main(["predict", str(batch), "--out", str(out), "--nomogram", str(nomogram_file), "--register", "never",
+                 "--no-report", "--backend", "litert"])
+    assert code == 1
+    with open(out / "summary.csv", newline="") as fh:
+        rows = {r["folder"]: r for r in csv.DictReader(fh)}
+    assert set(rows) == {"good", "bad", "noclinical"}
+    assert rows["good"]["status"] == "ok" and 0 < float(rows["good"]["probability"]) < 1
+    assert rows["bad"]["status"] == "error" and rows["bad"]["error"]
+    assert rows["noclinical"]["status"] == "error" and "missing clinical value" in rows["noclinical"]["error"]
+    assert (out / "good" / "result.json").exists() and not (out / "bad").exists()
+    assert "2 failed" in capsys.readouterr().out
+
+
+def test_dicom_patient_gets_a_pseudonym(pipeline):
+    from inference.assets import ASSETS
+
+    prepared = pipeline.prepare(ASSETS / "sample_patient_dicom", register="never")
+    pid = prepared.patient.patient_id
+    assert pid.startswith("anon-")
+    assert Path(pid).name == pid  # safe as a folder name
