@@ -15,7 +15,7 @@ import numpy as np
 from inference.atomic import atomic_path
 from inference.errors import InputError
 from inference.intake import prepare_patient
-from inference.radiomics import extract_patient, load_params
+from inference.radiomics import RadiomicsError, extract_patient, load_params
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def feature_table(cohort: Path, ids: list[str], masks: str, cache: Path, backend
         if pid not in rows:
             try:
                 rows[pid] = patient_features(Path(cohort) / pid, masks, backend, params)
-            except InputError as exc:
+            except (InputError, RadiomicsError) as exc:  # no/too small tumor: skipped, and counted by callers
                 log.warning("%s skipped: %s", pid, exc)
                 rows[pid] = {}
             _write_cache(cache, rows)
