@@ -1,0 +1,363 @@
+"""Cross-device latency benchmark: every available (format, runtime) pair side by side in one process.
+
+For each pair of ``inference.formats.FORMATS`` x its runtimes: load (skipped rows say why), warm up, then
+time (a) single 256x256 slices (p50/p95 over ``runs``) and (b) the patient pipeline stage by stage (load,
+register, preprocess, segment, radiomics, nomogram), and compare the mask with the float model's (Dice,
+voxel agreement). Device facts (CPU model, ISA flags, cores, GPU, library versions) go with the results,
+so JSON files from several machines can be merged (``compare``).
+
+Timings on a shared machine are noisy: compare ratios within one run and read medians.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from inference.formats import FORMATS, ModelFormat
+
+log = logging.getLogger(__name__)
+
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8",
+             "neon", "asimd")
+LIBRARIES = ("ai-edge-litert", "onnxruntime", "onnxruntime-gpu", "openvino", "tensorrt", "tensorflow", "numpy",
+             "SimpleITK", "pyradiomics")
+REFERENCE = ("keras", "keras")  # (format, runtime) every other row is compared with
+FALLBACK_REFERENCE = ("tflite-fp32", "litert")  # when TensorFlow is not installed
+
+
+@dataclass
+class Row:
+    format: str
+    runtime: str
+    precision: str
+    status: str = "ok"  # ok | skipped | failed
+    reason: str = ""
+    device: str = ""
+    size_mb: float | None = None
+    load_s: float | None = None
+    slice_ms_p50: float | None = None
+    slice_ms_p95: float | None = None
+    volume_s: float | None = None
+    dice_vs_reference: float | None = None
+    voxel_agreement: float | None = None
+    rss_mb: float | None = None
+    pipeline_s: dict[str, float] = field(default_factory=dict)
+
+
+def device_facts() -> dict:
+    """CPU model and ISA flags, cores, memory, GPU, library versions (no identifiers)."""
+    cpu, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                cpu = value.strip()
+            elif key.strip() in ("flags", "Features") and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    versions = {}
+    for lib in LIBRARIES:
+        try:
+            versions[lib] = importlib.metadata.version(lib)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    facts = {"cpu": cpu, "isa": [f for f in ISA_FLAGS if f in flags], "logical_cores": os.cpu_count(),
+             "platform": platform.platform(), "python": platform.python_version(), "gpu": _gpu_name(),
+             "libraries": versions, "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "")}
+    try:
+        import psutil
+
+        facts["physical_cores"] = psutil.cpu_count(logical=False)
+        facts["memory_gb"] = round(psutil.virtual_memory().total / 2**30, 1)
+    except ImportError:
+        pass
+    return facts
+
+
+def _gpu_name() -> str:
+    smi = shutil.which("nvidia-smi")
+    if not smi:
+        return ""
+    try:
+        out = subprocess.run([smi, "--query-gpu=name", "--format=csv,noheader"], capture_output=True, text=True,
+                             timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return out.strip().splitlines()[0] if out.strip() else ""
+
+
+def candidates(formats: list[str] | None = None) -> list[tuple[ModelFormat, str]]:
+    """(format row, runtime) pairs to measure, in table order."""
+    rows = [f for f in FORMATS if formats is None or f.name in formats]
+    return [(row, runtime) for row in rows for runtime in row.runtimes]
+
+
+def _rss_mb() -> float | None:
+    try:
+        import psutil
+
+        return psutil.Process().memory_info().rss / 2**20
+    except ImportError:
+        return None
+
+
+def _size_mb(model_dir: Path, row: ModelFormat) -> float | None:
+    total = 0
+    for name in row.files:
+        path = model_dir / name
+        if path.is_dir():
+            total += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        elif path.is_file():
+            total += path.stat().st_size
+    if row.name == "keras":
+        total = sum((model_dir / n).stat().st_size for n in ("best.weights.h5",) if (model_dir / n).is_file())
+    return round(total / 2**20, 2) if total else None
+
+
+def load_variant(row: ModelFormat, runtime: str, model_dir: Path, threads: int | None):
+    """Load one (format, runtime) pair through the runtime's backend class."""
+    from inference.backends.base import load_backend
+
+    options = {"threads": threads} if threads else {}
+    target = model_dir if row.name == "keras" else model_dir / row.file
+    return load_backend(runtime, target, **options)
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a > 0, b > 0
+    total = a.sum() + b.sum()
+    return 1.0 if total == 0 else float(2 * np.logical_and(a, b).sum() / total)
+
+
+def time_slices(backend, stack: np.ndarray, runs: int, warmup: int) -> tuple[float, float]:
+    """p50 and p95 milliseconds of one-slice inference over ``runs`` slices after ``warmup``."""
+    order = np.argsort(-stack.reshape(stack.shape[0], -1).std(axis=1))  # the busiest slices first
+    one = [np.ascontiguousarray(stack[i:i + 1]) for i in order[: max(1, min(len(order), 8))]]
+    for k in range(warmup):
+        backend.predict(one[k % len(one)])
+    times = []
+    for k in range(runs):
+        start = time.perf_counter()
+        backend.predict(one[k % len(one)])
+        times.append((time.perf_counter() - start) * 1000)
+    return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+
+
+def run_benchmark(*, model_dir: Path, patient: Path, nomogram: Path, formats: list[str] | None = None,
+                  runs: int = 30, warmup: int = 5, pipeline_runs: int = 3, threads: int | None = None,
+                  progress: Callable[[str], None] | None = None) -> dict:
+    """Measure every available pair; returns the JSON-ready result (device, rows, reference)."""
+    from inference.intake import prepare_patient
+    from inference.nomogram import Nomogram
+    from inference.pipeline import load_clinical
+    from inference.preprocess import ModelGrid, to_model_stack
+    from inference.radiomics import extract_patient, load_params
+    from inference.segment import segment
+
+    say = progress or (lambda message: None)
+    model_dir, patient = Path(model_dir), Path(patient)
+    nomo, params = Nomogram.load(nomogram), load_params()
+    clinical = {**load_clinical(patient)}
+    clinical.setdefault("doi_mm", "auto")
+    say(f"preparing {patient.name}")
+    prepared = prepare_patient(patient)
+    pairs = candidates(formats)
+    wanted = {(r.name, rt) for r, rt in pairs}
+    ref_pair = REFERENCE if _available("tensorflow") else FALLBACK_REFERENCE
+    if ref_pair not in wanted:  # the float reference always runs: every Dice is measured against it
+        pairs = [*candidates([ref_pair[0]]), *pairs]
+        pairs = [p for p in pairs if (p[0].name, p[1]) in wanted or (p[0].name, p[1]) == ref_pair]
+    order = sorted(pairs, key=lambda p: (p[0].name, p[1]) != ref_pair)  # reference first
+    reference_mask, rows = None, []
+    for row_fmt, runtime in order:
+        row = Row(row_fmt.name, runtime, row_fmt.precision, size_mb=_size_mb(model_dir, row_fmt))
+        say(f"{row_fmt.name} on {runtime}")
+        rss0 = _rss_mb()
+        try:
+            start = time.perf_counter()
+            backend = load_variant(row_fmt, runtime, model_dir, threads)
+            row.load_s = time.perf_counter() - start
+        except Exception as exc:  # noqa: BLE001 - a runtime that cannot load is a skipped row, never the end
+            row.status, row.reason = "skipped", f"{type(exc).__name__}: {exc}"
+            rows.append(row)
+            continue
+        try:
+            desc = backend.describe()
+            row.device = str(desc.get("device", "CPU"))
+            stack, _, _ = to_model_stack(prepared.volumes, ModelGrid(backend.input_size, 160.0))
+            row.slice_ms_p50, row.slice_ms_p95 = time_slices(backend, stack, runs, warmup)
+            stages: dict[str, list[float]] = {}
+            for _ in range(max(1, pipeline_runs)):
+                seg, times = _pipeline_once(patient, backend, nomo, params, clinical, prepare_patient, segment,
+                                            extract_patient)
+                for k, v in times.items():
+                    stages.setdefault(k, []).append(v)
+            row.pipeline_s = {k: round(float(np.median(v)), 4) for k, v in stages.items()}
+            row.volume_s = row.pipeline_s.get("segment")
+            mask = seg.mask.array
+            if (row_fmt.name, runtime) == ref_pair:
+                reference_mask = mask
+            if reference_mask is not None:
+                row.dice_vs_reference = round(_dice(mask, reference_mask), 4)
+                row.voxel_agreement = round(float(np.mean((mask > 0) == (reference_mask > 0))), 6)
+            rss1 = _rss_mb()
+            row.rss_mb = None if rss0 is None or rss1 is None else round(rss1 - rss0, 1)
+        except Exception as exc:  # noqa: BLE001 - one failing backend never stops the benchmark
+            row.status, row.reason = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            backend.close()
+        rows.append(row)
+    rows = [r for r in rows if (r.format, r.runtime) in wanted or (r.format, r.runtime) == ref_pair]
+    try:
+        import resource
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    except ImportError:
+        peak = None
+    return {"kind": "otscc-benchmark", "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "device": device_facts(), "model_dir": model_dir.name, "patient": patient.name,
+            "reference": {"format": ref_pair[0], "runtime": ref_pair[1]}, "runs": runs, "warmup": warmup,
+            "pipeline_runs": pipeline_runs, "threads": threads, "peak_rss_mb": peak,
+            "rows": [asdict(r) for r in rows]}
+
+
+def _available(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _pipeline_once(patient, backend, nomo, params, clinical, prepare_patient, segment, extract_patient):
+    from inference.measure import measure_mask
+
+    times = {}
+    prepared = prepare_patient(patient)
+    times.update(prepared.timings)
+    seg = segment(prepared.volumes, backend)
+    times["preprocess"] = seg.seconds["preprocess"]
+    times["segment"] = seg.seconds["inference"] + seg.seconds["postprocess"]
+    if seg.mask.array.any():
+        start = time.perf_counter()
+        features = extract_patient(prepared.volumes, seg.mask, params)
+        times["radiomics"] = time.perf_counter() - start
+        values = dict(clinical)
+        if str(values.get("doi_mm")).lower() == "auto":
+            values["doi_mm"] = measure_mask(seg.mask).doi_estimate_mm
+        start = time.perf_counter()
+        nomo.score(features.features, values)
+        times["nomogram"] = time.perf_counter() - start
+    return seg, times
+
+
+# -- presentation ---------------------------------------------------------------------------------------
+def format_table(result: dict) -> str:
+    d = result["device"]
+    lines = [f"Device: {d['cpu']} ({d.get('physical_cores', '?')} cores / {d['logical_cores']} threads; "
+             f"ISA {' '.join(d['isa']) or '?'}){'; GPU ' + d['gpu'] if d.get('gpu') else '; no GPU'}",
+             f"Reference: {result['reference']['format']} on {result['reference']['runtime']}; slice = one "
+             f"256x256 input, median (p95) of {result['runs']} runs; pipeline stages = median of "
+             f"{result['pipeline_runs']} runs on {result['patient']}",
+             f"{'format':<16}{'runtime':<13}{'slice ms p50 (p95)':>20}{'segment s':>11}{'pipeline s':>12}"
+             f"{'Dice vs ref':>12}{'size MB':>9}  status"]
+    for r in result["rows"]:
+        if r["status"] != "ok":
+            lines.append(f"{r['format']:<16}{r['runtime']:<13}{'':>64}  {r['status']}: {r['reason'][:90]}")
+            continue
+        total = sum(r["pipeline_s"].values())
+        dice = "-" if r["dice_vs_reference"] is None else f"{r['dice_vs_reference']:.4f}"
+        lines.append(f"{r['format']:<16}{r['runtime']:<13}{r['slice_ms_p50']:>10.1f} ({r['slice_ms_p95']:>6.1f})"
+                     f"{r['volume_s']:>12.3f}{total:>12.2f}{dice:>12}{(r['size_mb'] or 0):>9.2f}  ok")
+    return "\n".join(lines)
+
+
+def _label(result: dict) -> str:
+    d = result["device"]
+    cpu = d["cpu"].replace("(R)", "").replace("(TM)", "").replace(" CPU", "")
+    isa = d.get("onednn_max_cpu_isa")
+    return f"{cpu[:40]}{' [' + isa + ']' if isa else ''}{' + ' + d['gpu'] if d.get('gpu') else ''}"
+
+
+def write_chart(results: list[dict], path: Path) -> Path:
+    """Horizontal bars of slice latency (p50) per variant, one colour per device."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from inference.atomic import atomic_path
+
+    keys = []
+    for res in results:
+        for r in res["rows"]:
+            if r["status"] == "ok" and (r["format"], r["runtime"]) not in keys:
+                keys.append((r["format"], r["runtime"]))
+    height = 0.8 / max(1, len(results))
+    fig = Figure(figsize=(8, 1.2 + 0.45 * len(keys) * max(1, len(results)) ** 0.5))
+    ax = fig.add_subplot()
+    for i, res in enumerate(results):
+        lookup = {(r["format"], r["runtime"]): r for r in res["rows"] if r["status"] == "ok"}
+        ys = [k - 0.4 + height * (i + 0.5) for k in range(len(keys))]
+        vals = [lookup[k]["slice_ms_p50"] if k in lookup else 0 for k in keys]
+        bars = ax.barh(ys, vals, height=height * 0.9, label=_label(res))
+        for bar, v in zip(bars, vals, strict=True):
+            if v:
+                ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {v:.1f}", va="center", fontsize=7)
+    ax.set_yticks(range(len(keys)), [f"{f} / {r}" for f, r in keys], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("ms per 256x256 slice (median; lower is better)")
+    ax.set_title("otscc-edge segmentation latency", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    return path
+
+
+def load_results(paths: list[Path]) -> list[dict]:
+    from inference.errors import InputError
+
+    results = []
+    for p in paths:
+        try:
+            data = json.loads(Path(p).read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{p}: not a readable benchmark JSON ({exc})") from exc
+        if not isinstance(data, dict) or data.get("kind") != "otscc-benchmark":
+            raise InputError(f"{p}: not an otscc benchmark result (run otscc benchmark --json FILE)")
+        results.append(data)
+    return results
+
+
+def compare_table(results: list[dict]) -> str:
+    """Slice p50 ms per variant (rows) and device (columns)."""
+    keys = []
+    for res in results:
+        keys.extend((r["format"], r["runtime"]) for r in res["rows"] if (r["format"], r["runtime"]) not in keys)
+    labels = [_label(r)[:28] for r in results]
+    lines = [f"{'format / runtime':<30}" + "".join(f"{lab:>30}" for lab in labels)]
+    for key in keys:
+        cells = []
+        for res in results:
+            row = next((r for r in res["rows"] if (r["format"], r["runtime"]) == key), None)
+            if row is None:
+                cells.append("-")
+            elif row["status"] != "ok":
+                cells.append(row["status"])
+            else:
+                cells.append(f"{row['slice_ms_p50']:.1f} ms")
+        lines.append(f"{key[0] + ' / ' + key[1]:<30}" + "".join(f"{c:>30}" for c in cells))
+    return "\n".join(lines)
