@@ -44,7 +44,7 @@ def study(tmp_path_factory):
     n = N_TRAIN + N_VAL + N_TEST
     ids = [f"P{i:04d}" for i in range(1, n + 1)]
     signal, doi = rng.normal(0, 1, n), np.clip(rng.gamma(3, 2.5, n), 0.5, 30)
-    lnm = (1.0 * signal + 0.2 * (doi - 7) + rng.normal(0, 1.0, n) > 0.3).astype(int)
+    lnm = (2.0 * signal + 0.2 * (doi - 7) + rng.normal(0, 1.0, n) > 0.3).astype(int)
     cohort, model, runs = root / "cohort", root / "model", root / "runs"
     for d in (cohort, model, runs):
         d.mkdir()

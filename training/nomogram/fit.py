@@ -2,9 +2,11 @@
 
 Steps on the TRAINING split only: drop near-constant features; standardize; drop highly correlated
 features (|r| > 0.9, keeping the one with the stronger univariate AUC); cross-validated L1 logistic
-regression selects features and gives the rad-score; an unpenalized logistic regression combines the
-rad-score with age, sex, clinical T stage, MRI node status and depth of invasion (the fusion nomogram);
-the same without the rad-score is the clinical-only comparison model.
+regression (one-standard-error rule) selects features and gives the rad-score; an unpenalized logistic
+regression combines the rad-score with age, sex, clinical T stage, MRI node status and depth of invasion
+(the fusion nomogram). The fusion model is fitted on OUT-OF-FOLD rad-scores (each patient scored by a
+rad-score fitted without them): fitted on the in-sample rad-score it gave the rad-score a weight that did
+not hold on test patients (docs/nomogram.md). The same without the rad-score is the clinical-only model.
 """
 
 from __future__ import annotations
@@ -43,18 +45,38 @@ def select_candidates(x: np.ndarray, y: np.ndarray, names: list[str]) -> list[in
     return chosen
 
 
-def fit_radscore(x: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0) -> dict:
-    """LASSO logistic rad-score on the filtered, standardized training features."""
-    from sklearn.linear_model import LogisticRegressionCV
+def _lasso(z: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, float, float]:
+    """Cross-validated L1 logistic regression with the one-standard-error rule.
+
+    Among the 20 penalties, take the strongest whose mean cross-validated AUC is within one standard error
+    of the best: with ~100 patients and hundreds of features the best-scoring penalty overfits.
+
+    Returns:
+        (coefficients, intercept, C)
+    """
+    from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold
 
+    folds = int(min(5, np.bincount(y).min()))
+    cv = StratifiedKFold(n_splits=max(2, folds), shuffle=True, random_state=seed)
+    search = LogisticRegressionCV(Cs=20, cv=cv, l1_ratios=(1.0,), solver="saga", scoring="roc_auc",
+                                  max_iter=20000, random_state=seed, use_legacy_attributes=False).fit(z, y)
+    scores = search.scores_[:, 0, :]  # (folds, Cs)
+    mean, se = scores.mean(axis=0), scores.std(axis=0, ddof=1) / np.sqrt(scores.shape[0])
+    best = int(np.argmax(mean))
+    chosen = next(i for i in range(len(mean)) if mean[i] >= mean[best] - se[best])  # Cs_ ascend: strongest first
+    c_value = float(search.Cs_[chosen])
+    model = LogisticRegression(C=c_value, l1_ratio=1.0, solver="saga", max_iter=20000,
+                               random_state=seed).fit(z, y)
+    return np.ravel(model.coef_), float(np.ravel(model.intercept_)[0]), c_value
+
+
+def fit_radscore(x: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0) -> dict:
+    """LASSO logistic rad-score on the filtered, standardized training features."""
     idx = select_candidates(x, y, names)
     mu, sd = x[:, idx].mean(axis=0), x[:, idx].std(axis=0)
     z = (x[:, idx] - mu) / sd
-    cv = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    lasso = LogisticRegressionCV(Cs=20, cv=cv, l1_ratios=(1.0,), solver="saga", scoring="roc_auc",
-                                 max_iter=20000, random_state=seed, use_legacy_attributes=False).fit(z, y)
-    coef = np.ravel(lasso.coef_)
+    coef, intercept, c_value = _lasso(z, y, seed)
     selected = [k for k in np.flatnonzero(np.abs(coef) > 1e-8)]
     if not selected:  # LASSO kept nothing: fall back to the strongest single feature, and say so
         log.warning("LASSO selected no feature; using the strongest univariate one")
@@ -63,8 +85,24 @@ def fit_radscore(x: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0) 
         coef[0] = 1.0 if stats.auc(y, z[:, 0]) >= 0.5 else -1.0
     return {"features": [names[idx[k]] for k in selected], "means": [float(mu[k]) for k in selected],
             "sds": [float(sd[k]) for k in selected], "weights": [float(coef[k]) for k in selected],
-            "intercept": float(np.ravel(lasso.intercept_)[0]), "candidates": len(idx),
-            "C": float(np.ravel(lasso.C_)[0])}
+            "intercept": intercept, "candidates": len(idx), "C": c_value}
+
+
+def out_of_fold_radscore(x: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0, folds: int = 5
+                         ) -> np.ndarray:
+    """Each training patient's rad-score from a rad-score fitted without them (filters and LASSO included).
+
+    The fusion model is fitted on these, so the rad-score gets the weight it earns on patients it has not
+    seen, not the weight its in-sample fit would claim.
+    """
+    from sklearn.model_selection import StratifiedKFold
+
+    out = np.empty(len(y))
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed + 1)
+    for train, held in cv.split(x, y):
+        rad = fit_radscore(x[train], y[train], names, seed)
+        out[held] = radscore_values(rad, x[held], names)
+    return out
 
 
 def radscore_values(rad: dict, x: np.ndarray, names: list[str]) -> np.ndarray:
@@ -103,8 +141,11 @@ def fit_nomogram(features: np.ndarray, names: list[str], clinical: list[dict], y
 
     rad = fit_radscore(features, y, names, seed)
     radscore = radscore_values(rad, features, names)
+    oof = out_of_fold_radscore(features, y, names, seed)
     clin = clinical_matrix(clinical)
-    fusion = fit_logistic(np.column_stack([radscore, clin]), y, ["radscore", *CLINICAL])
+    fusion = fit_logistic(np.column_stack([oof, clin]), y, ["radscore", *CLINICAL])
+    both = np.concatenate([radscore, oof])
+    fusion["axes"]["radscore"] = [float(np.floor(both.min())), float(np.ceil(both.max()))]
     clinical_only = fit_logistic(clin, y, list(CLINICAL))
     p_fusion = predict_logistic(fusion, np.column_stack([radscore, clin]))
     p_clin = predict_logistic(clinical_only, clin)
@@ -115,6 +156,7 @@ def fit_nomogram(features: np.ndarray, names: list[str], clinical: list[dict], y
         "risk_groups": RISK_GROUPS, "points": {"max_points": 100},
         "training_metrics": {"n": int(len(y)), "prevalence": float(np.mean(y)), "auc_fusion": stats.auc(y, p_fusion),
                              "auc_clinical": stats.auc(y, p_clin), "auc_radscore": stats.auc(y, radscore),
+                             "auc_radscore_out_of_fold": stats.auc(y, oof),
                              "youden_threshold": stats.youden_threshold(y, p_fusion),
                              "candidate_features": candidates, "lasso_C": c_value},
         "versions": {"otscc-edge": __version__, "scikit-learn": sklearn.__version__, "numpy": np.__version__},
