@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("inference.commands.predict",
         "segment the tumor and predict nodal-metastasis risk for a patient (or a folder of patients)"),
     "gui": ("desktop.commands.gui", "open the desktop viewer (optionally on PATIENT)"),
+    "self-test": ("inference.commands.self_test",
+        "check the installed product: model hashes, every backend, radiomics and nomogram on the sample"),
     "synth": ("training.synth.cli", "generate a SYNTHETIC multiparametric tongue-MRI cohort"),
     "train-seg": ("training.seg.commands.train_seg", "train the segmentation model (needs the train extra)"),
     "eval-seg": ("training.seg.commands.eval_seg", "evaluate a segmentation model on a cohort (Dice/IoU/HD95)"),

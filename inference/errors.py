@@ -66,3 +66,11 @@ class OutputError(OtsccError):
     """Outputs cannot be written (read-only folder, inside the input folder, disk full)."""
 
     exit_code = 3
+
+
+class ModelIntegrityError(OtsccError):
+    """A model file does not match the SHA-256 its folder's manifest.json records (changed or corrupted).
+
+    Reinstall the model folder, or re-run ``otscc export`` to rebuild the variants and the manifest."""
+
+    exit_code = 4

@@ -1,1 +1,1 @@
-"""Command modules for the export toolchain."""
+"""``otscc`` subcommands of the export package."""

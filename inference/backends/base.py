@@ -1,8 +1,14 @@
-"""Backend interface and lookup.
+"""Backend interface, registry and ``--backend auto`` selection.
 
 A backend turns a batch of model-grid slices ``(B, S, S, 3)`` float32 in [0, 1] into probabilities
 ``(B, S, S)``. Runtimes are imported only when their backend is created (``importlib``), so the runtime
-package never needs TensorFlow unless the Keras backend is asked for.
+package never needs TensorFlow unless the Keras (or TF-TRT) backend is asked for.
+
+``select_backend("auto")`` walks ``AUTO_ORDER``: accelerators first (they free the CPU and are faster
+where present), then the CPU variants in the order measured on the development machine
+(docs/export.md: LiteRT int8 under XNNPACK was the fastest CPU variant that passed validation, ahead of
+OpenVINO int8, LiteRT fp32, ONNX Runtime fp32 and Keras). Each candidate must load and pass a one-slice
+self-check; every candidate passed over leaves a note saying why (shown in results and the GUI).
 """
 
 from __future__ import annotations
@@ -10,11 +16,13 @@ from __future__ import annotations
 import importlib
 import logging
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from inference.errors import OtsccError
+from inference.errors import ModelIntegrityError, OtsccError
+from inference.formats import FORMATS, get_format
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +34,14 @@ class BackendUnavailableError(OtsccError):
 class SegBackend(ABC):
     """One loaded model on one runtime. Create once, reuse for every patient."""
 
-    name: str = "?"
+    name: str = "?"  #: registry key
+    runtime: str = "?"  #: library and version, e.g. ``ai-edge-litert 2.3.0``
+    device: str = "cpu"  #: cpu | gpu | npu (and the device's name where the runtime gives one)
+    format_name: str | None = None  #: row of ``inference.formats.FORMATS``
+    precision: str = "fp32"
+    model_file: str | None = None
+    integrity: str = "not checked"  #: how the model file was checked against the manifest
+    threads: int | None = None
     input_size: int = 256
     max_batch: int = 1
 
@@ -47,7 +62,15 @@ class SegBackend(ABC):
         return out
 
     def describe(self) -> dict:
-        return {"backend": self.name, "input_size": self.input_size}
+        """What runs: backend, runtime, format, precision, device, model file and its integrity check."""
+        return {"backend": self.name, "runtime": self.runtime, "format": self.format_name,
+                "precision": self.precision, "device": self.device, "model_file": self.model_file,
+                "integrity": self.integrity, "threads": self.threads, "input_size": self.input_size}
+
+    def summary(self) -> str:
+        """One line, e.g. ``tflite-int8 on litert (cpu, 2 threads)``."""
+        threads = f", {self.threads} threads" if self.threads else ""
+        return f"{self.format_name or self.model_file} on {self.name} ({self.device}{threads})"
 
     def close(self) -> None:  # noqa: B027 (optional hook)
         """Release runtime resources."""
@@ -56,44 +79,155 @@ class SegBackend(ABC):
 #: backend name -> "module:Class"
 BACKENDS = {
     "litert": "inference.backends.litert:LiteRTBackend",
+    "litert-gpu": "inference.backends.litert_gpu:LiteRTGpuBackend",
+    "onnxruntime": "inference.backends.ort:OnnxRuntimeBackend",
+    "openvino": "inference.backends.ov:OpenVINOBackend",
+    "tensorrt": "inference.backends.trt:TensorRTBackend",
+    "tf-trt": "inference.backends.tftrt:TFTRTBackend",
     "keras": "inference.backends.keras:KerasBackend",
 }
 
 
-#: ``--backend auto`` tries these in order (the export issue extends the list with accelerated runtimes)
-AUTO_ORDER = ("litert",)
+@dataclass(frozen=True)
+class Candidate:
+    """One ``--backend auto`` try: a backend, optionally pinned to a variant and a device."""
+
+    backend: str
+    variant: str | None = None
+    device: str = "cpu"
+    options: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def label(self) -> str:
+        return f"{self.variant or self.backend} on {self.backend} ({self.device})"
+
+
+#: ``--backend auto`` tries these in order (see the module docstring for why).
+AUTO_ORDER: tuple[Candidate, ...] = (
+    Candidate("tensorrt", device="gpu"),
+    Candidate("litert-gpu", device="gpu"),
+    Candidate("onnxruntime", "onnx", device="gpu"),
+    Candidate("openvino", device="gpu"),
+    Candidate("openvino", device="npu"),
+    Candidate("tf-trt", device="gpu"),
+    Candidate("litert", "tflite-int8"),
+    Candidate("litert", "tflite-int8-qat"),
+    Candidate("openvino", "openvino-int8"),
+    Candidate("litert", "tflite-fp32"),
+    Candidate("onnxruntime", "onnx"),
+    Candidate("keras"),
+)
+
+
+def self_check(backend: SegBackend) -> None:
+    """One synthetic slice: output of shape (1, S, S), finite, within [0, 1].
+
+    Raises:
+        BackendUnavailableError: the backend loaded but does not produce usable probabilities.
+    """
+    size = backend.input_size
+    yy, xx = np.mgrid[0:size, 0:size] / max(1, size - 1)
+    slice_ = np.stack([0.5 + 0.4 * np.sin(6 * xx) * np.cos(4 * yy), xx, yy], axis=-1).astype(np.float32)
+    try:
+        out = np.asarray(backend.predict(slice_[None]))
+    except (RuntimeError, ValueError, TypeError, MemoryError) as exc:
+        raise BackendUnavailableError(f"self-check failed: inference raised {type(exc).__name__}: {exc}") from exc
+    if out.shape != (1, size, size):
+        raise BackendUnavailableError(f"self-check failed: output shape {out.shape}, expected (1, {size}, {size})")
+    if not np.all(np.isfinite(out)):
+        raise BackendUnavailableError("self-check failed: output has NaN/inf")
+    if out.min() < -1e-4 or out.max() > 1 + 1e-4:
+        raise BackendUnavailableError(f"self-check failed: output outside [0, 1] ({out.min():.3g}..{out.max():.3g})")
 
 
 def select_backend(name: str = "auto", model_path: str | Path | None = None, *,
                    threads: int | None = None) -> tuple[SegBackend, list[str]]:
-    """The backend to run: ``name`` itself, or for ``"auto"`` the first of ``AUTO_ORDER`` that loads.
+    """The backend to run: ``name`` itself, or for ``"auto"`` the first of ``AUTO_ORDER`` that works.
+
+    Args:
+        name: ``"auto"``, a backend name (``BACKENDS``) or a format name (``tflite-int8``: its first runtime
+            with that file).
+        model_path: model folder (default: the shipped model).
+        threads: CPU threads for CPU runtimes (default: the runtime's choice, at most 4).
 
     Returns:
-        (backend, notes): notes say which candidates were skipped and why (shown in results and the GUI).
+        (backend, notes): notes say which candidates were passed over and why (shown in results and the GUI).
 
     Raises:
         BackendUnavailableError: the named backend (or every auto candidate) cannot run here.
+        ModelIntegrityError: the named backend's model file does not match the manifest.
     """
     from inference.assets import DEFAULT_SEG_MODEL
 
     model_path = Path(model_path) if model_path is not None else DEFAULT_SEG_MODEL
     options = {"threads": threads} if threads else {}
     if name != "auto":
-        return load_backend(name, model_path, **options), []
+        backend = _load_named(name, model_path, options)
+        _checked(backend)
+        return backend, []
     notes: list[str] = []
     for candidate in AUTO_ORDER:
         try:
-            return load_backend(candidate, model_path, **options), notes
-        except BackendUnavailableError as exc:
-            notes.append(f"{candidate} unavailable: {exc}")
-            log.info("backend %s skipped: %s", candidate, exc)
+            backend = load_backend(candidate.backend, model_path, variant=candidate.variant,
+                                   device=candidate.device, **options, **candidate.options)
+            return _checked(backend), notes
+        except (BackendUnavailableError, ModelIntegrityError) as exc:
+            notes.append(f"{candidate.label} unavailable: {exc}")
+            log.info("backend %s skipped: %s", candidate.label, exc)
     raise BackendUnavailableError("no backend can run here: " + "; ".join(notes))
 
 
+def _checked(backend: SegBackend) -> SegBackend:
+    try:
+        self_check(backend)
+    except BackendUnavailableError:
+        backend.close()
+        raise
+    return backend
+
+
+def _load_named(name: str, model_path: Path, options: dict) -> SegBackend:
+    if name in BACKENDS:
+        return load_backend(name, model_path, **options)
+    if name in {f.name for f in FORMATS}:
+        fmt = get_format(name)
+        return load_backend(fmt.runtimes[0], model_path, variant=name, **options)
+    valid = ", ".join(["auto", *BACKENDS, *(f.name for f in FORMATS)])
+    raise BackendUnavailableError(f"unknown backend {name!r}; choose from {valid}")
+
+
 def load_backend(name: str, model_path: str | Path, **options) -> SegBackend:
-    """Create a backend by name for a model file/folder."""
+    """Create a backend by name for a model folder (or file). Options go to the backend's constructor.
+
+    Common options: ``variant`` (format name), ``device`` (cpu | gpu | npu), ``threads``, ``verify``
+    (check the manifest hash, default True).
+    """
     if name not in BACKENDS:
         raise BackendUnavailableError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
     module_name, cls_name = BACKENDS[name].split(":")
     module = importlib.import_module(module_name)
-    return getattr(module, cls_name)(Path(model_path), **options)
+    return getattr(module, cls_name)(Path(model_path), **{k: v for k, v in options.items() if v is not None})
+
+
+def resolve_for(backend: str, model_path: Path, variant: str | None, *, preference=None, verify: bool = True):
+    """``manifest.resolve_model`` with its "nothing usable" signal turned into ``BackendUnavailableError``."""
+    from inference.backends.manifest import VariantUnavailable, resolve_model
+
+    try:
+        return resolve_model(model_path, backend, variant, preference=preference, verify=verify)
+    except VariantUnavailable as exc:
+        raise BackendUnavailableError(str(exc)) from exc
+
+
+def check_device(backend: str, device: str, supported: tuple[str, ...]) -> None:
+    if device not in supported:
+        raise BackendUnavailableError(f"{backend} runs on {', '.join(supported)}, not {device}")
+
+
+def package_version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"{dist} {version(dist)}"
+    except PackageNotFoundError:
+        return dist

@@ -1,8 +1,10 @@
 """Keras (tf-keras) float backend: the reference the exported variants are validated against.
 
 TensorFlow is imported with ``importlib`` inside this backend only; the runtime never needs it otherwise.
-The network is rebuilt from ``config.json`` (plain data) and ``best.weights.h5`` (weights only): no pickled
-objects, no Lambda layers, nothing executable is read from the model folder.
+By default the network is rebuilt from ``config.json`` (plain data) and ``best.weights.h5`` (weights
+only): no pickled objects, no Lambda layers, nothing executable is read from the model folder. With
+``variant="keras"`` the exported SavedModel (a TensorFlow graph, no Python code) is loaded instead.
+Inference runs in a ``tf.function`` (graph mode), the fair float peer of the other runtimes.
 """
 
 from __future__ import annotations
@@ -14,28 +16,88 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.backends.base import BackendUnavailableError, SegBackend
+from inference.backends.base import BackendUnavailableError, SegBackend, check_device, package_version, resolve_for
+from inference.backends.manifest import verify_reference
+
+
+def import_tensorflow(threads: int | None = None):
+    """TensorFlow (legacy tf-keras mode), with CPU threads set when the runtime is still unconfigured."""
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        tf = importlib.import_module("tensorflow")
+    except ImportError as exc:
+        raise BackendUnavailableError(f"TensorFlow is not installed (the train extra): {exc}") from exc
+    if threads:
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(1)
+        except RuntimeError:  # already initialized in this process: keep its settings
+            pass
+    return tf
 
 
 class KerasBackend(SegBackend):
     name = "keras"
 
-    def __init__(self, model_path: Path, *, batch: int = 8, threads: int | None = None) -> None:
-        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    def __init__(self, model_path: Path, *, variant: str | None = None, device: str = "cpu",
+                 threads: int | None = None, verify: bool = True, batch: int = 8) -> None:
+        check_device(self.name, device, ("cpu",))
+        folder = Path(model_path)
+        self._tf = import_tensorflow(threads)
+        self.threads, self.max_batch, self.format_name = threads, batch, variant
+        self.runtime = f"{package_version('tensorflow')} ({package_version('tf-keras')})"
+        if variant is None:
+            self._from_weights(folder, verify)
+        else:
+            self._from_saved_model(folder, variant, verify)
+
+    def _from_weights(self, folder: Path, verify: bool) -> None:
         try:
             model_mod = importlib.import_module("training.seg.model")
         except ImportError as exc:
             raise BackendUnavailableError(
                 f"the Keras backend needs the training extra (TensorFlow, tf-keras): {exc}") from exc
-        folder = Path(model_path)
         config_file, weights = folder / "config.json", folder / "best.weights.h5"
         if not config_file.is_file() or not weights.is_file():
             raise BackendUnavailableError(f"{folder}: needs config.json and best.weights.h5 for the Keras backend")
+        self.integrity = verify_reference(folder, verify=verify)
         config = model_mod.ModelConfig.from_dict(json.loads(config_file.read_text())["train"]["model"])
         self.model = model_mod.build_model(config)
         self.model.load_weights(str(weights))
-        self.input_size, self.max_batch = config.size, batch
-        self._tf = importlib.import_module("tensorflow")
+        self.input_size, self.model_file, self.format_name = config.size, weights.name, "keras-weights"
+        tf = self._tf
+        self._run = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
+
+    def _from_saved_model(self, folder: Path, variant: str, verify: bool) -> None:
+        resolved = resolve_for(self.name, folder, variant, verify=verify)
+        try:
+            loaded = self._tf.saved_model.load(str(resolved.path))
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise BackendUnavailableError(f"{resolved.path.name}: TensorFlow cannot load the SavedModel "
+                                          f"({exc})") from exc
+        self._loaded = loaded  # keep the trackable alive: the signature refers to it
+        signature = loaded.signatures["serving_default"]
+        spec = next(iter(signature.structured_input_signature[1].values()))
+        self.input_size = int(spec.shape[1])
+        self.model_file, self.integrity = resolved.path.name, resolved.integrity
+        self.precision = resolved.format.precision
+
+        def run(x):
+            return next(iter(signature(x).values()))
+
+        self._run = run
+        if spec.shape[0] is not None:
+            self.max_batch = int(spec.shape[0])
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
-        return self.model(self._tf.constant(batch, self._tf.float32), training=False).numpy()[..., 0]
+        out = self._run(self._tf.constant(batch, self._tf.float32))
+        return np.asarray(out.numpy(), np.float32)[..., 0]
+
+    def predict_stack(self, stack: np.ndarray, progress=None, cancelled=None) -> np.ndarray:
+        if self.max_batch == 1 or stack.shape[0] % self.max_batch == 0:
+            return super().predict_stack(stack, progress, cancelled)
+        # pad the last batch so tf.function sees one input shape (no retracing per patient)
+        n, step = stack.shape[0], self.max_batch
+        padded = np.concatenate([stack, np.zeros((-n % step, *stack.shape[1:]), stack.dtype)])
+        return super().predict_stack(padded, progress, cancelled)[:n]
