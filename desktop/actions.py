@@ -1,0 +1,129 @@
+"""Menus, toolbar and shortcuts of the main window (one table per menu; every action is also reachable by
+keyboard)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import QComboBox, QLabel, QToolBar
+
+from desktop.model import LAYOUTS, SEQUENCE_LABELS, SEQUENCES, TOOLS
+
+if TYPE_CHECKING:
+    from desktop.main_window import MainWindow
+
+
+def _action(window: MainWindow, text: str, slot, shortcut: str | QKeySequence.StandardKey | None = None,
+            tip: str = "", checkable: bool = False) -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        action.setShortcut(QKeySequence(shortcut))
+    if tip:
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+    action.setCheckable(checkable)
+    action.triggered.connect(slot)
+    return action
+
+
+def build_actions(w: MainWindow) -> dict[str, QAction]:
+    """Create the menu bar and toolbar of ``w``; returns the actions by name (tests trigger them)."""
+    m, s = w.model, w.session
+    a: dict[str, QAction] = {}
+    a["open"] = _action(w, "&Open patient...", w.open_dialog, QKeySequence.StandardKey.Open,
+                        "Open a patient folder (NIfTI/NRRD/MHA files or DICOM)")
+    a["export"] = _action(w, "&Export results...", lambda: w.export(), "Ctrl+E",
+                          "Write mask.nii.gz, result.json and report.pdf to a folder outside the patient folder")
+    a["quit"] = _action(w, "&Quit", w.close, QKeySequence.StandardKey.Quit)
+    a["segment"] = _action(w, "&Segment", w.segment, "Ctrl+R", "Run the model, radiomics and the nomogram")
+    a["cancel"] = _action(w, "&Cancel", w.cancel, "Esc", "Stop the running job")
+    a["undo"] = _action(w, "&Undo", lambda: s.editor and s.editor.undo(), QKeySequence.StandardKey.Undo)
+    a["redo"] = _action(w, "&Redo", lambda: s.editor and s.editor.redo(), QKeySequence.StandardKey.Redo)
+    a["recompute"] = _action(w, "Recompute &risk", w.recompute, "Ctrl+Return",
+                             "Re-extract radiomics from the edited mask and update the risk")
+    tools = QActionGroup(w)
+    for tool, key in zip(TOOLS, ("N", "P", "E"), strict=True):
+        a[tool] = _action(w, tool.capitalize(), lambda _=False, t=tool: m.set_tool(t), key,
+                          {"navigate": "Click: crosshair, drag: window/level", "paint": "Paint the tumor mask",
+                           "erase": "Erase from the tumor mask"}[tool], checkable=True)
+        tools.addAction(a[tool])
+    m.events.tool.connect(lambda: a[m.tool].setChecked(True))
+    a[m.tool].setChecked(True)
+    a["overlay"] = _action(w, "Show &mask overlay", lambda on: m.set_overlay(visible=on), "M", checkable=True)
+    a["overlay"].setChecked(m.overlay_visible)
+    m.events.overlay.connect(lambda: a["overlay"].setChecked(m.overlay_visible))
+    a["reset_wl"] = _action(w, "Reset &window/level", lambda: m.reset_contrast(), "R",
+                            "Back to the percentile-based default window/level")
+    a["fit"] = _action(w, "&Fit views", w.viewer.fit_all, "F", "Reset zoom and pan")
+    a["identifiers"] = _action(w, "Show patient &identifiers", m.set_show_identifiers, checkable=True,
+                               tip="Show the patient's folder name or ID (hidden by default)")
+    layouts = QActionGroup(w)
+    for layout, text, key in zip(LAYOUTS, ("&Orthogonal planes", "&Side by side (CE-T1 | T2 | T1)"),
+                                 ("O", "S"), strict=True):
+        a[layout] = _action(w, text, lambda _=False, lay=layout: m.set_layout(lay), key, checkable=True)
+        layouts.addAction(a[layout])
+    a[m.layout].setChecked(True)
+    m.events.layout.connect(lambda: a[m.layout].setChecked(True))
+    for i, role in enumerate(SEQUENCES, start=1):
+        a[f"show_{role}"] = _action(w, SEQUENCE_LABELS[role], lambda _=False, r=role: m.set_sequence(r), str(i))
+    a["settings"] = _action(w, "&Backend and threads...", w.show_settings)
+    a["about"] = _action(w, "&About otscc-edge", w.show_about)
+    a["log"] = _action(w, "Open &log", w.show_log)
+    a["benchmark"] = _action(w, "&Benchmark this device", w.show_benchmark)
+
+    bar = w.menuBar()
+    file_menu = bar.addMenu("&File")
+    file_menu.addAction(a["open"])
+    w.recent_menu = file_menu.addMenu("&Recent patients")
+    file_menu.addAction(a["export"])
+    file_menu.addSeparator()
+    file_menu.addAction(a["quit"])
+    edit = bar.addMenu("&Edit")
+    for name in ("undo", "redo", None, *TOOLS, None, "recompute"):
+        edit.addSeparator() if name is None else edit.addAction(a[name])
+    view = bar.addMenu("&View")
+    sequence_menu = view.addMenu("Se&quence")
+    for role in SEQUENCES:
+        sequence_menu.addAction(a[f"show_{role}"])
+    for name in (*LAYOUTS, None, "overlay", "reset_wl", "fit", None, "identifiers"):
+        view.addSeparator() if name is None else view.addAction(a[name])
+    run = bar.addMenu("&Run")
+    run.addAction(a["segment"])
+    run.addAction(a["cancel"])
+    bar.addMenu("&Settings").addAction(a["settings"])
+    help_menu = bar.addMenu("&Help")
+    for name in ("about", "log", "benchmark"):
+        help_menu.addAction(a[name])
+    _toolbar(w, a)
+    w._rebuild_recent_menu()
+    return a
+
+
+def _toolbar(w: MainWindow, a: dict[str, QAction]) -> None:
+    m = w.model
+    bar = QToolBar("Main")
+    bar.setObjectName("mainToolbar")
+    bar.setMovable(False)
+    w.addToolBar(bar)
+    for name in ("open", "segment", "cancel"):
+        bar.addAction(a[name])
+    bar.addSeparator()
+    bar.addWidget(QLabel(" Sequence "))
+    combo = QComboBox()
+    combo.setObjectName("sequenceCombo")
+    for role in SEQUENCES:
+        combo.addItem(SEQUENCE_LABELS[role], role)
+    combo.currentIndexChanged.connect(lambda i: m.set_sequence(SEQUENCES[i]))
+    m.events.sequence.connect(lambda: combo.setCurrentIndex(SEQUENCES.index(m.sequence)))
+    bar.addWidget(combo)
+    w.sequence_combo = combo
+    for name in ("orthogonal", "side_by_side", None, "reset_wl", "fit", "overlay", None, *TOOLS, None, "undo",
+                 "redo", "recompute", None, "export"):
+        bar.addSeparator() if name is None else bar.addAction(a[name])
+    a["orthogonal"].setText("Orthogonal")
+    a["side_by_side"].setText("Side by side")
+    a["overlay"].setText("Mask (M)")
+    a["reset_wl"].setText("Reset W/L")
+    a["fit"].setText("Fit")
+    a["recompute"].setText("Recompute risk")

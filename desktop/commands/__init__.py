@@ -1,0 +1,1 @@
+"""Commands the ``otscc`` CLI dispatches to (``otscc gui``)."""

@@ -1,0 +1,195 @@
+"""The jobs the GUI runs, as plain functions over ``inference.pipeline.Pipeline`` (Qt-free).
+
+Every job takes ``progress(stage, fraction)`` and ``cancelled()`` callbacks and returns a value or raises
+a typed error; ``desktop.worker`` runs them off the GUI thread and turns the callbacks into signals. The
+pipeline (backend + nomogram) is created lazily by the first job that needs it, in the worker thread, so
+the window opens without loading any model.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from desktop.audit import AuditLog, audit_entry
+from desktop.series_table import SeriesRow, describe_candidates
+from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
+from inference.errors import AmbiguousSequenceError, CancelledError
+from inference.measure import TumorMeasures, measure_mask
+from inference.nomogram import CLINICAL, ClinicalValueError
+from inference.pipeline import Pipeline, Prediction, check_output_dir, load_clinical
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+Cancelled = Callable[[], bool]
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    backend: str = "auto"
+    threads: int | None = None
+    model_dir: Path = DEFAULT_SEG_MODEL
+    nomogram: Path = DEFAULT_NOMOGRAM
+
+
+def default_factory(settings: EngineSettings) -> Pipeline:
+    return Pipeline(model_dir=settings.model_dir, nomogram=settings.nomogram, backend=settings.backend,
+                    threads=settings.threads)
+
+
+@dataclass
+class Loaded:
+    """A prepared patient and the clinical values found next to it."""
+
+    path: Path
+    prepared: Any  # inference.intake.PreparedPatient
+    clinical: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RoleQuestion:
+    """Loading stopped because sequence roles are ambiguous: the user must choose."""
+
+    path: Path
+    message: str
+    rows: list[SeriesRow]
+
+
+@dataclass
+class Segmented:
+    """The Segment job's outcome: a prediction, or (clinical values incomplete) a mask without risk yet."""
+
+    mask: Any  # inference.volume.Volume on the CE-T1 grid
+    measures: TumorMeasures
+    prediction: Prediction | None
+    clinical_problem: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def clinical_complete(clinical: dict[str, Any]) -> list[str]:
+    """Names of the clinical values still missing."""
+    return [k for k in CLINICAL if clinical.get(k) in (None, "")]
+
+
+class Engine:
+    """One pipeline shared by all jobs (jobs run one at a time), plus the audit log."""
+
+    def __init__(self, settings: EngineSettings | None = None, *,
+                 factory: Callable[[EngineSettings], Pipeline] = default_factory,
+                 audit: AuditLog | None = None) -> None:
+        self.settings = settings or EngineSettings()
+        self.factory = factory
+        self.audit = audit
+        self._pipeline: Pipeline | None = None
+        self._lock = threading.Lock()
+        self.on_pipeline: Callable[[Pipeline], None] | None = None  # told when a pipeline was created
+
+    @property
+    def loaded_pipeline(self) -> Pipeline | None:
+        return self._pipeline
+
+    def configure(self, *, backend: str | None = None, threads: int | None = -1) -> None:
+        """Change backend/threads; the pipeline is rebuilt by the next job (threads -1: unchanged)."""
+        new = EngineSettings(backend=backend or self.settings.backend,
+                             threads=self.settings.threads if threads == -1 else (threads or None),
+                             model_dir=self.settings.model_dir, nomogram=self.settings.nomogram)
+        if new != self.settings:
+            with self._lock:
+                self.settings, self._pipeline = new, None
+
+    def pipeline(self) -> Pipeline:
+        with self._lock:
+            if self._pipeline is None:
+                start = time.perf_counter()
+                self._pipeline = self.factory(self.settings)
+                log.info("pipeline ready in %.2f s: %s", time.perf_counter() - start,
+                         self._pipeline.describe_backend())
+                if self.on_pipeline is not None:
+                    self.on_pipeline(self._pipeline)
+            return self._pipeline
+
+    # -- jobs (run in a worker thread) ---------------------------------------------------------------
+    def load(self, path: str | Path, overrides: dict[str, str] | None = None, *, progress: Progress,
+             cancelled: Cancelled) -> Loaded | RoleQuestion:
+        """Stages ``load`` and ``register``; a RoleQuestion when roles are ambiguous."""
+        path = Path(path)
+        progress("load", 0.0)
+        pipeline = self.pipeline()
+        _check(cancelled)
+        try:
+            prepared = pipeline.prepare(path, progress=progress, **(overrides or {}))
+        except AmbiguousSequenceError as exc:
+            return RoleQuestion(path, str(exc), describe_candidates(path))
+        _check(cancelled)
+        warnings = []
+        try:
+            clinical = load_clinical(path)
+        except ClinicalValueError as exc:  # the images are fine: load them, let the user type the values
+            clinical, warnings = {}, [str(exc)]
+        return Loaded(path, prepared, clinical, warnings)
+
+    def segment(self, prepared, clinical: dict[str, Any], *, progress: Progress,
+                cancelled: Cancelled) -> Segmented:
+        """Stages ``preprocess`` and ``segment``, then ``radiomics`` and ``nomogram`` when the clinical
+        values are complete (otherwise the mask comes back with the reason there is no risk yet)."""
+        pipeline = self.pipeline()
+        seg = pipeline.segment(prepared, progress=progress, cancelled=cancelled)
+        _check(cancelled)
+        timings = dict(prepared.timings)
+        timings["preprocess"] = seg.seconds.get("preprocess", 0.0)
+        timings["segment"] = seg.seconds.get("inference", 0.0) + seg.seconds.get("postprocess", 0.0)
+        missing = clinical_complete(clinical)
+        if missing:
+            return Segmented(seg.mask, measure_mask(seg.mask), None,
+                             f"enter {', '.join(missing)} to compute the risk", timings, list(seg.warnings))
+        try:
+            prediction = pipeline.score(prepared, seg.mask, clinical, progress=progress, cancelled=cancelled,
+                                        timings=timings)
+        except ClinicalValueError as exc:
+            return Segmented(seg.mask, measure_mask(seg.mask), None, str(exc), timings, list(seg.warnings))
+        prediction.warnings.extend(seg.warnings)
+        prediction.backend = {**prediction.backend, "slices": int(seg.plan.canonical_shape[0])}
+        self._audit("predict", prediction)
+        return Segmented(seg.mask, prediction.measures, prediction, None, timings, list(seg.warnings))
+
+    def rescore(self, *, prediction: Prediction | None, prepared, mask, clinical: dict[str, Any],
+                edited: bool, timings: dict[str, float] | None = None, progress: Progress,
+                cancelled: Cancelled) -> Prediction:
+        """Radiomics + nomogram again after a mask edit or a clinical change (``Pipeline.rescore``)."""
+        pipeline = self.pipeline()
+        _check(cancelled)
+        if prediction is None:
+            new = pipeline.score(prepared, mask, clinical, progress=progress, cancelled=cancelled,
+                                 timings=timings, edited=edited)
+        else:
+            new = pipeline.rescore(prediction, mask=mask if edited else None, clinical=clinical,
+                                   progress=progress)
+        self._audit("rescore", new)
+        return new
+
+    def export(self, prediction: Prediction, out: str | Path, inputs: list[Path], *, progress: Progress,
+               cancelled: Cancelled) -> dict[str, Path]:
+        """mask.nii.gz, result.json and report.pdf under ``out/<patient_id>/`` (never inside an input)."""
+        out = check_output_dir(out, inputs)
+        _check(cancelled)
+        paths = self.pipeline().write(prediction, out)
+        self._audit("export", prediction, paths)
+        return paths
+
+    def _audit(self, event: str, prediction: Prediction, outputs: dict[str, Path] | None = None) -> None:
+        if self.audit is not None:
+            self.audit.append(audit_entry(event, prediction, model_dir=self.pipeline().model_dir,
+                                          outputs=outputs))
+
+
+def _check(cancelled: Cancelled) -> None:
+    if cancelled():
+        raise CancelledError("cancelled by the user")

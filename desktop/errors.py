@@ -1,0 +1,118 @@
+"""The one place every error goes (napari's notification-manager idea): it writes the log with the full
+traceback, keeps a history, and shows one readable message with what to do next.
+
+How the message is shown is injectable: the default presenter opens a non-modal message box (the window
+keeps working), tests pass a presenter that records instead of blocking.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from inference.errors import (
+    AmbiguousSequenceError,
+    CancelledError,
+    GeometryError,
+    InputError,
+    InvalidPixelDataError,
+    MissingSequenceError,
+    OtsccError,
+    OutputError,
+    PatientNotFoundError,
+    RegistrationError,
+    UnreadableFileError,
+    UnsupportedFormatError,
+)
+
+log = logging.getLogger(__name__)
+
+#: (error type, what to do next); the first matching row wins, so specific types come first
+ADVICE: tuple[tuple[type[BaseException], str], ...] = (
+    (PatientNotFoundError, "Choose the patient's folder (File > Open patient): it must hold the CE-T1, T2 and "
+                           "T1 images as NIfTI/NRRD/MHA files or DICOM series."),
+    (UnreadableFileError, "Re-export or re-copy the file named above from the PACS: it is damaged or not an "
+                          "image. The other patients are not affected."),
+    (UnsupportedFormatError, "Convert the images to NIfTI (.nii.gz), NRRD, MHA or DICOM."),
+    (MissingSequenceError, "Add the missing sequence to the folder, or name the files cet1/t2/t1."),
+    (AmbiguousSequenceError, "Choose which series is CE-T1, T2 and T1 in the dialog, or keep one file per "
+                             "sequence in the folder."),
+    (GeometryError, "Use an axial 3D stack (one series per sequence, uniform slices) and try again."),
+    (InvalidPixelDataError, "Check the series on the PACS viewer; re-export it if it looks wrong there."),
+    (InputError, "Check the clinical values and the patient folder, then try again."),
+    (RegistrationError, "Check that T2 and T1 belong to the same examination as CE-T1."),
+    (OutputError, "Choose another output folder (outside the patient's folder, writable, with free space)."),
+    (OtsccError, "See the log (Help > Open log) for details; try Settings > Backend if the model failed."),
+    (MemoryError, "Close other programs or choose fewer threads (Settings > Backend), then try again."),
+    (OSError, "Check that the folder is readable/writable and the disk is not full."),
+)
+UNEXPECTED = "This is a bug in otscc-edge: please send the log file (Help > Open log) to the maintainers."
+
+
+@dataclass(frozen=True)
+class ErrorReport:
+    title: str
+    message: str
+    advice: str
+    details: str
+    error: BaseException
+
+    @property
+    def text(self) -> str:
+        return f"{self.message}\n\nWhat to do next: {self.advice}"
+
+
+def advice_for(error: BaseException) -> str:
+    return next((advice for kind, advice in ADVICE if isinstance(error, kind)), UNEXPECTED)
+
+
+def describe(error: BaseException, context: str) -> ErrorReport:
+    """One readable message (first lines of the error, no traceback) and the advice for its type."""
+    text = str(error).strip() or type(error).__name__
+    if not isinstance(error, OtsccError):
+        text = f"{type(error).__name__}: {text}"
+    lines = text.splitlines()
+    message = "\n".join(lines[:6]) + ("\n..." if len(lines) > 6 else "")
+    details = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return ErrorReport(f"{context} failed", message, advice_for(error), details, error)
+
+
+class ErrorSink(QObject):
+    """Receives every error: logs it, remembers it, shows it. Signal ``reported(ErrorReport)``."""
+
+    reported = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None,
+                 presenter: Callable[[ErrorReport], None] | None = None) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self.presenter = presenter or self._show_box
+        self.history: list[ErrorReport] = []
+        self.box: QMessageBox | None = None
+
+    def report(self, error: BaseException, context: str = "Operation") -> ErrorReport | None:
+        if isinstance(error, CancelledError):  # not an error: the user asked for it
+            log.info("%s cancelled", context)
+            return None
+        report = describe(error, context)
+        expected = isinstance(error, OtsccError)
+        log.log(logging.WARNING if expected else logging.ERROR, "%s: %s", report.title, report.message,
+                exc_info=error)
+        self.history.append(report)
+        self.presenter(report)
+        self.reported.emit(report)
+        return report
+
+    def _show_box(self, report: ErrorReport) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, report.title, report.text, QMessageBox.StandardButton.Ok,
+                          self._parent)
+        box.setDetailedText(report.details)
+        box.setObjectName("errorBox")
+        self.box = box
+        box.setModal(False)
+        box.show()  # modeless: the images stay usable while the message is read

@@ -1,0 +1,394 @@
+"""The main window: wires the models (``ViewerModel``, ``Session``), the views, the job runner and the
+error sink. It owns no image or result state itself; jobs run in ``JobRunner`` and hand results to the
+session on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QSplitter,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.actions import build_actions
+from desktop.dialogs import LogDialog, RolesDialog, SettingsDialog, about_html
+from desktop.engine import Engine, Loaded, RoleQuestion, Segmented
+from desktop.errors import ErrorReport, ErrorSink
+from desktop.model import ViewerModel
+from desktop.qt_compat import guard
+from desktop.session import Session
+from desktop.views.clinical_panel import ClinicalPanel
+from desktop.views.panels import MaskPanel, ProgressPanel
+from desktop.views.risk_panel import RiskPanel
+from desktop.views.viewer import ViewerWidget
+from desktop.worker import JobRunner
+from inference.errors import InputError
+
+log = logging.getLogger(__name__)
+
+JOB_STAGES = {"load": ("load", "register"), "segment": ("preprocess", "segment", "radiomics", "nomogram"),
+              "rescore": ("radiomics", "nomogram"), "export": ()}
+JOB_TITLES = {"load": "Loading the patient", "segment": "Segmentation", "rescore": "Risk update",
+              "export": "Export"}
+MAX_RECENT = 8
+
+
+class MainWindow(QMainWindow):
+    """Signal ``job_done(name, outcome)`` with outcome "finished", "failed" or "cancelled"."""
+
+    job_done = Signal(str, str)
+
+    def __init__(self, engine: Engine, *, settings: QSettings, log_path: Path,
+                 presenter: Callable[[ErrorReport], None] | None = None) -> None:
+        super().__init__()
+        guard()  # PySide6 6.12.0 emit() refcount bug (see desktop.qt_compat)
+        self.setObjectName("mainWindow")
+        self.engine, self.settings, self.log_path = engine, settings, log_path
+        self.model = ViewerModel()
+        self.session = Session(self.model)
+        self.runner = JobRunner(self)
+        self.errors = ErrorSink(self, presenter)
+        #: how to ask for a folder; tests replace it (title -> path or None)
+        self.ask_directory: Callable[[str], str | None] = self._ask_directory
+        self.roles_dialog: RolesDialog | None = None
+        self._handlers: dict[str, Callable[[object], None]] = {}
+        self._pending_rescore = False
+        self._shown_pipeline = None
+        self.viewer = ViewerWidget(self.model, lambda: self.session.editor)
+        self.progress = ProgressPanel()
+        self.mask_panel = MaskPanel(self.model, self.session)
+        self.clinical_panel = ClinicalPanel(self.session)
+        self.risk_panel = RiskPanel(self.session)
+        self._build_layout()
+        self.actions = build_actions(self)
+        self.backend_label = QLabel()
+        self.backend_label.setObjectName("backendLabel")
+        self.hover_label = QLabel()
+        self.statusBar().addWidget(self.hover_label, 1)
+        self.statusBar().addPermanentWidget(self.backend_label)
+        self._connect()
+        self.setAcceptDrops(True)
+        self.resize(1600, 1000)
+        self._show_nomogram_axes()
+        self._refresh_backend()
+        self._refresh_title()
+        self.update_actions()
+
+    def _show_nomogram_axes(self) -> None:
+        """Draw the nomogram's axes before any model is loaded (a bad file is reported by the first run)."""
+        from inference.nomogram import Nomogram, NomogramError
+
+        try:
+            self.risk_panel.set_nomogram(Nomogram.load(self.engine.settings.nomogram))
+        except NomogramError as exc:
+            log.info("nomogram not drawn yet: %s", exc)
+
+    # -- construction --------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(4, 4, 4, 4)
+        for panel in (self.progress, self.mask_panel, self.clinical_panel):
+            side_layout.addWidget(panel)
+        side_layout.addWidget(self.risk_panel, 1)
+        side.setMinimumWidth(520)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(self.viewer)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 1)
+        splitter.setSizes([1040, 560])
+        self.setCentralWidget(splitter)
+
+    def _connect(self) -> None:
+        r = self.runner
+        r.progress.connect(lambda _name, stage, fraction: self.progress.set_progress(stage, fraction))
+        r.finished.connect(self._on_finished)
+        r.failed.connect(self._on_failed)
+        r.cancelled.connect(self._on_cancelled)
+        self.progress.segment_button.clicked.connect(self.segment)
+        self.progress.cancel_button.clicked.connect(self.cancel)
+        self.mask_panel.recompute_requested.connect(self.recompute)
+        self.clinical_panel.changed.connect(self._on_clinical_edited)
+        self.viewer.hovered.connect(self.hover_label.setText)
+        self.model.events.identifiers.connect(self._refresh_title)
+        self.model.events.identifiers.connect(self._rebuild_recent_menu)
+        for event in (self.session.events.patient, self.session.events.segmentation,
+                      self.session.events.prediction, self.session.events.mask_edit):
+            event.connect(self.update_actions)
+        self.session.events.patient.connect(self._refresh_title)
+
+    # -- jobs ----------------------------------------------------------------------------------------
+    def start_job(self, name: str, fn, on_done: Callable[[object], None]) -> bool:
+        if self.runner.busy:
+            self.statusBar().showMessage(f"Busy: {JOB_TITLES[self.runner.current]} is running.", 4000)
+            return False
+        self._handlers[name] = on_done
+        self.progress.begin(JOB_STAGES[name], f"{JOB_TITLES[name]}...")
+        self.runner.start(name, fn)
+        self.update_actions()
+        return True
+
+    def cancel(self) -> None:
+        self.runner.cancel()
+        self.progress.status.setText("Cancelling...")
+
+    def _on_finished(self, name: str, result: object) -> None:
+        handler = self._handlers.pop(name)
+        try:
+            handler(result)
+        except Exception as exc:  # noqa: BLE001 - GUI boundary: report it, keep the window usable
+            report = self.errors.report(exc, JOB_TITLES[name])
+            self._after_job(name, "failed", f"{JOB_TITLES[name]} failed: {report.message if report else ''}")
+            return
+        self._after_job(name, "finished", f"{JOB_TITLES[name]} done.")
+
+    def _on_failed(self, name: str, error: BaseException) -> None:
+        self._handlers.pop(name, None)
+        report = self.errors.report(error, JOB_TITLES[name])
+        self._after_job(name, "failed", f"{JOB_TITLES[name]} failed: {report.message if report else ''}")
+
+    def _on_cancelled(self, name: str) -> None:
+        self._handlers.pop(name, None)
+        self._after_job(name, "cancelled", f"{JOB_TITLES[name]} cancelled: nothing was changed.")
+
+    def _after_job(self, name: str, outcome: str, text: str) -> None:
+        self.progress.finish(JOB_STAGES[name], text, done=outcome == "finished")
+        self._refresh_backend()
+        self.update_actions()
+        self.job_done.emit(name, outcome)
+        if self._pending_rescore and not self.runner.busy:
+            self._pending_rescore = False
+            self.rescore_if_possible()
+
+    # -- opening -------------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path = self.ask_directory("Open a patient folder")
+        if path:
+            self.open_patient(path)
+
+    def open_patient(self, path: str | Path, overrides: dict[str, str] | None = None) -> bool:
+        path = Path(path)
+        if path.is_file():  # a dropped image file: its folder is the patient
+            path = path.parent
+        return self.start_job("load", lambda progress, cancelled: self.engine.load(
+            path, overrides, progress=progress, cancelled=cancelled), self._on_loaded)
+
+    def _on_loaded(self, result: Loaded | RoleQuestion) -> None:
+        if isinstance(result, RoleQuestion):
+            self._ask_roles(result)
+            return
+        self.session.set_loaded(result)
+        self._remember(result.path)
+        if result.warnings:
+            self.statusBar().showMessage("Warning: " + "; ".join(result.warnings), 15000)
+
+    def _ask_roles(self, question: RoleQuestion) -> None:
+        dialog = RolesDialog(question.message, question.rows, self)
+        dialog.accepted.connect(lambda: self.open_patient(question.path, dialog.choice()))
+        self.roles_dialog = dialog
+        dialog.open()
+
+    # -- segmentation and risk -----------------------------------------------------------------------
+    def segment(self) -> None:
+        s = self.session
+        if s.prepared is None:
+            self.errors.report(InputError("no patient is open"), "Segmentation")
+            return
+        prepared, clinical = s.prepared, s.clinical_for_scoring()
+        self.start_job("segment", lambda progress, cancelled: self.engine.segment(
+            prepared, clinical, progress=progress, cancelled=cancelled), self._on_segmented)
+
+    def _on_segmented(self, result: Segmented) -> None:
+        self.session.set_segmented(result)
+
+    def recompute(self) -> None:
+        """Radiomics and nomogram again from the displayed (edited) mask and the clinical values."""
+        self.rescore_if_possible(explicit=True)
+
+    def rescore_if_possible(self, explicit: bool = False) -> bool:
+        s = self.session
+        if s.segmented is None:
+            return False
+        missing = s.missing_clinical()
+        if missing:
+            s.clinical_problem = f"enter {', '.join(missing)} to compute the risk"
+            s.events.prediction.emit()
+            if explicit:
+                self.errors.report(InputError(f"missing clinical value(s): {', '.join(missing)}; enter them in "
+                                              "the Clinical values panel"), "Risk update")
+            return False
+        if self.runner.busy:
+            self._pending_rescore = True
+            return False
+        kwargs = dict(prediction=s.prediction, prepared=s.prepared, mask=s.current_mask(),
+                      clinical=s.clinical_for_scoring(), edited=s.mask_changed, timings=s.segmented.timings)
+        return self.start_job("rescore", lambda progress, cancelled: self.engine.rescore(
+            **kwargs, progress=progress, cancelled=cancelled), self.session.set_prediction)
+
+    def _on_clinical_edited(self) -> None:
+        self.session.set_clinical(self.clinical_panel.values())
+        if self.session.risk_stale or (self.session.prediction is None and self.session.segmented is not None):
+            self.rescore_if_possible()
+
+    # -- export --------------------------------------------------------------------------------------
+    def export(self, folder: str | Path | None = None) -> bool:
+        s = self.session
+        if s.prediction is None:
+            self.errors.report(InputError("nothing to export yet: segment the patient and enter the clinical "
+                                          "values first"), "Export")
+            return False
+        if s.risk_stale:
+            self.errors.report(InputError("the mask or the clinical values changed since the risk was computed; "
+                                          "press Recompute risk, then export"), "Export")
+            return False
+        folder = folder or self.ask_directory("Export results to a folder (outside the patient folder)")
+        if not folder:
+            return False
+        prediction, inputs = s.prediction, [s.path]
+        return self.start_job("export", lambda progress, cancelled: self.engine.export(
+            prediction, folder, inputs, progress=progress, cancelled=cancelled), self._on_exported)
+
+    def _on_exported(self, paths: dict[str, Path]) -> None:
+        self.last_export = paths
+        self.statusBar().showMessage(f"Exported to {paths['result'].parent}", 15000)
+
+    # -- menus' helpers ------------------------------------------------------------------------------
+    def update_actions(self) -> None:
+        s, busy, a = self.session, self.runner.busy, self.actions
+        has_patient, has_mask = s.prepared is not None, s.editor is not None
+        a["open"].setEnabled(not busy)
+        a["segment"].setEnabled(has_patient and not busy)
+        a["cancel"].setEnabled(busy)
+        a["export"].setEnabled(s.prediction is not None and not busy)
+        a["recompute"].setEnabled(has_mask and not busy)
+        a["undo"].setEnabled(has_mask and s.editor.can_undo)
+        a["redo"].setEnabled(has_mask and s.editor.can_redo)
+        for name in ("navigate", "paint", "erase"):
+            a[name].setEnabled(has_mask)
+        self.progress.segment_button.setEnabled(a["segment"].isEnabled())
+        self.progress.cancel_button.setEnabled(busy)
+        self.mask_panel.recompute_button.setEnabled(has_mask and not busy and (s.mask_changed or s.prediction is None))
+        self.recent_menu.setEnabled(not busy)
+
+    def _refresh_backend(self) -> None:
+        pipeline = self.engine.loaded_pipeline
+        if pipeline is None:
+            st = self.engine.settings
+            self.backend_label.setText(f"Backend: {st.backend} (loads at the first run)")
+            self.backend_label.setToolTip("")
+            return
+        if pipeline is not self._shown_pipeline:
+            self._shown_pipeline = pipeline
+            self.risk_panel.set_nomogram(pipeline.nomogram)
+        d = pipeline.describe_backend()
+        notes = d.get("notes") or []
+        text = f"Backend: {d.get('backend')}"
+        details = [str(d[k]) for k in ("model_file", "variant", "device") if d.get(k)]
+        if d.get("threads"):
+            details.append(f"{d['threads']} threads")
+        text += f" ({', '.join(details)})" if details else ""
+        if notes:  # auto skipped faster runtimes: say so, the reasons are in the tooltip
+            text += f"  ·  {len(notes)} other backend(s) unavailable here (hover for why)"
+        self.backend_label.setText(text)
+        self.backend_label.setToolTip("\n".join([json.dumps({k: v for k, v in d.items() if k != "notes"}),
+                                                 *notes]))
+
+    def _refresh_title(self) -> None:
+        pid = self.session.patient_id
+        if pid is None:
+            self.setWindowTitle("otscc-edge")
+        elif self.model.show_identifiers:
+            self.setWindowTitle(f"otscc-edge — {pid}")
+        else:
+            self.setWindowTitle("otscc-edge — patient (identifiers hidden: View > Show patient identifiers)")
+
+    def show_settings(self) -> None:
+        from inference.backends.base import BACKENDS
+
+        st = self.engine.settings
+        dialog = SettingsDialog(["auto", *BACKENDS], st.backend, st.threads, self)
+        dialog.accepted.connect(lambda: self.apply_settings(*dialog.values()))
+        self.settings_dialog = dialog
+        dialog.open()
+
+    def apply_settings(self, backend: str, threads: int | None) -> None:
+        self.engine.configure(backend=backend, threads=threads)
+        self.settings.setValue("backend", backend)
+        self.settings.setValue("threads", threads or 0)
+        self._shown_pipeline = None
+        self._refresh_backend()
+
+    def show_about(self) -> None:
+        box = QMessageBox(QMessageBox.Icon.Information, "About otscc-edge", about_html(),
+                          QMessageBox.StandardButton.Ok, self)
+        box.setObjectName("aboutBox")
+        self.about_box = box
+        box.open()
+
+    def show_log(self) -> None:
+        self.log_dialog = LogDialog(self.log_path, self)
+        self.log_dialog.show()
+
+    def show_benchmark(self) -> None:
+        from desktop.benchmark import BenchmarkDialog
+
+        self.benchmark_dialog = BenchmarkDialog(self)
+        self.benchmark_dialog.show()
+
+    def _ask_directory(self, title: str) -> str | None:
+        return QFileDialog.getExistingDirectory(self, title) or None
+
+    # -- recent patients -----------------------------------------------------------------------------
+    def recent(self) -> list[dict]:
+        try:
+            items = json.loads(str(self.settings.value("recent", "[]")))
+        except json.JSONDecodeError:
+            return []
+        return [i for i in items if isinstance(i, dict) and "path" in i]
+
+    def _remember(self, path: Path) -> None:
+        path = path.resolve()
+        label = self.session.patient_id or path.name
+        if not label.startswith("anon-"):  # folder names may be names: show a pseudonym unless asked
+            label = "patient-" + hashlib.sha256(str(path).encode()).hexdigest()[:8]
+        items = [{"path": str(path), "label": label}] + [i for i in self.recent() if i["path"] != str(path)]
+        self.settings.setValue("recent", json.dumps(items[:MAX_RECENT]))
+        self._rebuild_recent_menu()
+
+    def _rebuild_recent_menu(self) -> None:
+        menu = self.recent_menu
+        menu.clear()
+        for item in self.recent():
+            text = item["path"] if self.model.show_identifiers else item["label"]
+            menu.addAction(text, lambda p=item["path"]: self.open_patient(p))
+        if menu.isEmpty():
+            menu.addAction("(none yet)").setEnabled(False)
+
+    # -- Qt events -----------------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile() and not self.runner.busy:
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        urls = event.mimeData().urls()
+        if urls and urls[0].isLocalFile():
+            event.acceptProposedAction()
+            self.open_patient(urls[0].toLocalFile())
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        self.runner.wait()
+        self.settings.sync()
+        super().closeEvent(event)

@@ -1,0 +1,117 @@
+"""Paint and erase the tumor mask with a round brush sized in millimetres, with undo and redo (Qt-free).
+
+A stroke (mouse press -> drag -> release) is one undo step. Only the voxels a stroke actually changed
+are stored (flat indices and their previous values), so long editing sessions stay small.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from desktop.events import Event
+from desktop.model import PLANE_AXES
+
+
+@dataclass(frozen=True)
+class Stroke:
+    indices: np.ndarray  # flat indices into the canonical mask
+    before: np.ndarray  # their values before the stroke
+    value: int  # what the stroke wrote (1 paint, 0 erase)
+
+
+def disc(shape: tuple[int, int], spacing: tuple[float, float], centre: tuple[float, float],
+         radius_mm: float) -> np.ndarray:
+    """Boolean (rows, cols) image of the pixels whose centres lie within ``radius_mm`` of ``centre``.
+
+    ``centre`` is (row, col) in pixel units (continuous, pixel ``i`` spans ``[i, i+1)``); spacing in mm.
+    At least the pixel under the centre is included, so a brush smaller than a pixel still paints.
+    """
+    rows = (np.arange(shape[0]) + 0.5 - centre[0]) * spacing[0]
+    cols = (np.arange(shape[1]) + 0.5 - centre[1]) * spacing[1]
+    inside = rows[:, None] ** 2 + cols[None, :] ** 2 <= radius_mm ** 2
+    r, c = int(np.floor(centre[0])), int(np.floor(centre[1]))
+    if 0 <= r < shape[0] and 0 <= c < shape[1]:
+        inside[r, c] = True
+    return inside
+
+
+class MaskEditor:
+    """Edits ``mask`` (a canonical ``[S, P, L]`` uint8 array) in place; ``changed`` fires after each edit."""
+
+    def __init__(self, mask: np.ndarray, spacing: tuple[float, float, float]) -> None:
+        self.mask = mask
+        self.spacing = spacing
+        self.changed = Event("changed")
+        self._undo: list[Stroke] = []
+        self._redo: list[Stroke] = []
+        self._touched: dict[int, int] | None = None
+        self._value = 1
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def in_stroke(self) -> bool:
+        return self._touched is not None
+
+    def begin_stroke(self, value: int) -> None:
+        """Start one undo step that writes ``value`` (1 paint, 0 erase)."""
+        self.end_stroke()
+        self._touched, self._value = {}, int(bool(value))
+
+    def dab(self, plane: str, slice_index: int, centre: tuple[float, float], radius_mm: float) -> int:
+        """Apply the brush once on a slice of ``plane`` at (row, col); returns how many voxels changed."""
+        if self._touched is None:
+            raise RuntimeError("dab() outside a stroke: call begin_stroke() first")
+        axis, r_axis, c_axis = PLANE_AXES[plane]
+        shape = (self.mask.shape[r_axis], self.mask.shape[c_axis])
+        inside = disc(shape, (self.spacing[r_axis], self.spacing[c_axis]), centre, radius_mm)
+        rr, cc = np.nonzero(inside)
+        index = [None, None, None]
+        index[axis], index[r_axis], index[c_axis] = np.full(rr.shape, slice_index), rr, cc
+        flat = np.ravel_multi_index(tuple(index), self.mask.shape)
+        view = self.mask.reshape(-1)
+        flat = flat[view[flat] != self._value]
+        for i in flat.tolist():
+            self._touched.setdefault(i, int(view[i]))
+        view[flat] = self._value
+        if flat.size:
+            self.changed.emit()
+        return int(flat.size)
+
+    def end_stroke(self) -> None:
+        """Close the current stroke (a stroke that changed nothing leaves no undo step)."""
+        touched, self._touched = self._touched, None
+        if touched:
+            indices = np.fromiter(touched.keys(), np.int64, len(touched))
+            before = np.fromiter(touched.values(), np.uint8, len(touched))
+            self._undo.append(Stroke(indices, before, self._value))
+            self._redo.clear()
+            self.changed.emit()  # in_stroke is False now: listeners re-measure once per stroke
+
+    def undo(self) -> bool:
+        self.end_stroke()
+        if not self._undo:
+            return False
+        stroke = self._undo.pop()
+        self.mask.reshape(-1)[stroke.indices] = stroke.before
+        self._redo.append(stroke)
+        self.changed.emit()
+        return True
+
+    def redo(self) -> bool:
+        self.end_stroke()
+        if not self._redo:
+            return False
+        stroke = self._redo.pop()
+        self.mask.reshape(-1)[stroke.indices] = stroke.value
+        self._undo.append(stroke)
+        self.changed.emit()
+        return True

@@ -1,0 +1,168 @@
+"""The open patient, its segmentation, prediction and clinical values (Qt-free).
+
+Events: ``patient`` (a patient was loaded or closed), ``segmentation`` (a new automatic mask),
+``prediction`` (a risk was computed, or cleared), ``clinical`` (values changed), ``mask_edit`` (the mask was
+painted/erased/undone; measures and the stale flag changed).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from desktop.engine import Loaded, Segmented, clinical_complete
+from desktop.events import Events
+from desktop.mask_edit import MaskEditor
+from desktop.model import ViewerModel
+from inference.measure import TumorMeasures, measure_mask
+from inference.nomogram import CLINICAL
+from inference.pipeline import Prediction
+
+
+def normalize_clinical(values: dict[str, Any]) -> dict[str, Any]:
+    """clinical.json / CSV spellings -> the panel's: sex M/F, ct_stage T1-3, cn_status 0/1, numbers."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in CLINICAL or value in (None, ""):
+            continue
+        text = str(value).strip().upper()
+        if key == "sex":
+            out[key] = text[:1] if text[:1] in ("M", "F") else None
+        elif key == "ct_stage":
+            stage = text.removeprefix("C").removeprefix("T")
+            out[key] = f"T{stage}" if stage in ("1", "2", "3") else None
+        elif key == "cn_status":
+            out[key] = 1 if text in ("1", "N+", "CN+") else 0 if text in ("0", "N0", "CN0") else None
+        elif key == "doi_mm" and text == "AUTO":
+            out[key] = "auto"
+        else:
+            try:
+                out[key] = float(value)
+            except (TypeError, ValueError):
+                out[key] = None
+    return {k: v for k, v in out.items() if v is not None}
+
+
+class Session:
+    def __init__(self, viewer: ViewerModel) -> None:
+        self.viewer = viewer
+        self.events = Events("patient", "segmentation", "prediction", "clinical", "mask_edit")
+        self.path: Path | None = None
+        self.prepared = None
+        self.segmented: Segmented | None = None
+        self.prediction: Prediction | None = None
+        self.editor: MaskEditor | None = None
+        self.clinical: dict[str, Any] = {}
+        self.measures: TumorMeasures | None = None
+        self.clinical_problem: str | None = None
+        self.warnings: list[str] = []
+
+    # -- state ---------------------------------------------------------------------------------------
+    @property
+    def patient_id(self) -> str | None:
+        return None if self.prepared is None else self.prepared.patient.patient_id
+
+    @property
+    def base_mask(self):
+        """The mask the current risk was computed from (or the automatic one when there is no risk)."""
+        if self.prediction is not None:
+            return self.prediction.mask
+        return None if self.segmented is None else self.segmented.mask
+
+    @property
+    def mask_changed(self) -> bool:
+        """The displayed mask differs from the one the risk was computed from (Recompute is needed)."""
+        base = self.base_mask
+        if base is None or self.viewer.mask is None:
+            return False
+        return not np.array_equal(self.viewer.from_canonical(self.viewer.mask), base.array > 0)
+
+    @property
+    def edited(self) -> bool:
+        """The mask differs from the model's automatic mask (recorded in the result)."""
+        return bool(self.prediction is not None and self.prediction.edited) or self.mask_changed
+
+    @property
+    def risk_stale(self) -> bool:
+        if self.prediction is None:
+            return False
+        return self.mask_changed or self.clinical_for_scoring() != _comparable(self.prediction)
+
+    def current_mask(self):
+        """The displayed (possibly edited) mask as a Volume on the CE-T1 grid."""
+        return self.viewer.mask_volume(self.segmented.mask)
+
+    def clinical_for_scoring(self) -> dict[str, Any]:
+        return {k: self.clinical[k] for k in CLINICAL if self.clinical.get(k) not in (None, "")}
+
+    def missing_clinical(self) -> list[str]:
+        return clinical_complete(self.clinical)
+
+    # -- transitions (called on the GUI thread with job results) --------------------------------------
+    def set_loaded(self, loaded: Loaded) -> None:
+        self.path, self.prepared = loaded.path, loaded.prepared
+        self.segmented = self.prediction = self.editor = self.measures = None
+        self.clinical_problem = None
+        # no measured DOI: the mask-based estimate is the suggestion (labelled ESTIMATED when used)
+        self.clinical = {"doi_mm": "auto", **normalize_clinical(loaded.clinical)}
+        self.warnings = list(loaded.warnings) + list(loaded.prepared.warnings)
+        self.viewer.set_volumes(loaded.prepared.volumes)
+        self.events.patient.emit()
+        self.events.clinical.emit()
+        self.events.prediction.emit()
+
+    def set_segmented(self, segmented: Segmented) -> None:
+        self.segmented = segmented
+        self.viewer.set_mask(segmented.mask)
+        self.editor = MaskEditor(self.viewer.mask, self.viewer.spacing)
+        self.editor.changed.connect(self._on_edit)
+        self.measures = segmented.measures
+        self.clinical_problem = segmented.clinical_problem
+        self.viewer.set_cursor(tumor_centre(self.viewer.mask, self.viewer.cursor))
+        self.events.segmentation.emit()
+        self.set_prediction(segmented.prediction)
+
+    def set_prediction(self, prediction: Prediction | None) -> None:
+        self.prediction = prediction
+        if prediction is not None:
+            self.clinical_problem = None
+            self.measures = measure_mask(self.current_mask()) if self.mask_changed else prediction.measures
+            if prediction.doi_estimated:  # keep "auto" as the user's choice, not the number it became
+                self.clinical = {**self.clinical, "doi_mm": "auto"}
+        self.events.prediction.emit()
+        self.events.mask_edit.emit()
+
+    def set_clinical(self, values: dict[str, Any]) -> None:
+        values = {k: v for k, v in values.items() if v not in (None, "")}
+        if values != self.clinical:
+            self.clinical = values
+            self.events.clinical.emit()
+
+    def _on_edit(self) -> None:
+        self.viewer.events.mask.emit()
+        if not self.editor.in_stroke:  # measure at the end of a stroke, not on every dab
+            self.update_measures()
+
+    def update_measures(self) -> None:
+        if self.segmented is not None:
+            self.measures = measure_mask(self.current_mask())
+        self.events.mask_edit.emit()
+
+
+def tumor_centre(mask: np.ndarray, default: tuple[int, int, int]) -> tuple[int, int, int]:
+    """The mask voxel nearest the mask's centre of mass (so the crosshair lands on tumor), else ``default``."""
+    points = np.argwhere(mask > 0)
+    if points.size == 0:
+        return default
+    nearest = points[np.argmin(((points - points.mean(axis=0)) ** 2).sum(axis=1))]
+    return tuple(int(v) for v in nearest)
+
+
+def _comparable(prediction: Prediction) -> dict[str, Any]:
+    """The prediction's clinical values as the panel spells them (an estimated DOI stays "auto")."""
+    used = normalize_clinical(prediction.clinical)
+    if prediction.doi_estimated:
+        used["doi_mm"] = "auto"
+    return used

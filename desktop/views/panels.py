@@ -1,0 +1,188 @@
+"""Side panels: run progress (one bar per pipeline stage) and the mask panel (overlay, brush, measures)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QSlider,
+    QWidget,
+)
+
+from desktop.model import OVERLAY_MODES, TOOLS, ViewerModel
+from desktop.session import Session
+from inference.pipeline import STAGES
+
+STAGE_LABELS = {"load": "Load", "register": "Register", "preprocess": "Preprocess", "segment": "Segment",
+                "radiomics": "Radiomics", "nomogram": "Nomogram"}
+
+
+class ProgressPanel(QGroupBox):
+    """Segment / Cancel buttons and a progress bar per stage of ``inference.pipeline.STAGES``."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Run", parent)
+        self.segment_button = QPushButton("Segment")
+        self.segment_button.setObjectName("segmentButton")
+        self.segment_button.setToolTip("Run the segmentation model, then radiomics and the nomogram (Ctrl+R)")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelButton")
+        self.cancel_button.setEnabled(False)
+        self.status = QLabel("Open a patient to start.")
+        self.status.setWordWrap(True)
+        self.bars: dict[str, QProgressBar] = {}
+        grid = QGridLayout(self)
+        grid.setVerticalSpacing(2)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.segment_button, 2)
+        buttons.addWidget(self.cancel_button, 1)
+        grid.addLayout(buttons, 0, 0, 1, 4)
+        for i, stage in enumerate(STAGES):
+            bar = QProgressBar()
+            bar.setRange(0, 100)
+            bar.setValue(0)
+            bar.setTextVisible(False)
+            bar.setMaximumHeight(10)
+            self.bars[stage] = bar
+            row, col = 1 + i // 2, (i % 2) * 2
+            grid.addWidget(QLabel(STAGE_LABELS[stage]), row, col)
+            grid.addWidget(bar, row, col + 1)
+        grid.addWidget(self.status, 1 + (len(STAGES) + 1) // 2, 0, 1, 4)
+
+    def begin(self, stages: tuple[str, ...], text: str) -> None:
+        for stage in stages:
+            self.bars[stage].setValue(0)
+        self.status.setText(text)
+
+    def set_progress(self, stage: str, fraction: float) -> None:
+        if stage not in self.bars:
+            return
+        # a stage that starts means the ones before it in this run are done
+        for earlier in STAGES[:STAGES.index(stage)]:
+            if 0 < self.bars[earlier].value() < 100:
+                self.bars[earlier].setValue(100)
+        self.bars[stage].setValue(max(1, round(100 * fraction)))
+        self.status.setText(f"{STAGE_LABELS[stage]}...")
+
+    def finish(self, stages: tuple[str, ...], text: str, done: bool = True) -> None:
+        for stage in stages:
+            if done:
+                self.bars[stage].setValue(100)
+            elif self.bars[stage].value() < 100:
+                self.bars[stage].setValue(0)
+        self.status.setText(text)
+
+    def value(self, stage: str) -> int:
+        return self.bars[stage].value()
+
+
+class MaskPanel(QGroupBox):
+    """Overlay style, brush tool, undo/redo/recompute, and the tumor measures of the displayed mask.
+
+    Signal ``recompute_requested``.
+    """
+
+    recompute_requested = Signal()
+
+    def __init__(self, model: ViewerModel, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__("Tumor mask", parent)
+        self.model, self.session = model, session
+        self.visible = QPushButton("Overlay (M)")
+        self.visible.setCheckable(True)
+        self.mode = QComboBox()
+        self.mode.addItems(OVERLAY_MODES)
+        self.opacity = QSlider(Qt.Orientation.Horizontal)
+        self.opacity.setRange(0, 100)
+        self.tools = QButtonGroup(self)
+        tool_row = QHBoxLayout()
+        for i, tool in enumerate(TOOLS):
+            button = QRadioButton(tool.capitalize())
+            button.setObjectName(f"tool_{tool}")
+            self.tools.addButton(button, i)
+            tool_row.addWidget(button)
+        self.brush = QDoubleSpinBox()
+        self.brush.setRange(0.5, 50.0)
+        self.brush.setSingleStep(0.5)
+        self.brush.setSuffix(" mm")
+        self.brush.setToolTip("Brush diameter in millimetres (in the plane being edited)")
+        tool_row.addWidget(QLabel("Brush"))
+        tool_row.addWidget(self.brush)
+        self.undo_button, self.redo_button = QPushButton("Undo"), QPushButton("Redo")
+        self.recompute_button = QPushButton("Recompute risk")
+        self.recompute_button.setObjectName("recomputeButton")
+        self.recompute_button.setToolTip("Re-extract radiomics from the edited mask and update the risk")
+        edit_row = QHBoxLayout()
+        for b in (self.undo_button, self.redo_button, self.recompute_button):
+            edit_row.addWidget(b)
+        self.measures = QLabel()
+        self.measures.setObjectName("measures")
+        self.measures.setTextFormat(Qt.TextFormat.RichText)
+        self.measures.setWordWrap(True)
+        self.measures.setMinimumHeight(3 * self.measures.fontMetrics().lineSpacing() + 6)
+        overlay_row = QHBoxLayout()
+        overlay_row.addWidget(self.visible)
+        overlay_row.addWidget(self.mode)
+        overlay_row.addWidget(QLabel("Opacity"))
+        overlay_row.addWidget(self.opacity)
+        form = QFormLayout(self)
+        form.addRow(overlay_row)
+        form.addRow(tool_row)
+        form.addRow(edit_row)
+        form.addRow(self.measures)
+        self.visible.toggled.connect(lambda on: model.set_overlay(visible=on))
+        self.mode.currentTextChanged.connect(lambda mode: model.set_overlay(mode=mode))
+        self.opacity.valueChanged.connect(lambda v: model.set_overlay(opacity=v / 100))
+        self.tools.idToggled.connect(lambda i, on: on and model.set_tool(TOOLS[i]))
+        self.brush.valueChanged.connect(lambda v: model.set_tool(brush_mm=v))
+        self.undo_button.clicked.connect(lambda: session.editor and session.editor.undo())
+        self.redo_button.clicked.connect(lambda: session.editor and session.editor.redo())
+        self.recompute_button.clicked.connect(self.recompute_requested)
+        model.events.overlay.connect(self._sync)
+        model.events.tool.connect(self._sync)
+        for event in (session.events.segmentation, session.events.mask_edit, session.events.patient,
+                      session.events.prediction):
+            event.connect(self._sync)
+        self._sync()
+
+    def _sync(self) -> None:
+        m, s = self.model, self.session
+        for widget, value in ((self.visible, m.overlay_visible), (self.mode, m.overlay_mode),
+                              (self.opacity, round(m.overlay_opacity * 100)), (self.brush, m.brush_mm)):
+            widget.blockSignals(True)
+            if isinstance(widget, QComboBox):
+                widget.setCurrentText(value)
+            elif isinstance(widget, QPushButton):
+                widget.setChecked(value)
+            else:
+                widget.setValue(value)
+            widget.blockSignals(False)
+        self.tools.button(TOOLS.index(m.tool)).setChecked(True)
+        has_mask = s.editor is not None
+        for w in (*self.tools.buttons(), self.brush):
+            w.setEnabled(has_mask)
+        self.undo_button.setEnabled(has_mask and s.editor.can_undo)
+        self.redo_button.setEnabled(has_mask and s.editor.can_redo)
+        self.recompute_button.setEnabled(has_mask and (s.mask_changed or s.prediction is None))
+        self.measures.setText(self._measures_text())
+
+    def _measures_text(self) -> str:
+        s = self.session
+        if s.measures is None:
+            return "<i>No mask yet: press Segment.</i>"
+        m = s.measures
+        if m.volume_ml == 0:
+            return "<b>No tumor in the mask.</b> Paint it, or check the images."
+        edited = " <span style='color:#d08000'>(edited, not yet recomputed)</span>" if s.mask_changed else ""
+        return (f"Volume <b>{m.volume_ml:.2f} ml</b> &nbsp; largest diameter <b>{m.largest_diameter_mm:.1f} mm"
+                f"</b><br>estimated depth of invasion <b>{m.doi_estimate_mm:.1f} mm</b> "
+                f"(thickness {m.thickness_mm:.1f} mm, {m.slices} slices){edited}")

@@ -1,0 +1,156 @@
+"""Risk panel: probability, risk group and the fusion nomogram drawn with pyqtgraph, with this patient's
+points on every axis, the total points and the probability scale, so the risk can be read and checked."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontMetricsF
+from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
+
+from desktop.nomogram_layout import NomogramRow, nomogram_rows, thin_ticks
+from desktop.session import Session
+from inference.nomogram import Nomogram
+from inference.pipeline import DISCLAIMER
+
+GROUP_COLORS = {"low": "#2e8b57", "intermediate": "#d08000", "high": "#c02020"}
+MARK_COLOR = (208, 16, 16)
+X_RANGE = (-56.0, 114.0)  # row labels left of 0, the 0-100 axes, the patient's points right of 100
+
+
+class NomogramPlot(pg.PlotWidget):
+    """Static drawing of the nomogram rows; the patient's positions are red dots."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, background="w")
+        self.setObjectName("nomogramPlot")
+        self.hideAxis("left")
+        self.hideAxis("bottom")
+        self.setMouseEnabled(x=False, y=False)
+        self.setMenuEnabled(False)
+        self.hideButtons()
+        self.setMinimumHeight(250)
+        self.rows: list[NomogramRow] = []
+        self.marks: list[tuple[float, float]] = []
+        self._font = QFont()
+        self._font.setPointSizeF(7.5)
+        self._drawn: tuple | None = None
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(ev)
+        if getattr(self, "_drawn", None) is not None:  # labels are thinned for the width: redo them
+            self.draw(*self._drawn)
+
+    def _char_width(self) -> float:
+        """Width of one tick-label character in x units at the current widget width."""
+        px_per_unit = max(self.width(), 300) / (X_RANGE[1] - X_RANGE[0])
+        return QFontMetricsF(self._font).averageCharWidth() / px_per_unit
+
+    def draw(self, nomogram: Nomogram | None, points: dict[str, float] | None, total: float | None) -> None:
+        self.clear()
+        self.rows, self.marks = [], []
+        self._drawn = (nomogram, points, total)
+        if nomogram is None:
+            return
+        self.rows = nomogram_rows(nomogram, points, total)
+        char_width = self._char_width()
+        n = len(self.rows)
+        black = pg.mkPen("k", width=1)
+        for r, row in enumerate(self.rows):
+            y = n - 1 - r
+            xs = [x for _, x in row.ticks]
+            if xs:
+                self.plot([min(xs), max(xs)], [y, y], pen=black)
+            shown = thin_ticks(row.ticks, char_width=char_width)
+            tick_x = [v for _, x in shown for v in (x, x)]
+            tick_y = [v for _ in shown for v in (y, y + 0.15)]
+            self.plot(tick_x, tick_y, pen=black, connect="pairs")
+            for text, x in shown:
+                self._text(text, x, y + 0.15, (0.5, 1.0))
+            self._text(row.label, -3, y, (1.0, 0.5), bold=True)
+            if row.mark is not None:
+                self.marks.append((row.mark, y))
+                if row.value_text:
+                    self._text(row.value_text, 102, y, (0.0, 0.5), color=MARK_COLOR)
+        if self.marks:
+            self.plot([m[0] for m in self.marks], [m[1] for m in self.marks], pen=None, symbol="o",
+                      symbolSize=9, symbolBrush=MARK_COLOR, symbolPen="w")
+            total_x = self.marks[-1][0]
+            self.plot([total_x, total_x], [0, 1], pen=pg.mkPen(MARK_COLOR, width=1, style=Qt.PenStyle.DashLine))
+        self.setXRange(*X_RANGE, padding=0)
+        self.setYRange(-0.6, n - 0.2, padding=0)
+
+    def _text(self, text: str, x: float, y: float, anchor, *, bold: bool = False, color=(0, 0, 0)) -> None:
+        item = pg.TextItem(text, color=color, anchor=anchor)
+        font = QFont(self._font)
+        font.setBold(bold)
+        item.setFont(font)
+        item.setPos(x, y)
+        self.addItem(item)
+
+
+class RiskPanel(QGroupBox):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__("Nodal metastasis risk", parent)
+        self.session = session
+        self.nomogram: Nomogram | None = None
+        self.headline = QLabel()
+        self.headline.setObjectName("riskHeadline")
+        self.headline.setTextFormat(Qt.TextFormat.RichText)
+        self.headline.setWordWrap(True)
+        self.detail = QLabel()
+        self.detail.setObjectName("riskDetail")
+        self.detail.setWordWrap(True)
+        self.plot = NomogramPlot()
+        self.disclaimer = QLabel(DISCLAIMER)
+        self.disclaimer.setObjectName("disclaimer")
+        self.disclaimer.setWordWrap(True)
+        self.disclaimer.setStyleSheet("color: #a00000; background: #fff0f0; border: 1px solid #a00000; "
+                                      "padding: 3px;")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.detail)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.disclaimer)
+        for event in (session.events.prediction, session.events.mask_edit, session.events.clinical,
+                      session.events.patient):
+            event.connect(self.sync)
+        self.sync()
+
+    def set_nomogram(self, nomogram: Nomogram | None) -> None:
+        self.nomogram = nomogram
+        self.sync()
+
+    def sync(self) -> None:
+        s, p = self.session, self.session.prediction
+        score = None if p is None else p.score
+        if p is None:
+            problem = s.clinical_problem or ("Press Segment to compute the risk." if s.prepared is not None
+                                             else "No patient open.")
+            self.headline.setText("<span style='font-size:15pt; color:#777'>Risk: —</span>")
+            self.detail.setText(problem)
+        elif score is None:
+            self.headline.setText("<span style='font-size:15pt'>No tumor found by the model</span>")
+            self.detail.setText("No radiomics and no risk are reported. Paint the tumor and press Recompute if "
+                                "you see one.")
+        else:
+            color = GROUP_COLORS.get(score.risk_group, "#333")
+            self.headline.setText(
+                f"<span style='font-size:17pt'><b>{score.probability:.0%}</b></span>&nbsp; risk of cervical "
+                f"lymph-node metastasis &nbsp;<span style='font-size:13pt; color:{color}'><b>"
+                f"{score.risk_group.upper()}</b></span>")
+            notes = [f"Rad-score {score.radscore:+.3f}, total points {score.total_points:.0f}"]
+            if p.doi_estimated:
+                notes.append(f"DOI {p.clinical['doi_mm']} mm ESTIMATED from the mask")
+            if p.edited:
+                notes.append("mask edited by the user")
+            if s.risk_stale:
+                notes.append("<b style='color:#d08000'>out of date: the mask or clinical values changed "
+                             "(Recompute)</b>")
+            self.detail.setText("; ".join(notes))
+        self.plot.draw(self.nomogram, None if score is None else score.points,
+                       None if score is None else score.total_points)
+
+    @property
+    def probability_text(self) -> str:
+        return self.headline.text()

@@ -1,0 +1,280 @@
+"""One 2D plane of the viewer model, drawn with pyqtgraph. It listens to ``ViewerModel`` and calls its
+setters; it keeps no state of its own beyond what is on screen.
+
+Mouse (radiology conventions): wheel = slice, Ctrl+wheel or right-drag = zoom, middle-drag or
+Shift+left-drag = pan, left-drag = window/level (or the brush in paint/erase mode), left-click = move the
+crosshair, double-click = fit the slice. Keys: Up/Down/PageUp/PageDown (and Left/Right) = slice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPen
+from PySide6.QtWidgets import QGraphicsEllipseItem, QLabel, QVBoxLayout, QWidget
+
+from desktop.mask_edit import MaskEditor
+from desktop.model import INVERT_Y, ORIENTATION, PLANE_AXES, SEQUENCE_LABELS, ViewerModel
+
+FILL_RGB = (255, 48, 48)
+OUTLINE_PEN = pg.mkPen((255, 220, 0), width=1.6)
+CROSSHAIR_PEN = pg.mkPen((80, 220, 120, 170), width=1)
+PLANE_TITLES = {"axial": "Axial", "coronal": "Coronal", "sagittal": "Sagittal"}
+
+
+class _SliceViewBox(pg.ViewBox):
+    """ViewBox with the viewer's mouse map (see the module docstring)."""
+
+    def __init__(self, view: SliceView) -> None:
+        super().__init__(lockAspect=True, invertY=INVERT_Y[view.plane], enableMenu=False)
+        self.view = view
+        self._wheel = 0
+
+    def wheelEvent(self, ev, axis=None) -> None:  # noqa: N802 (Qt naming)
+        if ev.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            super().wheelEvent(ev, axis)
+            return
+        # one slice per wheel notch (120 units); touchpads send smaller steps that add up
+        self._wheel += ev.delta()
+        steps = int(self._wheel / 120)
+        if steps:
+            self._wheel -= steps * 120
+            self.view.model.step_slice(self.view.plane, steps)
+        ev.accept()
+
+    def mouseClickEvent(self, ev) -> None:  # noqa: N802
+        if ev.button() != Qt.MouseButton.LeftButton:
+            ev.ignore()
+            return
+        ev.accept()
+        if ev.double():
+            self.view.fit()
+            return
+        point = self.mapToView(ev.pos())
+        if self.view.model.tool == "navigate":
+            self.view.move_cursor(point)
+        else:
+            self.view.brush(point, start=True, finish=True)
+
+    def mouseDragEvent(self, ev, axis=None) -> None:  # noqa: N802
+        button, shift = ev.button(), bool(ev.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+        if button == Qt.MouseButton.LeftButton and not shift:
+            ev.accept()
+            if self.view.model.tool == "navigate":
+                delta = ev.screenPos() - ev.lastScreenPos()
+                self.view.model.drag_contrast(self.view.role, delta.x(), delta.y())
+            else:
+                self.view.brush(self.mapToView(ev.pos()), start=ev.isStart(), finish=ev.isFinish())
+            return
+        if button == Qt.MouseButton.LeftButton:  # Shift+left: pan like the middle button
+            super().mouseDragEvent(ev, axis)
+            return
+        super().mouseDragEvent(ev, axis)
+
+
+class _GraphicsView(pg.GraphicsView):
+    def __init__(self, view: SliceView) -> None:
+        super().__init__()
+        self.view = view
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def keyPressEvent(self, ev) -> None:  # noqa: N802
+        steps = {Qt.Key.Key_Up: 1, Qt.Key.Key_Right: 1, Qt.Key.Key_PageUp: 1,
+                 Qt.Key.Key_Down: -1, Qt.Key.Key_Left: -1, Qt.Key.Key_PageDown: -1}
+        if ev.key() in steps:
+            self.view.model.step_slice(self.view.plane, steps[ev.key()])
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802
+        super().resizeEvent(ev)
+        if getattr(self, "view", None) is not None:  # pyqtgraph resizes during its own __init__
+            self.view.place_labels()
+
+
+class SliceView(QWidget):
+    """A plane (axial/coronal/sagittal) of one sequence, or of the model's current sequence (role None).
+
+    Signals:
+        hovered(str): position (mm) and intensity under the mouse, for the status bar.
+    """
+
+    hovered = Signal(str)
+
+    def __init__(self, model: ViewerModel, plane: str, role: str | None = None,
+                 editor_getter=None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model, self.plane, self.fixed_role = model, plane, role
+        self.editor_getter = editor_getter or (lambda: None)
+        self.setObjectName(f"view_{plane}_{role or 'current'}")
+        self.title = QLabel(self)
+        self.title.setStyleSheet("color: #ddd; background: #202020; padding: 2px 6px;")
+        self.graphics = _GraphicsView(self)
+        self.graphics.setBackground("k")
+        self.box = _SliceViewBox(self)
+        self.graphics.setCentralItem(self.box)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.fill = pg.ImageItem(axisOrder="row-major")
+        self.outline = pg.IsocurveItem(level=0.5, pen=OUTLINE_PEN, axisOrder="row-major")
+        self.outline.setParentItem(self.fill)  # shares the fill's pixel -> mm transform
+        for item, z in ((self.image, 0), (self.fill, 10)):
+            item.setZValue(z)
+            self.box.addItem(item)
+        self.vline = pg.InfiniteLine(angle=90, pen=CROSSHAIR_PEN, movable=False)
+        self.hline = pg.InfiniteLine(angle=0, pen=CROSSHAIR_PEN, movable=False)
+        for line in (self.vline, self.hline):
+            line.setZValue(20)
+            self.box.addItem(line, ignoreBounds=True)
+        self.brush_ring = QGraphicsEllipseItem()
+        self.brush_ring.setPen(QPen(QColor(0, 200, 255), 0))
+        self.brush_ring.setZValue(30)
+        self.brush_ring.hide()
+        self.box.addItem(self.brush_ring, ignoreBounds=True)
+        self.labels = {side: self._orientation_label(text)
+                       for side, text in zip(("left", "right", "top", "bottom"), ORIENTATION[plane], strict=True)}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.graphics, 1)
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        ev = model.events
+        ev.volumes.connect(self._on_volumes)
+        ev.cursor.connect(self.refresh)
+        ev.sequence.connect(self.refresh)
+        ev.contrast.connect(self._on_contrast)
+        ev.mask.connect(self.refresh_mask)
+        ev.overlay.connect(self.refresh_mask)
+        ev.tool.connect(self._on_tool)
+        self._slice_shown: tuple | None = None
+        self._rect = QRectF(0, 0, 1, 1)
+        self._on_volumes()
+
+    # -- helpers -------------------------------------------------------------------------------------
+    @property
+    def role(self) -> str:
+        return self.fixed_role or self.model.sequence
+
+    def _orientation_label(self, text: str) -> QLabel:
+        label = QLabel(text, self.graphics)
+        label.setStyleSheet("color: #ffb000; font-weight: bold; background: transparent;")
+        label.adjustSize()
+        return label
+
+    def place_labels(self) -> None:
+        if not hasattr(self, "labels"):  # called by a resize during construction
+            return
+        w, h = self.graphics.width(), self.graphics.height()
+        pos = {"left": (4, h // 2), "right": (w - 14, h // 2), "top": (w // 2, 2), "bottom": (w // 2, h - 20)}
+        for side, label in self.labels.items():
+            label.move(*pos[side])
+
+    def fit(self) -> None:
+        if self.model.loaded:
+            self.box.autoRange(padding=0.02)
+
+    def _to_pixel(self, point: QPointF) -> tuple[float, float]:
+        row_mm, col_mm = self.model.plane_spacing(self.plane)
+        return point.y() / row_mm, point.x() / col_mm
+
+    # -- model -> screen -----------------------------------------------------------------------------
+    def _on_volumes(self) -> None:
+        loaded = self.model.loaded
+        for item in (self.image, self.fill, self.vline, self.hline):
+            item.setVisible(loaded)
+        if not loaded:
+            self.title.setText(PLANE_TITLES[self.plane])
+            return
+        _, r_axis, c_axis = PLANE_AXES[self.plane]
+        rows, cols = self.model.shape[r_axis], self.model.shape[c_axis]
+        row_mm, col_mm = self.model.plane_spacing(self.plane)
+        self._rect = QRectF(0, 0, cols * col_mm, rows * row_mm)  # pixels -> mm: physical aspect ratio
+        self._slice_shown = None
+        self.refresh()
+        self.refresh_mask()
+        self.fit()
+
+    def refresh(self) -> None:
+        if not self.model.loaded:
+            return
+        axis = PLANE_AXES[self.plane][0]
+        key = (self.role, self.model.cursor[axis])
+        if key != self._slice_shown:
+            self.image.setImage(self.model.plane_slice(self.plane, self.model.images[self.role]), autoLevels=False,
+                                levels=self.model.contrast[self.role].levels)
+            self.image.setRect(self._rect)  # after setImage: the scale is computed from the image size
+            self._slice_shown = key
+            self.refresh_mask()
+        row, col = self.model.plane_cursor(self.plane)
+        row_mm, col_mm = self.model.plane_spacing(self.plane)
+        self.vline.setPos((col + 0.5) * col_mm)
+        self.hline.setPos((row + 0.5) * row_mm)
+        n = self.model.slice_count(self.plane)
+        self.title.setText(f"{PLANE_TITLES[self.plane]}  ·  {SEQUENCE_LABELS[self.role]}  ·  "
+                           f"slice {self.model.cursor[axis] + 1}/{n}")
+
+    def _on_contrast(self, role: str) -> None:
+        if self.model.loaded and role == self.role:
+            self.image.setLevels(self.model.contrast[role].levels)
+
+    def refresh_mask(self) -> None:
+        m = self.model
+        if not m.loaded or m.mask is None or not m.overlay_visible:
+            self.fill.setVisible(False)
+            return
+        plane = m.plane_slice(self.plane, m.mask)
+        rgba = np.zeros(plane.shape + (4,), np.uint8)
+        if "fill" in m.overlay_mode:
+            rgba[plane > 0] = (*FILL_RGB, round(255 * m.overlay_opacity))
+        self.fill.setImage(rgba, autoLevels=False, levels=(0, 255))
+        self.fill.setRect(self._rect)
+        self.outline.setData(plane.astype(np.float32) if "outline" in m.overlay_mode and plane.any() else None)
+        self.outline.setOpacity(min(1.0, 0.3 + m.overlay_opacity))
+        self.fill.setVisible(True)
+
+    def _on_tool(self) -> None:
+        if self.model.tool == "navigate":
+            self.brush_ring.hide()
+
+    # -- screen -> model -----------------------------------------------------------------------------
+    def move_cursor(self, point: QPointF) -> None:
+        row, col = self._to_pixel(point)
+        voxel = self.model.point_in_plane(self.plane, row, col)
+        if voxel is not None:
+            self.model.set_cursor(voxel)
+
+    def brush(self, point: QPointF, *, start: bool, finish: bool) -> None:
+        """Paint (or erase) a dab at ``point``; a press-drag-release is one undo step."""
+        editor: MaskEditor | None = self.editor_getter()
+        if editor is None or not self.model.loaded:
+            return
+        if start or not editor.in_stroke:
+            editor.begin_stroke(1 if self.model.tool == "paint" else 0)
+        axis = PLANE_AXES[self.plane][0]
+        editor.dab(self.plane, self.model.cursor[axis], self._to_pixel(point), self.model.brush_mm / 2)
+        self._show_brush(point)
+        if finish:
+            editor.end_stroke()
+
+    def _show_brush(self, point: QPointF) -> None:
+        r = self.model.brush_mm / 2
+        self.brush_ring.setRect(QRectF(point.x() - r, point.y() - r, 2 * r, 2 * r))
+        self.brush_ring.show()
+
+    def _on_mouse_moved(self, scene_pos) -> None:
+        if not self.model.loaded or not self.box.sceneBoundingRect().contains(scene_pos):
+            return
+        point = self.box.mapSceneToView(scene_pos)
+        if self.model.tool != "navigate":
+            self._show_brush(point)
+        voxel = self.model.point_in_plane(self.plane, *self._to_pixel(point))
+        if voxel is None:
+            self.hovered.emit("")
+            return
+        x, y, z = self.model.physical_mm(voxel)
+        i, j, k = self.model.index_xyz(voxel)
+        value = self.model.intensity(self.role, voxel)
+        self.hovered.emit(f"{SEQUENCE_LABELS[self.role]}   x {x:.1f}  y {y:.1f}  z {z:.1f} mm (LPS)   "
+                          f"voxel [{i}, {j}, {k}]   value {value:.4g}")

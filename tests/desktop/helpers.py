@@ -1,0 +1,25 @@
+"""Test data for the desktop tests."""
+
+from __future__ import annotations
+
+#: features that pyradiomics extracts for every patient (shape once, first order per sequence)
+FEATURES = ["original_shape_Sphericity", "cet1_original_firstorder_Mean", "t2_original_firstorder_Mean"]
+
+
+def tiny_nomogram() -> dict:
+    """A tiny valid nomogram whose node status and DOI move the risk visibly."""
+    return {
+        "schema_version": 1, "kind": "fusion", "created": "2026-11-28", "synthetic_training_data": True,
+        "mask_source": "auto",
+        "radscore": {"features": FEATURES, "means": [0.7, 150.0, 30.0], "sds": [0.1, 50.0, 10.0],
+                     "weights": [0.8, 0.5, -0.4], "intercept": 0.0},
+        "model": {"variables": ["radscore", "age", "sex", "ct_stage", "cn_status", "doi_mm"],
+                  "means": [0.0, 60.0, 0.6, 2.0, 0.4, 7.0], "sds": [1.0, 12.0, 0.5, 0.7, 0.5, 3.0],
+                  "coefficients": [0.9, 0.2, 0.1, 0.3, 1.2, 0.8], "intercept": -0.8,
+                  "axes": {"radscore": [-3.0, 3.0], "age": [30.0, 90.0], "sex": [0.0, 1.0],
+                           "ct_stage": [1.0, 3.0], "cn_status": [0.0, 1.0], "doi_mm": [0.0, 20.0]}},
+        "risk_groups": [{"name": "low", "below": 0.2}, {"name": "intermediate", "below": 0.5},
+                        {"name": "high", "below": 1.01}],
+        "points": {"max_points": 100}, "training_metrics": {"auc": 0.5}, "versions": {"otscc-edge": "test"},
+    }
+
