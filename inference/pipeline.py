@@ -170,8 +170,11 @@ class Pipeline:
 
     def score(self, prepared: PreparedPatient, mask: Volume, clinical: dict[str, Any], *,
               progress: Progress | None = None, cancelled: Cancelled | None = None,
-              timings: dict[str, float] | None = None, edited: bool = False) -> Prediction:
+              timings: dict[str, float] | None = None, edited: bool = False,
+              features: FeatureSet | None = None) -> Prediction:
         """Stages ``radiomics`` and ``nomogram`` for a mask (automatic or edited) and clinical values.
+
+        ``features`` already extracted from this very mask are reused (a clinical change needs no radiomics).
 
         ``clinical["doi_mm"]`` may be ``"auto"``: the mask-based estimate is used and labelled as such.
 
@@ -194,7 +197,9 @@ class Pipeline:
         from inference.nomogram import encode_clinical
 
         encode_clinical(clinical)  # validate before the slow radiomics step
-        features, result, status = None, None, "ok"
+        result, status = None, "ok"
+        if features is not None and features.provenance.get("mask_sha256") != _array_sha256_raw(mask.array > 0):
+            features = None  # extracted from another mask: extract again
         warnings = list(prepared.warnings)
         if measures.volume_ml == 0:
             status = "no_tumor"
@@ -203,9 +208,10 @@ class Pipeline:
             if cancelled is not None and cancelled():
                 raise CancelledError("cancelled before radiomics")
             report("radiomics", 0.0)
-            start = time.perf_counter()
-            features = extract_patient(prepared.volumes, mask, self.radiomics_params)
-            timings["radiomics"] = time.perf_counter() - start
+            if features is None:
+                start = time.perf_counter()
+                features = extract_patient(prepared.volumes, mask, self.radiomics_params)
+                timings["radiomics"] = time.perf_counter() - start
             report("radiomics", 1.0)
             report("nomogram", 0.0)
             start = time.perf_counter()
@@ -262,7 +268,8 @@ class Pipeline:
         timings = {k: v for k, v in prediction.timings.items() if k not in ("radiomics", "nomogram")}
         new = self.score(prediction.prepared, mask if mask is not None else prediction.mask,
                          clinical if clinical is not None else prediction.clinical, progress=progress,
-                         timings=timings, edited=edited)
+                         timings=timings if mask is not None else prediction.timings, edited=edited,
+                         features=prediction.features if mask is None else None)
         return replace(new, warnings=list(dict.fromkeys(new.warnings)))
 
     def write(self, prediction: Prediction, out_root: str | Path, *, report: bool = True) -> dict[str, Path]:
@@ -298,9 +305,13 @@ class Pipeline:
 
 
 def _array_sha256(volume: Volume) -> str:
+    return _array_sha256_raw(volume.array)
+
+
+def _array_sha256_raw(array) -> str:
     import numpy as np
 
-    return hashlib.sha256(np.ascontiguousarray(volume.array).tobytes()).hexdigest()
+    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
 def check_output_dir(out: str | Path, inputs: list[str | Path]) -> Path:

@@ -102,6 +102,7 @@ def test_doi_auto_uses_the_estimate_and_says_so(pipeline, prediction):
     assert again.doi_estimated and again.clinical["doi_mm"] == round(prediction.measures.doi_estimate_mm, 1)
     assert any("ESTIMATED" in w for w in again.warnings)
     assert again.edited is False
+    assert again.features is prediction.features  # a clinical change reuses the mask's features
 
 
 def test_rescore_after_mask_edit(pipeline, prediction):
