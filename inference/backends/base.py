@@ -145,8 +145,8 @@ def select_backend(name: str = "auto", model_path: str | Path | None = None, *,
     """The backend to run: ``name`` itself, or for ``"auto"`` the first of ``AUTO_ORDER`` that works.
 
     Args:
-        name: ``"auto"``, a backend name (``BACKENDS``) or a format name (``tflite-int8``: its first runtime
-            with that file).
+        name: ``"auto"``, a backend name (``BACKENDS``) or a format name (``tflite-int8``: the first of its
+            runtimes that works, e.g. ``tflite-fp16`` on the GPU, else on the CPU, with a note).
         model_path: model folder (default: the shipped model).
         threads: CPU threads for CPU runtimes (default: the runtime's choice, at most 4).
 
@@ -161,17 +161,34 @@ def select_backend(name: str = "auto", model_path: str | Path | None = None, *,
 
     model_path = Path(model_path) if model_path is not None else DEFAULT_SEG_MODEL
     options = {"threads": threads} if threads else {}
-    if name != "auto":
-        backend = _load_named(name, model_path, options)
-        _checked(backend)
-        return backend, []
+    if name == "auto":
+        candidates = AUTO_ORDER
+    elif name in BACKENDS:
+        return _checked(load_backend(name, model_path, **options)), []
+    elif name in {f.name for f in FORMATS}:  # a format: its runtimes in table order (fp16: GPU, then CPU)
+        candidates = tuple(Candidate(runtime, name, _default_device(runtime)) for runtime in get_format(name).runtimes)
+    else:
+        valid = ", ".join(["auto", *BACKENDS, *(f.name for f in FORMATS)])
+        raise BackendUnavailableError(f"unknown backend {name!r}; choose from {valid}")
+    return _first_working(candidates, model_path, options, strict=name != "auto")
+
+
+def _first_working(candidates: tuple[Candidate, ...], model_path: Path, options: dict,
+                   strict: bool) -> tuple[SegBackend, list[str]]:
+    """The first candidate that loads and passes the self-check. ``strict``: a hash mismatch is raised
+    (the user named this model) instead of being passed over (auto falls back to an intact variant)."""
     notes: list[str] = []
-    for candidate in AUTO_ORDER:
+    for candidate in candidates:
         try:
             backend = load_backend(candidate.backend, model_path, variant=candidate.variant,
                                    device=candidate.device, **options, **candidate.options)
             return _checked(backend), notes
-        except (BackendUnavailableError, ModelIntegrityError) as exc:
+        except ModelIntegrityError as exc:
+            if strict:
+                raise
+            notes.append(f"{candidate.label} refused: {exc}")
+            log.warning("backend %s refused: %s", candidate.label, exc)
+        except BackendUnavailableError as exc:
             notes.append(f"{candidate.label} unavailable: {exc}")
             log.info("backend %s skipped: %s", candidate.label, exc)
     raise BackendUnavailableError("no backend can run here: " + "; ".join(notes))
@@ -186,14 +203,8 @@ def _checked(backend: SegBackend) -> SegBackend:
     return backend
 
 
-def _load_named(name: str, model_path: Path, options: dict) -> SegBackend:
-    if name in BACKENDS:
-        return load_backend(name, model_path, **options)
-    if name in {f.name for f in FORMATS}:
-        fmt = get_format(name)
-        return load_backend(fmt.runtimes[0], model_path, variant=name, **options)
-    valid = ", ".join(["auto", *BACKENDS, *(f.name for f in FORMATS)])
-    raise BackendUnavailableError(f"unknown backend {name!r}; choose from {valid}")
+def _default_device(runtime: str) -> str:
+    return "gpu" if runtime in ("litert-gpu", "tensorrt", "tf-trt") else "cpu"
 
 
 def load_backend(name: str, model_path: str | Path, **options) -> SegBackend:
@@ -217,6 +228,14 @@ def resolve_for(backend: str, model_path: Path, variant: str | None, *, preferen
         return resolve_model(model_path, backend, variant, preference=preference, verify=verify)
     except VariantUnavailable as exc:
         raise BackendUnavailableError(str(exc)) from exc
+
+
+def runtime_message(exc: BaseException, limit: int = 300) -> str:
+    """A runtime's error text fit for a one-line message: whitespace collapsed, length capped, and anything
+    unprintable replaced (parsers of corrupted files echo raw bytes of the file)."""
+    text = str(exc).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = "".join(ch if ch.isprintable() else "?" for ch in " ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def check_device(backend: str, device: str, supported: tuple[str, ...]) -> None:

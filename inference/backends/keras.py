@@ -16,7 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.backends.base import BackendUnavailableError, SegBackend, check_device, package_version, resolve_for
+from inference.backends.base import (
+    BackendUnavailableError,
+    SegBackend,
+    check_device,
+    package_version,
+    resolve_for,
+    runtime_message,
+)
 from inference.backends.manifest import verify_reference
 
 
@@ -75,7 +82,7 @@ class KerasBackend(SegBackend):
             loaded = self._tf.saved_model.load(str(resolved.path))
         except (OSError, ValueError, RuntimeError) as exc:
             raise BackendUnavailableError(f"{resolved.path.name}: TensorFlow cannot load the SavedModel "
-                                          f"({exc})") from exc
+                                          f"({runtime_message(exc)})") from exc
         self._loaded = loaded  # keep the trackable alive: the signature refers to it
         signature = loaded.signatures["serving_default"]
         spec = next(iter(signature.structured_input_signature[1].values()))
@@ -88,9 +95,14 @@ class KerasBackend(SegBackend):
 
         self._run = run
         if spec.shape[0] is not None:
-            self.max_batch = int(spec.shape[0])
+            self.max_batch, self._fixed_batch = int(spec.shape[0]), True
+
+    _fixed_batch = False
 
     def predict(self, batch: np.ndarray) -> np.ndarray:
+        if self._fixed_batch and batch.shape[0] != self.max_batch:
+            step = self.max_batch
+            return np.concatenate([self.predict(batch[i:i + step]) for i in range(0, batch.shape[0], step)])
         out = self._run(self._tf.constant(batch, self._tf.float32))
         return np.asarray(out.numpy(), np.float32)[..., 0]
 

@@ -16,7 +16,14 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.backends.base import BackendUnavailableError, SegBackend, check_device, package_version, resolve_for
+from inference.backends.base import (
+    BackendUnavailableError,
+    SegBackend,
+    check_device,
+    package_version,
+    resolve_for,
+    runtime_message,
+)
 
 #: when no variant is asked for: the float model first, as before the export issue (eval-seg, nomogram
 #: fitting and the tests compare against it); ``--backend auto`` names the faster variants explicitly.
@@ -44,7 +51,7 @@ def open_interpreter(path: Path, threads: int, delegates=None):
         interp = Interpreter(model_path=str(path), num_threads=threads, experimental_delegates=delegates)
         interp.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
-        raise BackendUnavailableError(f"{path.name}: LiteRT cannot load the model ({exc})") from exc
+        raise BackendUnavailableError(f"{path.name}: LiteRT cannot load the model ({runtime_message(exc)})") from exc
     return interp
 
 
@@ -53,19 +60,27 @@ def delegation_report(interp) -> dict:
     ops = interp._get_ops_details()  # noqa: SLF001 (the public API has no execution-plan view)
     delegates = [op for op in ops if op["op_name"] == "DELEGATE"]
     model_ops = [op for op in ops if op["op_name"] != "DELEGATE"]
-    produced = {int(t) for op in model_ops for t in op["outputs"]}
+    producer = {int(t): op for op in model_ops for t in op["outputs"]}
     inputs = {d["index"] for d in interp.get_input_details()}
     outputs = {d["index"] for d in interp.get_output_details()}
-    boundary_in = {int(t) for d in delegates for t in d["inputs"]} & (produced - inputs)
+    boundary_in = {int(t) for d in delegates for t in d["inputs"]} & (set(producer) - inputs)
     boundary_out = {int(t) for d in delegates for t in d["outputs"]}
-    leftovers = sorted({op["op_name"] for op in model_ops
-                        if {int(t) for t in op["outputs"]} & boundary_in
-                        or {int(t) for t in op["inputs"]} & boundary_out})
-    full = len(delegates) == 1 and not boundary_in and outputs <= boundary_out
+    # ops the interpreter still runs itself: producers of partition inputs or of outputs no partition
+    # produces, and, transitively, whatever feeds them from outside a partition
+    pending = [producer[t] for t in boundary_in | (outputs - boundary_out) if t in producer]
+    leftover: dict[int, str] = {}
+    while pending:
+        op = pending.pop()
+        if op["index"] in leftover:
+            continue
+        leftover[op["index"]] = op["op_name"]
+        pending.extend(producer[int(t)] for t in op["inputs"] if int(t) in producer and int(t) not in boundary_out)
+    full = len(delegates) == 1 and not leftover
     return {"ops": len(model_ops), "op_counts": dict(sorted(Counter(op["op_name"] for op in model_ops).items())),
             "delegate_partitions": len(delegates), "all_ops_delegated": bool(full),
-            "undelegated_ops": leftovers if not full else [],
-            "method": "interpreter node list: one DELEGATE node fed only by model inputs and constants"}
+            "undelegated_ops": dict(sorted(Counter(leftover.values()).items())),
+            "method": "interpreter node list: DELEGATE nodes' boundary tensors, traced back to the ops that "
+                      "produce them outside XNNPACK"}
 
 
 class LiteRTBackend(SegBackend):

@@ -1,0 +1,105 @@
+"""``otscc export``: convert the trained model to the runtime formats, validate them, write the manifest.
+
+Example (the shipped variants, validated on the training cohort's test split)::
+
+    otscc export --model assets/models/seg --out assets/models/seg --cohort data/cohort136
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from pathlib import Path
+
+from inference.assets import DEFAULT_SEG_MODEL
+from inference.errors import InputError
+from inference.formats import FORMATS
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from export.context import ExportSettings
+    from export.exporter import DEFAULT_FORMATS
+
+    defaults = ExportSettings()
+    parser.add_argument("--model", type=Path, default=DEFAULT_SEG_MODEL,
+                        help="float model folder: config.json, best.weights.h5, split.json "
+                             f"(default: {DEFAULT_SEG_MODEL})")
+    parser.add_argument("--formats", default=",".join(DEFAULT_FORMATS),
+                        help="comma-separated formats, or 'all' (default: %(default)s; all: "
+                             f"{', '.join(f.name for f in FORMATS)})")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="output folder (required; may be the model folder itself to ship the variants there)")
+    parser.add_argument("--cohort", type=Path, default=None,
+                        help="training cohort: int8 calibration slices from its training split, validation on its "
+                             "test split (default: none; int8 formats are then skipped and nothing is validated)")
+    parser.add_argument("--validate-patients", type=int, default=None, metavar="N",
+                        help="validate on the first N test-split patients (default: all; 0: no validation)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for the runtimes during validation (default: runtime choice, max 4)")
+    parser.add_argument("--calibration-patients", type=int, default=defaults.calibration_patients,
+                        help="training-split patients sampled for calibration and QAT (default: %(default)s)")
+    parser.add_argument("--calibration-slices", type=int, default=defaults.calibration_slices,
+                        help="calibration slices, half with tumor (default: %(default)s)")
+    parser.add_argument("--qat-steps", type=int, default=defaults.qat_steps,
+                        help="quantization-aware fine-tuning steps of batch 8 (default: %(default)s)")
+    parser.add_argument("--json", action="store_true",
+                        help="print the manifest's variant entries as JSON (default: a table)")
+
+
+def parse_formats(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if names == ["all"]:
+        return [f.name for f in FORMATS]
+    valid = {f.name for f in FORMATS}
+    unknown = [n for n in names if n not in valid]
+    if unknown or not names:
+        raise InputError(f"unknown format(s) {', '.join(unknown) or '(none given)'}; choose from "
+                         f"{', '.join(sorted(valid))} or 'all'")
+    return names
+
+
+def format_table(report) -> str:
+    header = (f"{'format':<16} {'status':<8} {'size':>9} {'s':>6}  {'XNNPACK':<11} {'dDice':>7} {'agree':>8} "
+              f"{'maskDice':>8}  {'shipped':<7} note")
+    lines = [header]
+    for name, r in report.results.items():
+        xnn = r.details.get("xnnpack")
+        xnn_text = "-" if not xnn else f"{xnn['ops']} ops ok" if xnn["all_ops_delegated"] else "PARTIAL"
+        v = r.validation or {}
+        size = f"{r.bytes / 1e6:.2f}MB" if r.bytes else "-"
+        shipped = "yes" if r.shipped else "no"
+        lines.append(f"{name:<16} {r.status:<8} {size:>9} {r.seconds:>6.1f}  {xnn_text:<11} "
+                     f"{_fmt(v.get('dice_change'), '{:+.4f}'):>7} {_fmt(v.get('agreement_min'), '{:.4%}'):>8} "
+                     f"{_fmt(v.get('mask_dice_mean'), '{:.4f}'):>8}  {shipped:<7} {r.reason or ''}")
+    return "\n".join(lines)
+
+
+def _fmt(value, pattern: str) -> str:
+    return "-" if value is None else pattern.format(value)
+
+
+def run(args: argparse.Namespace) -> int:
+    from export.context import ExportSettings
+    from export.exporter import export_model
+
+    formats = parse_formats(args.formats)
+    settings = ExportSettings(calibration_patients=args.calibration_patients,
+                              calibration_slices=args.calibration_slices, qat_steps=args.qat_steps,
+                              threads=args.threads)
+    quiet = args.json
+    logging.getLogger("export").setLevel(logging.INFO if getattr(args, "debug", False) else logging.WARNING)
+    report = export_model(args.model, args.out, formats, cohort=args.cohort,
+                          validate_patients=args.validate_patients, settings=settings,
+                          progress=None if quiet else lambda line: print(line, flush=True))
+    if args.json:
+        print(json.dumps(json.loads(report.manifest_path.read_text())["variants"], indent=2))
+    else:
+        print(format_table(report))
+        for note in report.notes:
+            print(f"note: {note}")
+        if report.reference_validation:
+            ref = report.reference_validation
+            print(f"float reference: mean Dice {ref['dice_mean']:.4f} on {ref['patients']} test patients")
+        print(f"manifest: {report.manifest_path}")
+    return 1 if report.failed else 0

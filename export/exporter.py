@@ -1,0 +1,211 @@
+"""Export the float model to the requested formats, validate each variant, write the manifest.
+
+``CONVERTERS`` has one entry per row of ``inference.formats.FORMATS`` (a test checks it); formats are built
+in table order, a row's ``built_from`` dependency is added when not requested, and a format whose
+dependency did not build is skipped with that reason. Nothing is written into the input model folder
+unless it is also the output folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from export import gpu, onnx_ov, saved_model, tflite
+from export.context import ExportContext, ExportSettings
+from export.manifest import build_manifest, write_manifest
+from export.steps import FAILED, OK, SKIPPED, FormatResult, run_step
+from inference.atomic import atomic_path
+from inference.backends.base import BackendUnavailableError, SegBackend, load_backend
+from inference.errors import InputError, ModelIntegrityError, OutputError
+from inference.formats import FORMATS, REFERENCE_FILES, ModelFormat, get_format
+
+log = logging.getLogger(__name__)
+
+Converter = Callable[[ExportContext, ModelFormat, Path], dict | None]
+
+CONVERTERS: dict[str, Converter] = {
+    "keras": saved_model.export_saved_model,
+    "tflite-fp32": tflite.export_fp32,
+    "tflite-fp16": tflite.export_fp16,
+    "tflite-int8": tflite.export_int8,
+    "tflite-int8-qat": tflite.export_int8_qat,
+    "onnx": onnx_ov.export_onnx,
+    "openvino-int8": onnx_ov.export_openvino_int8,
+    "tensorrt-fp16": gpu.export_tensorrt,
+    "tensorrt-int8": gpu.export_tensorrt,
+    "tf-trt": gpu.export_tf_trt,
+}
+
+#: rows that can only be built on some machines: a function giving the reason they cannot be built here
+PRECHECKS: dict[str, Callable[[], str | None]] = {
+    "tensorrt-fp16": gpu.tensorrt_unavailable_reason,
+    "tensorrt-int8": gpu.tensorrt_unavailable_reason,
+    "tf-trt": gpu.tf_trt_unavailable_reason,
+}
+
+#: default ``--formats``: the rows shipped in the model folder
+DEFAULT_FORMATS = tuple(f.name for f in FORMATS if f.shipped)
+
+
+@dataclass
+class ExportReport:
+    out_dir: Path
+    manifest_path: Path
+    results: dict[str, FormatResult]
+    reference_validation: dict | None = None
+    validation_info: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[str]:
+        return [name for name, r in self.results.items() if r.status == FAILED]
+
+
+def plan_formats(requested: list[str]) -> list[ModelFormat]:
+    """Requested rows plus their ``built_from`` dependencies, in table order."""
+    wanted = set()
+    for name in requested:
+        fmt = get_format(name)
+        while fmt is not None:
+            wanted.add(fmt.name)
+            fmt = get_format(fmt.built_from) if fmt.built_from else None
+    return [f for f in FORMATS if f.name in wanted]
+
+
+def check_output_folder(model_dir: Path, out_dir: Path) -> None:
+    """Refuse an output folder inside the input model folder (unless it *is* the model folder)."""
+    model, out = Path(model_dir).resolve(), Path(out_dir).resolve()
+    if out != model and model in out.parents:
+        raise OutputError(f"{out_dir} is inside the input model folder {model_dir}; choose another --out "
+                          "(or the model folder itself to add the variants there).")
+
+
+def export_model(model_dir: Path, out_dir: Path, formats: list[str], *, cohort: Path | None = None,
+                 validate_patients: int | None = None, settings: ExportSettings | None = None,
+                 progress: Callable[[str], None] | None = None) -> ExportReport:
+    """Build, validate and record the requested formats.
+
+    Args:
+        model_dir: float model folder (``config.json``, ``best.weights.h5``, ``split.json``).
+        out_dir: where variants and the manifest go.
+        formats: format names (``inference.formats.FORMATS``).
+        cohort: training cohort: calibration slices (training split) and validation patients (test split).
+        validate_patients: how many test-split patients to validate on (None: all; 0: no validation).
+        progress: optional callback receiving one line per step.
+    """
+    model_dir, out_dir = Path(model_dir), Path(out_dir)
+    check_output_folder(model_dir, out_dir)
+    say = progress or (lambda line: None)
+    ctx = ExportContext(model_dir, out_dir, Path(cohort) if cohort else None, settings or ExportSettings())
+    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        results = _build_all(ctx, formats, say)
+    finally:
+        ctx.cleanup()
+    _copy_reference(model_dir, out_dir)
+    report = ExportReport(out_dir, out_dir, results)
+    if not any(r.status == OK for r in results.values()):
+        pass  # nothing new to validate (e.g. only GPU rows requested on a CPU machine)
+    elif cohort is not None and validate_patients != 0:
+        _validate(ctx, report, validate_patients, say)
+    else:
+        report.notes.append("not validated (no --cohort or --validate-patients 0): variants are not shipped")
+        for result in results.values():
+            if result.status == OK:
+                result.reason = "not validated"
+    path, data = build_manifest(out_dir, ctx.size, ctx.grid.fov_mm, results,
+                                reference_validation=report.reference_validation,
+                                validation_info=report.validation_info)
+    write_manifest(path, data)
+    report.manifest_path = path
+    return report
+
+
+def _build_all(ctx: ExportContext, formats: list[str], say) -> dict[str, FormatResult]:
+    out_dir = ctx.out_dir
+    results: dict[str, FormatResult] = {}
+    for name in formats:  # rows that cannot be built here are skipped before their dependencies are built
+        check = PRECHECKS.get(name)
+        reason = check() if check else None
+        if reason:
+            results[name] = FormatResult(name, SKIPPED, reason)
+            say(f"{name}: skipped ({reason})")
+    for fmt in plan_formats([n for n in formats if n not in results]):
+        dependency = results.get(fmt.built_from) if fmt.built_from else None
+        if dependency is not None and dependency.status != OK:
+            results[fmt.name] = FormatResult(fmt.name, SKIPPED, f"needs {fmt.built_from}, which was "
+                                             f"{dependency.status}: {dependency.reason}")
+        else:
+            say(f"building {fmt.name} ...")
+            results[fmt.name] = run_step(fmt, out_dir, lambda f=fmt: CONVERTERS[f.name](ctx, f, out_dir / f.file))
+        result = results[fmt.name]
+        say(f"{fmt.name}: {result.status}{f' ({result.reason})' if result.reason else ''} [{result.seconds:.1f} s]")
+    return results
+
+
+def _copy_reference(model_dir: Path, out_dir: Path) -> None:
+    """The output folder gets the float reference too, so it is a complete model folder."""
+    if model_dir.resolve() == out_dir.resolve():
+        return
+    for name in (*REFERENCE_FILES, "split.json"):
+        source = model_dir / name
+        if source.is_file():
+            with atomic_path(out_dir / name) as tmp:
+                shutil.copyfile(source, tmp)
+
+
+def load_variant(out_dir: Path, fmt: ModelFormat, threads: int | None) -> SegBackend:
+    """The first runtime of the row that loads the freshly written (not yet manifested) file here."""
+    reasons = []
+    for runtime in fmt.runtimes:
+        try:
+            return load_backend(runtime, out_dir, variant=fmt.name, verify=False, threads=threads)
+        except (BackendUnavailableError, ModelIntegrityError) as exc:
+            reasons.append(f"{runtime}: {exc}")
+    raise BackendUnavailableError("; ".join(reasons))
+
+
+def _validate(ctx: ExportContext, report: ExportReport, limit: int | None, say) -> None:
+    from export.validate import validate
+
+    split = ctx.split()
+    ids = split["test"] if limit is None else split["test"][:limit]
+    missing = [pid for pid in ids if not (ctx.cohort / pid).is_dir()]
+    if missing:
+        raise InputError(f"{ctx.cohort} lacks test patients {missing[:3]}: validation needs the training cohort")
+    variants = {}
+    for name, result in report.results.items():
+        if result.status != OK:
+            continue
+        fmt = get_format(name)
+        try:
+            variants[name] = (load_variant(report.out_dir, fmt, ctx.settings.threads), fmt.precision)
+        except BackendUnavailableError as exc:
+            if fmt.needs_gpu:
+                result.reason = f"built, not validated here: {exc}"
+            else:
+                result.status, result.reason = FAILED, f"built but does not load: {exc}"
+    if not variants:
+        return
+    say(f"validating {', '.join(variants)} against the float model on {len(ids)} test patients ...")
+    reference = load_backend("keras", ctx.model_dir, verify=False, threads=ctx.settings.threads)
+    ref_summary, figures = validate(reference, variants, ctx.cohort, ids, ctx.grid,
+                                    progress=lambda i, n, pid: say(f"  validated {pid} ({i}/{n})"))
+    for name, values in figures.items():
+        result = report.results[name]
+        result.validation, result.shipped = values, values["passed"]
+        if not values["passed"]:
+            result.reason = "failed validation: " + "; ".join(values["failures"])
+    report.reference_validation = ref_summary
+    report.validation_info = {
+        "cohort": ctx.cohort.name, "split": "test", "patients_used": len(ids),
+        "patients_in_split": len(split["test"]), "patient_ids": ids,
+        "subset_note": None if len(ids) == len(split["test"]) else
+        f"first {len(ids)} of the {len(split['test'])} test-split patients (time)",
+        "metrics": "see export/validate.py: Dice change vs the float model, voxel agreement (worst patient), "
+                   "mask Dice vs the float mask",
+    }

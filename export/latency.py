@@ -1,0 +1,181 @@
+"""Per-slice latency of every CPU variant, side by side in one process, and whole-volume segmentation time.
+
+This is the measurement behind docs/export.md (issue 6, item 6); the full ``otscc benchmark`` command is
+separate. All backends are loaded in one process and timed in rotating blocks (``time_slices``), so that
+load from other processes on a shared machine spreads over all of them instead of biasing one.
+
+    python -m export.latency --model assets/models/seg --threads 2 --runs 60 --json latency.json
+
+``--isa AVX2`` re-runs the OpenVINO rows in a child process with ``ONEDNN_MAX_CPU_ISA=AVX2`` (oneDNN then
+uses no AVX-512/AMX, as on most laptops; OpenVINO is told f32 there, since such CPUs have no bf16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from inference.assets import DEFAULT_SEG_MODEL, SAMPLE_PATIENT
+from inference.backends.base import BackendUnavailableError, load_backend, select_backend
+from inference.errors import ModelIntegrityError
+
+#: (label, backend, variant, options): the float peers first, then the exported variants
+ROWS = (
+    ("keras fp32 (tf.function)", "keras", None, {}),
+    ("onnxruntime fp32", "onnxruntime", "onnx", {}),
+    ("openvino fp32 (f32)", "openvino", "onnx", {}),
+    ("openvino fp32 (default hint)", "openvino", "onnx", {"precision_hint": "default"}),
+    ("litert fp32", "litert", "tflite-fp32", {}),
+    ("litert fp16", "litert", "tflite-fp16", {}),
+    ("litert int8", "litert", "tflite-int8", {}),
+    ("litert int8-qat", "litert", "tflite-int8-qat", {}),
+    ("openvino int8 (default hint)", "openvino", "openvino-int8", {}),
+    ("openvino int8 (f32)", "openvino", "openvino-int8", {"precision_hint": "f32"}),
+)
+
+
+def _load(rows, model: Path, threads: int):
+    loaded, skipped = {}, {}
+    for label, backend, variant, options in rows:
+        try:
+            loaded[label] = load_backend(backend, model, variant=variant, threads=threads, **options)
+        except (BackendUnavailableError, ModelIntegrityError) as exc:
+            skipped[label] = str(exc)
+    return loaded, skipped
+
+
+def time_slices(backends: dict, slices: np.ndarray, runs: int, warmup: int = 5, block: int = 10) -> dict[str, dict]:
+    """Median and p95 milliseconds per slice, measured in rotating blocks.
+
+    Each round gives every backend ``warmup`` untimed calls and then ``block`` timed ones. Blocks rather
+    than single calls: ONNX Runtime, OpenVINO and TensorFlow keep their worker threads spinning for a
+    while after a call, which on 2 cores slows whichever runtime runs next (measured: OpenVINO fp32 at
+    43 ms interleaved call by call vs 7-15 ms alone). Rotation spreads load from other processes over
+    all backends.
+    """
+    times = {label: [] for label in backends}
+    rounds = max(1, -(-runs // block))
+    for round_ in range(rounds):
+        for label, backend in backends.items():
+            for k in range(warmup + block):
+                one = slices[(round_ * block + k) % len(slices)][None]
+                start = time.perf_counter()
+                backend.predict(one)
+                if k >= warmup:
+                    times[label].append((time.perf_counter() - start) * 1000)
+    return {label: {"median_ms": round(float(np.median(t)), 2), "p95_ms": round(float(np.percentile(t, 95)), 2),
+                    "runs": len(t)} for label, t in times.items()}
+
+
+def _sample_slices(size: int) -> np.ndarray:
+    """Real model-grid slices of the sample patient (not noise: int8 kernels' speed can depend on data)."""
+    from inference.intake import prepare_patient
+    from inference.preprocess import ModelGrid, to_model_stack
+
+    prepared = prepare_patient(SAMPLE_PATIENT)
+    stack, _, _ = to_model_stack(prepared.volumes, ModelGrid(size, 160.0))
+    return stack, prepared
+
+
+def whole_volume(prepared, backend, repeats: int = 5) -> dict:
+    """Seconds for ``inference.segment.segment`` (preprocess + inference + postprocess) of the sample patient."""
+    from inference.segment import segment
+
+    runs = []
+    for _ in range(repeats):
+        result = segment(prepared.volumes, backend)
+        runs.append(result.seconds)
+    total = [sum(r.values()) for r in runs]
+    return {"median_s": round(float(np.median(total)), 3), "stages_median_s": {
+        k: round(float(np.median([r[k] for r in runs])), 3) for k in runs[0]}, "slices": int(
+        prepared.volumes["cet1"].array.shape[0])}
+
+
+def measure(model: Path, threads: int, runs: int, only: str | None = None) -> dict:
+    rows = [r for r in ROWS if only is None or r[1] == only]
+    if only == "openvino":  # an AVX2-only CPU has no bf16: what OpenVINO would pick there
+        rows = [(label.replace("default hint", "f32"), b, v, {**o, "precision_hint": "f32"}) for label, b, v, o in rows]
+    backends, skipped = _load(rows, model, threads)
+    size = next(iter(backends.values())).input_size
+    slices, prepared = _sample_slices(size)
+    table = time_slices(backends, slices, runs)
+    out = {"threads": threads, "runs": runs, "cpu": _cpu_name(), "isa_limit": os.environ.get("ONEDNN_MAX_CPU_ISA"),
+           "rows": {label: {**table[label], **_facts(backends[label])} for label in table}, "skipped": skipped}
+    if only is None:
+        default, notes = select_backend("auto", model, threads=threads)
+        out["default"] = {"backend": default.summary(), "describe": default.describe(), "notes": notes,
+                          "whole_volume": whole_volume(prepared, default)}
+        out["ratios"] = _ratios(out, default)
+    return out
+
+
+def _facts(backend) -> dict:
+    info = backend.describe()
+    return {"format": info["format"], "device": info["device"], "precision": info["precision"]}
+
+
+def _ratios(out: dict, default) -> dict:
+    rows = out["rows"]
+    label = next(label for label, row in rows.items() if row["format"] == default.format_name
+                 and label.startswith(default.name))
+    base = rows[label]["median_ms"]
+
+    def ratio(peer: str) -> float | None:
+        return round(rows[peer]["median_ms"] / base, 2) if peer in rows else None
+
+    int8, fp32 = rows.get("litert int8"), rows.get("litert fp32")
+    return {"default_row": label, "vs keras fp32": ratio("keras fp32 (tf.function)"),
+            "vs onnxruntime fp32": ratio("onnxruntime fp32"), "vs openvino fp32 (f32)": ratio("openvino fp32 (f32)"),
+            "vs openvino fp32 (default hint)": ratio("openvino fp32 (default hint)"),
+            "litert int8 vs litert fp32": round(fp32["median_ms"] / int8["median_ms"], 2) if int8 and fp32 else None}
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def measure_with_isa(model: Path, threads: int, runs: int, isa: str) -> dict:
+    """The OpenVINO rows in a child process with oneDNN limited to ``isa``."""
+    env = {**os.environ, "ONEDNN_MAX_CPU_ISA": isa}
+    cmd = [sys.executable, "-m", "export.latency", "--model", str(model), "--threads", str(threads), "--runs",
+           str(runs), "--only", "openvino"]
+    result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
+    if result.returncode != 0:
+        return {"error": result.stderr[-1000:]}
+    return json.loads(result.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m export.latency", description=__doc__.split("\n")[0])
+    parser.add_argument("--model", type=Path, default=DEFAULT_SEG_MODEL, help="model folder (default: shipped)")
+    parser.add_argument("--threads", type=int, default=2, help="CPU threads per runtime (default: %(default)s)")
+    parser.add_argument("--runs", type=int, default=60, help="timed rounds per backend (default: %(default)s)")
+    parser.add_argument("--only", default=None, help="only rows of this backend (default: all)")
+    parser.add_argument("--isa", default=None, help="also time OpenVINO with ONEDNN_MAX_CPU_ISA=ISA (default: no)")
+    parser.add_argument("--json", type=Path, default=None, help="write the results here (default: stdout only)")
+    args = parser.parse_args(argv)
+    result = measure(args.model, args.threads, args.runs, args.only)
+    if args.isa:
+        result["isa_rows"] = measure_with_isa(args.model, args.threads, args.runs, args.isa)
+    text = json.dumps(result, indent=2, default=str)
+    if args.json:
+        args.json.write_text(text)
+    sys.stdout.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""LiteRT GPU backend: the float16 variant on the ``CompiledModel`` GPU accelerator (OpenCL/WebGPU), or on a
+user-supplied GPU delegate library (``delegate=`` option or ``OTSCC_LITERT_GPU_DELEGATE``).
+
+Without a usable GPU, LiteRT fails to create the accelerator; the backend then reports why and
+``--backend auto`` moves on. ``accelerator="cpu"`` runs the same CompiledModel path on the CPU (tests use it
+to cover the buffer plumbing on machines without a GPU).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from inference.backends.base import (
+    BackendUnavailableError,
+    SegBackend,
+    check_device,
+    package_version,
+    resolve_for,
+    runtime_message,
+)
+from inference.backends.litert import check_flatbuffer, delegation_report, open_interpreter
+
+DELEGATE_ENV = "OTSCC_LITERT_GPU_DELEGATE"
+
+
+class LiteRTGpuBackend(SegBackend):
+    name = "litert-gpu"
+
+    def __init__(self, model_path: Path, *, variant: str | None = None, device: str = "gpu",
+                 threads: int | None = None, verify: bool = True, delegate: str | None = None,
+                 accelerator: str = "gpu") -> None:
+        check_device(self.name, device, ("gpu",))
+        resolved = resolve_for(self.name, Path(model_path), variant, verify=verify)
+        check_flatbuffer(resolved.path)
+        self.model_file, self.integrity = resolved.path.name, resolved.integrity
+        self.format_name = resolved.format.name if resolved.format else None
+        self.precision = resolved.format.precision if resolved.format else "fp16"
+        self.runtime = package_version("ai-edge-litert")
+        self._interp = self._model = None
+        delegate = delegate or os.environ.get(DELEGATE_ENV)
+        if delegate:
+            self._open_delegate(resolved.path, delegate)
+        else:
+            self._open_compiled(resolved.path, accelerator, threads)
+
+    def _open_delegate(self, path: Path, library: str) -> None:
+        from ai_edge_litert.interpreter import load_delegate
+
+        try:
+            handle = load_delegate(library)
+        except (ValueError, OSError, RuntimeError) as exc:
+            raise BackendUnavailableError(
+                f"GPU delegate {library!r} cannot be loaded ({runtime_message(exc)})") from exc
+        self._interp = open_interpreter(path, 1, delegates=[handle])
+        if delegation_report(self._interp)["delegate_partitions"] == 0:
+            raise BackendUnavailableError(f"GPU delegate {library!r} took no ops of {path.name}")
+        self._in, self._out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
+        self.max_batch, self.input_size = int(self._in["shape"][0]), int(self._in["shape"][1])
+        self.device = f"gpu (delegate {Path(library).name})"
+
+    def _open_compiled(self, path: Path, accelerator: str, threads: int | None) -> None:
+        try:
+            from ai_edge_litert.compiled_model import CompiledModel
+            from ai_edge_litert.hardware_accelerator import HardwareAccelerator
+            from ai_edge_litert.options import CpuOptions, Options
+        except ImportError as exc:
+            raise BackendUnavailableError(f"this ai-edge-litert has no CompiledModel API ({exc})") from exc
+        accel = HardwareAccelerator.GPU if accelerator == "gpu" else HardwareAccelerator.CPU
+        options = Options(hardware_accelerators=accel, cpu_options=CpuOptions(num_threads=threads or 0))
+        try:
+            self._model = CompiledModel.from_file(str(path), options=options)
+        except (RuntimeError, ValueError) as exc:
+            first = runtime_message(exc, 160)
+            raise BackendUnavailableError(
+                f"no {accelerator.upper()} accelerator: LiteRT found no usable OpenCL/WebGPU device ({first}); "
+                f"a vendor GPU delegate can be given with {DELEGATE_ENV}=/path/to/lib.so") from exc
+        signature = next(iter(self._model.get_signature_list()))
+        details = self._model.get_input_tensor_details(signature)
+        shape = next(iter(details.values()))["shape"]
+        self.max_batch, self.input_size = int(shape[0]), int(shape[1])
+        self._inputs, self._outputs = self._model.create_input_buffers(0), self._model.create_output_buffers(0)
+        full = self._model.is_fully_accelerated()
+        self.device = f"{accelerator} (CompiledModel{'' if full else ', partly on CPU'})"
+        self.threads = threads if accelerator == "cpu" else None
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        if batch.shape[0] != self.max_batch:
+            return np.concatenate([self.predict(batch[i:i + 1]) for i in range(batch.shape[0])])
+        size = self.input_size
+        if self._interp is not None:
+            self._interp.set_tensor(self._in["index"], batch.astype(np.float32))
+            self._interp.invoke()
+            return self._interp.get_tensor(self._out["index"])[..., 0].astype(np.float32)
+        self._inputs[0].write(np.ascontiguousarray(batch, np.float32))
+        self._model.run_by_index(0, self._inputs, self._outputs)
+        out = self._outputs[0].read(self.max_batch * size * size, np.float32)
+        return np.asarray(out, np.float32).reshape(self.max_batch, size, size)
+
+    def close(self) -> None:
+        if self._model is not None:
+            self._model.close()
+            self._model = None

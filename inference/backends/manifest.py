@@ -1,0 +1,206 @@
+"""Model folder manifest: which variant files a folder ships, their SHA-256, and picking a file for a backend.
+
+``otscc export`` writes ``manifest.json`` (schema below) into its output folder; for the shipped model it
+writes ``assets/models/manifest.json`` with paths relative to ``assets/models`` (``seg/model_int8.tflite``).
+A backend looks for the manifest in the model folder, then in its parent (when that manifest's
+``model_dir`` names the folder).
+
+Rules when a backend loads a file from a folder:
+
+* no manifest found: the file is loaded and reported as unverified (development folders, e.g. a freshly
+  trained model);
+* manifest found: the file must be listed, marked ``shipped`` (it passed validation against the float
+  model) and every listed file of the variant must match its SHA-256; a mismatch raises
+  ``ModelIntegrityError`` and nothing is loaded.
+
+Schema (``schema_version`` 1), the parts the runtime reads::
+
+    {"schema_version": 1, "model_dir": "seg",
+     "reference": {"files": [{"path": "seg/best.weights.h5", "sha256": "...", "bytes": 4576008}, ...]},
+     "variants": {"tflite-int8": {"format": "tflite-int8", "shipped": true, "status": "ok",
+                                  "files": [{"path": "seg/model_int8.tflite", "sha256": "...", ...}], ...}}}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from inference.errors import ModelIntegrityError
+from inference.formats import REFERENCE_FILES, ModelFormat, format_of_file, formats_for, get_format
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = "manifest.json"
+SCHEMA_VERSION = 1
+
+
+class VariantUnavailable(Exception):  # noqa: N818 (internal signal, turned into BackendUnavailableError)
+    """No usable file for the requested variant in this folder; the message says why."""
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_records(paths: list[Path], root: Path) -> list[dict]:
+    """``{"path", "sha256", "bytes"}`` for files (folders expand to their files), paths relative to ``root``."""
+    records, root = [], Path(root).resolve()
+    for path in paths:
+        path = Path(path).resolve()
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            records.append({"path": f.relative_to(root).as_posix(), "sha256": sha256_file(f),
+                            "bytes": f.stat().st_size})
+    return records
+
+
+@dataclass(frozen=True)
+class Manifest:
+    path: Path
+    data: dict
+
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def variant(self, name: str) -> dict | None:
+        return self.data.get("variants", {}).get(name)
+
+    def relative(self, path: Path) -> str:
+        return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
+
+
+def find_manifest(folder: str | Path) -> Manifest | None:
+    """The manifest covering ``folder``: its own ``manifest.json``, else its parent's that names it."""
+    folder = Path(folder)
+    own = folder / MANIFEST_NAME
+    if own.is_file():
+        return Manifest(own, _read(own))
+    parent = folder.parent / MANIFEST_NAME
+    if parent.is_file():
+        data = _read(parent)
+        if data.get("model_dir") == folder.name:
+            return Manifest(parent, data)
+    return None
+
+
+def _read(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ModelIntegrityError(f"{path}: unreadable manifest ({exc}); reinstall the model folder or re-run "
+                                  "`otscc export`.") from exc
+    if not isinstance(data, dict) or data.get("schema_version") != SCHEMA_VERSION:
+        raise ModelIntegrityError(f"{path}: not an otscc-edge manifest of schema {SCHEMA_VERSION}.")
+    return data
+
+
+def verify_records(manifest: Manifest, records: list[dict], what: str) -> None:
+    """Raise ``ModelIntegrityError`` when a recorded file is missing or its SHA-256 differs."""
+    for record in records:
+        path = manifest.root / record["path"]
+        if not path.is_file():
+            raise ModelIntegrityError(f"{path}: listed in {manifest.path} for {what} but missing; reinstall the "
+                                      "model folder or re-run `otscc export`.")
+        actual = sha256_file(path)
+        if actual != record["sha256"]:
+            raise ModelIntegrityError(
+                f"{path}: SHA-256 {actual[:16]}... does not match {record['sha256'][:16]}... recorded in "
+                f"{manifest.path} for {what}: the file was changed or corrupted. Refusing to load it; reinstall "
+                "the model folder or re-run `otscc export`.")
+
+
+@dataclass(frozen=True)
+class ResolvedModel:
+    """The file a backend will load and how far it was checked."""
+
+    format: ModelFormat | None  # None: a file no table row names (e.g. a user's own .tflite)
+    path: Path
+    integrity: str  # "sha256 verified (<manifest>)", "unverified: no manifest.json", "not checked"
+
+
+def resolve_model(model_path: str | Path, runtime: str, variant: str | None = None, *,
+                  preference: tuple[str, ...] | None = None, verify: bool = True) -> ResolvedModel:
+    """Pick the file a backend runs from a model folder (or check a given file).
+
+    Args:
+        model_path: model folder, or one model file (or a folder-format's folder, e.g. ``saved_model``).
+        runtime: backend name; only formats whose row lists it are considered.
+        variant: format name to load; None tries ``preference`` (default: the table's order) and takes
+            the first present, shipped one.
+        verify: check the manifest (off only while ``otscc export`` validates files it has just written).
+
+    Raises:
+        VariantUnavailable: nothing usable; the message lists why each candidate was passed over.
+        ModelIntegrityError: a candidate's file does not match its manifest hash.
+    """
+    model_path = Path(model_path)
+    single = model_path.is_file() or (model_path.is_dir() and format_of_file(model_path.name) is not None)
+    if single:
+        fmt = format_of_file(model_path.name)
+        if variant is not None and (fmt is None or fmt.name != variant):
+            raise VariantUnavailable(f"{model_path.name} is not the {variant} file ({get_format(variant).file})")
+        candidates, folder = [fmt], model_path.parent
+    elif model_path.is_dir():
+        folder = model_path
+        if variant is not None:
+            fmt = get_format(variant)
+            if runtime not in fmt.runtimes:
+                raise VariantUnavailable(f"{runtime} cannot run {variant} (runtimes: {', '.join(fmt.runtimes)})")
+            candidates = [fmt]
+        else:
+            names = preference or tuple(f.name for f in formats_for(runtime))
+            candidates = [get_format(n) for n in names]
+    else:
+        raise VariantUnavailable(f"{model_path}: no such model file or folder")
+    manifest = find_manifest(folder) if verify else None
+    reasons = []
+    for fmt in candidates:
+        path = model_path if single else folder / fmt.file
+        if not path.exists():
+            reasons.append(f"no {path.name} in {folder}")
+            continue
+        if not verify:
+            return ResolvedModel(fmt, path, "not checked")
+        if manifest is None:
+            return ResolvedModel(fmt, path, f"unverified: no {MANIFEST_NAME}")
+        entry = manifest.variant(fmt.name) if fmt is not None else None
+        if entry is None:
+            reasons.append(f"{path.name} is not listed in {manifest.path}")
+            continue
+        if not entry.get("shipped"):
+            reasons.append(f"{path.name} is not shipped ({entry.get('reason') or entry.get('status')})")
+            continue
+        verify_records(manifest, entry.get("files", []), fmt.name)
+        return ResolvedModel(fmt, path, f"sha256 verified ({manifest.path.name})")
+    raise VariantUnavailable("; ".join(reasons) or f"no model for {runtime} in {folder}")
+
+
+def verify_reference(folder: str | Path, *, verify: bool = True) -> str:
+    """Check ``config.json`` + ``best.weights.h5`` against the manifest's reference entry.
+
+    Returns:
+        The integrity note for ``describe()``.
+    """
+    folder = Path(folder)
+    manifest = find_manifest(folder) if verify else None
+    if not verify:
+        return "not checked"
+    if manifest is None:
+        return f"unverified: no {MANIFEST_NAME}"
+    records = manifest.data.get("reference", {}).get("files", [])
+    wanted = {manifest.relative(folder / name) for name in REFERENCE_FILES}
+    listed = {r["path"] for r in records}
+    if not wanted <= listed:
+        raise ModelIntegrityError(f"{manifest.path} does not list the float reference files "
+                                  f"({', '.join(sorted(wanted - listed))}); re-run `otscc export`.")
+    verify_records(manifest, [r for r in records if r["path"] in wanted], "the float reference")
+    return f"sha256 verified ({manifest.path.name})"

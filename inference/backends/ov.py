@@ -1,0 +1,120 @@
+"""OpenVINO backend: the NNCF int8 IR (or the float ONNX file) on the CPU, or on an Intel GPU/NPU where
+OpenVINO sees one.
+
+Telemetry: the OpenVINO runtime (``openvino.Core``) sends nothing; its Python tools (``ovc`` /
+``openvino.convert_model``) and NNCF do, through the ``openvino-telemetry`` package, which treats a
+missing consent file as consent when the tool disables its opt-in dialog (NNCF and ovc both do).
+``disable_openvino_telemetry()`` turns that off for this process without writing to the user's home:
+it sets ``NNCF_CI`` (NNCF then installs its no-op telemetry stub), makes the consent check answer
+"declined" (no client-ID or statistics files are created) and replaces the sender with a no-op, so not
+even a "forced" event leaves the machine. The backend calls it before creating a ``Core``; the exporter
+calls it before importing NNCF or ovc.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from inference.backends.base import (
+    BackendUnavailableError,
+    SegBackend,
+    check_device,
+    package_version,
+    resolve_for,
+    runtime_message,
+)
+
+log = logging.getLogger(__name__)
+
+PREFERENCE = ("openvino-int8", "onnx")
+DEVICES = {"cpu": "CPU", "gpu": "GPU", "npu": "NPU"}
+
+
+def disable_openvino_telemetry() -> bool:
+    """Stop OpenVINO's Python tools and NNCF from sending telemetry (this process and its children).
+
+    Returns:
+        True when openvino-telemetry is installed and was switched off (False: not installed, nothing to do).
+    """
+    os.environ["NNCF_CI"] = "1"  # read once, when nncf.telemetry is first imported: NNCF uses its stub
+    try:
+        from openvino_telemetry.utils import opt_in_checker, sender
+    except ImportError:
+        return False
+    declined = opt_in_checker.ConsentCheckResult.DECLINED
+    opt_in_checker.OptInChecker.check = lambda self, *args, **kwargs: declined
+    sender.TelemetrySender.send = lambda self, *args, **kwargs: None
+    try:
+        from openvino_telemetry import main
+    except ImportError:
+        return True
+    existing = getattr(main.Telemetry, "_SingletonMetaClass__single_instance", None)
+    if existing is not None:  # created before we were called (e.g. by an earlier import)
+        existing.consent = False
+    return True
+
+
+class OpenVINOBackend(SegBackend):
+    name = "openvino"
+
+    def __init__(self, model_path: Path, *, variant: str | None = None, device: str = "cpu",
+                 threads: int | None = None, verify: bool = True, precision_hint: str | None = None) -> None:
+        """``precision_hint``: OpenVINO's INFERENCE_PRECISION_HINT on the CPU (f32, bf16, default); None: f32
+        for float variants, OpenVINO's default for int8 ones."""
+        check_device(self.name, device, tuple(DEVICES))
+        disable_openvino_telemetry()
+        try:
+            import openvino as ov
+        except ImportError as exc:
+            raise BackendUnavailableError(f"openvino is not installed ({exc})") from exc
+        core = ov.Core()
+        target = self._device(core, device)
+        resolved = resolve_for(self.name, Path(model_path), variant, preference=PREFERENCE, verify=verify)
+        config = {"PERFORMANCE_HINT": "LATENCY"}
+        if device == "cpu":
+            self.threads = threads or min(4, os.cpu_count() or 1)
+            config["INFERENCE_NUM_THREADS"] = self.threads
+            # OpenVINO runs "fp32" models in bf16 on CPUs with AVX512-BF16/AMX unless told otherwise: the
+            # float variant must stay float32 to be the peer it claims to be. ``precision_hint="default"``
+            # leaves OpenVINO's own choice (bf16 there) for every variant.
+            if precision_hint is None and resolved.format is not None and resolved.format.precision == "fp32":
+                precision_hint = "f32"
+            if precision_hint not in (None, "default"):
+                config["INFERENCE_PRECISION_HINT"] = precision_hint
+        try:
+            model = core.read_model(str(resolved.path))
+            self._compiled = core.compile_model(model, target, config)
+        except RuntimeError as exc:
+            raise BackendUnavailableError(f"{resolved.path.name}: OpenVINO cannot load the model on {target} "
+                                          f"({runtime_message(exc)})") from exc
+        self._request = self._compiled.create_infer_request()
+        shape = self._compiled.input(0).get_partial_shape()
+        self.max_batch = shape[0].get_length() if shape[0].is_static else 8
+        self.input_size = shape[1].get_length() if shape[1].is_static else 256
+        self.model_file, self.integrity = resolved.path.name, resolved.integrity
+        self.format_name = resolved.format.name if resolved.format else None
+        self.precision = resolved.format.precision if resolved.format else "fp32"
+        self.runtime = package_version("openvino")
+        hint = self._compiled.get_property("INFERENCE_PRECISION_HINT") if device == "cpu" else None
+        hint = getattr(hint, "get_type_name", lambda: hint)()
+        name = core.get_property(target, "FULL_DEVICE_NAME")
+        self.device = f"{device} ({name}{f', compute {hint}' if hint is not None else ''})"
+
+    @staticmethod
+    def _device(core, device: str) -> str:
+        wanted = DEVICES[device]
+        found = [d for d in core.available_devices if d.split(".")[0] == wanted]
+        if not found:
+            raise BackendUnavailableError(f"OpenVINO sees no {wanted} device (available: "
+                                          f"{', '.join(core.available_devices) or 'none'})")
+        return found[0]
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        if batch.shape[0] != self.max_batch and self.max_batch == 1:
+            return np.concatenate([self.predict(batch[i:i + 1]) for i in range(batch.shape[0])])
+        result = self._request.infer({0: np.ascontiguousarray(batch, np.float32)})
+        return np.asarray(result[self._compiled.output(0)], np.float32)[..., 0]
