@@ -1,0 +1,82 @@
+"""otscc benchmark: one real (short) run on the shipped model, table/JSON/chart, and --compare merging."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from export.benchmark import candidates, compare_table, device_facts, format_table, load_results
+from inference.cli import main
+from inference.errors import InputError
+from inference.formats import FORMATS
+
+
+def test_candidates_iterate_the_formats_table():
+    pairs = candidates()
+    assert [(f.name, r) for f, r in pairs] == [(f.name, r) for f in FORMATS for r in f.runtimes]
+    assert {f.name for f, _ in candidates(["onnx"])} == {"onnx"}
+
+
+def test_device_facts_have_no_identifiers():
+    facts = device_facts()
+    assert facts["logical_cores"] >= 1 and isinstance(facts["isa"], list)
+    assert "numpy" in facts["libraries"]
+    assert not {"hostname", "user", "node"} & set(facts)
+
+
+@pytest.fixture(scope="module")
+def short_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "this.json"
+    code = main(["benchmark", "--formats", "tflite-fp32,tflite-int8,tensorrt-fp16", "--runs", "3", "--warmup", "1",
+                 "--pipeline-runs", "1", "--threads", "2", "--json", str(out)])
+    assert code == 0
+    return json.loads(out.read_text()), out
+
+
+def test_short_run_measures_and_skips_with_reasons(short_run):
+    result, out = short_run
+    rows = {(r["format"], r["runtime"]): r for r in result["rows"]}
+    assert result["reference"] == {"format": "keras", "runtime": "keras"}
+    assert rows[("keras", "keras")]["dice_vs_reference"] == 1.0  # the reference always runs
+    fp32, int8 = rows[("tflite-fp32", "litert")], rows[("tflite-int8", "litert")]
+    for row in (fp32, int8):
+        assert row["status"] == "ok" and 0 < row["slice_ms_p50"] <= row["slice_ms_p95"]
+        assert {"load", "register", "preprocess", "segment", "radiomics", "nomogram"} <= set(row["pipeline_s"])
+        assert 0.9 <= row["dice_vs_reference"] <= 1.0 and row["voxel_agreement"] > 0.99
+        assert row["size_mb"] > 0
+    assert int8["size_mb"] < fp32["size_mb"]
+    trt = rows[("tensorrt-fp16", "tensorrt")]
+    assert trt["status"] == "skipped" and trt["reason"]  # no TensorRT here: said, not failed
+    assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    table = format_table(result)
+    assert "tflite-int8" in table and "skipped" in table
+
+
+def test_compare_merges_devices(short_run, tmp_path, capsys):
+    result, out = short_run
+    other = copy.deepcopy(result)
+    other["device"]["cpu"] = "Laptop i5-1235U"
+    other["device"]["gpu"] = ""
+    for row in other["rows"]:
+        if row["slice_ms_p50"]:
+            row["slice_ms_p50"] *= 2
+    second = tmp_path / "laptop.json"
+    second.write_text(json.dumps(other))
+    chart = tmp_path / "cmp.png"
+    assert main(["benchmark", "--compare", str(out), str(second), "--chart", str(chart)]) == 0
+    text = capsys.readouterr().out
+    assert "Laptop i5-1235U" in text and "tflite-int8 / litert" in text
+    assert chart.exists()
+    merged = compare_table(load_results([out, second]))
+    fp32 = next(line for line in merged.splitlines() if line.startswith("tflite-fp32 / litert"))
+    a, b = (float(x) for x in fp32.replace("ms", "").split()[3:5])
+    assert b == pytest.approx(2 * a, rel=0.02)
+
+
+def test_compare_refuses_other_json(tmp_path):
+    bad = tmp_path / "x.json"
+    bad.write_text(json.dumps({"kind": "something else"}))
+    with pytest.raises(InputError, match="not an otscc benchmark"):
+        load_results([bad])
