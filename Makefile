@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum 
 export QT_QPA_PLATFORM ?= offscreen
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: demo test lint venv clean
+.PHONY: demo test lint venv clean bundle installer bundle-test
 
 venv: $(STAMP)
 
@@ -33,5 +33,21 @@ lint: $(STAMP)
 test: lint
 	$(VENV)/bin/pytest -q
 
+# -- Packaging (docs/packaging.md) -------------------------------------------------------------------------------
+# bundle:      dist/otscc-edge/, the PyInstaller runtime folder with `otscc` and `otscc-gui` (build.spec)
+# installer:   dist/otscc-edge_<version>_<arch>.deb from that folder (dpkg-deb; Debian/Ubuntu only)
+# bundle-test: rebuild both, then check them (tests/packaging/test_bundle.py: contents, self-test and predict
+#              from the extracted package offline in a clean environment, GUI start, frozen == venv features)
+BUNDLE := dist/otscc-edge
+
+bundle: $(STAMP)
+	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build build.spec
+
+installer: bundle
+	$(PY) -m export.packaging.deb --bundle $(BUNDLE) --out dist $(DEB_OPTIONS)
+
+bundle-test: installer
+	OTSCC_BUNDLE_TEST=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/packaging
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache demo-output
+	rm -rf $(VENV) .pytest_cache .ruff_cache demo-output build dist

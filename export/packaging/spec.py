@@ -1,0 +1,189 @@
+"""What goes into the PyInstaller bundle: the lists ``build.spec`` uses, kept here so tests can check them.
+
+The bundle is the runtime only (inference/, desktop/, ``otscc benchmark``): LiteRT, ONNX Runtime, OpenVINO,
+SimpleITK, pyradiomics, PySide6 (Essentials), pyqtgraph, matplotlib, numpy/scipy and the shipped assets.
+Training and export code and their libraries (TensorFlow, tf-keras, scikit-learn, NNCF, tf2onnx) stay out.
+
+Lazy imports (``importlib``: CLI commands, backends, pyradiomics' feature classes) are invisible to
+PyInstaller's analysis, hence ``hidden_imports()``. This module imports PyInstaller only inside the
+functions that need it (the ``dev`` extra).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+NAME = "otscc-edge"
+
+#: never in the bundle: training-only libraries and their heavy friends (a test lists the bundle for them)
+FORBIDDEN = ("tensorflow", "tf_keras", "keras", "sklearn")
+EXCLUDES = (
+    *FORBIDDEN, "tensorboard", "tensorflow_model_optimization", "tensorflow_estimator", "torch", "jax", "nncf",
+    "tf2onnx", "onnx", "h5py", "training", "IPython", "jupyter_client", "notebook", "tkinter", "_tkinter",
+    "pytest", "_pytest", "pytestqt", "pandas", "nibabel", "pydicom_data",
+    # build tools (something in the graph names setuptools; its run-time hook then costs start-up time)
+    "setuptools", "pkg_resources", "distutils", "_distutils_hack", "pip", "wheel",
+    # OpenVINO: the runtime (openvino.Core) only; its model-conversion tools, framework frontends' Python
+    # parts and the telemetry package (used by those tools) stay out
+    "openvino_telemetry", "openvino.tools", "openvino.torch", "openvino.frontend.pytorch",
+    "openvino.frontend.tensorflow", "openvino.frontend.jax", "openvino.frontend.paddle",
+    # LiteRT: model analysis/AOT/NPU-vendor tooling, not the interpreter
+    "ai_edge_litert.aot", "ai_edge_litert.tools",
+    # pyradiomics' batch command line (pandas, multiprocessing): the runtime calls the extractor directly
+    "radiomics.scripts",
+    # development-only parts of our own packages
+    "desktop.screenshot",
+    # Qt modules the GUI does not use (PySide6-Essentials ships them; PyInstaller would follow imports)
+    "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtQuickWidgets", "PySide6.QtQuick3D", "PySide6.Qt3DCore",
+    "PySide6.QtMultimedia", "PySide6.QtMultimediaWidgets", "PySide6.QtWebEngineCore", "PySide6.QtWebEngineWidgets",
+    "PySide6.QtNetwork", "PySide6.QtSql", "PySide6.QtTest", "PySide6.QtDesigner", "PySide6.QtHelp",
+    "PySide6.QtUiTools", "PySide6.QtXml", "PySide6.QtConcurrent", "PySide6.QtDBus", "PySide6.QtPdf",
+    "PySide6.QtPdfWidgets", "PySide6.QtCharts", "PySide6.QtDataVisualization", "PySide6.QtBluetooth",
+    "PySide6.QtPositioning", "PySide6.QtSerialPort", "PySide6.QtStateMachine", "PySide6.QtTextToSpeech",
+    "PyQt5", "PyQt6", "PySide2",
+    # Pillow (matplotlib needs it) image plugins with large codec libraries that nothing here reads or writes
+    "PIL._avif", "PIL.AvifImagePlugin",
+)
+
+#: binaries/data dropped after analysis (glob on the destination path inside the bundle)
+DROP = (
+    # OpenVINO frontends for frameworks we never read (IR and ONNX stay: openvino-int8 and model.onnx)
+    "openvino/libs/libopenvino_tensorflow_frontend*", "openvino/libs/libopenvino_tensorflow_lite_frontend*",
+    "openvino/libs/libopenvino_pytorch_frontend*", "openvino/libs/libopenvino_paddle_frontend*",
+    "openvino/libs/libopenvino_jax_frontend*", "openvino/libs/libopenvino_gguf_frontend*",
+    "openvino/libs/openvino_tensorflow_frontend*", "openvino/libs/openvino_pytorch_frontend*",
+    "openvino/libs/openvino_paddle_frontend*", "openvino/libs/openvino_jax_frontend*",
+    "openvino/libs/openvino_tensorflow_lite_frontend*", "openvino/libs/openvino_gguf_frontend*",
+    "openvino/frontend/pytorch/*", "openvino/frontend/tensorflow/*", "openvino/frontend/jax/*",
+    "openvino/frontend/paddle/*", "openvino/include/*", "openvino/cmake/*", "openvino/libs/libopenvino_c.so*",
+    "ai_edge_litert/tools/*", "ai_edge_litert/aot/*", "ai_edge_litert/vendors/*",
+    # Qt: translations (the GUI is English only and installs no QTranslator) and libraries of the modules above
+    "PySide6/Qt/translations/*", "PySide6/translations/*",
+    "*Qt6Qml*", "*Qt6Quick*", "*Qt6Pdf*", "*Qt6Network*", "*Qt6VirtualKeyboard*", "*Qt6WebEngine*",
+    "*Qt63D*", "*Qt6Multimedia*", "*Qt6Sql*", "*Qt6Test*",
+    "PySide6/Qt/plugins/qmltooling/*", "PySide6/Qt/plugins/networkinformation/*", "PySide6/Qt/plugins/tls/*",
+    "PySide6/Qt/plugins/platforminputcontexts/*", "PySide6/Qt/plugins/virtualkeyboard/*",
+    "PySide6/Qt/plugins/sqldrivers/*", "PySide6/Qt/plugins/multimedia/*",
+    "PySide6/qml/*", "PySide6/Qt/qml/*",
+    # Qt platform plugins for embedded/kiosk displays and the GTK theme (needs GTK, pulls cairo/glib): a desktop
+    # PC uses xcb or wayland (offscreen for tests); the xdg-desktop-portal theme stays
+    "PySide6/Qt/plugins/platforms/libqeglfs*", "PySide6/Qt/plugins/platforms/libqlinuxfb*",
+    "PySide6/Qt/plugins/platforms/libqvnc*", "PySide6/Qt/plugins/platforms/libqvkkhrdisplay*",
+    "PySide6/Qt/plugins/platforms/libqminimalegl*", "PySide6/Qt/plugins/egldeviceintegrations/*",
+    "PySide6/Qt/plugins/generic/*", "PySide6/Qt/plugins/platformthemes/libqgtk3*", "*Qt6EglFS*", "*Qt6EglFs*",
+)
+
+#: distributions whose metadata (version, license files) goes into the bundle
+METADATA = ("ai-edge-litert", "onnxruntime", "openvino", "SimpleITK", "pyradiomics", "numpy", "scipy", "PyWavelets",
+            "pydicom", "PyYAML", "PySide6-Essentials", "shiboken6", "pyqtgraph", "matplotlib", "pillow", "psutil")
+
+#: files of the model folder that are never shipped (training logs; the Keras weights need TensorFlow)
+MODEL_TRAINING_ONLY = ("best.weights.h5", "history*.json", "split.json", "learning_curves.png", "eval_fresh.json",
+                       "saved_model", "*.engine", "tf_trt")
+
+
+def dropped(dest: str) -> bool:
+    """True when a bundle path (``dest`` of a TOC entry, '/'-separated) matches ``DROP``."""
+    dest = dest.replace("\\", "/")
+    return any(fnmatch.fnmatch(dest, pattern) for pattern in DROP)
+
+
+def model_files(model_dir: Path) -> list[Path]:
+    """Files of the shipped model folder that go into the bundle.
+
+    With a manifest: the files of every variant it marks shipped that can run without a GPU build step,
+    plus ``config.json``, ``eval_test.json`` (the report quotes its Dice) and ``model_card.md``. Without
+    one (a development folder): every file except the training-only ones.
+    """
+    from inference.backends.manifest import find_manifest
+
+    manifest = find_manifest(model_dir)
+    keep = {model_dir / n for n in ("config.json", "eval_test.json", "model_card.md") if (model_dir / n).is_file()}
+    if manifest is not None:
+        keep.add(manifest.path)
+        for variant in manifest.data.get("variants", {}).values():
+            if variant.get("shipped"):
+                keep.update(manifest.root / r["path"] for r in variant.get("files", []))
+        return sorted(p for p in keep if p.is_file())
+    files = [p for p in model_dir.iterdir() if p.is_file()
+             and not any(fnmatch.fnmatch(p.name, pat) for pat in MODEL_TRAINING_ONLY)]
+    return sorted(set(files) | keep)
+
+
+def asset_datas(root: Path = ROOT) -> list[tuple[str, str]]:
+    """``(source, destination folder)`` pairs for the shipped assets (destinations mirror ``assets/``)."""
+    assets = root / "assets"
+    datas = [(str(assets / n), "assets") for n in ("nomogram.json", "nomogram.clinical.json", "radiomics.yaml")]
+    for folder in ("sample_patient", "sample_patient_dicom", "selftest"):
+        datas += [(str(p), p.parent.relative_to(root).as_posix()) for p in sorted((assets / folder).rglob("*"))
+                  if p.is_file()]
+    seg = assets / "models" / "seg"
+    for path in model_files(seg):
+        datas.append((str(path), path.parent.relative_to(root).as_posix()))
+    datas += [(str(assets / "packaging" / f"{NAME}.{ext}"), "assets/packaging") for ext in ("png", "svg")]
+    return datas
+
+
+def hidden_imports() -> list[str]:
+    """Modules imported with ``importlib`` (invisible to the analysis)."""
+    from PyInstaller.utils.hooks import collect_submodules
+
+    def runtime(name: str) -> bool:
+        return not any(name == e or name.startswith(e + ".") for e in EXCLUDES)
+
+    mods = collect_submodules("inference") + collect_submodules("desktop", filter=runtime)
+    # `otscc benchmark` (also behind the GUI's Help > Benchmark this device); it imports no TensorFlow
+    mods += ["export", "export.commands", "export.commands.benchmark", "export.benchmark"]
+    mods += ["export.packaging", "export.packaging.frozen"]  # the launchers' start-up adjustments
+    # pyradiomics loads its feature classes by name (radiomics.getFeatureClasses walks the package)
+    mods += collect_submodules("radiomics", filter=runtime)
+    mods += ["pykwalify", "pykwalify.core", "pywt", "ai_edge_litert.interpreter", "ai_edge_litert.compiled_model",
+             "ai_edge_litert.hardware_accelerator", "ai_edge_litert.options", "onnxruntime", "openvino", "psutil",
+             "matplotlib.backends.backend_agg", "matplotlib.backends.backend_pdf"]
+    return sorted(set(mods))
+
+
+def library_files() -> tuple[list, list]:
+    """(binaries, datas) of the runtime libraries that load parts of themselves at run time."""
+    from PyInstaller.utils.hooks import collect_data_files, collect_dynamic_libs, copy_metadata
+
+    # OpenVINO finds its plugins and model-format frontends by scanning its libs folder at run time; the
+    # frontends and oneTBB's helpers are versioned (libopenvino_onnx_frontend.so.2641), hence "lib*.so.*"
+    patterns = ["*.dll", "*.dylib", "lib*.so", "lib*.so.*"]
+    binaries = [b for b in collect_dynamic_libs("openvino", search_patterns=patterns)
+                + collect_dynamic_libs("ai_edge_litert", search_patterns=patterns)
+                if not dropped(f"{b[1]}/{Path(b[0]).name}")]
+    datas = collect_data_files("radiomics", include_py_files=True, subdir="schemas")  # pykwalify loads schemaFuncs.py
+    datas += collect_data_files("openvino", includes=["libs/*.json", "libs/*.xml"])
+    # distribution metadata: backends report runtime versions (importlib.metadata) in results and provenance,
+    # and the wheels' license files travel with it
+    for dist in METADATA:
+        datas += copy_metadata(dist)
+    return binaries, datas
+
+
+def version_file(version: str, workpath: Path) -> Path:
+    """The Windows version resource (``assets/packaging/version_info.txt`` with the version filled in)."""
+    parts = [int(p) for p in version.split(".")[:3] if p.isdigit()]
+    numbers = tuple(parts + [0] * (4 - len(parts)))
+    template = (ROOT / "assets" / "packaging" / "version_info.txt").read_text()
+    text = template.replace("@VERSION_TUPLE@", repr(numbers)).replace("@VERSION@", version)
+    out = Path(workpath) / "version_info.txt"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    return out
+
+
+def project_version(root: Path = ROOT) -> str:
+    import tomllib
+
+    return tomllib.loads((root / "pyproject.toml").read_text())["project"]["version"]
+
+
+def summary(datas: list[tuple[str, str]]) -> str:
+    """One line for the build log: how many asset files and their size."""
+    size = sum(Path(src).stat().st_size for src, _ in datas)
+    return json.dumps({"asset_files": len(datas), "asset_mb": round(size / 1e6, 1)})

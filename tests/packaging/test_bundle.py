@@ -1,0 +1,214 @@
+"""Checks of the built bundle (dist/otscc-edge) and its Debian package, run by ``make bundle-test``.
+
+The package is extracted into a temporary root (what ``dpkg -i`` would install, under that root) and run
+from there with a clean environment (``env -i``, PATH=/usr/bin:/bin, a temporary HOME, no virtualenv or
+PYTHONPATH) and without network (``export.packaging.sandbox.offline``: ``unshare -n`` where allowed).
+Measured sizes and times go to ``dist/bundle-test.json`` (docs/packaging.md quotes them).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from export.packaging import contents as bundle_contents
+from export.packaging.sandbox import clean_command, extract_deb, offline
+from export.packaging.spec import NAME, ROOT, project_version
+from inference.assets import SAMPLE_PATIENT
+
+pytestmark = [pytest.mark.bundle, pytest.mark.slow]
+
+BUNDLE = Path(os.environ.get("OTSCC_BUNDLE", ROOT / "dist" / NAME))
+ENABLED = os.environ.get("OTSCC_BUNDLE_TEST") == "1"
+if not ENABLED:
+    pytest.skip("bundle checks run with `make bundle-test` (it rebuilds dist/otscc-edge and the .deb first, then "
+                "sets OTSCC_BUNDLE_TEST=1)", allow_module_level=True)
+
+GUI_FIRST_WINDOW_S = 5.0
+#: frozen `predict` may be at most this much slower than the virtualenv's before the test fails (the goal,
+#: "no slower", is judged on the medians in docs/packaging.md; this margin absorbs a shared CI machine)
+PREDICT_SLOWDOWN_ALLOWED = 1.25
+MEASURED: dict = {}
+
+
+def _arch() -> str:
+    return subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def deb() -> Path:
+    path = ROOT / "dist" / f"{NAME}_{project_version()}_{_arch()}.deb"
+    assert path.is_file(), f"{path} missing: `make bundle-test` builds it (make installer)"
+    return path
+
+
+@pytest.fixture(scope="module")
+def installed(deb, tmp_path_factory) -> Path:
+    """The package extracted into a temporary root."""
+    return extract_deb(deb, tmp_path_factory.mktemp("root"))
+
+
+@pytest.fixture(scope="module")
+def isolation(tmp_path_factory):
+    iso = offline(tmp_path_factory.mktemp("nonet"))
+    MEASURED["network_isolation"] = iso.method
+    assert iso.method != "none", "no way to take the network away here (unshare -n, unshare -rn, LD_PRELOAD shim)"
+    return iso
+
+
+@pytest.fixture(scope="module", autouse=True)
+def write_measurements():
+    yield
+    out = ROOT / "dist" / "bundle-test.json"
+    previous = json.loads(out.read_text()) if out.is_file() else {}
+    out.write_text(json.dumps({**previous, **MEASURED}, indent=2))
+
+
+def _run(cmd: list[str], timeout: int = 300) -> tuple[subprocess.CompletedProcess, float]:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return proc, time.perf_counter() - start
+
+
+def test_bundle_holds_no_training_libraries_and_no_unused_qt():
+    listing = bundle_contents.list_bundle(BUNDLE)
+    assert listing.files and all(listing.modules.values()), "empty listing: the check would prove nothing"
+    assert any(m.startswith("radiomics.glcm") for m in listing.modules["otscc"])  # the listing sees modules
+    assert bundle_contents.forbidden(listing) == []
+    assert bundle_contents.unused_qt(listing) == []
+    MEASURED["bundle_mb"] = round(listing.size_bytes / 1e6, 1)
+    MEASURED["bundle_files"] = len(listing.files)
+    MEASURED["bundle_largest_mb"] = {k: round(v / 1e6, 1) for k, v in bundle_contents.top_sizes(listing, 12)}
+
+
+def test_package_metadata_and_layout(deb, installed):
+    fields = {k: subprocess.run(["dpkg-deb", "-f", str(deb), k], capture_output=True, text=True).stdout.strip()
+              for k in ("Package", "Version", "Architecture")}
+    assert fields == {"Package": NAME, "Version": project_version(), "Architecture": _arch()}
+    for exe in ("otscc", "otscc-gui"):
+        assert os.readlink(installed / "usr" / "bin" / exe) == f"/opt/{NAME}/{exe}"
+        assert os.access(installed / "opt" / NAME / exe, os.X_OK)
+    desktop = (installed / "usr/share/applications" / f"{NAME}.desktop").read_text()
+    assert "Exec=otscc-gui" in desktop and f"Icon={NAME}" in desktop
+    assert (installed / "usr/share/icons/hicolor/256x256/apps" / f"{NAME}.png").is_file()
+    MEASURED["package_mb"] = round(deb.stat().st_size / 1e6, 1)
+
+
+def test_self_test_from_the_package_offline(installed, isolation, tmp_path):
+    exe = str(installed / "opt" / NAME / "otscc")
+    features = tmp_path / "frozen_features.json"
+    proc, seconds = _run(clean_command([exe, "self-test", "--json", "--save-features", str(features)], tmp_path,
+                                       isolation))
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    report = json.loads(proc.stdout)
+    rows = {c["name"]: c for c in report["checks"]}
+    assert report["passed"] and report["environment"]["frozen"] is True
+    assert rows["radiomics"]["status"] == rows["nomogram"]["status"] == "pass"
+    segments = [c for c in report["checks"] if c["name"].startswith("segment ")]
+    assert any(c["status"] == "pass" for c in segments)
+    MEASURED["frozen_self_test_s"] = round(seconds, 2)
+    MEASURED["frozen_self_test_rows"] = {c["name"]: c["status"] for c in report["checks"]}
+
+    # frozen radiomics == unfrozen radiomics, feature by feature, on the same inputs
+    venv_features = tmp_path / "venv_features.json"
+    proc = subprocess.run([sys.executable, "-m", "inference.cli", "self-test", "--json", "--backends", "tflite-fp32",
+                           "--save-features", str(venv_features)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    frozen, unfrozen = json.loads(features.read_text()), json.loads(venv_features.read_text())
+    assert len(frozen) > 1000 and frozen == unfrozen
+    MEASURED["frozen_equals_unfrozen_features"] = len(frozen)
+
+
+def _predict(cmd: list[str], out: Path) -> tuple[dict, float]:
+    proc, seconds = _run([*cmd, "--out", str(out), "--json"])
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return json.loads(proc.stdout), seconds
+
+
+def test_predict_from_the_package_offline_matches_the_virtualenv(installed, isolation, tmp_path):
+    import numpy as np
+
+    from inference.commands.self_test import dice, read_mask
+
+    exe = str(installed / "opt" / NAME / "otscc")
+    sample = installed / "opt" / NAME / "_internal" / "assets" / "sample_patient"
+    frozen_cmd = clean_command([exe, "predict", str(sample)], tmp_path, isolation)
+    venv_cmd = [sys.executable, "-m", "inference.cli", "predict", str(SAMPLE_PATIENT)]
+
+    # 1. the same inputs (no registration: it is reproducible only to the last bits) -> the same results
+    frozen, _ = _predict([*frozen_cmd, "--register", "never"], tmp_path / "fixed-f")
+    unfrozen, _ = _predict([*venv_cmd, "--register", "never"], tmp_path / "fixed-v")
+    pid = frozen["patient_id"]
+    for key in ("status", "probability", "risk_group", "radscore", "points", "features_used", "tumor", "mask_sha256",
+                "input_sha256"):
+        assert frozen[key] == unfrozen[key], key
+    masks = [read_mask(tmp_path / side / pid / "mask.nii.gz").array for side in ("fixed-f", "fixed-v")]
+    assert np.array_equal(*masks)
+    assert (tmp_path / "fixed-f" / pid / "report.pdf").stat().st_size > 10_000
+
+    # 2. the real path (registration on), timed; alternate the two so machine load hits both alike
+    frozen_times, venv_times = [], []
+    for i in range(3):
+        frozen, t = _predict(frozen_cmd, tmp_path / f"f{i}")
+        frozen_times.append(t)
+        unfrozen, t = _predict(venv_cmd, tmp_path / f"v{i}")
+        venv_times.append(t)
+        assert frozen["status"] == unfrozen["status"] == "ok"
+        assert frozen["backend"]["backend"] == unfrozen["backend"]["backend"]
+        # last-bit registration differences move an int8 mask by a few voxels from run to run, in the virtualenv
+        # as much as frozen (measured: 191 or 200 voxels, Dice 0.977): compare outcomes, not bits
+        assert abs(frozen["probability"] - unfrozen["probability"]) < 0.01
+        masks = [read_mask(tmp_path / f"{side}{i}" / pid / "mask.nii.gz").array for side in ("f", "v")]
+        assert dice(*masks) >= 0.95
+    MEASURED["predict_frozen_s"] = [round(t, 2) for t in frozen_times]
+    MEASURED["predict_venv_s"] = [round(t, 2) for t in venv_times]
+    assert statistics.median(frozen_times) <= PREDICT_SLOWDOWN_ALLOWED * statistics.median(venv_times)
+
+
+def test_benchmark_runs_frozen_as_the_gui_starts_it(installed, isolation, tmp_path):
+    """Help > Benchmark this device runs ``sys.executable -m inference.cli benchmark`` (sys.executable is
+    otscc-gui in the bundle) after checking that export/commands/benchmark.py is installed."""
+    internal = installed / "opt" / NAME / "_internal"
+    assert (internal / "export" / "commands" / "benchmark.py").is_file()
+    gui = str(installed / "opt" / NAME / "otscc-gui")
+    out = tmp_path / "bench.json"
+    proc, seconds = _run(clean_command([gui, "-m", "inference.cli", "benchmark", "--formats", "tflite-fp32",
+                                        "--runs", "2", "--warmup", "1", "--pipeline-runs", "1", "--json", str(out)],
+                                       tmp_path, isolation))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "tflite-fp32" in out.read_text() and out.with_suffix(".png").stat().st_size > 1000
+    MEASURED["frozen_benchmark_one_format_s"] = round(seconds, 1)
+
+
+def _first_window(exe: Path, home: Path, isolation) -> float:
+    log = home / ".local" / "share" / NAME / "otscc-edge.log"
+    cmd = clean_command([str(exe)], home, isolation, QT_QPA_PLATFORM="offscreen")
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        while time.perf_counter() - start < 60:
+            if log.is_file() and "window shown" in log.read_text(errors="replace"):
+                return time.perf_counter() - start
+            if proc.poll() is not None:
+                break
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+        output = proc.communicate(timeout=30)[0]
+    raise AssertionError(f"no window within 60 s (exit {proc.returncode}): {output[-3000:]}")
+
+
+def test_gui_opens_offscreen_from_the_package(installed, isolation, tmp_path):
+    exe = installed / "opt" / NAME / "otscc-gui"
+    times = [_first_window(exe, tmp_path / f"home{i}", isolation) for i in range(3)]
+    MEASURED["gui_first_window_s"] = [round(t, 2) for t in times]
+    assert statistics.median(times) < GUI_FIRST_WINDOW_S, times

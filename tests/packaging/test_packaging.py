@@ -1,0 +1,184 @@
+"""Fast checks of the packaging code and files (no bundle needed): what the spec keeps out, the Debian package
+layout (built from a fake two-file bundle), the content checks, icons, installer script and CI workflow."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from export.packaging import contents, deb, icon, spec
+from export.packaging.sandbox import clean_command, offline
+from inference import __version__
+
+ROOT = spec.ROOT
+PACKAGING = ROOT / "assets" / "packaging"
+
+
+def test_the_app_reports_the_packaged_version():
+    assert __version__ == spec.project_version(), "inference/__init__.py and pyproject.toml disagree"
+
+
+def test_training_libraries_and_unused_qt_are_excluded():
+    for name in (*spec.FORBIDDEN, "training", "torch", "nncf", "tf2onnx", "tensorboard", "openvino_telemetry",
+                 "PySide6.QtQml", "PySide6.QtQuick", "PySide6.QtWebEngineCore", "PySide6.Qt3DCore",
+                 "PySide6.QtMultimedia"):
+        assert name in spec.EXCLUDES, name
+    assert spec.dropped("PySide6/Qt/translations/qtbase_de.qm")
+    assert spec.dropped("openvino/libs/libopenvino_tensorflow_frontend.so.2641")
+    assert not spec.dropped("openvino/libs/libopenvino_onnx_frontend.so.2641")
+    assert not spec.dropped("openvino/libs/libopenvino_ir_frontend.so.2641")
+    assert not spec.dropped("PySide6/Qt/plugins/platforms/libqxcb.so")
+    assert not spec.dropped("PySide6/Qt/plugins/platforms/libqoffscreen.so")
+
+
+def test_runtime_libraries_that_load_parts_of_themselves_are_collected():
+    binaries, datas = spec.library_files()
+    names = {Path(src).name for src, _ in binaries}
+    # OpenVINO scans its libs folder for plugins and frontends (a frozen build once missed the versioned
+    # frontends: OpenVINO could then read neither the IR nor the ONNX file)
+    for wanted in ("libopenvino_intel_cpu_plugin.so", "libopenvino_ir_frontend.so", "libopenvino_onnx_frontend.so"):
+        assert any(n.startswith(wanted) for n in names), wanted
+    assert not any("tensorflow" in n or "pytorch" in n or "paddle" in n for n in names)
+    assert any(Path(src).name == "paramSchema.yaml" for src, _ in datas)  # pyradiomics validates params with it
+    assert any(Path(src).name == "schemaFuncs.py" for src, _ in datas)
+    assert any(Path(src).name.startswith("ai_edge_litert") for src, _ in datas)  # versions in provenance
+
+
+def test_bundled_assets_include_the_self_test_reference_and_leave_training_files_out():
+    dests = {(Path(src).name, dest) for src, dest in spec.asset_datas()}
+    for wanted in (("reference.json", "assets/selftest"), ("features.json", "assets/selftest"),
+                   ("mask.nii.gz", "assets/selftest"), ("radiomics.yaml", "assets"), ("nomogram.json", "assets"),
+                   ("cet1.nii.gz", "assets/sample_patient"), ("model_fp32.tflite", "assets/models/seg")):
+        assert wanted in dests, wanted
+    names = {name for name, _ in dests}
+    assert not names & {"best.weights.h5", "history.json", "split.json", "learning_curves.png"}
+    selftest = ROOT / "assets" / "selftest"
+    shipped = {Path(src).relative_to(selftest).as_posix() for src, dest in spec.asset_datas()
+               if Path(src).is_relative_to(selftest) and dest == Path(src).parent.relative_to(ROOT).as_posix()}
+    reference = json.loads((selftest / "reference.json").read_text())
+    for entries in reference.get("masks", {}).values():  # every stored per-variant mask ships, where it is read
+        assert {e["file"] for e in entries} <= shipped
+
+
+def test_model_files_follow_the_manifest(tmp_path):
+    seg = tmp_path / "seg"
+    seg.mkdir()
+    for name in ("config.json", "best.weights.h5", "model_int8.tflite", "model.onnx", "history.json"):
+        (seg / name).write_text("x")
+    record = {"path": "model_int8.tflite", "sha256": "0" * 64, "bytes": 1}
+    manifest = {"schema_version": 1, "model_dir": "seg",
+                "variants": {"tflite-int8": {"shipped": True, "files": [record]},
+                             "onnx": {"shipped": False, "files": [{"path": "model.onnx"}]}}}
+    (seg / "manifest.json").write_text(json.dumps(manifest))
+    assert [p.name for p in spec.model_files(seg)] == ["config.json", "manifest.json", "model_int8.tflite"]
+    (seg / "manifest.json").unlink()  # development folder: everything but the training-only files
+    assert [p.name for p in spec.model_files(seg)] == ["config.json", "model.onnx", "model_int8.tflite"]
+
+
+def test_version_resource_is_filled(tmp_path):
+    text = spec.version_file("1.2.3", tmp_path).read_text()
+    assert "(1, 2, 3, 0)" in text and "'1.2.3'" in text and "@" not in text
+
+
+def test_build_spec_uses_the_launchers_and_no_upx():
+    text = (ROOT / "build.spec").read_text()
+    compile(text, "build.spec", "exec")
+    assert "launch_cli.py" in text and "launch_gui.py" in text and "upx=True" not in text
+    assert 'name="otscc"' in text and 'name="otscc-gui"' in text and "console=False" in text
+
+
+@pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="dpkg-deb not installed (Debian/Ubuntu only)")
+def test_debian_package_layout(tmp_path):
+    bundle = tmp_path / "otscc-edge"
+    (bundle / "_internal").mkdir(parents=True)
+    for exe in deb.EXECUTABLES:
+        (bundle / exe).write_text("#!/bin/sh\necho ok\n")
+        (bundle / exe).chmod(0o755)
+    (bundle / "_internal" / "lib.so").write_bytes(b"\0" * 10)
+    path = deb.build_deb(bundle, tmp_path / "out", version="9.8.7", arch="amd64", compression="gzip")
+    assert path.name == "otscc-edge_9.8.7_amd64.deb"
+    field = lambda k: subprocess.run(["dpkg-deb", "-f", str(path), k], capture_output=True, text=True).stdout.strip()  # noqa: E731
+    assert (field("Version"), field("Architecture"), field("Package")) == ("9.8.7", "amd64", "otscc-edge")
+    listing = subprocess.run(["dpkg-deb", "-c", str(path)], capture_output=True, text=True).stdout
+    assert "./usr/bin/otscc -> /opt/otscc-edge/otscc" in listing
+    assert "./usr/bin/otscc-gui -> /opt/otscc-edge/otscc-gui" in listing
+    exe_line = next(line for line in listing.splitlines() if line.endswith("/opt/otscc-edge/otscc"))
+    assert "rwxr-xr-x root/root" in exe_line
+    for wanted in ("./usr/share/applications/otscc-edge.desktop", "./usr/share/doc/otscc-edge/copyright",
+                   "./usr/share/icons/hicolor/256x256/apps/otscc-edge.png", "./opt/otscc-edge/_internal/lib.so"):
+        assert wanted in listing, wanted
+
+
+def test_deb_refuses_a_folder_that_is_not_a_bundle(tmp_path):
+    with pytest.raises(deb.PackagingError, match="make bundle"):
+        deb.build_deb(tmp_path, tmp_path / "out", version="1", arch="amd64")
+
+
+def test_desktop_entry_is_valid():
+    text = (PACKAGING / "otscc-edge.desktop").read_text()
+    assert text.startswith("[Desktop Entry]") and "Exec=otscc-gui %f" in text and "Icon=otscc-edge" in text
+    validator = shutil.which("desktop-file-validate")
+    if validator:
+        proc = subprocess.run([validator, str(PACKAGING / "otscc-edge.desktop")], capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_icons_are_well_formed(tmp_path):
+    written = icon.write_icons(tmp_path)
+    for path in written:  # the committed icons are what the generator writes
+        assert path.read_bytes() == (PACKAGING / path.name).read_bytes(), f"{path.name}: re-run export.packaging.icon"
+    png = (PACKAGING / "otscc-edge.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (256, 256)
+    ico = (PACKAGING / "otscc-edge.ico").read_bytes()
+    assert struct.unpack("<HHH", ico[:6]) == (0, 1, len(icon.ICO_SIZES))
+    assert (PACKAGING / "otscc-edge.icns").read_bytes()[:4] == b"icns"
+
+
+def test_forbidden_finds_files_and_archived_modules(tmp_path):
+    listing = contents.BundleContents(tmp_path, ["_internal/tensorflow/__init__.pyc", "_internal/numpy/x.so",
+                                                 "_internal/scikit_learn-1.0.dist-info/METADATA"],
+                                      {"otscc": ["numpy", "keras.src.layers", "training.seg"], "otscc-gui": []})
+    assert contents.forbidden(listing) == ["_internal/tensorflow/__init__.pyc",
+                                           "_internal/scikit_learn-1.0.dist-info/METADATA",
+                                           "otscc:PYZ/keras.src.layers", "otscc:PYZ/training.seg"]
+    clean = contents.BundleContents(tmp_path, ["_internal/numpy/x.so"], {"otscc": ["numpy", "inference.cli"]})
+    assert contents.forbidden(clean) == []
+    qt = contents.BundleContents(tmp_path, ["_internal/PySide6/Qt/translations/qt_de.qm",
+                                            "_internal/PySide6/Qt/lib/libQt6Quick.so.6"], {"otscc": ["PySide6.QtQml"]})
+    assert len(contents.unused_qt(qt)) == 3
+
+
+def test_inno_setup_script_installs_per_user():
+    text = (PACKAGING / "otscc-edge.iss").read_text()
+    setup = dict(line.split("=", 1) for line in text.split("[Setup]")[1].split("[")[0].splitlines() if "=" in line)
+    assert setup["PrivilegesRequired"] == "lowest"  # per-user: {autopf} is %LOCALAPPDATA%\Programs then
+    assert "PrivilegesRequiredOverridesAllowed" not in setup  # the user cannot switch to an all-users install
+    assert setup["DefaultDirName"].startswith("{autopf}") and "HKLM" not in text
+    assert "otscc-gui.exe" in text and setup["SetupIconFile"] == "otscc-edge.ico"
+
+
+def test_ci_workflow_builds_on_three_systems():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "build.yml").read_text())
+    build = workflow["jobs"]["build"]
+    assert set(build["strategy"]["matrix"]["os"]) >= {"ubuntu-22.04", "windows-2022", "macos-14"}
+    steps = " ".join(json.dumps(s) for s in build["steps"])
+    for needed in ("pyinstaller", "build.spec", "self-test", "no-build-isolation", "constraints.txt", "dpkg-deb",
+                   "iscc", "upload-artifact", "3.11"):
+        assert needed in steps, needed
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX sandbox")
+def test_sandbox_takes_the_network_away(tmp_path):
+    iso = offline(tmp_path)
+    if iso.method == "none":
+        pytest.skip("neither unshare nor a C compiler for the LD_PRELOAD shim is available here")
+    cmd = clean_command(["/bin/sh", "-c", "echo $PATH $HOME $VIRTUAL_ENV $PYTHONPATH"], tmp_path, iso)
+    out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "x"}).stdout.split()
+    assert out == ["/usr/bin:/bin", str(tmp_path)]
