@@ -71,6 +71,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["about"] = _action(w, "&About otscc-edge", w.show_about)
     a["log"] = _action(w, "Open &log", w.show_log)
     a["benchmark"] = _action(w, "&Benchmark this device", w.show_benchmark)
+    a["self_test"] = _action(w, "&Self-test", w.show_self_test)
 
     bar = w.menuBar()
     file_menu = bar.addMenu("&File")
@@ -93,7 +94,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     run.addAction(a["cancel"])
     bar.addMenu("&Settings").addAction(a["settings"])
     help_menu = bar.addMenu("&Help")
-    for name in ("about", "log", "benchmark"):
+    for name in ("about", "log", "benchmark", "self_test"):
         help_menu.addAction(a[name])
     _toolbar(w, a)
     w._rebuild_recent_menu()

@@ -347,6 +347,12 @@ class MainWindow(QMainWindow):
         self.benchmark_dialog = BenchmarkDialog(self)
         self.benchmark_dialog.show()
 
+    def show_self_test(self) -> None:
+        from desktop.self_test import SelfTestDialog
+
+        self.self_test_dialog = SelfTestDialog(self)
+        self.self_test_dialog.show()
+
     def _ask_directory(self, title: str) -> str | None:
         return QFileDialog.getExistingDirectory(self, title) or None
 
