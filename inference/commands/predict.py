@@ -117,8 +117,10 @@ def _print_result(prediction, paths: dict, seconds: float) -> None:
     print(f"  tumor {t['volume_ml']:.2f} ml, largest diameter {t['largest_diameter_mm']:.1f} mm; DOI {doi} mm"
           + (" (ESTIMATED from the mask)" if r["doi_mm_estimated"] else ""))
     b = r["backend"]
+    notes = b.get("notes", [])
     print(f"  backend: {b.get('backend')} {b.get('variant', b.get('model_file', ''))}"
-          + "".join(f"\n    note: {n}" for n in b.get("notes", [])))
+          + (f" ({len(notes)} faster candidate(s) unavailable here; reasons in result.json backend.notes)"
+             if notes else ""))
     print("  stage timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["timings_s"].items())
           + f"; total {seconds:.2f} s")
     for w in r["warnings"]:
