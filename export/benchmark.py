@@ -115,15 +115,15 @@ def _rss_mb() -> float | None:
 
 
 def _size_mb(model_dir: Path, row: ModelFormat) -> float | None:
+    # the keras row runs from the float weights (its SavedModel is not shipped)
+    names = ("best.weights.h5",) if row.name == "keras" else row.files
     total = 0
-    for name in row.files:
+    for name in names:
         path = model_dir / name
         if path.is_dir():
             total += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
         elif path.is_file():
             total += path.stat().st_size
-    if row.name == "keras":
-        total = sum((model_dir / n).stat().st_size for n in ("best.weights.h5",) if (model_dir / n).is_file())
     return round(total / 2**20, 2) if total else None
 
 

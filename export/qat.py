@@ -63,22 +63,14 @@ def flatten_config(model) -> dict:
     return config
 
 
-def _leaf_layers(model):
-    import tf_keras as keras
-
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _leaf_layers(layer)
-        else:
-            yield layer
-
-
 def flatten_model(model):
     """A flat copy of ``model`` (same weights, same outputs) that tfmot can annotate."""
     import tf_keras as keras
 
+    from training.seg.model import leaf_layers
+
     flat = keras.Model.from_config(flatten_config(model))
-    source = {layer.name: layer for layer in _leaf_layers(model)}
+    source = {layer.name: layer for layer in leaf_layers(model)}
     for layer in flat.layers:
         if layer.weights:
             layer.set_weights(source[layer.name].get_weights())

@@ -114,7 +114,7 @@ def build_model(config: ModelConfig = ModelConfig(), *, batch_size: int | None =
     model = keras.Model(inputs, probs, name=f"mnv2_unet_{config.decoder}_a{config.alpha:g}")
     # keras' MobileNetV2 uses BatchNorm momentum 0.999 (tuned for ImageNet-length runs): the moving
     # statistics then lag the weights for thousands of steps and inference-mode output is useless early on.
-    for layer in _flatten(model):
+    for layer in leaf_layers(model):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = BN_MOMENTUM
     if init_weights:
@@ -125,15 +125,16 @@ def build_model(config: ModelConfig = ModelConfig(), *, batch_size: int | None =
 def count_macs(model: keras.Model) -> int:
     """Multiply-accumulates for one input (convolutions and dense layers; BN/activations ignored)."""
     total = 0
-    for layer in _flatten(model):
+    for layer in leaf_layers(model):
         total += _layer_macs(layer)
     return int(total)
 
 
-def _flatten(model):
+def leaf_layers(model):
+    """Every non-model layer of ``model``, descending into nested models (the encoder)."""
     for layer in model.layers:
         if isinstance(layer, keras.Model):
-            yield from _flatten(layer)
+            yield from leaf_layers(layer)
         else:
             yield layer
 
