@@ -5,10 +5,15 @@ For the shipped model folder (``assets/models/seg``) the manifest is ``assets/mo
 paths relative to ``assets/models``; for any other output folder it is ``<out>/manifest.json``. Entries of
 an earlier manifest for formats not rebuilt in this run are kept when the float reference is unchanged
 and their files still match their hashes.
+
+The shipped parameter files (nomogram, radiomics settings) have their own manifest, ``assets/manifest.json``
+(``build_parameter_manifest``; rewritten by ``python -m export.commands.assets_manifest`` when one of them
+changes on purpose; a test fails while it is stale).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import platform
 import time
@@ -16,10 +21,11 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from export.steps import OK, FormatResult
-from inference.assets import DEFAULT_SEG_MODEL, MODELS
+from inference.assets import ASSETS, DEFAULT_SEG_MODEL, MODELS
 from inference.atomic import write_json
 from inference.backends.manifest import (
     MANIFEST_NAME,
+    PARAMETERS_KIND,
     SCHEMA_VERSION,
     Manifest,
     file_records,
@@ -127,3 +133,38 @@ def _still_valid(manifest: Manifest, entry: dict, name: str) -> bool:
         log.warning("dropping %s from the manifest: %s", name, exc)
         return False
     return True
+
+
+#: the shipped parameter files ``assets/manifest.json`` lists (checked by ``Nomogram.load`` and ``load_params``)
+PARAMETER_FILES = ("nomogram.json", "nomogram.clinical.json", "radiomics.yaml")
+
+
+def build_parameter_manifest(assets: Path = ASSETS, names: tuple[str, ...] = PARAMETER_FILES) -> dict:
+    """The parameter manifest of ``assets`` (no timestamp: rebuilding unchanged files gives the same bytes)."""
+    return {"schema_version": SCHEMA_VERSION, "kind": PARAMETERS_KIND,
+            "generated_by": "python -m export.commands.assets_manifest",
+            "files": file_records([Path(assets) / name for name in names], Path(assets))}
+
+
+def parameter_manifest_problems(assets: Path = ASSETS, names: tuple[str, ...] = PARAMETER_FILES) -> list[str]:
+    """Why ``assets/manifest.json`` does not describe the files beside it (empty: it does)."""
+    path = Path(assets) / MANIFEST_NAME
+    if not path.is_file():
+        return [f"{path} is missing"]
+    try:
+        recorded = {r["path"]: r["sha256"] for r in json.loads(path.read_text())["files"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return [f"{path} is unreadable ({exc})"]
+    actual = {r["path"]: r["sha256"] for r in build_parameter_manifest(assets, names)["files"]}
+    problems = [f"{name}: not listed" for name in sorted(set(actual) - set(recorded))]
+    problems += [f"{name}: listed but not shipped" for name in sorted(set(recorded) - set(actual))]
+    problems += [f"{name}: SHA-256 changed" for name in sorted(set(actual) & set(recorded))
+                 if actual[name] != recorded[name]]
+    return problems
+
+
+def write_parameter_manifest(assets: Path = ASSETS, names: tuple[str, ...] = PARAMETER_FILES) -> Path:
+    path = Path(assets) / MANIFEST_NAME
+    write_json(path, build_parameter_manifest(assets, names))
+    log.info("parameter manifest written: %s", path)
+    return path

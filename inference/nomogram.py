@@ -1,7 +1,9 @@
 """Score a fusion nomogram stored as JSON: probability, risk group and each variable's points.
 
 The JSON (written by ``training/nomogram.py``) is plain data and validated on load: unknown or missing
-fields are refused with a message naming them. Nothing in it is executed.
+fields are refused with a message naming them. Nothing in it is executed. ``Nomogram.load`` first checks the
+file against the parameter manifest beside it (``assets/manifest.json`` for the shipped one; see
+``inference.backends.manifest.read_parameter_file``); ``integrity`` says how it was checked.
 
 Model: ``logit p = intercept + sum_i coef_i * (x_i - mean_i) / sd_i`` over the fusion variables, where the
 rad-score is itself ``radscore_intercept + sum_j w_j * (f_j - mu_j) / sigma_j`` over the selected features.
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from inference.backends.manifest import read_parameter_file
 from inference.errors import InputError, OtsccError
 
 
@@ -140,13 +143,26 @@ class Nomogram:
         self._term_min = [t[0] for t in terms]
         self._scale = 100.0 / max(t[1] - t[0] for t in terms)
 
+    #: how the file was checked: "sha256 verified (manifest.json)", "unverified: no manifest.json", "not checked"
+    integrity: str = "not checked"
+    sha256: str | None = None  #: of the file the nomogram was loaded from
+
     @classmethod
     def load(cls, path: str | Path) -> Nomogram:
+        """Load and validate a nomogram JSON, first checked against ``manifest.json`` beside it (if any).
+
+        Raises:
+            ModelIntegrityError: the shipped file was changed (its SHA-256 differs from the manifest).
+            NomogramError: unreadable or invalid.
+        """
         try:
-            data = json.loads(Path(path).read_text())
+            checked = read_parameter_file(path)
+            data = json.loads(checked.data.decode("utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise NomogramError(f"{path}: not a readable nomogram JSON ({exc})") from exc
-        return cls(data)
+        nomogram = cls(data)
+        nomogram.integrity, nomogram.sha256 = checked.integrity, checked.sha256
+        return nomogram
 
     def _rows(self):
         m = self.model

@@ -20,6 +20,7 @@ import SimpleITK as sitk
 import yaml
 
 from inference.assets import ASSETS
+from inference.backends.manifest import read_parameter_file
 from inference.errors import OtsccError
 from inference.volume import Volume
 
@@ -41,16 +42,33 @@ class FeatureSet:
     provenance: dict[str, Any] = field(default_factory=dict)
 
 
-def load_params(path: str | Path = DEFAULT_PARAMS) -> dict:
-    """Read a pyradiomics YAML parameter file (plain data; no code is executed)."""
+class RadiomicsParams(dict):
+    """The parameter mapping (pyradiomics gets a plain ``dict`` copy) and how its file was checked."""
+
+    integrity: str = "not checked"  #: "sha256 verified (manifest.json)" or "unverified: no manifest.json"
+    sha256: str | None = None
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS) -> RadiomicsParams:
+    """Read a pyradiomics YAML parameter file (plain data: ``yaml.safe_load``, no objects are constructed).
+
+    The file is first checked against ``manifest.json`` beside it (``assets/manifest.json`` for the shipped one).
+
+    Raises:
+        ModelIntegrityError: the shipped file was changed (its SHA-256 differs from the manifest).
+        RadiomicsError: unreadable or not a mapping.
+    """
     path = Path(path)
     try:
-        params = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        checked = read_parameter_file(path)
+        params = yaml.safe_load(checked.data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RadiomicsError(f"{path}: cannot read radiomics parameters ({exc})") from exc
     if not isinstance(params, dict):
         raise RadiomicsError(f"{path}: not a pyradiomics parameter mapping")
-    return params
+    out = RadiomicsParams(params)
+    out.integrity, out.sha256 = checked.integrity, checked.sha256
+    return out
 
 
 def _quiet_pyradiomics() -> None:

@@ -116,7 +116,10 @@ def model_files(model_dir: Path) -> list[Path]:
 def asset_datas(root: Path = ROOT) -> list[tuple[str, str]]:
     """``(source, destination folder)`` pairs for the shipped assets (destinations mirror ``assets/``)."""
     assets = root / "assets"
-    datas = [(str(assets / n), "assets") for n in ("nomogram.json", "nomogram.clinical.json", "radiomics.yaml")]
+    # manifest.json: the SHA-256s of the parameter files, checked before they are used (without it a bundle
+    # would load them as "unverified")
+    datas = [(str(assets / n), "assets")
+             for n in ("nomogram.json", "nomogram.clinical.json", "radiomics.yaml", "manifest.json")]
     for folder in ("sample_patient", "sample_patient_dicom", "selftest"):
         datas += [(str(p), p.parent.relative_to(root).as_posix()) for p in sorted((assets / folder).rglob("*"))
                   if p.is_file()]

@@ -9,6 +9,11 @@ where present), then the CPU variants in the order measured on the development m
 (docs/export.md: LiteRT int8 under XNNPACK was the fastest CPU variant that passed validation, ahead of
 OpenVINO int8, LiteRT fp32, ONNX Runtime fp32 and Keras). Each candidate must load and pass a one-slice
 self-check; every candidate passed over leaves a note saying why (shown in results and the GUI).
+
+A candidate whose file fails its integrity check (``ModelIntegrityError``: SHA-256 differs from the manifest,
+or external data outside the model folder) is never passed over: the run stops with that error, under
+``auto`` as for a named backend. A changed shipped file means a broken or altered install; falling back
+would hide it behind another variant's result.
 """
 
 from __future__ import annotations
@@ -155,7 +160,7 @@ def select_backend(name: str = "auto", model_path: str | Path | None = None, *,
 
     Raises:
         BackendUnavailableError: the named backend (or every auto candidate) cannot run here.
-        ModelIntegrityError: the named backend's model file does not match the manifest.
+        ModelIntegrityError: a model file tried (named or auto) does not match the manifest; no fallback.
     """
     from inference.assets import DEFAULT_SEG_MODEL
 
@@ -170,13 +175,17 @@ def select_backend(name: str = "auto", model_path: str | Path | None = None, *,
     else:
         valid = ", ".join(["auto", *BACKENDS, *(f.name for f in FORMATS)])
         raise BackendUnavailableError(f"unknown backend {name!r}; choose from {valid}")
-    return _first_working(candidates, model_path, options, strict=name != "auto")
+    return _first_working(candidates, model_path, options)
 
 
-def _first_working(candidates: tuple[Candidate, ...], model_path: Path, options: dict,
-                   strict: bool) -> tuple[SegBackend, list[str]]:
-    """The first candidate that loads and passes the self-check. ``strict``: a hash mismatch is raised
-    (the user named this model) instead of being passed over (auto falls back to an intact variant)."""
+def _first_working(candidates: tuple[Candidate, ...], model_path: Path,
+                   options: dict) -> tuple[SegBackend, list[str]]:
+    """The first candidate that loads and passes the self-check.
+
+    A ``ModelIntegrityError`` (a file differs from its manifest, or would make the runtime read outside the
+    model folder) stops the walk, under ``auto`` too: a changed shipped file means a damaged or altered
+    install, which must be seen and repaired, not hidden behind another variant's result.
+    """
     notes: list[str] = []
     for candidate in candidates:
         try:
@@ -184,10 +193,8 @@ def _first_working(candidates: tuple[Candidate, ...], model_path: Path, options:
                                    device=candidate.device, **options, **candidate.options)
             return _checked(backend), notes
         except ModelIntegrityError as exc:
-            if strict:
-                raise
-            notes.append(f"{candidate.label} refused: {exc}")
-            log.warning("backend %s refused: %s", candidate.label, exc)
+            log.error("backend %s refused, not falling back to another variant: %s", candidate.label, exc)
+            raise
         except BackendUnavailableError as exc:
             notes.append(f"{candidate.label} unavailable: {exc}")
             log.info("backend %s skipped: %s", candidate.label, exc)

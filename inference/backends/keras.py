@@ -51,24 +51,31 @@ class KerasBackend(SegBackend):
                  threads: int | None = None, verify: bool = True, batch: int = 8) -> None:
         check_device(self.name, device, ("cpu",))
         folder = Path(model_path)
+        if variant is None:  # the files are checked before TensorFlow is imported (seconds): refused fast
+            self._check_reference(folder, verify)
+            resolved = None
+        else:
+            resolved = resolve_for(self.name, folder, variant, verify=verify)
         self._tf = import_tensorflow(threads)
         self.threads, self.max_batch, self.format_name = threads, batch, variant
         self.runtime = f"{package_version('tensorflow')} ({package_version('tf-keras')})"
-        if variant is None:
-            self._from_weights(folder, verify)
+        if resolved is None:
+            self._from_weights(folder)
         else:
-            self._from_saved_model(folder, variant, verify)
+            self._from_saved_model(resolved)
 
-    def _from_weights(self, folder: Path, verify: bool) -> None:
+    def _check_reference(self, folder: Path, verify: bool) -> None:
+        if not (folder / "config.json").is_file() or not (folder / "best.weights.h5").is_file():
+            raise BackendUnavailableError(f"{folder}: needs config.json and best.weights.h5 for the Keras backend")
+        self.integrity = verify_reference(folder, verify=verify)
+
+    def _from_weights(self, folder: Path) -> None:
         try:
             model_mod = importlib.import_module("training.seg.model")
         except ImportError as exc:
             raise BackendUnavailableError(
                 f"the Keras backend needs the training extra (TensorFlow, tf-keras): {exc}") from exc
         config_file, weights = folder / "config.json", folder / "best.weights.h5"
-        if not config_file.is_file() or not weights.is_file():
-            raise BackendUnavailableError(f"{folder}: needs config.json and best.weights.h5 for the Keras backend")
-        self.integrity = verify_reference(folder, verify=verify)
         config = model_mod.ModelConfig.from_dict(json.loads(config_file.read_text())["train"]["model"])
         self.model = model_mod.build_model(config)
         self.model.load_weights(str(weights))
@@ -76,8 +83,7 @@ class KerasBackend(SegBackend):
         tf = self._tf
         self._run = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)
 
-    def _from_saved_model(self, folder: Path, variant: str, verify: bool) -> None:
-        resolved = resolve_for(self.name, folder, variant, verify=verify)
+    def _from_saved_model(self, resolved) -> None:
         try:
             loaded = self._tf.saved_model.load(str(resolved.path))
         except (OSError, ValueError, RuntimeError) as exc:

@@ -13,7 +13,16 @@ Rules when a backend loads a file from a folder:
   model) and every listed file of the variant must match its SHA-256; a mismatch raises
   ``ModelIntegrityError`` and nothing is loaded.
 
-Schema (``schema_version`` 1), the parts the runtime reads::
+Shipped parameter files (``assets/nomogram.json``, ``nomogram.clinical.json``, ``radiomics.yaml``) follow the
+same rules with their own manifest, ``assets/manifest.json`` (``"kind": "parameter-files"``, written by
+``python -m export.commands.assets_manifest``): ``read_parameter_file`` reads the bytes once, checks them, and
+``Nomogram.load`` / ``radiomics.load_params`` parse exactly those bytes. A file beside no parameter manifest
+(a user's own nomogram) loads as unverified. Layout::
+
+    {"schema_version": 1, "kind": "parameter-files", "generated_by": "...",
+     "files": [{"path": "nomogram.json", "sha256": "...", "bytes": 3161}, ...]}
+
+Schema (``schema_version`` 1) of a model manifest, the parts the runtime reads::
 
     {"schema_version": 1, "model_dir": "seg",
      "reference": {"files": [{"path": "seg/best.weights.h5", "sha256": "...", "bytes": 4576008}, ...]},
@@ -36,6 +45,11 @@ log = logging.getLogger(__name__)
 
 MANIFEST_NAME = "manifest.json"
 SCHEMA_VERSION = 1
+#: ``kind`` of the manifest listing shipped parameter files (``assets/manifest.json``; model manifests have none)
+PARAMETERS_KIND = "parameter-files"
+MODEL_REMEDY = "reinstall the model folder or re-run `otscc export`"
+PARAMETERS_REMEDY = ("reinstall otscc-edge (a developer who changed the file on purpose records its new hash with "
+                     "`python -m export.commands.assets_manifest`)")
 
 
 class VariantUnavailable(Exception):  # noqa: N818 (internal signal, turned into BackendUnavailableError)
@@ -103,19 +117,20 @@ def _read(path: Path) -> dict:
     return data
 
 
-def verify_records(manifest: Manifest, records: list[dict], what: str) -> None:
+def verify_records(manifest: Manifest, records: list[dict], what: str, remedy: str = MODEL_REMEDY) -> None:
     """Raise ``ModelIntegrityError`` when a recorded file is missing or its SHA-256 differs."""
     for record in records:
         path = manifest.root / record["path"]
         if not path.is_file():
-            raise ModelIntegrityError(f"{path}: listed in {manifest.path} for {what} but missing; reinstall the "
-                                      "model folder or re-run `otscc export`.")
-        actual = sha256_file(path)
-        if actual != record["sha256"]:
-            raise ModelIntegrityError(
-                f"{path}: SHA-256 {actual[:16]}... does not match {record['sha256'][:16]}... recorded in "
-                f"{manifest.path} for {what}: the file was changed or corrupted. Refusing to load it; reinstall "
-                "the model folder or re-run `otscc export`.")
+            raise ModelIntegrityError(f"{path}: listed in {manifest.path} for {what} but missing; {remedy}.")
+        _compare(path, sha256_file(path), record, manifest, what, remedy)
+
+
+def _compare(path: Path, actual: str, record: dict, manifest: Manifest, what: str, remedy: str) -> None:
+    if actual != record.get("sha256"):
+        raise ModelIntegrityError(
+            f"{path}: SHA-256 {actual[:16]}... does not match {str(record.get('sha256'))[:16]}... recorded in "
+            f"{manifest.path} for {what}: the file was changed or corrupted. Refusing to load it; {remedy}.")
 
 
 @dataclass(frozen=True)
@@ -204,3 +219,51 @@ def verify_reference(folder: str | Path, *, verify: bool = True) -> str:
                                   f"({', '.join(sorted(wanted - listed))}); re-run `otscc export`.")
     verify_records(manifest, [r for r in records if r["path"] in wanted], "the float reference")
     return f"sha256 verified ({manifest.path.name})"
+
+
+# --- shipped parameter files (nomogram, radiomics settings) ------------------------------------------------
+
+@dataclass(frozen=True)
+class VerifiedFile:
+    """A parameter file read once: the bytes the caller parses are the bytes that were hashed."""
+
+    path: Path
+    data: bytes
+    sha256: str
+    integrity: str  #: "sha256 verified (manifest.json)" or "unverified: no manifest.json"
+
+
+def find_parameter_manifest(folder: str | Path) -> Manifest | None:
+    """``folder/manifest.json`` when it is a parameter manifest (a model folder's manifest is not one)."""
+    path = Path(folder) / MANIFEST_NAME
+    if not path.is_file():
+        return None
+    data = _read(path)
+    return Manifest(path, data) if data.get("kind") == PARAMETERS_KIND else None
+
+
+def read_parameter_file(path: str | Path) -> VerifiedFile:
+    """Read a parameter file (nomogram JSON, radiomics YAML) and check it against its folder's manifest.
+
+    Same rules as model folders: no parameter manifest beside the file (a user's own nomogram): loaded and
+    reported ``unverified``; a manifest: the file must be listed and match its SHA-256, checked before a
+    single byte is parsed.
+
+    Raises:
+        OSError: the file cannot be read (callers turn it into their own typed error).
+        ModelIntegrityError: not listed in, or different from, the manifest of its folder.
+    """
+    path = Path(path)
+    manifest = find_parameter_manifest(path.parent)
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if manifest is None:
+        return VerifiedFile(path, data, digest, f"unverified: no {MANIFEST_NAME}")
+    record = next((r for r in manifest.data.get("files", []) if r.get("path") == path.name), None)
+    if record is None:
+        raise ModelIntegrityError(
+            f"{path}: not listed in {manifest.path}, which lists the shipped parameter files; keep your own files "
+            "in a folder of your own (they then load as unverified), or record it with "
+            "`python -m export.commands.assets_manifest`.")
+    _compare(path, digest, record, manifest, "the shipped parameters", PARAMETERS_REMEDY)
+    return VerifiedFile(path, data, digest, f"sha256 verified ({manifest.path.name})")

@@ -5,6 +5,9 @@ Providers are always named explicitly: ONNX Runtime silently falls back to the C
 fails to start, so the session's actual providers are checked, and a remote provider (Azure) is never
 used: the runtime stays offline. ``disable_telemetry_events()`` is called before any session (ONNX Runtime
 only emits telemetry on Windows builds, where it is on by default).
+
+Before the session is created the file is scanned (``onnx_scan.checked_onnx``): a model whose external data
+or own path leads out of its folder is refused with ``ModelIntegrityError`` and never reaches the runtime.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from inference.backends.base import (
     resolve_for,
     runtime_message,
 )
+from inference.backends.onnx_scan import checked_onnx
 
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
@@ -47,6 +51,7 @@ class OnnxRuntimeBackend(SegBackend):
         ort.disable_telemetry_events()
         providers = self._providers(ort, device)
         resolved = resolve_for(self.name, Path(model_path), variant, verify=verify)
+        checked_onnx(resolved.path)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if device == "cpu":

@@ -9,6 +9,9 @@ it sets ``NNCF_CI`` (NNCF then installs its no-op telemetry stub), makes the con
 "declined" (no client-ID or statistics files are created) and replaces the sender with a no-op, so not
 even a "forced" event leaves the machine. The backend calls it before creating a ``Core``; the exporter
 calls it before importing NNCF or ovc.
+
+Files: an IR is read as ``read_model(xml, bin)`` with both paths checked to stay inside the model folder
+(no symlink out of it); the ONNX file is scanned for external data first (``onnx_scan``), as for ONNX Runtime.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from inference.backends.base import (
     resolve_for,
     runtime_message,
 )
+from inference.backends.onnx_scan import checked_onnx, confine
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +62,28 @@ def disable_openvino_telemetry() -> bool:
     return True
 
 
+def model_files(path: Path) -> tuple[str, ...]:
+    """``read_model`` arguments for ``path``, checked to stay inside its folder (symlinks resolved).
+
+    An IR is read with its weights named explicitly (``openvino_int8.xml`` + ``openvino_int8.bin``), never
+    the runtime's own guess; an ONNX file is scanned for external data first (``onnx_scan``).
+
+    Raises:
+        ModelIntegrityError: the file, its weights or its external data lead out of the model folder.
+    """
+    folder = path.parent
+    if path.suffix.lower() != ".xml":
+        checked_onnx(path)
+        return (str(path),)
+    weights = path.with_suffix(".bin")
+    confine(path, folder)
+    confine(weights, folder, "OpenVINO weights file")
+    if not weights.is_file():
+        raise BackendUnavailableError(f"{path.name}: its weights file {weights.name} is missing; reinstall the "
+                                      "model folder or re-run `otscc export`")
+    return str(path), str(weights)
+
+
 class OpenVINOBackend(SegBackend):
     name = "openvino"
 
@@ -85,8 +111,9 @@ class OpenVINOBackend(SegBackend):
                 precision_hint = "f32"
             if precision_hint not in (None, "default"):
                 config["INFERENCE_PRECISION_HINT"] = precision_hint
+        model_args = model_files(resolved.path)
         try:
-            model = core.read_model(str(resolved.path))
+            model = core.read_model(*model_args)
             self._compiled = core.compile_model(model, target, config)
         except RuntimeError as exc:
             raise BackendUnavailableError(f"{resolved.path.name}: OpenVINO cannot load the model on {target} "

@@ -57,12 +57,18 @@ def fakes(monkeypatch):
 
 
 def test_auto_falls_back_in_order_with_reasons(fakes):
-    fakes.outputs = {"a@gpu": "missing", "b@cpu": "nan", "c@cpu": "tampered"}
+    fakes.outputs = {"a@gpu": "missing", "b@cpu": "nan"}
     backend, notes = select_backend("auto", DEFAULT_SEG_MODEL)
-    assert backend.format_name == "d"
-    assert [re.split(" (?:unavailable|refused):", n)[0] for n in notes] == [
-        "a on fake (gpu)", "b on fake (cpu)", "c on fake (cpu)"]
-    assert "runtime missing" in notes[0] and "NaN" in notes[1] and "refused: c: SHA-256" in notes[2]
+    assert backend.format_name == "c"
+    assert [n.split(" unavailable:")[0] for n in notes] == ["a on fake (gpu)", "b on fake (cpu)"]
+    assert "runtime missing" in notes[0] and "NaN" in notes[1]
+
+
+def test_auto_stops_at_a_tampered_variant_instead_of_falling_back(fakes):
+    """A changed shipped file is a broken install: auto refuses loudly, as a named backend does."""
+    fakes.outputs = {"a@gpu": "missing", "b@cpu": "tampered"}
+    with pytest.raises(ModelIntegrityError, match="b: SHA-256 mismatch"):
+        select_backend("auto", DEFAULT_SEG_MODEL)
 
 
 def test_auto_takes_the_first_that_works_and_says_nothing_else(fakes):
