@@ -107,12 +107,15 @@ def draw_nomogram(ax, nomogram: Nomogram, points: dict[str, float] | None, total
     ax.set_axis_off()
 
 
-def write_report(prediction, path: str | Path, *, nomogram: Nomogram, model_dir: Path) -> Path:
-    """Write the one-page PDF atomically and return its path."""
+def build_figure(prediction, *, nomogram: Nomogram, model_dir: Path):
+    """The report page as a matplotlib Figure (not saved; ``write_report`` saves it).
+
+    Every text on it comes from ``prediction.to_json()`` (the patient is named by ``patient_id`` only)
+    and the model folder's evaluation file: no header text of the inputs (docs/privacy.md).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
-    from matplotlib.backends.backend_pdf import PdfPages
     from matplotlib.figure import Figure
     from matplotlib.gridspec import GridSpec
 
@@ -160,7 +163,21 @@ def write_report(prediction, path: str | Path, *, nomogram: Nomogram, model_dir:
         f"Stage timings: {timings}",
         *[f"Warning: {w}" for w in r["warnings"][:4]],
     ]), fontsize=6, va="top", linespacing=1.5)
+    return fig
+
+
+def write_report(prediction, path: str | Path, *, nomogram: Nomogram, model_dir: Path) -> Path:
+    """Write the one-page PDF atomically and return its path.
+
+    The PDF's document information names the product only (no patient id, no input paths).
+    """
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    from inference import __version__
+
+    fig = build_figure(prediction, nomogram=nomogram, model_dir=model_dir)
+    metadata = {"Title": "otscc-edge report", "Creator": f"otscc-edge {__version__}"}
     path = Path(path)
-    with atomic_path(path) as tmp, PdfPages(tmp) as pdf:
+    with atomic_path(path) as tmp, PdfPages(tmp, metadata=metadata) as pdf:
         pdf.savefig(fig)
     return path

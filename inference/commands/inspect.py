@@ -1,4 +1,9 @@
-"""``otscc inspect PATIENT``: what was found, roles and why, geometry, warnings, registration, timings."""
+"""``otscc inspect PATIENT``: what was found, roles and why, geometry, warnings, registration, timings.
+
+Series are listed by number, size and geometry. Their descriptions and UIDs (PS3.15 "remove" attributes:
+free text that may name the patient, and unique identifiers) are printed only with ``--show-descriptions``,
+so the default output can be pasted into a ticket or kept with results (docs/privacy.md).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="co-registration of T2/T1 to CE-T1: auto skips it when grids coincide "
                              "(default: auto)")
     parser.add_argument("--json", action="store_true", help="print a JSON report instead of text (default: off)")
+    parser.add_argument("--show-descriptions", action="store_true",
+                        help="also print each DICOM series' description and SeriesInstanceUID, to tell series "
+                             "apart on screen; they may identify the patient, so don't share that output "
+                             "(default: off, series numbers only)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     prepared = prepare_patient(args.patient, cet1=args.cet1, t2=args.t2, t1=args.t1,
                                register=args.register, progress=progress)
-    report = prepared.report()
+    report = redact(prepared.report(), show_descriptions=args.show_descriptions)
     if args.json:
         json.dump(report, sys.stdout, indent=2)
         print()
@@ -42,8 +51,30 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def redact(report: dict, *, show_descriptions: bool = False) -> dict:
+    """``report`` without series descriptions and UIDs (unless ``show_descriptions``)."""
+    if show_descriptions:
+        return report
+    hidden = ("description", "series_uid")
+    series = [{k: v for k, v in s.items() if k not in hidden} for s in report.get("series_found", [])]
+    return {**report, "series_found": series}
+
+
+def _series_lines(series: list[dict]) -> list[str]:
+    lines = ["Series found:"] if series else []
+    for s in series:
+        spacing = "x".join(f"{v:.3g}" for v in s.get("pixel_spacing_mm", []))
+        line = (f"  #{s.get('series_number') or '?':<4} {s.get('images')} images, {s.get('columns')}x{s.get('rows')}"
+                f" pixels of {spacing} mm")
+        if "description" in s:
+            line += f"; '{s['description']}' {s.get('series_uid', '')}"
+        lines.append(line)
+    return lines
+
+
 def format_report(report: dict) -> str:
-    lines = [f"Patient {report['patient_id']} ({report['source_kind']})", "Sequences:"]
+    lines = [f"Patient {report['patient_id']} ({report['source_kind']})",
+             *_series_lines(report.get("series_found", [])), "Sequences:"]
     for role, info in report["roles"].items():
         size = "x".join(str(s) for s in info["size_xyz"])
         spacing = "x".join(f"{s:.3g}" for s in info["spacing_mm_xyz"])

@@ -167,7 +167,10 @@ def test_audit_log_appends_json_lines(tmp_path):
     log.append({"event": "export", "patient_id": "p1"})
     lines = (tmp_path / "sub" / "audit.jsonl").read_text().splitlines()
     assert [json.loads(line)["event"] for line in lines] == ["predict", "export"]
-    assert log.read()[1]["patient_id"] == "p1"
+    entries = log.read()
+    assert "patient_id" not in entries[1] and entries[0]["patient"] == entries[1]["patient"] == log.pseudonym("p1")
+    assert (tmp_path / "sub" / "pseudonym.key").is_file()  # the GUI keeps its key beside its log
+    assert log.verify().ok
 
 
 def test_series_table_for_named_files(tmp_path):

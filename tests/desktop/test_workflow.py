@@ -13,7 +13,9 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDropEvent
 
 from inference.assets import SAMPLE_PATIENT
+from inference.audit import prediction_digest
 from inference.errors import CancelledError, OutputError, UnreadableFileError
+from inference.pipeline import file_sha256
 from tests.desktop.conftest import JOB_TIMEOUT_MS, wait_job
 from tests.desktop.test_viewer import drag, widget_pos
 
@@ -48,8 +50,9 @@ def test_segmentation_result_is_shown(segmented):
     audit = segmented.engine.audit.read()
     entry = next(e for e in audit if e["event"] == "predict")
     assert set(entry["input_files_sha256"]) == {"cet1", "t2", "t1"}
-    assert entry["model"]["sha256"] and entry["nomogram_sha256"] and entry["backend"]["backend"]
-    assert entry["result"]["probability"] == round(s.prediction.score.probability, 4)
+    assert entry["model"]["sha256"] and entry["nomogram"]["sha256"] and entry["backend"]["backend"]
+    assert entry["app"]["version"] and entry["patient"] == segmented.engine.audit.pseudonym(s.prediction.patient_id)
+    assert "patient_id" not in entry and "result" not in entry  # hashes and pseudonyms only
 
 
 def test_cancel_really_stops_segmentation(segmented):
@@ -165,7 +168,9 @@ def test_export_writes_outside_the_input_and_audits(segmented, tmp_path):
     assert result["mask_edited"] == w.session.prediction.edited
     assert result["probability"] == round(w.session.prediction.score.probability, 4)
     entry = w.engine.audit.read()[-1]
-    assert entry["event"] == "export" and entry["outputs"]["result"] == str(folder / "result.json")
+    assert entry["event"] == "export" and entry["outputs_sha256"]["result"] == file_sha256(folder / "result.json")
+    assert entry["prediction_sha256"] == prediction_digest(result)
+    assert w.engine.audit.verify().ok
     # into the patient's own folder: refused, one readable error, nothing written
     reports = len(w.presenter.reports)
     assert w.export(SAMPLE_PATIENT / "exports")

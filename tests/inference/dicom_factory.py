@@ -5,15 +5,16 @@ scanner export carries: UIDs, frame of reference, series number/description, pro
 contrast agent, image type, patient geometry, rescale and int16 pixels. Patient identifiers are filled
 with fake but realistic-looking values so tests can check that they never leak out of the intake.
 
-Options reproduce what real exports look like: random or nested file names, non-DICOM junk, missing
-slices, gantry tilt, localizers mixed into a series, 4D series (several images per position).
+Options reproduce what real exports look like: random, nested or SOPInstanceUID file names, non-DICOM
+junk, missing slices, gantry tilt, localizers mixed into a series, 4D series (several images per position),
+and any extra header attributes (``extra_tags``: e.g. every PS3.15 basic-profile identifier).
 """
 
 from __future__ import annotations
 
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,8 +100,8 @@ def _file_meta(sop_uid: str) -> FileMetaDataset:
     return meta
 
 
-def _dataset(path: Path, spec: SeriesSpec, study: dict, series_uid: str) -> FileDataset:
-    sop_uid = generate_uid()
+def _dataset(path: Path, spec: SeriesSpec, study: dict, series_uid: str, sop_uid: str | None = None) -> FileDataset:
+    sop_uid = sop_uid or generate_uid()
     ds = FileDataset(str(path), {}, file_meta=_file_meta(sop_uid), preamble=b"\0" * 128)
     ds.SOPClassUID = MRImageStorage
     ds.SOPInstanceUID = sop_uid
@@ -139,6 +140,8 @@ def _dataset(path: Path, spec: SeriesSpec, study: dict, series_uid: str) -> File
     ds.PixelRepresentation = 1
     ds.RescaleSlope = spec.slope
     ds.RescaleIntercept = spec.intercept
+    for keyword, value in study.get("extra_tags", {}).items():  # may override the defaults above
+        setattr(ds, keyword, value)
     return ds
 
 
@@ -161,14 +164,17 @@ def _write_image(path: Path, ds: FileDataset, pixels: np.ndarray, position, orie
 
 
 class _Namer:
-    """File names: ``sequential`` (IM0001.dcm), ``random`` (hex, no extension) or ``nested`` (random in
-    per-series subfolders two levels deep, like some PACS exports)."""
+    """File names: ``sequential`` (IM0001.dcm), ``random`` (hex, no extension), ``nested`` (random in
+    per-series subfolders two levels deep, like some PACS exports) or ``sop`` (<SOPInstanceUID>.dcm, as
+    many PACS exports name them)."""
 
     def __init__(self, root: Path, style: str, rng: random.Random) -> None:
         self.root, self.style, self.rng, self.count = root, style, rng, 0
 
-    def __call__(self, series_number: int) -> Path:
+    def __call__(self, series_number: int, sop_uid: str = "") -> Path:
         self.count += 1
+        if self.style == "sop":
+            return self.root / f"{sop_uid}.dcm"
         if self.style == "sequential":
             return self.root / f"IM{self.count:04d}.dcm"
         name = "".join(self.rng.choice("0123456789ABCDEF") for _ in range(12))
@@ -195,8 +201,9 @@ def write_series(
             continue
         for echo in range(spec.images_per_position):
             number += 1
-            path = namer(spec.number)
-            ds = _dataset(path, spec, study, series_uid)
+            sop_uid = generate_uid()
+            path = namer(spec.number, sop_uid)
+            ds = _dataset(path, spec, study, series_uid, sop_uid)
             if spec.images_per_position > 1:
                 ds.EchoNumbers = echo + 1
             pixels = volume[k] // (echo + 1)
@@ -207,8 +214,9 @@ def write_series(
     written.stored = np.stack(kept)
     for extra in range(spec.localizers_mixed_in):
         number += 1
-        path = namer(spec.number)
-        ds = _dataset(path, spec, study, series_uid)
+        sop_uid = generate_uid()
+        path = namer(spec.number, sop_uid)
+        ds = _dataset(path, spec, study, series_uid, sop_uid)
         # A sagittal image with the same size: only orientation betrays it (ImageType LOCALIZER is not set).
         _write_image(path, ds, volume[0], (0.0, -30.0 + extra, 60.0), (0.0, 1.0, 0.0, 0.0, 0.0, -1.0), number)
         written.files.append(path)
@@ -244,16 +252,21 @@ def write_study(
     study_uid: str | None = None,
     patient_name: str = FAKE_PATIENT_NAME,
     patient_id: str = FAKE_PATIENT_ID,
+    frame_uid: str | None = None,
+    extra_tags: Mapping[str, object] | None = None,
 ) -> dict[int, WrittenSeries]:
     """Write every series of ``specs`` under ``root``.
 
     Args:
         root: folder to write into (created).
         specs: the series.
-        naming: ``sequential``, ``random`` or ``nested`` (see ``_Namer``).
+        naming: ``sequential``, ``random``, ``nested`` or ``sop`` (see ``_Namer``).
         junk: how many non-DICOM files to mix in (0-6).
         seed: seed for names and junk bytes, so failures reproduce.
         study_uid, patient_name, patient_id: study identity (random UID when None).
+        frame_uid: FrameOfReferenceUID shared by the series (random when None).
+        extra_tags: header attributes by pydicom keyword written into every file after the defaults
+            (so they may replace them), e.g. ``{"InstitutionName": "..."}``.
 
     Returns:
         The written series keyed by series number.
@@ -263,9 +276,10 @@ def write_study(
     rng = random.Random(seed)
     study = {
         "study_uid": study_uid or generate_uid(),
-        "frame_uid": generate_uid(),
+        "frame_uid": frame_uid or generate_uid(),
         "patient_name": patient_name,
         "patient_id": patient_id,
+        "extra_tags": dict(extra_tags or {}),
     }
     namer = _Namer(root, naming, rng)
     written = {spec.number: write_series(spec, namer, study) for spec in specs}

@@ -53,7 +53,7 @@ def test_each_role_reason_names_its_evidence(tmp_path: Path) -> None:
 
     roles = load_patient(tmp_path).roles
 
-    assert "ContrastBolusAgent 'Gadovist 7.5ml'" in roles["cet1"].reason
+    assert "ContrastBolusAgent set" in roles["cet1"].reason and "Gadovist" not in roles["cet1"].reason
     assert "post-contrast" in roles["cet1"].reason
     assert "description says T2" in roles["t2"].reason and "TR 4200/TE 95" in roles["t2"].reason
     assert "description says T1" in roles["t1"].reason and "pre-contrast" in roles["t1"].reason
@@ -74,7 +74,7 @@ def test_roles_from_tr_te_when_descriptions_say_nothing(tmp_path: Path) -> None:
     assert roles["t1"].key == written[2].series_uid
     # The contrast tag is the only thing that tells the two identical T1 series apart.
     assert roles["cet1"].key == written[9].series_uid
-    assert "ContrastBolusAgent 'Dotarem'" in roles["cet1"].reason
+    assert "ContrastBolusAgent set" in roles["cet1"].reason
 
 
 def test_contrast_from_the_agent_tag_alone(tmp_path: Path) -> None:
@@ -102,7 +102,8 @@ def test_two_cet1_candidates_are_ambiguous(tmp_path: Path) -> None:
 
     message = str(info.value)
     assert "2 candidates for CE-T1" in message and "--cet1" in message
-    assert "'T1 TSE AX +C FS'" in message and "'COR T1 POST GD'" in message
+    assert "series #7 (12 images)" in message and "series #9 (12 images)" in message
+    assert "T1 TSE AX" not in message and "COR T1 POST GD" not in message  # descriptions are never quoted
     keys = {c["key"] for c in info.value.candidates}
     assert keys == {written[7].series_uid, written[9].series_uid}
     assert all(c["reason"] for c in info.value.candidates)
@@ -160,8 +161,9 @@ def test_missing_t2_lists_what_was_seen(tmp_path: Path) -> None:
 
     message = str(info.value)
     assert "no T2 series found" in message and "--t2" in message
-    for seen in ("'Ax T1 PRE'", "'T1 TSE AX +C FS'", "'3-plane loc'", "'DWI b1000'", "'ADC'"):
+    for seen in ("series #3 ", "series #7 ", "series #1 ", "series #5 ", "series #6 "):  # by number, no text
         assert seen in message
+    assert "DWI b1000" not in message and "3-plane loc" not in message
     assert "localizer" in message.lower() and "diffusion" in message  # why those were not T2
 
 
@@ -240,7 +242,7 @@ SERIES_TABLE = [
     ("COR T1 POST GD", 520, 10, None, "cet1", "post-contrast"),
     ("AX T1 FS POST", 600, 12, "Gadavist", "cet1", "ContrastBolusAgent"),
     ("T1+C", 500, 10, None, "cet1", "post-contrast"),
-    ("AX SE", 500, 10, "Dotarem", "cet1", "ContrastBolusAgent 'Dotarem'"),
+    ("AX SE", 500, 10, "Dotarem", "cet1", "ContrastBolusAgent set"),
     ("AX T2 FSE", 4200, 95, None, "t2", "description says T2"),
     ("t2_tse_tra_fs", 4000, 90, None, "t2", "description says T2"),
     ("T2 STIR COR", 4000, 60, None, "t2", "description says T2"),

@@ -25,6 +25,12 @@ from tests.inference.test_nomogram import example
 CLINICAL = {"age": 62, "sex": "M", "ct_stage": "T2", "cn_status": 0, "doi_mm": 7.5}
 
 
+@pytest.fixture(autouse=True)
+def _user_data_dir(tmp_path, monkeypatch):
+    """`otscc predict` audits with a pseudonym key from the user data folder: keep it out of the real home."""
+    monkeypatch.setenv("OTSCC_EDGE_DATA_DIR", str(tmp_path / "userdata"))
+
+
 @pytest.fixture(scope="module")
 def nomogram_file(tmp_path_factory) -> Path:
     """A valid nomogram on two features every extraction has (shape once, CE-T1 first order)."""
