@@ -3,7 +3,9 @@
 Every job takes ``progress(stage, fraction)`` and ``cancelled()`` callbacks and returns a value or raises
 a typed error; ``desktop.worker`` runs them off the GUI thread and turns the callbacks into signals. The
 pipeline (backend + nomogram) is created lazily by the first job that needs it, in the worker thread, so
-the window opens without loading any model.
+the window opens without loading any model. Before it loads a model, ``default_factory`` test-loads it in
+a child process (``inference.isolation``): a model that crashes its runtime fails that job with
+``BackendCrashedError`` and the window carries on.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,7 @@ from desktop.audit import AuditLog, audit_entry
 from desktop.series_table import SeriesRow, describe_candidates
 from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
 from inference.errors import AmbiguousSequenceError, CancelledError
+from inference.isolation import probe_backend
 from inference.measure import TumorMeasures, measure_mask
 from inference.nomogram import CLINICAL, ClinicalValueError
 from inference.pipeline import Pipeline, Prediction, check_output_dir, load_clinical
@@ -36,11 +39,28 @@ class EngineSettings:
     threads: int | None = None
     model_dir: Path = DEFAULT_SEG_MODEL
     nomogram: Path = DEFAULT_NOMOGRAM
+    #: test-load the model in a child process first (``inference.isolation``): a runtime that crashes on
+    #: the model file kills that child, not the window
+    isolate: bool = True
 
 
 def default_factory(settings: EngineSettings) -> Pipeline:
-    return Pipeline(model_dir=settings.model_dir, nomogram=settings.nomogram, backend=settings.backend,
-                    threads=settings.threads)
+    """The pipeline for ``settings``; with ``isolate`` the model is test-loaded in a child process first.
+
+    Raises:
+        BackendCrashedError: the runtime crashed on the model in the child; nothing was loaded here.
+    """
+    backend, notes = settings.backend, ()
+    if settings.isolate:
+        probe = probe_backend(settings.backend, settings.model_dir, threads=settings.threads)
+        backend, notes = probe.backend, probe.notes
+        log.info("model probe (%s): load in-process as %r after %.2f s%s", settings.backend, backend,
+                 probe.seconds, " (cached)" if probe.cached else "")
+    pipeline = Pipeline(model_dir=settings.model_dir, nomogram=settings.nomogram, backend=backend,
+                        threads=settings.threads)
+    if notes:  # auto passed over a candidate that crashed the runtime: say so with the other notes
+        pipeline.backend_notes = [*notes, *pipeline.backend_notes]
+    return pipeline
 
 
 @dataclass
@@ -96,11 +116,12 @@ class Engine:
     def loaded_pipeline(self) -> Pipeline | None:
         return self._pipeline
 
-    def configure(self, *, backend: str | None = None, threads: int | None = -1) -> None:
-        """Change backend/threads; the pipeline is rebuilt by the next job (threads -1: unchanged)."""
-        new = EngineSettings(backend=backend or self.settings.backend,
-                             threads=self.settings.threads if threads == -1 else (threads or None),
-                             model_dir=self.settings.model_dir, nomogram=self.settings.nomogram)
+    def configure(self, *, backend: str | None = None, threads: int | None = -1,
+                  model_dir: str | Path | None = None) -> None:
+        """Change backend/threads/model folder; the pipeline is rebuilt by the next job (threads -1: unchanged)."""
+        new = replace(self.settings, backend=backend or self.settings.backend,
+                      threads=self.settings.threads if threads == -1 else (threads or None),
+                      model_dir=Path(model_dir) if model_dir is not None else self.settings.model_dir)
         if new != self.settings:
             with self._lock:
                 self.settings, self._pipeline = new, None

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from inference.errors import (
     AmbiguousSequenceError,
+    BackendCrashedError,
     CancelledError,
     GeometryError,
     InputError,
@@ -46,7 +47,10 @@ ADVICE: tuple[tuple[type[BaseException], str], ...] = (
     (InvalidPixelDataError, "Check the series on the PACS viewer; re-export it if it looks wrong there."),
     (InputError, "Check the clinical values and the patient folder, then try again."),
     (RegistrationError, "Check that T2 and T1 belong to the same examination as CE-T1."),
-    (OutputError, "Choose another output folder (outside the patient's folder, writable, with free space)."),
+    (OutputError, "Your results are still open and nothing was lost: choose another output folder (outside "
+                  "the patient's folder, writable, with free space) and export again."),
+    (BackendCrashedError, "Nothing else was affected (the model was tried in a separate process). Reinstall "
+                          "the model folder, or choose another backend in Settings > Backend, then try again."),
     (OtsccError, "See the log (Help > Open log) for details; try Settings > Backend if the model failed."),
     (MemoryError, "Close other programs or choose fewer threads (Settings > Backend), then try again."),
     (OSError, "Check that the folder is readable/writable and the disk is not full."),

@@ -74,3 +74,28 @@ class ModelIntegrityError(OtsccError):
     Reinstall the model folder, or re-run ``otscc export`` to rebuild the variants and the manifest."""
 
     exit_code = 4
+
+
+class OutputWriteError(OutputError, OSError):
+    """The file system refused an output (disk full, read-only, permission denied); nothing was replaced.
+
+    Also an ``OSError`` carrying the errno, so code that catches ``OSError`` keeps working; ``str()`` is
+    the one readable line (folder, what happened, what to do)."""
+
+    def __init__(self, message: str, code: int | None = None, filename: str | None = None) -> None:
+        OSError.__init__(self, code, message, filename)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BackendCrashedError(OtsccError):
+    """A model runtime killed (or hung) the child process that test-loaded a model; the model was not
+    loaded in this process. The message names the backend, the model file and the signal."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, backend: str = "", model: str = "", signal: str = "") -> None:
+        super().__init__(message)
+        self.backend, self.model, self.signal = backend, model, signal

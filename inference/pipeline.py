@@ -21,7 +21,6 @@ from typing import Any
 
 from inference import __version__
 from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
-from inference.atomic import atomic_path
 from inference.errors import CancelledError
 from inference.intake import PreparedPatient, prepare_patient
 from inference.measure import TumorMeasures, measure_mask
@@ -81,7 +80,11 @@ def load_clinical(patient_dir: str | Path, csv_file: str | Path | None = None,
 
 @dataclass
 class Prediction:
-    """Everything one prediction produced (arrays stay in memory; ``to_json`` is result.json)."""
+    """Everything one prediction produced (arrays stay in memory; ``to_json`` is result.json).
+
+    Nothing here carries a DICOM identifier (docs/privacy.md): ``patient_id`` is the patient folder's name
+    for image files (the user's own label) and ``anon-`` + a StudyInstanceUID hash for DICOM.
+    """
 
     patient_id: str
     status: str  # "ok" | "no_tumor"
@@ -130,6 +133,9 @@ class Pipeline:
     def __init__(self, *, model_dir: str | Path = DEFAULT_SEG_MODEL, nomogram: str | Path = DEFAULT_NOMOGRAM,
                  backend: str = "auto", threads: int | None = None) -> None:
         from inference.backends import select_backend
+        from inference.memory import tune_allocator
+
+        tune_allocator()  # one Pipeline serves many patients: see inference/memory.py
 
         self.model_dir, self.nomogram_path = Path(model_dir), Path(nomogram)
         self.nomogram = Nomogram.load(self.nomogram_path)
@@ -137,7 +143,9 @@ class Pipeline:
         self.backend, self.backend_notes = select_backend(backend, self.model_dir, threads=threads)
         self.backend_seconds = time.perf_counter() - start
         self.radiomics_params = load_params()
-        self._hashes = {"nomogram_sha256": file_sha256(self.nomogram_path), "model_dir": self.model_dir.name}
+        self._hashes = {"nomogram_sha256": file_sha256(self.nomogram_path), "model_dir": self.model_dir.name,
+                        "nomogram_integrity": self.nomogram.integrity,
+                        "radiomics_params_integrity": getattr(self.radiomics_params, "integrity", "not checked")}
 
     # -- stages --------------------------------------------------------------------------------------
     def prepare(self, path: str | Path, *, cet1=None, t2=None, t1=None, register: str = "auto",
@@ -222,6 +230,8 @@ class Pipeline:
             warnings.append(f"depth of invasion {clinical['doi_mm']} mm is ESTIMATED from the mask, not measured")
         provenance = {
             "otscc_edge": __version__, **self._hashes,
+            "nomogram_version": self.nomogram.data.get("created"),  # its only version field: when it was fitted
+            "nomogram_kind": self.nomogram.data.get("kind"),
             "nomogram_mask_source": self.nomogram.data["mask_source"],
             "nomogram_features": list(self.nomogram.rad["features"]),
             "input_sha256": {role: _array_sha256(v) for role, v in prepared.volumes.items()},
@@ -273,32 +283,49 @@ class Pipeline:
         return replace(new, warnings=list(dict.fromkeys(new.warnings)))
 
     def write(self, prediction: Prediction, out_root: str | Path, *, report: bool = True) -> dict[str, Path]:
-        """Write ``out_root/<patient_id>/{mask.nii.gz, result.json, report.pdf}`` (each atomically).
+        """Write ``out_root/<patient_id>/{mask.nii.gz, report.pdf, result.json}`` as one set.
 
-        The mask is written on the original CE-T1 grid (size, spacing, origin, direction), uint8 0/1.
+        Every file is first written under a temporary name in that folder and fsynced; only when all of them
+        are complete are they renamed onto their names (mask, report, then result.json) and the folder
+        fsynced. A failure while writing leaves the previous set exactly as it was and no temporary behind;
+        a kill leaves the previous set too, plus temporaries that the next write to the folder removes.
+        result.json comes last and names the SHA-256 of the mask and report it belongs to (``outputs``): the
+        renames take microseconds, and a kill or a power cut between two of them is the one way to get a
+        mixed set (new mask, old result.json), which those hashes reveal. The mask is written on the original
+        CE-T1 grid (size, spacing, origin, direction), uint8 0/1, and read back (SimpleITK reports a full
+        disk as success).
+
+        Raises:
+            OutputWriteError: disk full, read-only or write-protected folder (the message says which and what
+                to do); previous outputs are unchanged.
+            OutputError: any other failure to write (same guarantee).
         """
         import SimpleITK as sitk
 
-        from inference.atomic import write_json
+        from inference.atomic import output_error, staged_files, write_image_verified
         from inference.errors import OutputError
 
         folder = Path(out_root) / prediction.patient_id
-        paths = {"mask": folder / "mask.nii.gz", "result": folder / "result.json"}
+        names = {"mask": "mask.nii.gz", "report": "report.pdf", "result": "result.json"}
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            with atomic_path(paths["mask"]) as tmp:
-                sitk.WriteImage(sitk.Cast(prediction.mask.to_image(), sitk.sitkUInt8), str(tmp), True)
-            if report:
-                from inference.report import write_report
+            with staged_files(folder) as stage:
+                write_image_verified(sitk.Cast(prediction.mask.to_image(), sitk.sitkUInt8), stage.path(names["mask"]))
+                if report:
+                    from inference.report import write_report
 
-                start = time.perf_counter()
-                paths["report"] = write_report(prediction, folder / "report.pdf", nomogram=self.nomogram,
-                                               model_dir=self.model_dir)
-                prediction.timings["report"] = time.perf_counter() - start
-            write_json(paths["result"], prediction.to_json())
+                    start = time.perf_counter()
+                    write_report(prediction, stage.path(names["report"]), nomogram=self.nomogram,
+                                 model_dir=self.model_dir)
+                    prediction.timings["report"] = time.perf_counter() - start
+                outputs = {k: stage.record(names[k]) for k in ("mask", "report") if names[k] in stage.staged}
+                stage.path(names["result"]).write_text(json.dumps({**prediction.to_json(), "outputs": outputs},
+                                                                  indent=2))
+                committed = stage.commit()
+        except OutputError:
+            raise
         except OSError as exc:
-            raise OutputError(f"cannot write outputs to {folder}: {exc}") from exc
-        return paths
+            raise output_error(exc, folder) from exc
+        return {k: committed[names[k]] for k in ("mask", "result", "report") if names[k] in committed}
 
     def describe_backend(self) -> dict[str, Any]:
         return {**self.backend.describe(), "notes": list(self.backend_notes)}

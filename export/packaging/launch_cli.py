@@ -16,6 +16,10 @@ if __name__ == "__main__":
     use_persistent_matplotlib_cache()
 
     args = sys.argv[1:]
+    if args[:2] == ["-m", "inference.isolation"]:  # the GUI's model test-load in a separate process
+        from inference.isolation import main as probe_main
+
+        sys.exit(probe_main(args[2:]))
     if args[:2] == ["-m", "inference.cli"]:
         args = args[2:]
     sys.exit(main(args))

@@ -3,7 +3,8 @@
 ``otscc-gui [PATIENT]`` is ``otscc gui [PATIENT]``. A windowed build has no console: on Windows
 ``sys.stdout``/``sys.stderr`` are None, so they go to the null device (the GUI logs to its own file).
 ``-m inference.cli ARGS`` runs the CLI instead (``sys.executable`` is this executable in a frozen build; the
-GUI's "Benchmark this device" starts ``sys.executable -m inference.cli benchmark ...``).
+GUI's "Benchmark this device" starts ``sys.executable -m inference.cli benchmark ...``), and
+``-m inference.isolation ARGS`` the model test-load the GUI runs in a separate process before loading a model.
 """
 
 import multiprocessing
@@ -21,4 +22,8 @@ if __name__ == "__main__":
     use_persistent_matplotlib_cache()
 
     args = sys.argv[1:]
+    if args[:2] == ["-m", "inference.isolation"]:  # the model test-load before the GUI loads a backend
+        from inference.isolation import main as probe_main
+
+        sys.exit(probe_main(args[2:]))
     sys.exit(main(args[2:] if args[:2] == ["-m", "inference.cli"] else ["gui", *args]))

@@ -3,6 +3,10 @@
 PATIENT is one patient folder, or a folder of patient folders (a batch: detected when a sub-folder holds
 sequence files named cet1/t2/t1 or a clinical.json, or forced with ``--batch``). In a batch one bad patient
 is reported in the summary and skipped; the rest still run.
+
+Every run, failed ones included, is appended to an audit log (default ``OUT/audit.jsonl``; see
+``inference.audit`` and docs/privacy.md): hashes, versions and a keyed patient pseudonym, nothing else.
+Outputs name a patient by ``patient_id``: the folder name for image files, a pseudonym for DICOM.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -18,6 +23,9 @@ from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
 from inference.atomic import atomic_path
 from inference.commands.inspect import add_sequence_arguments
 from inference.errors import InputError, OtsccError
+from inference.memory import release_memory
+
+log = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS = ("patient_id", "folder", "status", "probability", "risk_group", "tumor_volume_ml",
                    "doi_mm", "doi_mm_estimated", "backend", "seconds", "error")
@@ -48,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--batch", action="store_true", help="treat PATIENT as a folder of patients (default: detected)")
     a("--no-report", action="store_true", help="skip report.pdf (default: write it)")
     a("--json", action="store_true", help="print result.json (one patient) or the summary rows (batch) as JSON")
+    a("--audit-log", metavar="FILE", help="append-only audit log to add this run to (default: OUT/audit.jsonl; "
+                                          "never inside PATIENT); its pseudonym key stays in the user data folder")
 
 
 def _cli_clinical(args: argparse.Namespace) -> dict:
@@ -94,18 +104,39 @@ class _Progress:
             print("\r" + " " * 60 + "\r", end="", file=sys.stderr, flush=True)
 
 
-def _predict_one(pipeline, folder: Path, args, progress) -> tuple:
+def _open_audit(args, root: Path):
+    """The audit log: ``--audit-log`` or OUT/audit.jsonl, refused inside the patient folder."""
+    from inference.audit import AuditLog
+    from inference.pipeline import check_output_dir
+
+    path = Path(args.audit_log) if args.audit_log else Path(args.out) / "audit.jsonl"
+    check_output_dir(path.parent, [root])
+    return AuditLog(path)
+
+
+def _predict_one(pipeline, folder: Path, args, progress, audit) -> tuple:
+    """Predict, write and audit one patient; a failure is audited (error type only) and re-raised."""
+    from inference.audit import audit_entry, failure_entry
     from inference.pipeline import load_clinical
 
-    prepared = pipeline.prepare(folder, cet1=args.cet1, t2=args.t2, t1=args.t1, register=args.register,
-                                progress=progress)
-    clinical = {**load_clinical(folder, args.clinical, prepared.patient.patient_id), **_cli_clinical(args)}
-    prediction = pipeline.predict(prepared, clinical, progress=progress)
-    paths = pipeline.write(prediction, args.out, report=not args.no_report)
+    try:
+        prepared = pipeline.prepare(folder, cet1=args.cet1, t2=args.t2, t1=args.t1, register=args.register,
+                                    progress=progress)
+        clinical = {**load_clinical(folder, args.clinical, prepared.patient.patient_id), **_cli_clinical(args)}
+        prediction = pipeline.predict(prepared, clinical, progress=progress)
+        paths = pipeline.write(prediction, args.out, report=not args.no_report)
+    except OtsccError as exc:
+        # Before loading there is no patient id: the folder name stands in (pseudonymized by the log).
+        try:
+            audit.append(failure_entry("predict", folder.resolve().name, exc, pipeline=pipeline))
+        except OtsccError as audit_exc:  # the same full disk, typically: the first error is the one to report
+            log.info("this failure could not be audited either: %s", audit_exc)
+        raise
+    audit.append(audit_entry("predict", prediction, model_dir=pipeline.model_dir, outputs=paths))
     return prediction, paths
 
 
-def _print_result(prediction, paths: dict, seconds: float) -> None:
+def _print_result(prediction, paths: dict, seconds: float, audit_path: Path) -> None:
     r = prediction.to_json()
     print(f"Patient {r['patient_id']}: ", end="")
     if r["status"] == "ok":
@@ -127,6 +158,7 @@ def _print_result(prediction, paths: dict, seconds: float) -> None:
         print(f"  warning: {w}")
     for name, path in paths.items():
         print(f"  {name:<7} {path}")
+    print(f"  audit   {audit_path}")
     print("  (models trained on SYNTHETIC data: not a clinical prediction)")
 
 
@@ -138,25 +170,26 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{root}: no such patient folder")
     patients = find_patients(root, args.batch)
     check_output_dir(args.out, [root])
+    audit = _open_audit(args, root)
     if patients is not None and any((args.cet1, args.t2, args.t1)):
         raise InputError("--cet1/--t2/--t1 name one patient's series; they cannot be used with a batch")
     pipeline = Pipeline(model_dir=args.model, nomogram=args.nomogram, backend=args.backend, threads=args.threads)
     if patients is None:
         start = time.perf_counter()
         progress = _Progress(not args.json)
-        prediction, paths = _predict_one(pipeline, root, args, progress)
+        prediction, paths = _predict_one(pipeline, root, args, progress, audit)
         progress.done()
         if args.json:
             json.dump(prediction.to_json(), sys.stdout, indent=2)
             print()
         else:
-            _print_result(prediction, paths, time.perf_counter() - start)
+            _print_result(prediction, paths, time.perf_counter() - start, audit.path)
         return 0
-    return _run_batch(pipeline, patients, args)
+    return _run_batch(pipeline, patients, args, audit)
 
 
-def _run_batch(pipeline, patients: list[Path], args) -> int:
-    rows, failed = [], 0
+def _run_batch(pipeline, patients: list[Path], args, audit) -> int:
+    rows, failed, summary_error = [], 0, None
     summary = Path(args.out) / "summary.csv"
     for i, folder in enumerate(patients, 1):
         start = time.perf_counter()
@@ -164,7 +197,7 @@ def _run_batch(pipeline, patients: list[Path], args) -> int:
         row = dict.fromkeys(SUMMARY_COLUMNS, "")
         row["folder"] = folder.name
         try:
-            prediction, _ = _predict_one(pipeline, folder, args, progress)
+            prediction, _ = _predict_one(pipeline, folder, args, progress, audit)
             r = prediction.to_json()
             row.update(patient_id=r["patient_id"], status=r["status"], probability=r["probability"] or "",
                        risk_group=r["risk_group"] or "", tumor_volume_ml=r["tumor"]["volume_ml"],
@@ -175,18 +208,28 @@ def _run_batch(pipeline, patients: list[Path], args) -> int:
             row.update(status="error", error=str(exc))
         row["seconds"] = round(time.perf_counter() - start, 2)
         progress.done()
+        release_memory()  # the patient's arrays are gone: give their pages back before the next one
         rows.append(row)
         if not args.json:
             outcome = (f"{row['probability']:.1%} {row['risk_group']}" if row["status"] == "ok" else row["status"])
             print(f"[{i}/{len(patients)}] {folder.name}: {outcome}"
                   + (f" - {row['error']}" if row["error"] else ""), file=sys.stderr, flush=True)
-        _write_summary(summary, rows)  # after every patient: an interrupted batch keeps what it did
+        try:
+            _write_summary(summary, rows)  # after every patient: an interrupted batch keeps what it did
+        except OtsccError as exc:  # a full/read-only disk: keep going, every patient still gets its line
+            if summary_error is None:
+                print(f"warning: {exc}", file=sys.stderr, flush=True)
+            summary_error = exc
+    if summary_error is not None:
+        print(f"summary.csv could not be written ({summary_error}); the per-patient lines above are the record",
+              file=sys.stderr)
     if args.json:
         json.dump(rows, sys.stdout, indent=2)
         print()
     else:
-        print(f"{len(rows) - failed} of {len(rows)} patients done, {failed} failed; summary: {summary}")
-    return 1 if failed else 0
+        print(f"{len(rows) - failed} of {len(rows)} patients done, {failed} failed; summary: {summary}; "
+              f"audit log: {audit.path}")
+    return 1 if failed or summary_error is not None else 0
 
 
 def _write_summary(path: Path, rows: list[dict]) -> None:

@@ -188,6 +188,21 @@ def test_benchmark_runs_frozen_as_the_gui_starts_it(installed, isolation, tmp_pa
     MEASURED["frozen_benchmark_one_format_s"] = round(seconds, 1)
 
 
+@pytest.mark.parametrize("exe", ["otscc", "otscc-gui"])
+def test_model_test_load_runs_frozen_as_the_gui_starts_it(installed, isolation, tmp_path, exe):
+    """Before loading a model the GUI test-loads it in ``sys.executable -m inference.isolation`` (the
+    executable itself in the bundle): both launchers must answer it, with the bundle's model verified."""
+    model = installed / "opt" / NAME / "_internal" / "assets" / "models" / "seg"
+    proc, seconds = _run(clean_command([str(installed / "opt" / NAME / exe), "-m", "inference.isolation",
+                                        "--backend", "auto", "--model", str(model)], tmp_path, isolation))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    events = [json.loads(line.split(" ", 1)[1]) for line in proc.stdout.splitlines()
+              if line.startswith("OTSCC-PROBE ")]
+    ok = [e for e in events if e["event"] == "ok"]
+    assert ok and ok[0]["describe"]["integrity"].startswith("sha256 verified"), events
+    MEASURED[f"frozen_model_probe_{exe}_s"] = round(seconds, 2)
+
+
 def _first_window(exe: Path, home: Path, isolation) -> float:
     log = home / ".local" / "share" / NAME / "otscc-edge.log"
     cmd = clean_command([str(exe)], home, isolation, QT_QPA_PLATFORM="offscreen")
