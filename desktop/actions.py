@@ -35,6 +35,8 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
                         "Open a patient folder (NIfTI/NRRD/MHA files or DICOM)")
     a["export"] = _action(w, "&Export results...", lambda: w.export(), "Ctrl+E",
                           "Write mask.nii.gz, result.json and report.pdf to a folder outside the patient folder")
+    a["close_patient"] = _action(w, "&Close patient", w.close_patient, QKeySequence.StandardKey.Close,
+                                 "Close the open patient and free its memory (exported files stay)")
     a["quit"] = _action(w, "&Quit", w.close, QKeySequence.StandardKey.Quit)
     a["segment"] = _action(w, "&Segment", w.segment, "Ctrl+R", "Run the model, radiomics and the nomogram")
     a["cancel"] = _action(w, "&Cancel", w.cancel, "Esc", "Stop the running job")
@@ -78,6 +80,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     file_menu.addAction(a["open"])
     w.recent_menu = file_menu.addMenu("&Recent patients")
     file_menu.addAction(a["export"])
+    file_menu.addAction(a["close_patient"])
     file_menu.addSeparator()
     file_menu.addAction(a["quit"])
     edit = bar.addMenu("&Edit")

@@ -35,6 +35,8 @@ from desktop.views.risk_panel import RiskPanel
 from desktop.views.viewer import ViewerWidget
 from desktop.worker import JobRunner
 from inference.errors import InputError
+from inference.isolation import CRASH_NOTE
+from inference.memory import release_memory
 
 log = logging.getLogger(__name__)
 
@@ -185,11 +187,22 @@ class MainWindow(QMainWindow):
         return self.start_job("load", lambda progress, cancelled: self.engine.load(
             path, overrides, progress=progress, cancelled=cancelled), self._on_loaded)
 
+    def close_patient(self) -> bool:
+        """Close the open patient (File > Close patient); refused while a job runs. Exported files stay."""
+        if self.runner.busy:
+            self.statusBar().showMessage(f"Busy: {JOB_TITLES[self.runner.current]} is running.", 4000)
+            return False
+        self.session.clear()
+        release_memory()
+        self.statusBar().showMessage("Patient closed.", 4000)
+        return True
+
     def _on_loaded(self, result: Loaded | RoleQuestion) -> None:
         if isinstance(result, RoleQuestion):
             self._ask_roles(result)
             return
         self.session.set_loaded(result)
+        release_memory()  # the previous patient's arrays were just dropped
         self._remember(result.path)
         if result.warnings:
             self.statusBar().showMessage("Warning: " + "; ".join(result.warnings), 15000)
@@ -269,6 +282,7 @@ class MainWindow(QMainWindow):
         s, busy, a = self.session, self.runner.busy, self.actions
         has_patient, has_mask = s.prepared is not None, s.editor is not None
         a["open"].setEnabled(not busy)
+        a["close_patient"].setEnabled(has_patient and not busy)
         a["segment"].setEnabled(has_patient and not busy)
         a["cancel"].setEnabled(busy)
         a["export"].setEnabled(s.prediction is not None and not busy)
@@ -292,6 +306,10 @@ class MainWindow(QMainWindow):
         if pipeline is not self._shown_pipeline:
             self._shown_pipeline = pipeline
             self.risk_panel.set_nomogram(pipeline.nomogram)
+            crashed = [note for note in pipeline.backend_notes if CRASH_NOTE in note]
+            if crashed:  # auto passed over a model that crashed its runtime (in a child process): say so
+                log.warning("backend candidates passed over after a runtime crash: %s", crashed)
+                self.statusBar().showMessage("Warning: " + "; ".join(crashed), 30000)
         d = pipeline.describe_backend()
         notes = d.get("notes") or []
         text = f"Backend: {d.get('backend')}"

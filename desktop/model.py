@@ -102,6 +102,14 @@ class ViewerModel:
         self.events.mask.emit()
         self.events.cursor.emit()
 
+    def clear(self) -> None:
+        """Forget the patient's images and mask (Close patient); view settings (layout, tool) are kept."""
+        self.images, self.contrast, self.mask, self.geometry = {}, {}, None, None
+        self.cursor = (0, 0, 0)
+        self.events.volumes.emit()
+        self.events.mask.emit()
+        self.events.cursor.emit()
+
     def to_canonical(self, array: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(to_canonical(array, self.perm, self.flips))
 

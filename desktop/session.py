@@ -113,6 +113,19 @@ class Session:
         self.events.clinical.emit()
         self.events.prediction.emit()
 
+    def clear(self) -> None:
+        """Close the patient: drop its volumes, masks, prediction and clinical values (frees their memory)."""
+        if self.editor is not None:
+            self.editor.changed.disconnect(self._on_edit)
+        self.path = self.prepared = self.segmented = self.prediction = self.editor = self.measures = None
+        self.clinical, self.clinical_problem, self.warnings = {}, None, []
+        self.viewer.clear()
+        self.events.patient.emit()
+        self.events.segmentation.emit()
+        self.events.clinical.emit()
+        self.events.prediction.emit()
+        self.events.mask_edit.emit()
+
     def set_segmented(self, segmented: Segmented) -> None:
         self.segmented = segmented
         self.viewer.set_mask(segmented.mask)

@@ -42,6 +42,10 @@ class _JobThread(QThread):
         else:
             log.info("job %s done in %.2f s", self.name, time.perf_counter() - start)
             self.succeeded.emit(result)
+        finally:
+            # The job's closure holds its inputs (a whole prepared patient): drop it now, not when Qt gets
+            # round to deleting this thread object (a closed patient stayed in memory until the next job).
+            self.fn = None
 
 
 class JobRunner(QObject):

@@ -14,6 +14,7 @@ import sys
 
 from inference import __version__
 from inference.errors import OtsccError
+from inference.memory import tune_allocator
 
 #: command -> (module, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -54,6 +55,7 @@ def _build_parser(command: str | None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    tune_allocator()  # long batches and GUI sessions: volume-sized arrays go back to the OS when freed
     command = next((a for a in argv if not a.startswith("-")), None)
     parser = _build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
