@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum 
 export QT_QPA_PLATFORM ?= offscreen
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: demo test lint venv clean bundle installer bundle-test
+.PHONY: demo test lint venv clean bundle installer bundle-test soak fuzz offline
 
 venv: $(STAMP)
 
@@ -48,6 +48,20 @@ installer: bundle
 
 bundle-test: installer
 	OTSCC_BUNDLE_TEST=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/packaging
+
+# -- Reliability (docs/reliability.md): the long versions of checks make test runs small ---------------------------
+# soak:    50 synthetic patients through one `otscc predict --batch` process, 30 through one GUI window (~20 min)
+# fuzz:    2500 cases per intake target (NIfTI, NRRD/MHA, DICOM, folder layouts) (~8 min)
+# offline: the CLI, every CPU runtime and the GUI with the network blocked (audit hook, strace, namespace)
+soak: $(STAMP)
+	$(PY) -m tests.reliability.soak --cli-patients 50 --gui-patients 30 --distinct 50 \
+		--json docs/reliability/soak.json --plot docs/img/reliability/soak_memory.png
+
+fuzz: $(STAMP)
+	$(PY) -m tests.inference.fuzzing --examples 2500 --json docs/reliability/fuzz.json
+
+offline: $(STAMP)
+	$(PY) -m tests.reliability.offline
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache demo-output build dist

@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import struct
+import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,14 +20,16 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import SimpleITK as sitk
-from pydicom.errors import InvalidDicomError
+from pydicom.dataelem import RawDataElement
+from pydicom.errors import BytesLengthException, InvalidDicomError
+from pydicom.valuerep import VR
 
 from inference.errors import (
     GeometryError,
     UnreadableFileError,
     VolumeTooLargeError,
 )
-from inference.imagefile import MAX_VOXELS, check_finite
+from inference.imagefile import MAX_VOXELS, check_finite, check_geometry
 from inference.roles import SeriesInfo
 from inference.volume import Geometry, Volume
 
@@ -56,6 +60,8 @@ class _Slice:
     frames: int
     pixel_bytes: int | None = None  # PixelData length when stored uncompressed (defined length)
     needed_bytes: int = 0  # what Rows x Columns x frames x samples x BitsAllocated needs
+    problem: str | None = None  # why the pixel data cannot be read, seen from the header alone
+    samples: int = 1  # SamplesPerPixel
 
 
 @dataclass
@@ -78,7 +84,9 @@ class DicomSeries:
 
     @property
     def label(self) -> str:
-        return f"series #{self.number or '?'} '{self.description}' ({len(self.slices)} images)"
+        # Number and size only: the description is free text (a PS3.15 "remove" attribute) and labels
+        # reach messages, warnings, result.json and logs. Screens that need it read ``description``.
+        return f"series #{self.number or '?'} ({len(self.slices)} images)"
 
     def info(self) -> SeriesInfo:
         """Role-assignment view of this series."""
@@ -89,7 +97,7 @@ class DicomSeries:
             description=self.description,
             protocol=str(h.get("ProtocolName", "") or ""),
             sequence_name=str(h.get("SequenceName", "") or ""),
-            image_type=tuple(str(t) for t in (h.get("ImageType") or ())),
+            image_type=_strings(h.get("ImageType")),
             modality=str(h.get("Modality", "") or ""),
             repetition_time=_float(h.get("RepetitionTime")),
             echo_time=_float(h.get("EchoTime")),
@@ -100,14 +108,14 @@ class DicomSeries:
     def summary(self) -> dict:
         """Non-identifying description for listings (role dialogs, inspect output)."""
         h = self.header
-        spacing = [float(v) for v in (h.get("PixelSpacing") or [0, 0])]
+        spacing = [_float(v) for v in _strings(h.get("PixelSpacing"))] or [0.0, 0.0]
         return {
             "series_uid": self.uid,
             "series_number": self.number,
             "description": self.description,
             "images": len(self.slices),
-            "rows": int(h.get("Rows", 0) or 0),
-            "columns": int(h.get("Columns", 0) or 0),
+            "rows": _int(h.get("Rows")),
+            "columns": _int(h.get("Columns")),
             "pixel_spacing_mm": spacing,
             "slice_thickness_mm": _float(h.get("SliceThickness")),
         }
@@ -118,6 +126,26 @@ def _float(value) -> float | None:
         return None if value is None or value == "" else float(value)
     except (TypeError, ValueError):
         return None
+
+
+def _int(value, default: int = 0) -> int:
+    """An integer tag value; ``default`` when absent or malformed (e.g. a US tag holding two values)."""
+    try:
+        return default if value is None or value == "" else int(value)
+    except (TypeError, ValueError, OverflowError):
+        return default
+
+
+def _strings(value) -> tuple[str, ...]:
+    """A multi-valued text tag as a tuple (a single value comes back from pydicom as a plain string)."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, (str, bytes)):
+        return (str(value),)
+    try:
+        return tuple(str(v) for v in value)
+    except TypeError:
+        return (str(value),)
 
 
 def pseudonym(study_uid: str) -> str:
@@ -137,6 +165,31 @@ def _iter_files(root: Path):
             yield Path(dirpath) / name
 
 
+#: The two-letter value representations of the standard (pydicom also lists combinations like "US or SS").
+_VRS = frozenset(vr.value for vr in VR if len(vr.value) == 2)
+#: Every tag read from a header here; decoded once on reading so that a malformed one cannot fail later.
+_USED_TAGS = (
+    "SeriesInstanceUID", "StudyInstanceUID", "ImagePositionPatient", "ImageOrientationPatient", "Rows", "Columns",
+    "ImageType", "NumberOfFrames", "SamplesPerPixel", "BitsAllocated", "PixelSpacing", "ContrastBolusAgent",
+) + _META_TAGS
+#: What pydicom raises while decoding a malformed value (wrong length for the VR, unknown VR, bad charset).
+_DECODE_ERRORS = (ValueError, TypeError, OSError, NotImplementedError, LookupError, OverflowError, struct.error,
+                  BytesLengthException)
+
+
+def _drop_undecodable(ds: pydicom.Dataset) -> pydicom.Dataset:
+    """Delete the used tags whose value cannot be decoded (or is a sequence, from a corrupt VR): they count as
+    absent from then on."""
+    for keyword in _USED_TAGS:
+        try:
+            if isinstance(ds.get(keyword), pydicom.Sequence):
+                raise TypeError("a sequence where a value belongs")
+        except _DECODE_ERRORS as exc:
+            log.debug("undecodable %s ignored (%s)", keyword, type(exc).__name__)
+            del ds[keyword]
+    return ds
+
+
 def _read_header(path: Path) -> pydicom.Dataset | None:
     """Header of a DICOM file, None for non-DICOM files."""
     try:
@@ -144,10 +197,34 @@ def _read_header(path: Path) -> pydicom.Dataset | None:
             return None
         # defer_size instead of stop_before_pixels: the PixelData length becomes visible (to catch short
         # pixel data, which GDCM zero-fills silently) without reading its value.
-        return pydicom.dcmread(path, defer_size=4096)
-    except (InvalidDicomError, EOFError, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
-        log.debug("not DICOM or unreadable header: %s (%s)", path.name, exc)
+        return _drop_undecodable(pydicom.dcmread(path, defer_size=4096))
+    except (InvalidDicomError, EOFError, KeyError, AttributeError, IndexError, zlib.error, *_DECODE_ERRORS) as exc:
+        log.debug("skipped a non-DICOM or unreadable file (%s)", type(exc).__name__)  # names may be UIDs
         return None
+
+
+def _pixel_problem(ds: pydicom.Dataset, path: Path) -> str | None:
+    """Why a file's pixel data cannot be read, seen from its header (None: nothing seen).
+
+    Caught here because GDCM, given such a file, allocates whatever length a corrupt element declares (an
+    unknown VR makes it read four text bytes as a length: 700 MB for a UID). An element whose declared length
+    runs past the end of the file swallows the PixelData after it.
+    """
+    for dataset in (getattr(ds, "file_meta", None) or pydicom.Dataset(), ds):
+        for tag in list(dataset.keys()):
+            element = dataset.get_item(tag, keep_deferred=True)  # raw: no decoding of its value
+            if isinstance(element, RawDataElement) and element.VR is not None and element.VR not in _VRS:
+                return f"element {element.tag} has an unknown value representation {str(element.VR)[:8]!r}"
+    if 0x7FE00010 not in ds:
+        return "it holds no PixelData element"
+    item = ds.get_item(0x7FE00010, keep_deferred=True)
+    length, start = getattr(item, "length", None), getattr(item, "value_tell", None)
+    deflated = str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "")) == "1.2.840.10008.1.2.1.99"
+    if length is not None and length != 0xFFFFFFFF and start is not None and not deflated:  # inflated offsets
+        missing = start + length - path.stat().st_size
+        if missing > 0:
+            return f"the file ends {missing} bytes before the end of its pixel data (truncated)"
+    return None
 
 
 def _native_pixel_bytes(ds: pydicom.Dataset) -> int | None:
@@ -173,7 +250,7 @@ def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
             continue
         uid = str(ds.get("SeriesInstanceUID", "") or "")
         pos, ori = ds.get("ImagePositionPatient"), ds.get("ImageOrientationPatient")
-        if not uid or pos is None or ori is None or "Rows" not in ds:
+        if not uid or pos is None or ori is None or "Rows" not in ds or "Columns" not in ds:
             skipped["DICOM without image geometry (e.g. DICOMDIR, report)"] += 1
             continue
         try:
@@ -183,15 +260,17 @@ def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
                 orientation=np.array([float(v) for v in ori]),
                 rows=int(ds.Rows),
                 cols=int(ds.Columns),
-                image_type=tuple(str(t).upper() for t in (ds.get("ImageType") or ())),
+                image_type=tuple(t.upper() for t in _strings(ds.get("ImageType"))),
                 frames=int(ds.get("NumberOfFrames", 1) or 1),
                 pixel_bytes=_native_pixel_bytes(ds),
+                problem=_pixel_problem(ds, path),
+                samples=int(ds.get("SamplesPerPixel", 1) or 1),
                 needed_bytes=int(ds.Rows) * int(ds.Columns) * int(ds.get("NumberOfFrames", 1) or 1)
                 * int(ds.get("SamplesPerPixel", 1) or 1) * ((int(ds.get("BitsAllocated", 16) or 16) + 7) // 8),
             )
             if item.position.shape != (3,) or item.orientation.shape != (6,):
                 raise ValueError(f"{len(pos)} position / {len(ori)} orientation values")
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:
             skipped[f"malformed geometry tags ({exc})"] += 1
             continue
         groups.setdefault(uid, DicomSeries(uid=uid, header=ds)).slices.append(item)
@@ -279,33 +358,76 @@ def order_slices(series: DicomSeries) -> tuple[list[_Slice], float]:
     return slices, median
 
 
+#: Slices decoded per ITK call. GDCM returns rescaled pixels as float64: read at once, a 512 x 512 x 400 series
+#: would need an 840 MB buffer beside our 420 MB float32 volume; 32 slices need 67 MB.
+_SLICES_PER_READ = 32
+
+
+def _read_pixels(series: DicomSeries, slices: list[_Slice]) -> tuple[np.ndarray, tuple[float, float]]:
+    """Decode ``slices`` into one float32 array [z, y, x], a few slices per ITK call; also ITK's (x, y) spacing."""
+    rows, cols = slices[0].rows, slices[0].cols
+    array = np.empty((len(slices), rows, cols), np.float32)
+    spacing = (1.0, 1.0)
+    for start in range(0, len(slices), _SLICES_PER_READ):
+        chunk = slices[start: start + _SLICES_PER_READ]
+        reader = sitk.ImageSeriesReader()
+        reader.SetFileNames([str(s.path) for s in chunk])
+        try:
+            image = reader.Execute()
+        except RuntimeError as exc:
+            raise UnreadableFileError(
+                f"{series.label}: pixel data unreadable (truncated or corrupt file?): "
+                f"{str(exc).strip().splitlines()[-1][:200]}"
+            ) from exc
+        if image.GetNumberOfComponentsPerPixel() != 1:  # e.g. a YBR/RGB PhotometricInterpretation
+            raise GeometryError(f"{series.label}: {image.GetNumberOfComponentsPerPixel()}-component (colour) "
+                                "pixels; an MR series is grayscale. Choose the CE-T1/T2/T1 series.")
+        pixels = sitk.GetArrayViewFromImage(image)
+        if pixels.size != len(chunk) * rows * cols:
+            raise UnreadableFileError(
+                f"{series.label}: images {start + 1}-{start + len(chunk)} decode to {pixels.shape} pixels, not "
+                f"{rows} x {cols} each as their headers say; the files are corrupt. Re-export the series."
+            )
+        with np.errstate(over="ignore", invalid="ignore"):  # a rescaled value beyond float32 becomes inf: refused
+            array[start: start + len(chunk)] = pixels.reshape(len(chunk), rows, cols)
+        if start == 0:
+            spacing = (float(image.GetSpacing()[0]), float(image.GetSpacing()[1]))
+    return array, spacing
+
+
 def read_series(series: DicomSeries, *, max_voxels: int = MAX_VOXELS) -> Volume:
     """Read one series into a float32 Volume after geometry checks (no pixel read before them)."""
     slices, spacing_z = order_slices(series)
     voxels = slices[0].rows * slices[0].cols * len(slices)
     if voxels > max_voxels:
         raise VolumeTooLargeError(f"{series.label}: {voxels:.3g} voxels exceeds the {max_voxels:.3g} allowed.")
+    broken = next((s for s in slices if s.problem), None)
+    if broken is not None:
+        raise UnreadableFileError(
+            f"{series.label}: pixel data unreadable in image {slices.index(broken) + 1}: {broken.problem}. "
+            "The file is truncated or corrupt; re-export the series."
+        )
+    colour = next((s for s in slices if s.samples != 1), None)
+    if colour is not None:
+        raise GeometryError(f"{series.label}: {colour.samples} samples per pixel (colour images); an MR series "
+                            "is grayscale. Choose the CE-T1/T2/T1 series.")
+    pixel_spacing = [_float(v) for v in _strings(series.header.get("PixelSpacing"))]
+    if len(pixel_spacing) != 2 or not all(v is not None and np.isfinite(v) and v > 0 for v in pixel_spacing):
+        raise GeometryError(
+            f"{series.label}: PixelSpacing {list(_strings(series.header.get('PixelSpacing')))[:4]} is not two "
+            "positive numbers (mm), so the voxel size is unknown; re-export the series."
+        )
     short = next((s for s in slices if s.pixel_bytes is not None and s.pixel_bytes < s.needed_bytes), None)
     if short is not None:
         raise UnreadableFileError(
-            f"{series.label}: {short.path.name} holds {short.pixel_bytes} bytes of pixel data but its header "
-            f"needs {short.needed_bytes}; the file is truncated or corrupt. Re-export the series."
+            f"{series.label}: image {slices.index(short) + 1} holds {short.pixel_bytes} bytes of pixel data but "
+            f"its header needs {short.needed_bytes}; the file is truncated or corrupt. Re-export the series."
         )
-    reader = sitk.ImageSeriesReader()
-    reader.SetFileNames([str(s.path) for s in slices])
-    try:
-        image = reader.Execute()
-    except RuntimeError as exc:
-        raise UnreadableFileError(
-            f"{series.label}: pixel data unreadable (truncated or corrupt file?): "
-            f"{str(exc).strip().splitlines()[-1][:200]}"
-        ) from exc
-    image = sitk.Cast(image, sitk.sitkFloat32)
+    array, (spacing_x, spacing_y) = _read_pixels(series, slices)
     # Our own slice spacing/order is authoritative (ITK uses the first two slices only).
-    geometry = Geometry.from_image(image)
-    geometry = Geometry(geometry.size, (geometry.spacing[0], geometry.spacing[1], spacing_z),
+    geometry = Geometry((slices[0].cols, slices[0].rows, len(slices)), (spacing_x, spacing_y, spacing_z),
                         tuple(float(v) for v in slices[0].position), _direction(slices[0]))
-    array = sitk.GetArrayFromImage(image)
+    check_geometry(geometry, series.label)
     check_finite(array, series.label)
     meta = {tag: _plain(series.header.get(tag)) for tag in _META_TAGS if series.header.get(tag) is not None}
     meta.update(source=series.label, format="dicom", series_uid=series.uid,

@@ -82,6 +82,11 @@ def load_patient(
     if not root.is_dir():
         raise PatientNotFoundError(f"{root}: a patient is a folder (of NIfTI/NRRD/MHA files or DICOM series).")
     overrides = {r: v for r, v in {"cet1": cet1, "t2": t2, "t1": t1}.items() if v is not None}
+    for role, value in overrides.items():
+        if not str(value).strip():  # Path("") is the working folder: it would be scanned as a DICOM folder
+            raise PatientNotFoundError(
+                f"--{role}: empty value; give an image file, a series folder, a SeriesInstanceUID or a series number."
+            )
     named = _named_image_files(root)
     if any(role in ROLES for role in named):
         patient = _load_files(root, named, overrides, load_mask, max_voxels)

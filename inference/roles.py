@@ -2,7 +2,8 @@
 
 Two evidence sources: file names (``cet1.nii.gz``, ``T1_Gd.nrrd``, ...) for file folders, and DICOM
 headers for series (description/protocol text, contrast-agent tag, TR/TE). A role with several equally
-good candidates is an error that lists them: we never guess silently.
+good candidates is an error that lists them: we never guess silently. Reasons and messages name series by
+number and say what the header text implies, never quote it (it may hold identifiers; docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class SeriesInfo:
     """What role assignment needs to know about one DICOM series (no patient identifiers)."""
 
     key: str  # SeriesInstanceUID
-    label: str  # human-readable, e.g. "#3 'T1 TSE AX +C'"
+    label: str  # human-readable without header text, e.g. "series #3 (24 images)"
     description: str = ""
     protocol: str = ""
     sequence_name: str = ""
@@ -121,7 +122,7 @@ def _weighting(info: SeriesInfo) -> tuple[str | None, str]:
         return by_text, note
     if by_times:
         return by_times, f"{times} is {by_times.upper()}-weighted (description silent)"
-    return None, f"weighting unknown: description {info.description!r}, {times}"
+    return None, f"weighting unknown: no T1/T2 wording in the description, {times}"
 
 
 def _contrast(info: SeriesInfo) -> tuple[bool, str]:
@@ -130,10 +131,10 @@ def _contrast(info: SeriesInfo) -> tuple[bool, str]:
     says_post = bool(_CONTRAST_TEXT.search(info.text))
     says_pre = bool(_PRECONTRAST_TEXT.search(info.text))
     if says_pre and not says_post:
-        extra = f" despite ContrastBolusAgent {agent!r}" if has_tag else ""
+        extra = " despite ContrastBolusAgent being set" if has_tag else ""
         return False, f"description says pre-contrast{extra}"
     if has_tag:
-        return True, f"ContrastBolusAgent {agent!r}" + (" and description says post-contrast" if says_post else "")
+        return True, "ContrastBolusAgent set" + (" and description says post-contrast" if says_post else "")
     if says_post:
         return True, "description says post-contrast"
     return False, "no contrast agent tag or post-contrast wording"

@@ -313,3 +313,20 @@ def test_segment_without_clinical_values_shows_the_mask_and_asks(window, tmp_pat
     rescored(window, qtbot)
     assert s.prediction is not None and s.prediction.doi_estimated
     assert not window.presenter.reports
+
+
+def test_close_patient_frees_the_session_and_reopens(window):
+    assert not window.actions["close_patient"].isEnabled()  # nothing open yet
+    assert window.open_patient(SAMPLE_PATIENT)
+    assert wait_job(window) == ("load", "finished"), window.presenter.reports
+    assert window.actions["close_patient"].isEnabled()
+    assert window.close_patient()
+    s = window.session
+    assert s.prepared is None and s.segmented is None and s.prediction is None and s.clinical == {}
+    assert not window.model.loaded and window.model.mask is None
+    assert window.windowTitle() == "otscc-edge"
+    assert not window.actions["segment"].isEnabled() and not window.actions["close_patient"].isEnabled()
+    assert not window.presenter.reports
+    assert window.open_patient(SAMPLE_PATIENT)  # the window is as good as new
+    assert wait_job(window) == ("load", "finished"), window.presenter.reports
+    assert window.model.loaded
