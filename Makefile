@@ -51,14 +51,15 @@ bundle-test: installer
 
 # -- Reliability (docs/reliability.md): the long versions of checks make test runs small ---------------------------
 # soak:    50 synthetic patients through one `otscc predict --batch` process, 30 through one GUI window (~20 min)
-# fuzz:    2500 cases per intake target (NIfTI, NRRD/MHA, DICOM, folder layouts) (~8 min)
+# fuzz:    FUZZ_EXAMPLES (2000) cases per intake target (NIfTI, NRRD, MetaImage, DICOM, folder layouts) (~5 min)
 # offline: the CLI, every CPU runtime and the GUI with the network blocked (audit hook, strace, namespace)
 soak: $(STAMP)
 	$(PY) -m tests.reliability.soak --cli-patients 50 --gui-patients 30 --distinct 50 \
 		--json docs/reliability/soak.json --plot docs/img/reliability/soak_memory.png
 
+FUZZ_EXAMPLES ?= 2000
 fuzz: $(STAMP)
-	$(PY) -m tests.inference.fuzzing --examples 2500 --json docs/reliability/fuzz.json
+	$(PY) -m tests.inference.fuzzing --examples $(FUZZ_EXAMPLES) --json docs/reliability/fuzz.json
 
 offline: $(STAMP)
 	$(PY) -m tests.reliability.offline

@@ -208,7 +208,8 @@ def _run_batch(pipeline, patients: list[Path], args, audit) -> int:
             row.update(status="error", error=str(exc))
         row["seconds"] = round(time.perf_counter() - start, 2)
         progress.done()
-        release_memory()  # the patient's arrays are gone: give their pages back before the next one
+        prediction = r = None  # drop this patient's arrays (volumes, mask, features) before the next one
+        release_memory()  # and give their pages back to the OS
         rows.append(row)
         if not args.json:
             outcome = (f"{row['probability']:.1%} {row['risk_group']}" if row["status"] == "ok" else row["status"])
