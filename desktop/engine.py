@@ -140,13 +140,18 @@ class Engine:
     # -- jobs (run in a worker thread) ---------------------------------------------------------------
     def load(self, path: str | Path, overrides: dict[str, str] | None = None, *, progress: Progress,
              cancelled: Cancelled) -> Loaded | RoleQuestion:
-        """Stages ``load`` and ``register``; a RoleQuestion when roles are ambiguous."""
+        """Stages ``load`` and ``register``; a RoleQuestion when roles are ambiguous.
+
+        Needs no model: the images of a patient open even when the model cannot be loaded (a damaged or
+        crashing model is reported at Segment, and the user can switch backend without reloading).
+        """
+        from inference.intake import prepare_patient
+
         path = Path(path)
         progress("load", 0.0)
-        pipeline = self.pipeline()
         _check(cancelled)
         try:
-            prepared = pipeline.prepare(path, progress=progress, **(overrides or {}))
+            prepared = prepare_patient(path, progress=progress, **(overrides or {}))
         except AmbiguousSequenceError as exc:
             return RoleQuestion(path, str(exc), describe_candidates(path))
         _check(cancelled)

@@ -50,8 +50,9 @@ NOTES = [
     "then remounted read-only) in a mount namespace; injected_*: the same with the OSError injected at one step",
     "crashing model: the probe is a load-time check on a synthetic slice; a runtime that crashes only on "
     "particular patient data during inference is not caught by it",
-    "gui_crashing_model: time_to_report_s = open_patient -> error shown (the window never goes away); "
-    "good_model_loaded_after_s = switch to a good model -> patient loaded (its probe and load included)",
+    "gui_crashing_model: the patient opens (images need no model); time_to_report_s = Segment -> error shown "
+    "(the window never goes away, the patient stays open); good_model_segmented_after_s = switch to a good "
+    "model -> same patient segmented (its probe, load, segmentation, radiomics and nomogram included)",
     "probe_cost_shipped_model: child_s = the child process (start, imports, load, one-slice self-check); "
     "cached_s = a repeat in the same process (SHA-256 of the model files only)",
 ]
