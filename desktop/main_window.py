@@ -282,6 +282,7 @@ class MainWindow(QMainWindow):
         s, busy, a = self.session, self.runner.busy, self.actions
         has_patient, has_mask = s.prepared is not None, s.editor is not None
         a["open"].setEnabled(not busy)
+        a["settings"].setEnabled(not busy)  # a backend change waits for the running job (it may be loading one)
         a["close_patient"].setEnabled(has_patient and not busy)
         a["segment"].setEnabled(has_patient and not busy)
         a["cancel"].setEnabled(busy)

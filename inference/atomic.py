@@ -137,20 +137,47 @@ class StagedFiles:
         """
         for tmp in self._staged.values():
             fsync_file(tmp)  # a missing one (writer forgot it) raises here, before any rename
+        # target -> its extra link; None: there was no previous file; False: there was, but no hard links here
+        previous: dict[str, Path | None | bool] = {}
         for name in self._staged:
             old = self.folder / temp_name(f"old-{name}")
+            existed = (self.folder / name).exists()
             try:
                 os.link(self.folder / name, old)
                 self._old.append(old)
+                previous[name] = old
             except OSError:  # no previous file, or no hard links on this file system
-                pass
+                previous[name] = False if existed else None
         done, start = {}, time.perf_counter()
-        for name, tmp in self._staged.items():
-            os.replace(tmp, self.folder / name)
-            done[name] = self.folder / name
+        try:
+            for name, tmp in self._staged.items():
+                os.replace(tmp, self.folder / name)
+                done[name] = self.folder / name
+        except OSError:
+            # e.g. report.pdf open in a viewer on Windows: put back what was already replaced, so the
+            # error's "outputs left unchanged" stays true
+            self._roll_back(done, previous)
+            raise
         self.window_s = time.perf_counter() - start
-        fsync_dir(self.folder)
+        try:
+            fsync_dir(self.folder)
+        except OSError as exc:  # the set is complete and consistent; only its durability is in doubt
+            log.warning("outputs written to %s, but the folder could not be flushed to disk: %s", self.folder, exc)
         return done
+
+    def _roll_back(self, done: dict[str, Path], previous: dict[str, Path | None | bool]) -> None:
+        for name, target in done.items():
+            old = previous.get(name)
+            try:
+                if isinstance(old, Path):
+                    os.replace(old, target)
+                elif old is None:
+                    target.unlink(missing_ok=True)  # it did not exist before this commit
+                else:  # replaced on a file system without hard links: the previous version is gone
+                    log.error("%s was already replaced when the commit failed and cannot be restored (no hard "
+                              "links on this file system); result.json's hashes show the set is mixed", target)
+            except OSError as exc:
+                log.error("could not restore %s after a failed commit: %s", target, exc)
 
     def discard(self) -> None:
         for tmp in [*self._staged.values(), *self._old]:

@@ -28,6 +28,7 @@ treated as a crash: the model is then loaded in-process as before, with a warnin
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import hashlib
 import json
@@ -154,16 +155,21 @@ def probe_backend(name: str = "auto", model_path: str | Path | None = None, *, t
         try:
             hit = _probe(name, model_path, threads, timeout)
         except BackendCrashedError as exc:
-            if exc.signal != "timeout":  # a hang may be a busy machine: try again next time
+            if exc.signal not in TRANSIENT:  # a hang or a kill may be a busy machine: try again next time
                 with _lock:
                     _cache[key] = exc
             raise
-        with _lock:
-            _cache[key] = hit
+        if not any(f"({s})" in note for note in hit.notes for s in TRANSIENT):
+            with _lock:
+                _cache[key] = hit
         return hit
     if isinstance(hit, BackendCrashedError):
         raise BackendCrashedError(str(hit), backend=hit.backend, model=hit.model, signal=hit.signal)
     return replace(hit, cached=True)
+
+
+#: Child endings that may not be the model's fault (a busy machine, the out-of-memory killer): never cached.
+TRANSIENT = ("timeout", "SIGKILL")
 
 
 def clear_cache() -> None:
@@ -224,6 +230,11 @@ def _probe_auto(model_path: Path, threads: int | None, timeout: float) -> ProbeR
         notes.append(f"{attempt['label']} {CRASH_NOTE} ({crash.signal}) loading {crash.model}; passed over")
         skip.append(attempt["label"])
     ok = run.last("ok")
+    failed = run.last("error")
+    if failed is not None and failed.get("type") == "ModelIntegrityError":  # never hidden behind a crash
+        from inference.errors import ModelIntegrityError
+
+        raise ModelIntegrityError(failed["error"])
     if not crashes:  # in-process auto walks the same candidates and none of them crashes
         return ProbeResult("auto", "auto", ok["describe"] if ok else None, seconds=seconds)
     if ok is None:
@@ -301,16 +312,25 @@ def _run_child(args: list[str], model_path: Path, threads: int | None, timeout: 
     cmd = child_command([*args, "--model", str(model_path), *(["--threads", str(threads)] if threads else [])])
     start = time.perf_counter()
     posix = os.name == "posix"
-    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=_child_env(), start_new_session=posix,
-                            creationflags=0 if posix else getattr(subprocess, "CREATE_NO_WINDOW", 0))
+    try:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=_child_env(), start_new_session=posix,
+                                creationflags=0 if posix else getattr(subprocess, "CREATE_NO_WINDOW", 0))
+    except OSError as exc:  # no interpreter to start, no processes left: load in-process (as documented)
+        return _Run([], None, f"could not start the probe process: {exc}", time.perf_counter() - start, False,
+                    timeout)
     timed_out = False
+    with _lock:
+        _live.add(proc)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
         timed_out = True
         _kill(proc, posix)
         out, err = proc.communicate()
+    finally:
+        with _lock:
+            _live.discard(proc)
     events = []
     for line in out.decode("utf-8", "replace").splitlines():
         if line.startswith(MARK):
@@ -319,6 +339,18 @@ def _run_child(args: list[str], model_path: Path, threads: int | None, timeout: 
     seconds = time.perf_counter() - start
     log.info("probe child %s: %s in %.2f s", " ".join(args), describe_exit(proc.returncode), seconds)
     return _Run(events, proc.returncode, err.decode("utf-8", "replace"), seconds, timed_out, timeout)
+
+
+_live: set[subprocess.Popen] = set()
+
+
+@atexit.register
+def kill_live_children() -> None:
+    """Kill probe children still running (a hung runtime must not outlive the app that started it)."""
+    with _lock:
+        procs = list(_live)
+    for proc in procs:
+        _kill(proc, os.name == "posix")
 
 
 def _kill(proc: subprocess.Popen, posix: bool) -> None:
@@ -338,7 +370,7 @@ def _emit(event: str, **data) -> None:
 def _child(args: argparse.Namespace) -> int:
     _emit("hello", protocol=PROTOCOL, pid=os.getpid())
     from inference.backends.base import AUTO_ORDER, Candidate, load_backend, select_backend, self_check
-    from inference.errors import OtsccError
+    from inference.errors import ModelIntegrityError, OtsccError
 
     model = Path(args.model)
     options = {"threads": args.threads} if args.threads else {}
@@ -364,7 +396,10 @@ def _child(args: argparse.Namespace) -> int:
             backend = load_backend(candidate.backend, model, variant=candidate.variant, device=candidate.device,
                                    **options, **candidate.options)
             self_check(backend)
-        except OtsccError as exc:  # what select_backend passes over (unavailable, refused by the manifest)
+        except ModelIntegrityError as exc:  # select_backend never passes over a tampered file: stop here
+            _emit("error", label=candidate.label, error=str(exc), type=type(exc).__name__)
+            break
+        except OtsccError as exc:  # what select_backend passes over (unavailable, self-check failed)
             _emit("refused", label=candidate.label, error=str(exc), type=type(exc).__name__)
             continue
         except Exception as exc:  # noqa: BLE001 - select_backend would raise it: in-process loading reports it

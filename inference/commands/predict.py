@@ -111,7 +111,9 @@ def _open_audit(args, root: Path):
 
     path = Path(args.audit_log) if args.audit_log else Path(args.out) / "audit.jsonl"
     check_output_dir(path.parent, [root])
-    return AuditLog(path)
+    audit = AuditLog(path)
+    audit.pseudonym("")  # loads (or creates) the pseudonym key now: an unusable one fails before any work
+    return audit
 
 
 def _predict_one(pipeline, folder: Path, args, progress, audit) -> tuple:

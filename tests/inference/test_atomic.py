@@ -66,6 +66,41 @@ def test_staged_set_is_committed_in_order_or_not_at_all(tmp_path):
     assert (folder / "mask.nii.gz").read_text() == "new mask" and not any(map(is_temp, folder.iterdir()))
 
 
+@pytest.mark.parametrize("had_report", [True, False])
+def test_a_rename_that_fails_mid_commit_puts_the_previous_set_back(tmp_path, monkeypatch, had_report):
+    """report.pdf open in a viewer on Windows: its rename fails after the mask's. The mask is restored (or
+    removed when there was none), so "outputs already in it were left unchanged" stays true."""
+    folder = tmp_path / "P1"
+    names = ("mask.nii.gz", "report.pdf", "result.json") if had_report else ("result.json",)
+    with staged_files(folder) as stage:
+        for name in names:
+            stage.path(name).write_text(f"old {name}")
+        stage.commit()
+    before = {p.name: p.read_text() for p in folder.iterdir()}
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith("report.pdf"):
+            raise PermissionError(errno.EACCES, "The process cannot access the file", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with pytest.raises(OutputWriteError, match="left unchanged"), staged_files(folder) as stage:
+        for name in ("mask.nii.gz", "report.pdf", "result.json"):
+            stage.path(name).write_text(f"new {name}")
+        stage.commit()
+    assert {p.name: p.read_text() for p in folder.iterdir()} == before
+
+
+def test_a_folder_flush_failure_after_a_complete_commit_is_not_reported_as_unchanged(tmp_path, monkeypatch):
+    folder = tmp_path / "P1"
+    monkeypatch.setattr(atomic, "fsync_dir", lambda path: (_ for _ in ()).throw(OSError(errno.EIO, "I/O error")))
+    with staged_files(folder) as stage:
+        stage.path("result.json").write_text("new")
+        stage.commit()
+    assert (folder / "result.json").read_text() == "new"
+
+
 def test_commit_refuses_a_set_with_a_missing_file(tmp_path):
     folder = tmp_path / "P1"
     with pytest.raises(FileNotFoundError), staged_files(folder) as stage:

@@ -453,6 +453,23 @@ def test_auto_passes_over_the_crashing_candidate(crash_dir, nomogram):
     record_fault("crashing_model_auto_fallback", {"probe_s": round(probe.seconds, 3), "loaded": "onnx"})
 
 
+def test_auto_does_not_hide_a_tampered_file_behind_a_crashing_one(crash_dir):
+    """Under auto a crash passes a candidate over, but a hash mismatch on the next one is still refused
+    loudly (as in-process auto does), not passed over to a third."""
+    from inference.backends.manifest import sha256_file
+    from inference.errors import ModelIntegrityError
+
+    shutil.copy(DEFAULT_SEG_MODEL / "model.onnx", crash_dir / "model.onnx")
+    entry = lambda name, digest: {"format": name, "shipped": True, "status": "ok",  # noqa: E731
+                                  "files": [{"path": digest[0], "sha256": digest[1]}]}
+    manifest = {"schema_version": 1, "model_dir": crash_dir.name, "variants": {
+        "tflite-fp32": entry("tflite-fp32", ("model_fp32.tflite", sha256_file(crash_dir / "model_fp32.tflite"))),
+        "onnx": entry("onnx", ("model.onnx", "0" * 64))}}  # tampered
+    (crash_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelIntegrityError, match="model.onnx"):
+        isolation.probe_backend("auto", crash_dir, threads=1, timeout=60)
+
+
 def test_probe_of_the_shipped_model_is_cheap_once_cached():
     costs = {}
     for name in ("litert", "auto"):
