@@ -5,9 +5,10 @@ The entries, the hash chain and ``verify`` are ``inference.audit``'s (the CLI wr
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from inference.audit import KEY_NAME, AuditError, VerifyReport, audit_entry, cached_sha256, model_sha256
+from inference.audit import KEY_ENV, KEY_NAME, AuditError, VerifyReport, audit_entry, cached_sha256, model_sha256
 from inference.audit import AuditLog as _AuditLog
 
 __all__ = ["AuditError", "AuditLog", "VerifyReport", "audit_entry", "cached_sha256", "model_sha256"]
@@ -21,4 +22,6 @@ class AuditLog(_AuditLog):
     """
 
     def __init__(self, path: str | Path, *, key_file: str | Path | None = None) -> None:
-        super().__init__(path, key_file=key_file if key_file is not None else Path(path).parent / KEY_NAME)
+        if key_file is None:  # $OTSCC_EDGE_KEY_FILE wins here too, so the CLI and the GUI agree
+            key_file = os.environ.get(KEY_ENV) or Path(path).parent / KEY_NAME
+        super().__init__(path, key_file=key_file)

@@ -96,6 +96,11 @@ def load_key(path: str | Path) -> bytes:
     path = Path(path)
     try:
         text = path.read_text(encoding="ascii").strip() if path.exists() else _create_key(path)
+        for _ in range(100):  # empty: another process is writing it right now (created, not yet filled)
+            if text:
+                break
+            time.sleep(0.02)
+            text = path.read_text(encoding="ascii").strip()
         key = bytes.fromhex(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise AuditError(f"pseudonym key {path} cannot be used ({exc}); set {KEY_ENV} to a writable file, "

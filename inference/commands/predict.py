@@ -121,16 +121,19 @@ def _predict_one(pipeline, folder: Path, args, progress, audit) -> tuple:
     from inference.audit import audit_entry, failure_entry
     from inference.pipeline import load_clinical
 
+    # Before loading there is no patient id: the folder name stands in (pseudonymized by the log); after
+    # loading, the patient id, so a patient's failed and successful runs share one pseudonym.
+    patient_key = folder.resolve().name
     try:
         prepared = pipeline.prepare(folder, cet1=args.cet1, t2=args.t2, t1=args.t1, register=args.register,
                                     progress=progress)
+        patient_key = prepared.patient.patient_id
         clinical = {**load_clinical(folder, args.clinical, prepared.patient.patient_id), **_cli_clinical(args)}
         prediction = pipeline.predict(prepared, clinical, progress=progress)
         paths = pipeline.write(prediction, args.out, report=not args.no_report)
     except OtsccError as exc:
-        # Before loading there is no patient id: the folder name stands in (pseudonymized by the log).
         try:
-            audit.append(failure_entry("predict", folder.resolve().name, exc, pipeline=pipeline))
+            audit.append(failure_entry("predict", patient_key, exc, pipeline=pipeline))
         except OtsccError as audit_exc:  # the same full disk, typically: the first error is the one to report
             log.info("this failure could not be audited either: %s", audit_exc)
         raise
