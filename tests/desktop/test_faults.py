@@ -15,7 +15,8 @@ from inference import isolation
 from inference.assets import DEFAULT_SEG_MODEL, SAMPLE_PATIENT
 from inference.errors import BackendCrashedError, OutputError
 from tests.desktop.conftest import wait_job
-from tests.inference.test_faults import crash_model_dir, record_fault, sha, temporaries
+from tests.inference.test_faults import record_fault, sha, temporaries
+from tests.inference.test_isolation import crash_model_dir
 
 pytestmark = pytest.mark.gui
 OUTPUTS = ("mask.nii.gz", "report.pdf", "result.json")

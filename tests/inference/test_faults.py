@@ -1,4 +1,5 @@
-"""Faults (issue 9, item 2): a kill mid-write, a full disk, a read-only folder, a model that crashes its runtime.
+"""Faults (issue 9, item 2): a kill mid-write, a full disk, a read-only folder (a model that crashes its runtime:
+test_isolation.py).
 
 Run with ``OTSCC_FAULTS_JSON=docs/reliability/faults.json`` to record the recovery times (see ``record_fault``).
 """
@@ -7,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import hashlib
 import io
 import json
@@ -25,10 +25,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from inference import isolation
-from inference.assets import DEFAULT_SEG_MODEL, SAMPLE_PATIENT
+from inference.assets import SAMPLE_PATIENT
 from inference.atomic import atomic_path, is_temp, write_json
-from inference.errors import BackendCrashedError, OutputError
+from inference.errors import OutputError
 from inference.pipeline import Pipeline
 from inference.volume import Geometry, Volume
 from tests.inference.test_nomogram import example
@@ -37,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CRASH_MODEL = ROOT / "tests" / "data" / "crash_no_subgraphs.tflite"
 FAULTS_JSON_ENV = "OTSCC_FAULTS_JSON"
 COMMAND = (f"{FAULTS_JSON_ENV}=docs/reliability/faults.json .venv/bin/pytest tests/inference/test_faults.py "
+           "tests/inference/test_isolation.py "
            "tests/desktop/test_faults.py")
 CLINICAL = {"age": 62, "sex": "M", "ct_stage": "T2", "cn_status": 0, "doi_mm": 7.5}
 CLI_CLINICAL = ["--age", "62", "--sex", "M", "--ct-stage", "T2", "--cn-status", "0", "--doi-mm", "7.5"]
@@ -395,120 +395,3 @@ def test_real_full_disk_batch_reports_every_patient(real_faults):
     for fault in ("full", "read_only"):
         err = real_faults[fault]["batch"][1]
         assert any(line.startswith("[2/2] B: error") for line in outcome_lines(err)), err
-
-
-# -- 4. a model that crashes its runtime -----------------------------------------------------------------
-@functools.cache
-def crafted_model_signal() -> str | None:
-    """How the crafted model kills a bare LiteRT (``SIGSEGV``); None when this runtime no longer crashes on it."""
-    code = "import sys; from ai_edge_litert.interpreter import Interpreter; Interpreter(model_path=sys.argv[1])"
-    done = subprocess.run([sys.executable, "-c", code, str(CRASH_MODEL)], capture_output=True, timeout=120)
-    return isolation.describe_exit(done.returncode) if done.returncode < 0 else None
-
-
-def crash_model_dir(folder: Path) -> Path:
-    """``folder`` holding the crafted model as ``model_fp32.tflite`` (skips when it does not crash here)."""
-    if crafted_model_signal() is None:
-        pytest.skip(f"{CRASH_MODEL.name} no longer crashes this ai-edge-litert: the crafted-model checks need a "
-                    "model that crashes the runtime (see tests/data/README.md for how to make one)")
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copy(CRASH_MODEL, folder / "model_fp32.tflite")
-    return folder
-
-
-@pytest.fixture
-def crash_dir(tmp_path) -> Path:
-    return crash_model_dir(tmp_path / "crash_model")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_probe_cache():
-    isolation.clear_cache()
-    yield
-    isolation.clear_cache()
-
-
-def test_crashing_model_is_reported_and_never_loaded_here(crash_dir):
-    start = time.perf_counter()
-    with pytest.raises(BackendCrashedError) as info:
-        isolation.probe_backend("litert", crash_dir, threads=1, timeout=60)
-    seconds = time.perf_counter() - start
-    error = info.value
-    assert error.signal == crafted_model_signal() == "SIGSEGV" and error.model == "model_fp32.tflite"
-    assert "crashed (SIGSEGV)" in str(error) and "model_fp32.tflite" in str(error) and "not loaded" in str(error)
-    start = time.perf_counter()
-    with pytest.raises(BackendCrashedError):  # cached: no second child
-        isolation.probe_backend("litert", crash_dir, threads=1, timeout=60)
-    assert time.perf_counter() - start < 0.5
-    record_fault("crashing_model_probe", {"time_to_error_s": round(seconds, 3), "signal": error.signal})
-
-
-def test_auto_passes_over_the_crashing_candidate(crash_dir, nomogram):
-    shutil.copy(DEFAULT_SEG_MODEL / "model.onnx", crash_dir / "model.onnx")
-    probe = isolation.probe_backend("auto", crash_dir, threads=1, timeout=60)
-    assert probe.backend == "onnx" and probe.chosen["model_file"] == "model.onnx"
-    assert any("tflite-fp32 on litert (cpu) crashed the runtime (SIGSEGV)" in n for n in probe.notes)
-    pipeline = Pipeline(model_dir=crash_dir, nomogram=nomogram, backend=probe.backend, threads=1)  # no crash here
-    assert pipeline.backend.name == "onnxruntime"
-    record_fault("crashing_model_auto_fallback", {"probe_s": round(probe.seconds, 3), "loaded": "onnx"})
-
-
-def test_auto_does_not_hide_a_tampered_file_behind_a_crashing_one(crash_dir):
-    """Under auto a crash passes a candidate over, but a hash mismatch on the next one is still refused
-    loudly (as in-process auto does), not passed over to a third."""
-    from inference.backends.manifest import sha256_file
-    from inference.errors import ModelIntegrityError
-
-    shutil.copy(DEFAULT_SEG_MODEL / "model.onnx", crash_dir / "model.onnx")
-    entry = lambda name, digest: {"format": name, "shipped": True, "status": "ok",  # noqa: E731
-                                  "files": [{"path": digest[0], "sha256": digest[1]}]}
-    manifest = {"schema_version": 1, "model_dir": crash_dir.name, "variants": {
-        "tflite-fp32": entry("tflite-fp32", ("model_fp32.tflite", sha256_file(crash_dir / "model_fp32.tflite"))),
-        "onnx": entry("onnx", ("model.onnx", "0" * 64))}}  # tampered
-    (crash_dir / "manifest.json").write_text(json.dumps(manifest))
-    with pytest.raises(ModelIntegrityError, match="model.onnx"):
-        isolation.probe_backend("auto", crash_dir, threads=1, timeout=60)
-
-
-def test_probe_of_the_shipped_model_is_cheap_once_cached():
-    costs = {}
-    for name in ("litert", "auto"):
-        first = isolation.probe_backend(name, DEFAULT_SEG_MODEL, threads=2)
-        start = time.perf_counter()
-        again = isolation.probe_backend(name, DEFAULT_SEG_MODEL, threads=2)
-        costs[name] = {"child_s": round(first.seconds, 3), "cached_s": round(time.perf_counter() - start, 4)}
-        assert first.backend == name and first.isolated and first.chosen and not first.cached and again.cached
-        assert costs[name]["cached_s"] < 0.5  # only the model files' SHA-256
-    record_fault("probe_cost_shipped_model", costs)
-
-
-def _fake_child(monkeypatch, body: str) -> None:
-    def line(**event) -> str:
-        return f"print({isolation.MARK + json.dumps(event)!r}, flush=True); "
-
-    hello, tried = line(event="hello"), line(event="try", label="litert", file="m.tflite")
-    monkeypatch.setattr(isolation, "child_command", lambda args: [sys.executable, "-c", "import os, time; "
-                                                                  + body.format(hello=hello, tried=tried)])
-
-
-@posix_only
-def test_hung_or_aborting_runtime_and_missing_hook(monkeypatch, tmp_path):
-    model = tmp_path / "m.tflite"
-    model.write_bytes(b"x")
-    _fake_child(monkeypatch, "{hello}{tried}time.sleep(60)")
-    start = time.perf_counter()
-    with pytest.raises(BackendCrashedError, match=r"runtime hung \(no answer within 2 s") as info:
-        isolation.probe_backend("litert", model, timeout=2)
-    assert info.value.signal == "timeout" and time.perf_counter() - start < 20
-    _fake_child(monkeypatch, "{hello}{tried}os.abort()")  # a hang is not cached: this child runs
-    with pytest.raises(BackendCrashedError, match=r"crashed \(SIGABRT\)"):
-        isolation.probe_backend("litert", model)
-    _fake_child(monkeypatch, "raise SystemExit(2)")  # a frozen launcher without the -m inference.isolation hook
-    isolation.clear_cache()
-    probe = isolation.probe_backend("litert", model)
-    assert not probe.isolated and probe.backend == "litert"
-
-
-def test_python_errors_are_left_to_the_in_process_load():
-    probe = isolation.probe_backend("no-such-backend", DEFAULT_SEG_MODEL)
-    assert probe.backend == "no-such-backend" and probe.chosen is None and probe.isolated
