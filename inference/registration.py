@@ -31,8 +31,10 @@ from inference.registration_prep import (
     crop_to_mask,
     ecc_in_mask,
     head_mask,
+    itk_threads,
     overlap_fraction,
     shrink,
+    snap_transform,
 )
 from inference.volume import Geometry, Volume
 
@@ -254,29 +256,6 @@ def _run_levels(
     return tx, iterations, stop
 
 
-#: Grid the final rigid parameters are rounded to: 1e-6 rad (1e-4 mm at 100 mm from the centre) and 1e-4 mm.
-SNAP_ANGLE_RAD = 1e-6
-SNAP_TRANSLATION_MM = 1e-4
-
-
-def snap_transform(tx: sitk.Euler3DTransform) -> sitk.Euler3DTransform:
-    """Round the rigid parameters to a fixed grid far below a voxel, so repeated runs give identical ones.
-
-    ITK's optimizer is not bit-reproducible: multithreaded metric reductions, and even a second call in
-    the same process with one thread, change the last digits (measured on the sample patient: 1e-12 rad
-    with one thread, up to 1e-7 mm with two). Resampling with those parameters changes a few float32
-    intensities in their last bits, and the int8 segmentation model turned that into masks differing by up
-    to 5% of their voxels between runs. Rounding to 1e-6 rad / 1e-4 mm (1e-4 mm of motion at most,
-    1/5000 of a voxel) makes such jitter land on the same grid point except when a value sits within the
-    jitter of a rounding boundary (about 1e-6 of runs with one thread).
-    """
-    angles, translation = np.array(tx.GetParameters()[:3]), np.array(tx.GetParameters()[3:])
-    snapped = sitk.Euler3DTransform(tx)
-    snapped.SetParameters(tuple(np.round(angles / SNAP_ANGLE_RAD) * SNAP_ANGLE_RAD)
-                          + tuple(np.round(translation / SNAP_TRANSLATION_MM) * SNAP_TRANSLATION_MM))
-    return snapped
-
-
 def _as_float32(volume: Volume) -> Volume:
     if volume.array.dtype == np.float32:
         return volume
@@ -320,23 +299,24 @@ def register_rigid(
     fixed, moving = _as_float32(fixed), _as_float32(moving)
     start, start_cpu = time.perf_counter(), time.process_time()
     try:
-        prep = _prepare(fixed, moving, settings)
-        fixed_fine, mask_fine, moving_fine = prep.fixed[-1], prep.masks[-1], prep.moving[-1]
-        overlap = overlap_fraction(fixed_fine, mask_fine, moving_fine, prep.initial)
-        if overlap < 0.05:
-            raise RegistrationError(
-                f"moving image covers {overlap:.0%} of the reference head region: the sequences do not "
-                "overlap in physical space; check that they belong to the same study"
-            )
-        final = _make_method(mask_fine, settings, seed, threads)
-        final.SetInitialTransform(sitk.Euler3DTransform(prep.initial), inPlace=False)
-        metric_initial = final.MetricEvaluate(fixed_fine, moving_fine)
-        quality_initial = ecc_in_mask(fixed_fine, mask_fine, moving_fine, prep.initial, settings.bins)
-        tx, iterations, stop = _run_levels(prep, settings, seed, threads, progress)
-        tx = snap_transform(tx)
-        final.SetInitialTransform(sitk.Euler3DTransform(tx), inPlace=False)
-        metric_final = final.MetricEvaluate(fixed_fine, moving_fine)
-        quality_final = ecc_in_mask(fixed_fine, mask_fine, moving_fine, tx, settings.bins)
+        with itk_threads(threads):  # every ITK filter here, not only the optimizer (see snap_transform)
+            prep = _prepare(fixed, moving, settings)
+            fixed_fine, mask_fine, moving_fine = prep.fixed[-1], prep.masks[-1], prep.moving[-1]
+            overlap = overlap_fraction(fixed_fine, mask_fine, moving_fine, prep.initial)
+            if overlap < 0.05:
+                raise RegistrationError(
+                    f"moving image covers {overlap:.0%} of the reference head region: the sequences do not "
+                    "overlap in physical space; check that they belong to the same study"
+                )
+            final = _make_method(mask_fine, settings, seed, threads)
+            final.SetInitialTransform(sitk.Euler3DTransform(prep.initial), inPlace=False)
+            metric_initial = final.MetricEvaluate(fixed_fine, moving_fine)
+            quality_initial = ecc_in_mask(fixed_fine, mask_fine, moving_fine, prep.initial, settings.bins)
+            tx, iterations, stop = _run_levels(prep, settings, seed, threads, progress)
+            tx = snap_transform(tx)
+            final.SetInitialTransform(sitk.Euler3DTransform(tx), inPlace=False)
+            metric_final = final.MetricEvaluate(fixed_fine, moving_fine)
+            quality_final = ecc_in_mask(fixed_fine, mask_fine, moving_fine, tx, settings.bins)
     except RuntimeError as error:  # SimpleITK reports every ITK exception as RuntimeError
         first_line = str(error).strip().splitlines()[-1] if str(error).strip() else repr(error)
         raise RegistrationError(f"rigid registration failed in SimpleITK: {first_line}") from error
