@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy.spatial import ConvexHull, QhullError
 
+from inference.imageops import hull_candidates, max_pairwise_distance
 from inference.volume import Volume
 
 #: DOI = slope * thickness + offset (synthetic cohort training split, see module docstring)
@@ -38,7 +38,10 @@ class TumorMeasures:
 
 def _points_mm(mask: Volume) -> np.ndarray:
     """Physical (x, y, z) mm coordinates of the mask's voxel centres."""
-    zyx = np.argwhere(mask.array > 0)
+    return _points_mm_of(mask, np.argwhere(mask.array > 0))
+
+
+def _points_mm_of(mask: Volume, zyx: np.ndarray) -> np.ndarray:
     return mask.geometry.index_to_physical(zyx[:, ::-1].astype(float))
 
 
@@ -66,10 +69,7 @@ def measure_mask(mask: Volume) -> TumorMeasures:
     direction = mask.geometry.direction_matrix
     voxel_along = float(np.abs((direction.T @ thin) * spacing).max())
     thickness = _extent(points, thin, voxel_along)
-    try:
-        hull = points[ConvexHull(points).vertices]
-    except (QhullError, ValueError):  # flat (single-slice) tumors: bound the pairwise search instead
-        hull = points[:: max(1, len(points) // 2000)]
-    diffs = hull[:, None, :] - hull[None, :, :]
-    diameter = float(np.sqrt((diffs ** 2).sum(-1)).max()) + float(spacing[:2].mean())
+    # the farthest pair are convex hull vertices: search only voxels that can be one (exact, any shape)
+    hull = _points_mm_of(mask, hull_candidates(np.argwhere(mask.array > 0)))
+    diameter = max_pairwise_distance(hull) + float(spacing[:2].mean())
     return TumorMeasures(volume, diameter, thickness, DOI_SLOPE * thickness + DOI_OFFSET_MM, slices)

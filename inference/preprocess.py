@@ -26,9 +26,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from scipy import ndimage
 
 from inference.errors import GeometryError
+from inference.imageops import center_of_mass, resample_inplane
 from inference.volume import Geometry, Volume
 
 PREPROCESS_VERSION = "1"
@@ -125,7 +125,7 @@ def plan_slices(reference: Volume, grid: ModelGrid = ModelGrid()) -> tuple[Slice
     fg = foreground(canon)
     if np.count_nonzero(fg) == 0:
         raise GeometryError("CE-T1 has no foreground (blank image).")
-    _, cy, cx = ndimage.center_of_mass(fg)
+    _, cy, cx = center_of_mass(fg)
     plan = SlicePlan(perm, flips, tuple(reference.array.shape), canonical_spacing, (float(cy), float(cx)), grid)
     return plan, warnings
 
@@ -140,11 +140,11 @@ def _inplane_matrix(plan: SlicePlan) -> tuple[np.ndarray, np.ndarray]:
     return scale, offset
 
 
-def resample_to_model(canonical: np.ndarray, plan: SlicePlan, order: int = 1) -> np.ndarray:
+def resample_to_model(canonical: np.ndarray, plan: SlicePlan) -> np.ndarray:
+    """Canonical (z, y, x) array -> model grid, linear in-plane (slices are never mixed)."""
     scale, offset = _inplane_matrix(plan)
-    shape = (canonical.shape[0], plan.grid.size, plan.grid.size)
-    return ndimage.affine_transform(canonical, scale, offset, output_shape=shape, order=order,
-                                    mode="constant", cval=0.0, prefilter=False)
+    return resample_inplane(canonical, scale[1:], offset[1:], (plan.grid.size, plan.grid.size),
+                            out_dtype=canonical.dtype)
 
 
 def to_model_stack(volumes: dict[str, Volume], grid: ModelGrid = ModelGrid(),
@@ -187,7 +187,6 @@ def from_model_stack(stack: np.ndarray, plan: SlicePlan) -> np.ndarray:
     scale, offset = _inplane_matrix(plan)
     inverse_scale = 1.0 / scale
     inverse_offset = -offset * inverse_scale
-    canon = ndimage.affine_transform(stack.astype(np.float32), inverse_scale, inverse_offset,
-                                     output_shape=plan.canonical_shape, order=1, mode="constant", cval=0.0,
-                                     prefilter=False)
+    canon = resample_inplane(stack.astype(np.float32, copy=False), inverse_scale[1:], inverse_offset[1:],
+                             plan.canonical_shape[1:])
     return np.ascontiguousarray(from_canonical(canon, plan.perm, plan.flips))

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
 from inference.backends.base import SegBackend
+from inference.imageops import fill_holes_2d, label
 from inference.preprocess import ModelGrid, SlicePlan, from_model_stack, to_model_stack
 from inference.volume import Volume
 
@@ -47,7 +47,7 @@ def postprocess(prob: np.ndarray, voxel_ml: float, threshold: float = THRESHOLD,
         (mask uint8, components kept, components removed)
     """
     binary = prob >= threshold
-    labels, n = ndimage.label(binary, structure=np.ones((3, 3, 3), bool))
+    labels, n = label(binary, full=True)
     if n == 0:
         return np.zeros(prob.shape, np.uint8), 0, 0
     sizes = np.bincount(labels.ravel())[1:]
@@ -55,7 +55,7 @@ def postprocess(prob: np.ndarray, voxel_ml: float, threshold: float = THRESHOLD,
     mask = np.isin(labels, list(keep))
     for z in range(mask.shape[0]):
         if mask[z].any():
-            mask[z] = ndimage.binary_fill_holes(mask[z])
+            mask[z] = fill_holes_2d(mask[z])
     return mask.astype(np.uint8), len(keep), n - len(keep)
 
 

@@ -18,7 +18,8 @@ EXECUTABLES = ("otscc", "otscc-gui")
 #: Qt modules and data the bundle leaves out (their presence means the spec's excludes stopped working)
 QT_UNUSED = ("QtQml", "QtQuick", "QtWebEngine", "Qt3D", "QtMultimedia", "QtNetwork", "QtPdf", "QtTest")
 #: distribution names of the forbidden packages (their .dist-info folders)
-FORBIDDEN_DISTS = ("tensorflow", "tf_keras", "keras", "scikit_learn", "tensorboard", "nncf", "tf2onnx", "torch")
+FORBIDDEN_DISTS = ("tensorflow", "tf_keras", "keras", "scikit_learn", "scipy", "tensorboard", "nncf", "tf2onnx",
+                   "torch")
 
 
 @dataclass
@@ -55,7 +56,7 @@ def _top(name: str) -> str:
 
 
 def forbidden(contents: BundleContents) -> list[str]:
-    """Files and modules of TensorFlow, tf-keras, Keras, scikit-learn (and the training package)."""
+    """Files and modules of TensorFlow, tf-keras, Keras, scikit-learn, SciPy (and the training package)."""
     hits = []
     for f in contents.files:
         parts = f.split("/")

@@ -1,8 +1,8 @@
 """What goes into the PyInstaller bundle: the lists ``build.spec`` uses, kept here so tests can check them.
 
 The bundle is the runtime only (inference/, desktop/, ``otscc benchmark``): LiteRT, ONNX Runtime, OpenVINO,
-SimpleITK, pyradiomics, PySide6 (Essentials), pyqtgraph, matplotlib, numpy/scipy and the shipped assets.
-Training and export code and their libraries (TensorFlow, tf-keras, scikit-learn, NNCF, tf2onnx) stay out.
+SimpleITK, pyradiomics, PySide6 (Essentials), pyqtgraph, matplotlib, numpy and the shipped assets.
+Training and export code and their libraries (TensorFlow, tf-keras, scikit-learn, SciPy, NNCF, tf2onnx) stay out.
 
 Lazy imports (``importlib``: CLI commands, backends, pyradiomics' feature classes) are invisible to
 PyInstaller's analysis, hence ``hidden_imports()``. This module imports PyInstaller only inside the
@@ -18,8 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "otscc-edge"
 
-#: never in the bundle: training-only libraries and their heavy friends (a test lists the bundle for them)
-FORBIDDEN = ("tensorflow", "tf_keras", "keras", "sklearn")
+#: never in the bundle: training-only libraries and their heavy friends (a test lists the bundle for them);
+#: SciPy with its own OpenBLAS was 77 MB, and the runtime does without it (inference/imageops.py)
+FORBIDDEN = ("tensorflow", "tf_keras", "keras", "sklearn", "scipy")
 EXCLUDES = (
     *FORBIDDEN, "tensorboard", "tensorflow_model_optimization", "tensorflow_estimator", "torch", "jax", "nncf",
     "tf2onnx", "onnx", "h5py", "training", "IPython", "jupyter_client", "notebook", "tkinter", "_tkinter",
@@ -77,7 +78,7 @@ DROP = (
 )
 
 #: distributions whose metadata (version, license files) goes into the bundle
-METADATA = ("ai-edge-litert", "onnxruntime", "openvino", "SimpleITK", "pyradiomics", "numpy", "scipy", "PyWavelets",
+METADATA = ("ai-edge-litert", "onnxruntime", "openvino", "SimpleITK", "pyradiomics", "numpy", "PyWavelets",
             "pydicom", "PyYAML", "PySide6-Essentials", "shiboken6", "pyqtgraph", "matplotlib", "pillow", "psutil")
 
 #: files of the model folder that are never shipped (training logs; the Keras weights need TensorFlow)
