@@ -106,14 +106,14 @@ class LiteRTBackend(SegBackend):
     def _quantize(self, batch: np.ndarray) -> np.ndarray:
         dtype = self._in["dtype"]
         if dtype == np.float32:
-            return batch.astype(np.float32)
+            return np.ascontiguousarray(batch, np.float32)  # set_tensor copies it
         scale, zero = self._in["quantization"]
         info = np.iinfo(dtype)
         return np.clip(np.round(batch / scale + zero), info.min, info.max).astype(dtype)
 
     def _dequantize(self, out: np.ndarray) -> np.ndarray:
         if self._out["dtype"] == np.float32:
-            return out.astype(np.float32)
+            return out  # get_tensor returned a copy
         scale, zero = self._out["quantization"]
         return (out.astype(np.float32) - zero) * scale
 

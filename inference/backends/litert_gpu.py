@@ -91,7 +91,7 @@ class LiteRTGpuBackend(SegBackend):
             return np.concatenate([self.predict(batch[i:i + 1]) for i in range(batch.shape[0])])
         size = self.input_size
         if self._interp is not None:
-            self._interp.set_tensor(self._in["index"], batch.astype(np.float32))
+            self._interp.set_tensor(self._in["index"], np.ascontiguousarray(batch, np.float32))
             self._interp.invoke()
             return self._interp.get_tensor(self._out["index"])[..., 0].astype(np.float32)
         self._inputs[0].write(np.ascontiguousarray(batch, np.float32))

@@ -91,7 +91,7 @@ class OnnxRuntimeBackend(SegBackend):
     def predict(self, batch: np.ndarray) -> np.ndarray:
         if batch.shape[0] > self.max_batch or (self._fixed and batch.shape[0] != self.max_batch):
             return _in_chunks(self.predict, batch, self.max_batch)
-        out = self._session.run(None, {self._input_name: batch.astype(np.float32)})[0]
+        out = self._session.run(None, {self._input_name: np.ascontiguousarray(batch, np.float32)})[0]
         return np.asarray(out, np.float32)[..., 0]
 
 
