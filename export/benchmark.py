@@ -290,6 +290,13 @@ def _label(result: dict) -> str:
     return f"{cpu[:40]}{' [' + isa + ']' if isa else ''}{' + ' + d['gpu'] if d.get('gpu') else ''}"
 
 
+def log_scale(values: list[float], spread: float = 20.0) -> bool:
+    """Whether a chart needs a log axis: one slow outlier (e.g. TensorFlow with oneDNN limited to AVX2, ~24x
+    slower here) would otherwise squash every other bar to a sliver."""
+    positive = [v for v in values if v > 0]
+    return bool(positive) and max(positive) / min(positive) > spread
+
+
 def write_chart(results: list[dict], path: Path) -> Path:
     """Horizontal bars of slice latency (p50) per variant, one colour per device."""
     import matplotlib
@@ -307,17 +314,22 @@ def write_chart(results: list[dict], path: Path) -> Path:
     height = 0.8 / max(1, len(results))
     fig = Figure(figsize=(8, 1.2 + 0.45 * len(keys) * max(1, len(results)) ** 0.5))
     ax = fig.add_subplot()
+    shown = []
     for i, res in enumerate(results):
         lookup = {(r["format"], r["runtime"]): r for r in res["rows"] if r["status"] == "ok"}
         ys = [k - 0.4 + height * (i + 0.5) for k in range(len(keys))]
         vals = [lookup[k]["slice_ms_p50"] if k in lookup else 0 for k in keys]
+        shown += [v for v in vals if v > 0]
         bars = ax.barh(ys, vals, height=height * 0.9, label=_label(res))
         for bar, v in zip(bars, vals, strict=True):
             if v:
                 ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {v:.1f}", va="center", fontsize=7)
     ax.set_yticks(range(len(keys)), [f"{f} / {r}" for f, r in keys], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("ms per 256x256 slice (median; lower is better)")
+    log = log_scale(shown)
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel("ms per 256x256 slice (median; lower is better)" + ("; log scale" if log else ""))
     ax.set_title("otscc-edge segmentation latency", fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()

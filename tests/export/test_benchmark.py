@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from export.benchmark import candidates, compare_table, device_facts, format_table, load_results
+from export.benchmark import candidates, compare_table, device_facts, format_table, load_results, log_scale
 from inference.cli import main
 from inference.errors import InputError
 from inference.formats import FORMATS
@@ -73,6 +73,12 @@ def test_compare_merges_devices(short_run, tmp_path, capsys):
     fp32 = next(line for line in merged.splitlines() if line.startswith("tflite-fp32 / litert"))
     a, b = (float(x) for x in fp32.replace("ms", "").split()[3:5])
     assert b == pytest.approx(2 * a, rel=0.02)
+
+
+def test_chart_switches_to_a_log_axis_only_for_a_wide_spread():
+    assert not log_scale([3.4, 6.9, 16.5])
+    assert log_scale([3.4, 6.9, 461.5])
+    assert not log_scale([]) and not log_scale([0.0, 5.0])
 
 
 def test_compare_refuses_other_json(tmp_path):
