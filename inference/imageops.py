@@ -146,10 +146,11 @@ def _hull_2d(yx: np.ndarray) -> np.ndarray:
     return np.unique(chain(idx) + chain(reversed(idx)))
 
 
-def max_pairwise_distance(points: np.ndarray, block: int = 1024) -> float:
-    """Largest Euclidean distance between two rows of ``points``, in blocks (bounded memory)."""
+def max_pairwise_distance(points: np.ndarray) -> float:
+    """Largest Euclidean distance between two rows of ``points``, in blocks of at most ~24 MB of differences."""
     if len(points) < 2:
         return 0.0
+    block = max(1, min(1024, 1_000_000 // len(points)))
     best = 0.0
     for start in range(0, len(points), block):
         diff = points[start:start + block, None, :] - points[None, :, :]
