@@ -367,7 +367,25 @@ def _emit(event: str, **data) -> None:
     sys.stdout.flush()  # the parent must see "try" before a crash
 
 
+#: SEM_FAILCRITICALERRORS | SEM_NOGPFAULTERRORBOX (Windows ``SetErrorMode``)
+WINDOWS_QUIET_ERROR_MODE = 0x0001 | 0x0002
+
+
+def quiet_crash_dialogs(kernel32=None) -> bool:
+    """Windows: let a crashing child die at once instead of waiting on Windows Error Reporting's dialog
+    (nobody sees it behind the GUI, so the probe would sit out its whole timeout). True when set."""
+    if kernel32 is None:
+        if os.name != "nt":
+            return False
+        import ctypes
+
+        kernel32 = ctypes.windll.kernel32
+    kernel32.SetErrorMode(WINDOWS_QUIET_ERROR_MODE)
+    return True
+
+
 def _child(args: argparse.Namespace) -> int:
+    quiet_crash_dialogs()
     _emit("hello", protocol=PROTOCOL, pid=os.getpid())
     from inference.backends.base import AUTO_ORDER, Candidate, load_backend, select_backend, self_check
     from inference.errors import ModelIntegrityError, OtsccError

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -142,3 +143,15 @@ def test_hung_or_aborting_runtime_and_missing_hook(monkeypatch, tmp_path):
 def test_python_errors_are_left_to_the_in_process_load():
     probe = isolation.probe_backend("no-such-backend", DEFAULT_SEG_MODEL)
     assert probe.backend == "no-such-backend" and probe.chosen is None and probe.isolated
+
+
+def test_the_child_turns_off_windows_crash_dialogs():
+    """Windows only in effect (not run here): the error mode a crashing probe child sets before loading."""
+    calls = []
+
+    class Kernel32:
+        def SetErrorMode(self, mode):  # noqa: N802 (the Windows API's name)
+            calls.append(mode)
+
+    assert isolation.quiet_crash_dialogs(Kernel32()) and calls == [0x0003]
+    assert isolation.quiet_crash_dialogs() is (os.name == "nt")  # a no-op off Windows
