@@ -291,14 +291,15 @@ def _label(result: dict) -> str:
 
 
 def log_scale(values: list[float], spread: float = 20.0) -> bool:
-    """Whether a chart needs a log axis: one slow outlier (e.g. TensorFlow with oneDNN limited to AVX2, ~24x
-    slower here) would otherwise squash every other bar to a sliver."""
+    """Whether a chart needs a log axis: one slow outlier (e.g. TensorFlow's batch-1 call with oneDNN limited
+    to AVX2, 461 ms here against 3-19 ms for the rest) would otherwise squash every other bar to a sliver."""
     positive = [v for v in values if v > 0]
     return bool(positive) and max(positive) / min(positive) > spread
 
 
 def write_chart(results: list[dict], path: Path) -> Path:
-    """Horizontal bars of slice latency (p50) per variant, one colour per device."""
+    """Slice latency (p50) per variant, one colour per device: bars, or dots on a log axis when the values
+    spread over more than 20x (a bar's length on a log axis would mean nothing)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -311,24 +312,33 @@ def write_chart(results: list[dict], path: Path) -> Path:
         for r in res["rows"]:
             if r["status"] == "ok" and (r["format"], r["runtime"]) not in keys:
                 keys.append((r["format"], r["runtime"]))
+    series = []
+    for res in results:
+        lookup = {(r["format"], r["runtime"]): r for r in res["rows"] if r["status"] == "ok"}
+        series.append((res, [lookup[k]["slice_ms_p50"] if k in lookup else 0 for k in keys]))
+    shown = [v for _, vals in series for v in vals if v > 0]
+    log = log_scale(shown)
     height = 0.8 / max(1, len(results))
     fig = Figure(figsize=(8, 1.2 + 0.45 * len(keys) * max(1, len(results)) ** 0.5))
     ax = fig.add_subplot()
-    shown = []
-    for i, res in enumerate(results):
-        lookup = {(r["format"], r["runtime"]): r for r in res["rows"] if r["status"] == "ok"}
+    for i, (res, vals) in enumerate(series):
         ys = [k - 0.4 + height * (i + 0.5) for k in range(len(keys))]
-        vals = [lookup[k]["slice_ms_p50"] if k in lookup else 0 for k in keys]
-        shown += [v for v in vals if v > 0]
-        bars = ax.barh(ys, vals, height=height * 0.9, label=_label(res))
-        for bar, v in zip(bars, vals, strict=True):
-            if v:
-                ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {v:.1f}", va="center", fontsize=7)
+        points = [(y, v) for y, v in zip(ys, vals, strict=True) if v > 0]
+        if log:
+            ax.plot([v for _, v in points], [y for y, _ in points], "o", markersize=5, label=_label(res))
+        else:
+            ax.barh(ys, vals, height=height * 0.9, label=_label(res))
+        for y, v in points:
+            ax.text(v, y, f"  {v:.1f}", va="center", fontsize=7)
     ax.set_yticks(range(len(keys)), [f"{f} / {r}" for f, r in keys], fontsize=8)
-    ax.invert_yaxis()
-    log = log_scale(shown)
-    if log:
-        ax.set_xscale("log")
+    ax.set_ylim(len(keys) - 0.5, -0.5)  # first row on top
+    if shown:  # room for the value labels right of the longest bar or the slowest dot
+        if log:
+            ax.set_xscale("log")
+            ax.set_xlim(min(shown) / 1.5, max(shown) * 3)
+            ax.grid(axis="x", which="both", alpha=0.3)
+        else:
+            ax.set_xlim(0, max(shown) * 1.15)
     ax.set_xlabel("ms per 256x256 slice (median; lower is better)" + ("; log scale" if log else ""))
     ax.set_title("otscc-edge segmentation latency", fontsize=10)
     ax.legend(fontsize=7, loc="lower right")

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 NAME = "otscc-edge"
 
 #: never in the bundle: training-only libraries and their heavy friends (a test lists the bundle for them);
-#: SciPy with its own OpenBLAS was 77 MB, and the runtime does without it (inference/imageops.py)
+#: SciPy with its own OpenBLAS was 85 MB of the bundle, and the runtime does without it (inference/imageops.py)
 FORBIDDEN = ("tensorflow", "tf_keras", "keras", "sklearn", "scipy")
 EXCLUDES = (
     *FORBIDDEN, "tensorboard", "tensorflow_model_optimization", "tensorflow_estimator", "torch", "jax", "nncf",

@@ -93,7 +93,7 @@ class LiteRTGpuBackend(SegBackend):
         if self._interp is not None:
             self._interp.set_tensor(self._in["index"], np.ascontiguousarray(batch, np.float32))
             self._interp.invoke()
-            return self._interp.get_tensor(self._out["index"])[..., 0].astype(np.float32)
+            return np.asarray(self._interp.get_tensor(self._out["index"])[..., 0], np.float32)  # a copy already
         self._inputs[0].write(np.ascontiguousarray(batch, np.float32))
         self._model.run_by_index(0, self._inputs, self._outputs)
         out = self._outputs[0].read(self.max_batch * size * size, np.float32)

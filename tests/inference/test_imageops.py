@@ -1,5 +1,5 @@
 """inference/imageops.py against SciPy (an independent implementation, installed with the train extra) and
-hand-made cases; and the runtime running with SciPy made unimportable."""
+hand-made cases; and the runtime running with SciPy made unimportable (that test needs no SciPy)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,12 @@ import pytest
 
 from inference import imageops
 
-ndimage = pytest.importorskip("scipy.ndimage")
-
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def ndimage():
+    return pytest.importorskip("scipy.ndimage")
 
 
 def _cases(n, seed):
@@ -29,7 +32,7 @@ def _cases(n, seed):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_resampling_is_bit_identical_to_scipy_affine_transform(seed):
+def test_resampling_is_bit_identical_to_scipy_affine_transform(seed, ndimage):
     for vol, scale, offset, out in _cases(25, seed):
         ref = ndimage.affine_transform(vol, np.array([1.0, *scale]), np.array([0.0, *offset]),
                                        output_shape=(vol.shape[0], *out), order=1, mode="constant", cval=0.0,
@@ -50,7 +53,7 @@ def test_resampling_by_hand():
 
 
 @pytest.mark.parametrize("full", [True, False])
-def test_labels_match_scipy(full):
+def test_labels_match_scipy(full, ndimage):
     rng = np.random.default_rng(3)
     structure = np.ones((3, 3, 3), bool) if full else None
     for _ in range(20):
@@ -68,7 +71,7 @@ def test_labels_by_hand():
     assert imageops.label(np.zeros((2, 2, 2), bool))[1] == 0
 
 
-def test_fill_holes_matches_scipy_and_hand_cases():
+def test_fill_holes_matches_scipy_and_hand_cases(ndimage):
     rng = np.random.default_rng(4)
     for _ in range(40):
         mask = rng.random((int(rng.integers(1, 50)), int(rng.integers(1, 50)))) < rng.uniform(0.2, 0.8)
@@ -88,7 +91,7 @@ def test_fill_holes_matches_scipy_and_hand_cases():
         imageops.fill_holes_2d(np.zeros((2, 2, 2), bool))
 
 
-def test_center_of_mass_matches_scipy_exactly():
+def test_center_of_mass_matches_scipy_exactly(ndimage):
     rng = np.random.default_rng(5)
     for _ in range(20):
         mask = rng.random((7, 60, 50)) < rng.uniform(0.01, 0.9)
@@ -96,6 +99,20 @@ def test_center_of_mass_matches_scipy_exactly():
     assert imageops.center_of_mass(np.eye(3, dtype=bool)) == (1.0, 1.0)
     with pytest.raises(ValueError):
         imageops.center_of_mass(np.zeros((3, 3), bool))
+
+
+def test_edge_cases_are_errors_or_empty_never_a_crash():
+    assert imageops.label(np.zeros((0, 3, 3), bool))[1] == 0  # SimpleITK itself segfaults on an empty image
+    assert imageops.fill_holes_2d(np.zeros((0, 4), bool)).shape == (0, 4)
+    halves = np.zeros((1, 2, 3))
+    halves[0, 0, 0] = halves[0, 1, 2] = 0.5  # nonzero counts as foreground, whatever the dtype
+    assert imageops.label(halves, full=False)[1] == 2
+    assert imageops.center_of_mass(halves) == (0.0, 0.5, 1.0)
+    vol = np.ones((1, 4, 4), np.int16)
+    with pytest.raises(ValueError, match="floats"):
+        imageops.resample_inplane(vol, (1.0, 1.0), (0.0, 0.0), (4, 4), out_dtype=np.int16)
+    with pytest.raises(ValueError, match="positive scale"):
+        imageops.resample_inplane(vol, (0.0, 1.0), (0.0, 0.0), (4, 4))
 
 
 def _brute_diameter(points):
