@@ -52,7 +52,7 @@ class Row:
     volume_s: float | None = None
     dice_vs_reference: float | None = None
     voxel_agreement: float | None = None
-    rss_mb: float | None = None
+    rss_mb: float | None = None  # resident memory added by loading it and its first inference
     pipeline_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -142,18 +142,44 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if total == 0 else float(2 * np.logical_and(a, b).sum() / total)
 
 
-def time_slices(backend, stack: np.ndarray, runs: int, warmup: int) -> tuple[float, float]:
-    """p50 and p95 milliseconds of one-slice inference over ``runs`` slices after ``warmup``."""
-    order = np.argsort(-stack.reshape(stack.shape[0], -1).std(axis=1))  # the busiest slices first
-    one = [np.ascontiguousarray(stack[i:i + 1]) for i in order[: max(1, min(len(order), 8))]]
-    for k in range(warmup):
-        backend.predict(one[k % len(one)])
-    times = []
-    for k in range(runs):
-        start = time.perf_counter()
-        backend.predict(one[k % len(one)])
-        times.append((time.perf_counter() - start) * 1000)
-    return float(np.percentile(times, 50)), float(np.percentile(times, 95))
+def time_slices(backends: dict, slices: np.ndarray, runs: int, warmup: int = 5, block: int = 10,
+                failed: dict | None = None) -> dict[str, dict]:
+    """Median and p95 milliseconds per slice for several backends, measured side by side in rotating blocks.
+
+    Each round gives every backend ``warmup`` untimed calls and then ``block`` timed ones. Blocks rather
+    than single calls: ONNX Runtime, OpenVINO and TensorFlow keep their worker threads spinning for a
+    while after a call, which on 2 cores slows whichever runtime runs next (measured: OpenVINO fp32 at
+    43 ms interleaved call by call vs 7-15 ms alone). Rounds rather than one backend after the other: a
+    spell of load from elsewhere (on the 2-core development VM, 10-30 s episodes that halve one runtime's
+    speed) spreads over all backends instead of landing on one row. With ``failed``, a backend that raises
+    is dropped from the rotation and its error recorded there instead of ending the measurement.
+    """
+    times = {label: [] for label in backends}
+    active = dict(backends)
+    block = max(1, min(block, runs))
+    rounds = max(1, -(-runs // block))
+    for round_ in range(rounds):
+        for label, backend in list(active.items()):
+            try:
+                for k in range(warmup + block):
+                    one = slices[(round_ * block + k) % len(slices)][None]
+                    start = time.perf_counter()
+                    backend.predict(one)
+                    if k >= warmup:
+                        times[label].append((time.perf_counter() - start) * 1000)
+            except Exception as exc:
+                if failed is None:
+                    raise
+                failed[label] = f"{type(exc).__name__}: {exc}"
+                del active[label]
+    return {label: {"median_ms": round(float(np.median(t)), 2), "p95_ms": round(float(np.percentile(t, 95)), 2),
+                    "runs": len(t)} for label, t in times.items() if label in active}
+
+
+def busiest_slices(stack: np.ndarray, count: int = 8) -> np.ndarray:
+    """The ``count`` slices with the most structure (intensity spread): tumor-bearing slices, not air."""
+    order = np.argsort(-stack.reshape(stack.shape[0], -1).std(axis=1))
+    return np.ascontiguousarray(stack[order[: max(1, min(len(order), count))]])
 
 
 def run_benchmark(*, model_dir: Path, patient: Path, nomogram: Path, formats: list[str] | None = None,
@@ -181,24 +207,49 @@ def run_benchmark(*, model_dir: Path, patient: Path, nomogram: Path, formats: li
         pairs = [*candidates([ref_pair[0]]), *pairs]
         pairs = [p for p in pairs if (p[0].name, p[1]) in wanted or (p[0].name, p[1]) == ref_pair]
     order = sorted(pairs, key=lambda p: (p[0].name, p[1]) != ref_pair)  # reference first
-    reference_mask, rows = None, []
+    # 1. load every pair (a pair that cannot load is a skipped row, never the end)
+    rows, loaded, stacks = [], {}, {}
     for row_fmt, runtime in order:
         row = Row(row_fmt.name, runtime, row_fmt.precision, size_mb=_size_mb(model_dir, row_fmt))
-        say(f"{row_fmt.name} on {runtime}")
+        say(f"loading {row_fmt.name} on {runtime}")
+        rows.append(row)
         rss0 = _rss_mb()
         try:
             start = time.perf_counter()
             backend = load_variant(row_fmt, runtime, model_dir, threads)
             row.load_s = time.perf_counter() - start
-        except Exception as exc:  # noqa: BLE001 - a runtime that cannot load is a skipped row, never the end
+        except Exception as exc:  # noqa: BLE001
             row.status, row.reason = "skipped", f"{type(exc).__name__}: {exc}"
-            rows.append(row)
             continue
         try:
-            desc = backend.describe()
-            row.device = str(desc.get("device", "CPU"))
-            stack, _, _ = to_model_stack(prepared.volumes, ModelGrid(backend.input_size, 160.0))
-            row.slice_ms_p50, row.slice_ms_p95 = time_slices(backend, stack, runs, warmup)
+            row.device = str(backend.describe().get("device", "CPU"))
+            if backend.input_size not in stacks:
+                stack, _, _ = to_model_stack(prepared.volumes, ModelGrid(backend.input_size, 160.0))
+                stacks[backend.input_size] = busiest_slices(stack)
+            backend.predict(stacks[backend.input_size][:1])  # the first call allocates: part of its memory
+            rss1 = _rss_mb()
+            row.rss_mb = None if rss0 is None or rss1 is None else round(rss1 - rss0, 1)
+            loaded[id(row)] = (row, backend)
+        except Exception as exc:  # noqa: BLE001 - one failing backend never stops the benchmark
+            row.status, row.reason = "failed", f"{type(exc).__name__}: {exc}"
+            backend.close()
+    # 2. single slices, every loaded backend side by side in rotating blocks
+    for size, slices in stacks.items():
+        group = {key: backend for key, (row, backend) in loaded.items() if backend.input_size == size}
+        say(f"timing single {size}x{size} slices: {len(group)} backends side by side")
+        failed: dict = {}
+        table = time_slices(group, slices, runs, warmup, failed=failed)
+        for key, stats in table.items():
+            loaded[key][0].slice_ms_p50, loaded[key][0].slice_ms_p95 = stats["median_ms"], stats["p95_ms"]
+        for key, reason in failed.items():
+            row, backend = loaded.pop(key)
+            row.status, row.reason = "failed", reason
+            backend.close()
+    # 3. the whole pipeline, one backend after the other (the reference first: every Dice is against it)
+    reference_mask = None
+    for row, backend in loaded.values():
+        say(f"{row.format} on {row.runtime}: whole pipeline x{max(1, pipeline_runs)}")
+        try:
             stages: dict[str, list[float]] = {}
             for _ in range(max(1, pipeline_runs)):
                 seg, times = _pipeline_once(patient, backend, nomo, params, clinical, prepare_patient, segment,
@@ -208,18 +259,15 @@ def run_benchmark(*, model_dir: Path, patient: Path, nomogram: Path, formats: li
             row.pipeline_s = {k: round(float(np.median(v)), 4) for k, v in stages.items()}
             row.volume_s = row.pipeline_s.get("segment")
             mask = seg.mask.array
-            if (row_fmt.name, runtime) == ref_pair:
+            if (row.format, row.runtime) == ref_pair:
                 reference_mask = mask
             if reference_mask is not None:
                 row.dice_vs_reference = round(_dice(mask, reference_mask), 4)
                 row.voxel_agreement = round(float(np.mean((mask > 0) == (reference_mask > 0))), 6)
-            rss1 = _rss_mb()
-            row.rss_mb = None if rss0 is None or rss1 is None else round(rss1 - rss0, 1)
         except Exception as exc:  # noqa: BLE001 - one failing backend never stops the benchmark
             row.status, row.reason = "failed", f"{type(exc).__name__}: {exc}"
         finally:
             backend.close()
-        rows.append(row)
     rows = [r for r in rows if (r.format, r.runtime) in wanted or (r.format, r.runtime) == ref_pair]
     try:
         import resource

@@ -1,8 +1,9 @@
 """Per-slice latency of every CPU variant, side by side in one process, and whole-volume segmentation time.
 
-This is the measurement behind docs/export.md (issue 6, item 6); the full ``otscc benchmark`` command is
-separate. All backends are loaded in one process and timed in rotating blocks (``time_slices``), so that
-load from other processes on a shared machine spreads over all of them instead of biasing one.
+This is the measurement behind docs/export.md (issue 6, item 6): its rows are the issue's peers (OpenVINO at
+both precisions), timed over all slices of the sample. ``otscc benchmark`` times its rows the same way
+(``export.benchmark.time_slices``: every backend loaded in one process, rotating blocks, so that load from
+other processes on a shared machine spreads over all of them instead of biasing one) and adds the pipeline.
 
     python -m export.latency --model assets/models/seg --threads 2 --runs 60 --json latency.json
 
@@ -17,11 +18,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
+from export.benchmark import time_slices
 from inference.assets import DEFAULT_SEG_MODEL, SAMPLE_PATIENT
 from inference.backends.base import BackendUnavailableError, load_backend, select_backend
 from inference.errors import ModelIntegrityError
@@ -49,29 +50,6 @@ def _load(rows, model: Path, threads: int):
         except (BackendUnavailableError, ModelIntegrityError) as exc:
             skipped[label] = str(exc)
     return loaded, skipped
-
-
-def time_slices(backends: dict, slices: np.ndarray, runs: int, warmup: int = 5, block: int = 10) -> dict[str, dict]:
-    """Median and p95 milliseconds per slice, measured in rotating blocks.
-
-    Each round gives every backend ``warmup`` untimed calls and then ``block`` timed ones. Blocks rather
-    than single calls: ONNX Runtime, OpenVINO and TensorFlow keep their worker threads spinning for a
-    while after a call, which on 2 cores slows whichever runtime runs next (measured: OpenVINO fp32 at
-    43 ms interleaved call by call vs 7-15 ms alone). Rotation spreads load from other processes over
-    all backends.
-    """
-    times = {label: [] for label in backends}
-    rounds = max(1, -(-runs // block))
-    for round_ in range(rounds):
-        for label, backend in backends.items():
-            for k in range(warmup + block):
-                one = slices[(round_ * block + k) % len(slices)][None]
-                start = time.perf_counter()
-                backend.predict(one)
-                if k >= warmup:
-                    times[label].append((time.perf_counter() - start) * 1000)
-    return {label: {"median_ms": round(float(np.median(t)), 2), "p95_ms": round(float(np.percentile(t, 95)), 2),
-                    "runs": len(t)} for label, t in times.items()}
 
 
 def _sample_slices(size: int) -> np.ndarray:

@@ -21,8 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--model", default=str(DEFAULT_SEG_MODEL), help="model folder with the variants (default: the shipped one)")
     a("--patient", default=str(SAMPLE_PATIENT), help="patient for the pipeline timings (default: the sample)")
     a("--nomogram", default=str(DEFAULT_NOMOGRAM), help="nomogram JSON (default: the shipped one)")
-    a("--runs", type=int, default=30, help="timed single-slice runs per backend (default: 30)")
-    a("--warmup", type=int, default=5, help="untimed warm-up runs per backend (default: 5)")
+    a("--runs", type=int, default=30,
+      help="timed single-slice runs per backend, in rotating blocks of 10 across all backends (default: 30)")
+    a("--warmup", type=int, default=5, help="untimed warm-up runs before each block (default: 5)")
     a("--pipeline-runs", type=int, default=3, help="whole-pipeline runs per backend (default: 3)")
     a("--threads", type=int, default=None, help="CPU threads for every runtime (default: each runtime's choice)")
     a("--json", metavar="FILE", help="write the full results as JSON (default: none)")
