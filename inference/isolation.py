@@ -43,6 +43,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from inference.errors import BackendCrashedError
+from inference.native_output import KEEP_ENV as KEEP_NATIVE_STDERR
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +306,7 @@ def _child_env() -> dict[str, str]:
         # is found anyway, and site-packages must not go ahead of the standard library)
         env["PYTHONPATH"] = os.pathsep.join([str(root), *[p for p in [env.get("PYTHONPATH")] if p]])
     env["PYTHONFAULTHANDLER"] = "1"  # a crash prints the Python stack to stderr (kept in the log)
+    env[KEEP_NATIVE_STDERR] = "1"  # this process reads the child's stderr: the runtimes' own lines included
     return env
 
 

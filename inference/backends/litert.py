@@ -10,6 +10,7 @@ STRIDED_SLICE from a dynamic batch, say) would sit on an intermediate tensor cro
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import Counter
 from pathlib import Path
@@ -24,6 +25,9 @@ from inference.backends.base import (
     resolve_for,
     runtime_message,
 )
+from inference.native_output import native_stderr_to_log
+
+log = logging.getLogger(__name__)
 
 #: when no variant is asked for: the float model first, as before the export issue (eval-seg, nomogram
 #: fitting and the tests compare against it); ``--backend auto`` names the faster variants explicitly.
@@ -48,8 +52,9 @@ def open_interpreter(path: Path, threads: int, delegates=None):
         raise BackendUnavailableError(f"ai-edge-litert is not installed ({exc})") from exc
     check_flatbuffer(path)
     try:
-        interp = Interpreter(model_path=str(path), num_threads=threads, experimental_delegates=delegates)
-        interp.allocate_tensors()
+        with native_stderr_to_log(log, f"LiteRT loading {path.name}"):
+            interp = Interpreter(model_path=str(path), num_threads=threads, experimental_delegates=delegates)
+            interp.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise BackendUnavailableError(f"{path.name}: LiteRT cannot load the model ({runtime_message(exc)})") from exc
     return interp

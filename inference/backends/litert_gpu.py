@@ -8,6 +8,8 @@ to cover the buffer plumbing on machines without a GPU).
 
 from __future__ import annotations
 
+import gc
+import logging
 import os
 from pathlib import Path
 
@@ -22,6 +24,9 @@ from inference.backends.base import (
     runtime_message,
 )
 from inference.backends.litert import check_flatbuffer, delegation_report, open_interpreter
+from inference.native_output import native_stderr_to_log
+
+log = logging.getLogger(__name__)
 
 DELEGATE_ENV = "OTSCC_LITERT_GPU_DELEGATE"
 
@@ -70,13 +75,18 @@ class LiteRTGpuBackend(SegBackend):
             raise BackendUnavailableError(f"this ai-edge-litert has no CompiledModel API ({exc})") from exc
         accel = HardwareAccelerator.GPU if accelerator == "gpu" else HardwareAccelerator.CPU
         options = Options(hardware_accelerators=accel, cpu_options=CpuOptions(num_threads=threads or 0))
-        try:
-            self._model = CompiledModel.from_file(str(path), options=options)
-        except (RuntimeError, ValueError) as exc:
-            first = runtime_message(exc, 160)
+        first = None
+        with native_stderr_to_log(log, f"LiteRT {accelerator.upper()} accelerator for {path.name}"):
+            try:
+                self._model = CompiledModel.from_file(str(path), options=options)
+            except (RuntimeError, ValueError) as exc:
+                first = runtime_message(exc, 160)
+            if first is not None:  # free the half-built accelerators now, so their teardown lines are caught too
+                gc.collect()
+        if first is not None:
             raise BackendUnavailableError(
                 f"no {accelerator.upper()} accelerator: LiteRT found no usable OpenCL/WebGPU device ({first}); "
-                f"a vendor GPU delegate can be given with {DELEGATE_ENV}=/path/to/lib.so") from exc
+                f"a vendor GPU delegate can be given with {DELEGATE_ENV}=/path/to/lib.so")
         signature = next(iter(self._model.get_signature_list()))
         details = self._model.get_input_tensor_details(signature)
         shape = next(iter(details.values()))["shape"]
