@@ -8,6 +8,7 @@ import os
 import shutil
 import struct
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,22 @@ def test_ci_workflow_builds_on_three_systems():
     for needed in ("pyinstaller", "build.spec", "self-test", "no-build-isolation", "constraints.txt", "dpkg-deb",
                    "iscc", "upload-artifact", "3.11"):
         assert needed in steps, needed
+
+
+def test_ci_workflow_is_valid_for_github_actions(tmp_path):
+    """Against the GitHub Actions workflow schema that check-jsonschema vendors (no network): the workflow has
+    never run (no hosted CI here), so this is the strongest check available before its first run."""
+    pytest.importorskip("check_jsonschema")
+    workflow = ROOT / ".github" / "workflows" / "build.yml"
+    run = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+                          str(workflow)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    broken = tmp_path / "build.yml"  # and it can fail: a step with both `uses` and `run` is invalid
+    broken.write_text(workflow.read_text().replace("    steps:\n", "    steps:\n      - uses: x/y@v1\n"
+                                                   "        run: echo both\n", 1))
+    bad = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", "vendor.github-workflows",
+                          str(broken)], capture_output=True, text=True, timeout=120)
+    assert "    steps:\n" in workflow.read_text() and bad.returncode != 0, bad.stdout
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX sandbox")
