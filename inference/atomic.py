@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import hashlib
 import json
 import logging
 import os
@@ -270,12 +269,9 @@ def fsync_dir(folder: str | Path) -> None:
 
 def file_record(path: str | Path, name: str | None = None) -> dict:
     """``{"file": name, "sha256": ..., "bytes": ...}`` of a file."""
-    digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-            size += len(block)
-    return {"file": name or Path(path).name, "sha256": digest.hexdigest(), "bytes": size}
+    from inference.backends.manifest import sha256_file
+
+    return {"file": name or Path(path).name, "sha256": sha256_file(path), "bytes": Path(path).stat().st_size}
 
 
 # -- images and errors ----------------------------------------------------------------------------------

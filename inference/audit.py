@@ -141,7 +141,7 @@ _hash_cache: dict[tuple[str, float, int], str] = {}
 
 def cached_sha256(path: Path) -> str | None:
     """sha256 of a file, cached by (path, mtime, size); None when it is not a file."""
-    from inference.pipeline import file_sha256
+    from inference.backends.manifest import sha256_file
 
     try:
         stat = path.stat()
@@ -151,7 +151,7 @@ def cached_sha256(path: Path) -> str | None:
         return None
     key = (str(path), stat.st_mtime, stat.st_size)
     if key not in _hash_cache:
-        _hash_cache[key] = file_sha256(path)
+        _hash_cache[key] = sha256_file(path)
     return _hash_cache[key]
 
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 import logging
 import os
 import sys
 
 log = logging.getLogger(__name__)
-_trim = None
 _tuned = False
 M_MMAP_THRESHOLD = -3  # glibc mallopt parameter
 MMAP_THRESHOLD_BYTES = 4 << 20
@@ -36,25 +36,24 @@ def tune_allocator() -> bool:
     global _tuned
     if _tuned or not sys.platform.startswith("linux") or "MALLOC_MMAP_THRESHOLD_" in os.environ:
         return _tuned
-    try:
-        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
-    except (OSError, AttributeError):  # musl: no mallopt
-        return False
-    _tuned = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
+    mallopt = _libc_function("mallopt")  # musl: none
+    _tuned = bool(mallopt and mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES))
     return _tuned
 
 
 def release_memory() -> bool:
     """Collect garbage and return free heap to the OS where the C library can; True when it trimmed."""
-    global _trim
     gc.collect()
     if not sys.platform.startswith("linux"):
         return False
-    if _trim is None:
-        try:
-            _trim = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-        except (OSError, AttributeError):  # musl and others have no malloc_trim
-            _trim = False
-    if not _trim:
-        return False
-    return bool(_trim(0))
+    trim = _libc_function("malloc_trim")  # musl and others: none
+    return bool(trim and trim(0))
+
+
+@functools.cache
+def _libc_function(name: str):
+    """A C library function, looked up once (``find_library`` runs ``ldconfig``); None where it is missing."""
+    try:
+        return getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
+    except (OSError, AttributeError):
+        return None

@@ -21,6 +21,7 @@ from typing import Any
 
 from inference import __version__
 from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
+from inference.backends.manifest import sha256_file as file_sha256  # noqa: F401 (re-exported: tests, callers)
 from inference.errors import CancelledError
 from inference.intake import PreparedPatient, prepare_patient
 from inference.measure import TumorMeasures, measure_mask
@@ -37,14 +38,6 @@ Cancelled = Callable[[], bool]
 STAGES = ("load", "register", "preprocess", "segment", "radiomics", "nomogram")
 DISCLAIMER = ("Research software. The segmentation model and the nomogram were trained on SYNTHETIC phantoms, "
               "not on patients: the risk shown is not a clinical prediction.")
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def load_clinical(patient_dir: str | Path, csv_file: str | Path | None = None,
@@ -143,7 +136,7 @@ class Pipeline:
         self.backend, self.backend_notes = select_backend(backend, self.model_dir, threads=threads)
         self.backend_seconds = time.perf_counter() - start
         self.radiomics_params = load_params()
-        self._hashes = {"nomogram_sha256": file_sha256(self.nomogram_path), "model_dir": self.model_dir.name,
+        self._hashes = {"nomogram_sha256": self.nomogram.sha256, "model_dir": self.model_dir.name,
                         "nomogram_integrity": self.nomogram.integrity,
                         "radiomics_params_integrity": getattr(self.radiomics_params, "integrity", "not checked")}
 
