@@ -21,7 +21,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from export.steps import OK, FormatResult
-from inference.assets import ASSETS, DEFAULT_SEG_MODEL, MODELS
+from inference.assets import ASSETS, DEFAULT_SEG_MODEL, MODELS, PARAMETER_FILES
 from inference.atomic import write_json
 from inference.backends.manifest import (
     MANIFEST_NAME,
@@ -136,7 +136,6 @@ def _still_valid(manifest: Manifest, entry: dict, name: str) -> bool:
 
 
 #: the shipped parameter files ``assets/manifest.json`` lists (checked by ``Nomogram.load`` and ``load_params``)
-PARAMETER_FILES = ("nomogram.json", "nomogram.clinical.json", "radiomics.yaml")
 
 
 def build_parameter_manifest(assets: Path = ASSETS, names: tuple[str, ...] = PARAMETER_FILES) -> dict:

@@ -9,3 +9,5 @@ DEFAULT_SEG_MODEL = ASSETS / "models" / "seg"
 SAMPLE_PATIENT = ASSETS / "sample_patient"
 DEFAULT_NOMOGRAM = ASSETS / "nomogram.json"
 MODELS = ASSETS / "models"
+#: parameter files in ``assets/`` that ``assets/manifest.json`` covers (and the bundle ships with it)
+PARAMETER_FILES = ("nomogram.json", "nomogram.clinical.json", "radiomics.yaml")

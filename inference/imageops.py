@@ -86,6 +86,14 @@ def _to_image(array: np.ndarray) -> sitk.Image:
     return sitk.GetImageFromArray((np.asarray(array) != 0).view(np.uint8))
 
 
+def _components(binary: np.ndarray, full: bool) -> tuple[np.ndarray, int]:
+    """Connected components as ITK numbers them (int32 labels, count)."""
+    if np.asarray(binary).size == 0:  # ITK crashes on an empty image
+        return np.zeros(np.shape(binary), np.int32), 0
+    labels = sitk.GetArrayFromImage(sitk.ConnectedComponent(_to_image(binary), bool(full))).view(np.int32)
+    return labels, int(labels.max())
+
+
 def label(binary: np.ndarray, *, full: bool = True) -> tuple[np.ndarray, int]:
     """Connected components of the nonzero voxels, numbered 1..n in raster order of their first voxel (as
     ``ndimage.label``).
@@ -93,10 +101,7 @@ def label(binary: np.ndarray, *, full: bool = True) -> tuple[np.ndarray, int]:
     Args:
         full: 26-/8-connectivity (faces, edges and corners); False: faces only.
     """
-    if np.asarray(binary).size == 0:  # ITK crashes on an empty image
-        return np.zeros(np.shape(binary), np.int32), 0
-    labels = sitk.GetArrayFromImage(sitk.ConnectedComponent(_to_image(binary), bool(full))).view(np.int32)
-    n = int(labels.max())
+    labels, n = _components(binary, full)
     if n > 1:
         present = labels.ravel()
         present = present[present > 0]
@@ -114,7 +119,7 @@ def fill_holes_2d(mask: np.ndarray) -> np.ndarray:
         raise ValueError(f"fill_holes_2d needs a 2D mask, got shape {mask.shape}")
     if mask.size == 0:
         return np.zeros(mask.shape, bool)
-    background, _ = label(np.asarray(mask) == 0, full=False)
+    background, _ = _components(np.asarray(mask) == 0, full=False)  # numbering order does not matter here
     edge = np.unique(np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]]))
     outside = np.isin(background, edge[edge > 0])
     return ~outside

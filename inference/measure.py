@@ -36,12 +36,8 @@ class TumorMeasures:
         return {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(self).items()}
 
 
-def _points_mm(mask: Volume) -> np.ndarray:
-    """Physical (x, y, z) mm coordinates of the mask's voxel centres."""
-    return _points_mm_of(mask, np.argwhere(mask.array > 0))
-
-
-def _points_mm_of(mask: Volume, zyx: np.ndarray) -> np.ndarray:
+def _points_mm(mask: Volume, zyx: np.ndarray) -> np.ndarray:
+    """Physical (x, y, z) mm coordinates of the voxel centres at (z, y, x) indices ``zyx``."""
     return mask.geometry.index_to_physical(zyx[:, ::-1].astype(float))
 
 
@@ -55,7 +51,8 @@ def measure_mask(mask: Volume) -> TumorMeasures:
     count = int(np.count_nonzero(mask.array))
     if count == 0:
         return TumorMeasures(0.0, 0.0, 0.0, 0.0, 0)
-    points = _points_mm(mask)
+    zyx = np.argwhere(mask.array > 0)
+    points = _points_mm(mask, zyx)
     spacing = np.asarray(mask.geometry.spacing, float)
     volume = count * mask.geometry.voxel_volume_ml
     slices = int(np.count_nonzero((mask.array > 0).any(axis=(1, 2))))
@@ -70,6 +67,6 @@ def measure_mask(mask: Volume) -> TumorMeasures:
     voxel_along = float(np.abs((direction.T @ thin) * spacing).max())
     thickness = _extent(points, thin, voxel_along)
     # the farthest pair are convex hull vertices: search only voxels that can be one (exact, any shape)
-    hull = _points_mm_of(mask, hull_candidates(np.argwhere(mask.array > 0)))
+    hull = _points_mm(mask, hull_candidates(zyx))
     diameter = max_pairwise_distance(hull) + float(spacing[:2].mean())
     return TumorMeasures(volume, diameter, thickness, DOI_SLOPE * thickness + DOI_OFFSET_MM, slices)

@@ -29,3 +29,12 @@ def use_persistent_matplotlib_cache() -> None:
     except OSError:  # read-only or missing home: the temporary folder of the run-time hook still works
         return
     os.environ["MPLCONFIGDIR"] = str(folder)
+
+
+def run_probe_if_asked(args: list[str]) -> None:
+    """``-m inference.isolation ARGS``: the GUI's model test-load in a separate process (both launchers answer
+    it, since ``sys.executable`` is whichever of them started the GUI). Exits when asked, else returns."""
+    if args[:2] == ["-m", "inference.isolation"]:
+        from inference.isolation import main as probe_main
+
+        sys.exit(probe_main(args[2:]))

@@ -10,16 +10,13 @@ import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()  # no-op unless a library starts worker processes
-    from export.packaging.frozen import use_persistent_matplotlib_cache
+    from export.packaging.frozen import run_probe_if_asked, use_persistent_matplotlib_cache
     from inference.cli import main
 
     use_persistent_matplotlib_cache()
 
     args = sys.argv[1:]
-    if args[:2] == ["-m", "inference.isolation"]:  # the GUI's model test-load in a separate process
-        from inference.isolation import main as probe_main
-
-        sys.exit(probe_main(args[2:]))
+    run_probe_if_asked(args)
     if args[:2] == ["-m", "inference.cli"]:
         args = args[2:]
     sys.exit(main(args))

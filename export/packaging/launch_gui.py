@@ -16,14 +16,11 @@ if __name__ == "__main__":
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 (lives as long as the process)
-    from export.packaging.frozen import use_persistent_matplotlib_cache
+    from export.packaging.frozen import run_probe_if_asked, use_persistent_matplotlib_cache
     from inference.cli import main
 
     use_persistent_matplotlib_cache()
 
     args = sys.argv[1:]
-    if args[:2] == ["-m", "inference.isolation"]:  # the model test-load before the GUI loads a backend
-        from inference.isolation import main as probe_main
-
-        sys.exit(probe_main(args[2:]))
+    run_probe_if_asked(args)
     sys.exit(main(args[2:] if args[:2] == ["-m", "inference.cli"] else ["gui", *args]))

@@ -119,8 +119,9 @@ def asset_datas(root: Path = ROOT) -> list[tuple[str, str]]:
     assets = root / "assets"
     # manifest.json: the SHA-256s of the parameter files, checked before they are used (without it a bundle
     # would load them as "unverified")
-    datas = [(str(assets / n), "assets")
-             for n in ("nomogram.json", "nomogram.clinical.json", "radiomics.yaml", "manifest.json")]
+    from inference.assets import PARAMETER_FILES
+
+    datas = [(str(assets / n), "assets") for n in (*PARAMETER_FILES, "manifest.json")]
     for folder in ("sample_patient", "sample_patient_dicom", "selftest"):
         datas += [(str(p), p.parent.relative_to(root).as_posix()) for p in sorted((assets / folder).rglob("*"))
                   if p.is_file()]
