@@ -108,6 +108,7 @@ class StagedFiles:
         self.folder = folder
         self._staged: dict[str, Path] = {}  # target name -> temporary, in staging order
         self._old: list[Path] = []  # extra links to the previous files, dropped after the renames
+        self._retired: list[str] = []  # names of the previous set that the new set does not have
         #: seconds from the first rename to the last: the only time a kill can leave a mixed set
         self.window_s = 0.0
 
@@ -121,6 +122,16 @@ class StagedFiles:
     def staged(self) -> tuple[str, ...]:
         """Target names staged so far, in commit order."""
         return tuple(self._staged)
+
+    def retire(self, name: str) -> None:
+        """Remove ``name`` (if there) as part of the commit: a file of the previous set that this set lacks.
+
+        E.g. ``predict --no-report`` over an earlier run: the old report.pdf would otherwise stay beside a
+        mask and result.json it no longer describes. It is moved aside just before the renames, put back if
+        they fail, and deleted after they succeed.
+        """
+        if name not in self._retired:
+            self._retired.append(name)
 
     def record(self, name: str) -> dict:
         """``{"file", "sha256", "bytes"}`` of a staged file (what the commit marker names)."""
@@ -147,8 +158,17 @@ class StagedFiles:
                 previous[name] = old
             except OSError:  # no previous file, or no hard links on this file system
                 previous[name] = False if existed else None
-        done, start = {}, time.perf_counter()
+        done: dict[str, Path | None] = {}  # None: a retired file, moved aside
+        start = time.perf_counter()
         try:
+            for name in (n for n in self._retired if n not in self._staged):
+                aside = self.folder / temp_name(f"old-{name}")
+                try:
+                    os.replace(self.folder / name, aside)
+                except FileNotFoundError:
+                    continue
+                self._old.append(aside)
+                done[name], previous[name] = None, aside
             for name, tmp in self._staged.items():
                 os.replace(tmp, self.folder / name)
                 done[name] = self.folder / name
@@ -158,15 +178,17 @@ class StagedFiles:
             self._roll_back(done, previous)
             raise
         self.window_s = time.perf_counter() - start
+        done = {name: path for name, path in done.items() if path is not None}
         try:
             fsync_dir(self.folder)
         except OSError as exc:  # the set is complete and consistent; only its durability is in doubt
             log.warning("outputs written to %s, but the folder could not be flushed to disk: %s", self.folder, exc)
         return done
 
-    def _roll_back(self, done: dict[str, Path], previous: dict[str, Path | None | bool]) -> None:
+    def _roll_back(self, done: dict[str, Path | None], previous: dict[str, Path | None | bool]) -> None:
         for name, target in done.items():
             old = previous.get(name)
+            target = self.folder / name if target is None else target  # None: a retired file moved aside
             try:
                 if isinstance(old, Path):
                     os.replace(old, target)

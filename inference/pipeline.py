@@ -310,6 +310,8 @@ class Pipeline:
                     write_report(prediction, stage.path(names["report"]), nomogram=self.nomogram,
                                  model_dir=self.model_dir)
                     prediction.timings["report"] = time.perf_counter() - start
+                else:  # a report of an earlier run would contradict this mask and result.json
+                    stage.retire(names["report"])
                 outputs = {k: stage.record(names[k]) for k in ("mask", "report") if names[k] in stage.staged}
                 stage.path(names["result"]).write_text(json.dumps({**prediction.to_json(), "outputs": outputs},
                                                                   indent=2))

@@ -194,3 +194,37 @@ def test_image_write_that_silently_truncates_is_caught(tmp_path, monkeypatch):
     monkeypatch.setattr(sitk, "WriteImage", real_write)
     atomic.write_image_verified(image, target)
     assert np.array_equal(sitk.GetArrayFromImage(sitk.ReadImage(str(target))), sitk.GetArrayFromImage(image))
+
+
+def test_a_retired_file_goes_with_the_commit_and_comes_back_when_it_fails(tmp_path, monkeypatch):
+    """predict --no-report over an earlier run: the old report.pdf must not stay beside the new result."""
+    folder = tmp_path / "P1"
+    with staged_files(folder) as stage:
+        for name in ("mask.nii.gz", "report.pdf", "result.json"):
+            stage.path(name).write_text(f"old {name}")
+        stage.commit()
+    before = {p.name: p.read_text() for p in folder.iterdir()}
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith("result.json"):
+            raise PermissionError(errno.EACCES, "denied", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    with pytest.raises(OutputWriteError), staged_files(folder) as stage:
+        stage.retire("report.pdf")
+        for name in ("mask.nii.gz", "result.json"):
+            stage.path(name).write_text(f"new {name}")
+        stage.commit()
+    assert {p.name: p.read_text() for p in folder.iterdir()} == before  # the report is back too
+    monkeypatch.setattr(atomic.os, "replace", real_replace)
+    with staged_files(folder) as stage:
+        stage.retire("report.pdf")
+        stage.retire("never-there.txt")
+        for name in ("mask.nii.gz", "result.json"):
+            stage.path(name).write_text(f"new {name}")
+        done = stage.commit()
+    assert list(done) == ["mask.nii.gz", "result.json"]
+    assert {p.name: p.read_text() for p in folder.iterdir()} == {"mask.nii.gz": "new mask.nii.gz",
+                                                                 "result.json": "new result.json"}

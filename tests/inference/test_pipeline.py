@@ -101,6 +101,9 @@ def test_write_outputs(prediction, pipeline, tmp_path):
     assert paths["report"].read_bytes()[:5] == b"%PDF-"
     assert json.loads(paths["result"].read_text())["probability"] == pytest.approx(prediction.score.probability,
                                                                                    abs=1e-4)
+    pipeline.write(prediction, tmp_path, report=False)  # over the first set: its report must go with it
+    assert {p.name for p in folder.iterdir()} == {"mask.nii.gz", "result.json"}
+    assert "report" not in json.loads(paths["result"].read_text())["outputs"]
 
 
 def test_doi_auto_uses_the_estimate_and_says_so(pipeline, prediction):
