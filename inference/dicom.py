@@ -62,6 +62,7 @@ class _Slice:
     needed_bytes: int = 0  # what Rows x Columns x frames x samples x BitsAllocated needs
     problem: str | None = None  # why the pixel data cannot be read, seen from the header alone
     samples: int = 1  # SamplesPerPixel
+    sop_uid: str = ""  # SOPInstanceUID: the same image stored twice has the same one
 
 
 @dataclass
@@ -265,6 +266,7 @@ def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
                 pixel_bytes=_native_pixel_bytes(ds),
                 problem=_pixel_problem(ds, path),
                 samples=int(ds.get("SamplesPerPixel", 1) or 1),
+                sop_uid=str(ds.get("SOPInstanceUID", "") or ""),
                 needed_bytes=int(ds.Rows) * int(ds.Columns) * int(ds.get("NumberOfFrames", 1) or 1)
                 * int(ds.get("SamplesPerPixel", 1) or 1) * ((int(ds.get("BitsAllocated", 16) or 16) + 7) // 8),
             )
@@ -296,6 +298,29 @@ def _drop_localizers(series: DicomSeries) -> list[_Slice]:
     return kept
 
 
+def _drop_copies(series: DicomSeries, slices: list[_Slice]) -> list[_Slice]:
+    """Keep one file per SOPInstanceUID (the same image copied twice, e.g. ``IM1.dcm`` and ``IM1 (1).dcm``).
+
+    Raises:
+        GeometryError: two files share a SOPInstanceUID but not a position: the headers contradict each other.
+    """
+    first: dict[str, _Slice] = {}
+    kept = []
+    for s in sorted(slices, key=lambda s: str(s.path)):
+        if not s.sop_uid or s.sop_uid not in first:
+            if s.sop_uid:
+                first[s.sop_uid] = s
+            kept.append(s)
+        elif not np.allclose(first[s.sop_uid].position, s.position, atol=1e-3):
+            raise GeometryError(
+                f"{series.label}: {first[s.sop_uid].path.name} and {s.path.name} are the same image "
+                "(same SOPInstanceUID) at different positions; the headers contradict each other.")
+    if len(kept) < len(slices):
+        series.warnings.append(f"{series.label}: {len(slices) - len(kept)} file(s) are copies of another file "
+                               "of the series (same SOPInstanceUID) and were ignored")
+    return kept
+
+
 def order_slices(series: DicomSeries) -> tuple[list[_Slice], float]:
     """Sort slices along the normal and check spacing, tilt and 4D stacking.
 
@@ -305,7 +330,7 @@ def order_slices(series: DicomSeries) -> tuple[list[_Slice], float]:
     Raises:
         GeometryError: 2D-only, 4D, missing slices or tilted stacks.
     """
-    slices = _drop_localizers(series)
+    slices = _drop_copies(series, _drop_localizers(series))
     if any("MOSAIC" in s.image_type for s in slices):
         # Siemens MOSAIC: each image is a tile of many slices (usually diffusion/fMRI), not one slice.
         raise GeometryError(f"{series.label}: Siemens MOSAIC images (tiles of many slices) are not an "

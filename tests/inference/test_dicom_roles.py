@@ -296,3 +296,31 @@ NAME_TABLE = [
 @pytest.mark.parametrize(("stem", "role"), NAME_TABLE)
 def test_role_from_name_table(stem: str, role: str | None) -> None:
     assert role_from_name(stem) == role
+
+
+def test_a_file_copied_twice_is_read_once_with_a_warning(tmp_path: Path) -> None:
+    """``IM1.dcm`` and ``IM1 (1).dcm``: one image, not a 4D series."""
+    import shutil
+
+    written = write_study(tmp_path, [t1_spec(), t2_spec(), cet1_spec()])
+    original = load_patient(tmp_path).volumes["t2"].array
+    for path in written[4].files[:3]:
+        shutil.copy(path, path.with_name(path.stem + " (1)" + path.suffix))
+
+    patient = load_patient(tmp_path)
+
+    assert np.array_equal(patient.volumes["t2"].array, original)
+    assert any("3 file(s) are copies" in w for w in patient.warnings), patient.warnings
+
+
+def test_one_image_at_two_positions_is_a_clear_error(tmp_path: Path) -> None:
+    import pydicom
+
+    from inference.errors import GeometryError
+
+    written = write_study(tmp_path, [t1_spec(), t2_spec(), cet1_spec()])
+    ds = pydicom.dcmread(written[4].files[0])
+    ds.ImagePositionPatient = [float(v) + 40.0 for v in ds.ImagePositionPatient]
+    ds.save_as(written[4].files[0].with_name("moved.dcm"))
+    with pytest.raises(GeometryError, match="same SOPInstanceUID"):
+        load_patient(tmp_path)
