@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import os
 import sys
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths, QTimer
+from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
 APP_NAME = "otscc-edge"
@@ -25,13 +24,12 @@ log = logging.getLogger(__name__)
 
 
 def data_dir() -> Path:
-    """The user data folder (created when missing)."""
-    env = os.environ.get("OTSCC_EDGE_DATA_DIR")
-    if env:
-        path = Path(env)
-    else:
-        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
-        path = Path(base or Path.home() / ".local" / "share") / APP_NAME
+    """The user data folder (created when missing): the one the CLI uses too, so both find the same pseudonym
+    key and audit log (``inference.audit.user_data_dir``: ``$OTSCC_EDGE_DATA_DIR`` or the platform's per-user
+    data folder, what Qt calls GenericDataLocation)."""
+    from inference.audit import user_data_dir
+
+    path = user_data_dir()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
