@@ -192,3 +192,31 @@ def summary(datas: list[tuple[str, str]]) -> str:
     """One line for the build log: how many asset files and their size."""
     size = sum(Path(src).stat().st_size for src, _ in datas)
     return json.dumps({"asset_files": len(datas), "asset_mb": round(size / 1e6, 1)})
+
+
+def strip_symbols(folder: Path) -> dict:
+    """Strip the symbol tables of the bundle's ELF files that can take it, in place (Linux; ``binutils``).
+
+    PyInstaller's own ``strip=True`` strips everything and breaks the libraries that auditwheel rewrote with
+    patchelf ("ELF load command address/offset not page-aligned" from numpy's OpenBLAS). Left alone here:
+    anything in a wheel's ``*.libs`` folder and anything with an ``$ORIGIN`` RPATH/RUNPATH (both marks of
+    auditwheel's patchelf; an absolute build-time RUNPATH, as pyenv's libpython has, is the linker's).
+    ``--strip-unneeded`` keeps the dynamic symbols, so loading and linking do not change.
+    """
+    import shutil
+    import subprocess
+
+    strip, readelf = shutil.which("strip"), shutil.which("readelf")
+    if strip is None or readelf is None:
+        return {"stripped": 0, "saved_mb": 0.0, "skipped": "strip/readelf not found (binutils)"}
+    done, saved = 0, 0
+    for path in sorted(Path(folder).rglob("*.so*")):
+        if not path.is_file() or path.is_symlink() or any(p.endswith(".libs") for p in path.parts):
+            continue
+        dynamic = subprocess.run([readelf, "-d", str(path)], capture_output=True, text=True)
+        if dynamic.returncode != 0 or "$ORIGIN" in dynamic.stdout:
+            continue
+        before = path.stat().st_size
+        if subprocess.run([strip, "--strip-unneeded", str(path)], capture_output=True).returncode == 0:
+            done, saved = done + 1, saved + before - path.stat().st_size
+    return {"stripped": done, "saved_mb": round(saved / 1e6, 1)}

@@ -199,3 +199,27 @@ def test_sandbox_takes_the_network_away(tmp_path):
     cmd = clean_command(["/bin/sh", "-c", "echo $PATH $HOME $VIRTUAL_ENV $PYTHONPATH"], tmp_path, iso)
     out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "x"}).stdout.split()
     assert out == ["/usr/bin:/bin", str(tmp_path)]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("strip") is None, reason="needs binutils")
+def test_strip_symbols_strips_plain_libraries_and_leaves_patchelf_ones(tmp_path):
+    """Plain extension modules lose their symbol table and still load; a wheel's ``*.libs`` file and anything
+    with a RUNPATH (auditwheel/patchelf rewrote them; strip broke numpy's OpenBLAS) are not touched."""
+    import ctypes
+
+    import kiwisolver
+    import numpy
+
+    plain = next(Path(kiwisolver.__file__).parent.glob("_cext*.so"))  # built with symbols, no RUNPATH
+    patched = next(Path(numpy.__file__).parent.glob("_core/_multiarray_umath*.so"))  # RUNPATH numpy.libs
+    (tmp_path / "pkg.libs").mkdir()
+    copies = {name: shutil.copy(src, tmp_path / dest) for name, src, dest in
+              (("plain", plain, plain.name), ("runpath", patched, patched.name),
+               ("vendored", plain, f"pkg.libs/{plain.name}"))}
+    before = {name: Path(p).read_bytes() for name, p in copies.items()}
+    result = spec.strip_symbols(tmp_path)
+    assert result["stripped"] == 1 and result["saved_mb"] > 1
+    assert Path(copies["plain"]).stat().st_size < len(before["plain"])
+    ctypes.CDLL(str(copies["plain"]))  # still a loadable library
+    assert Path(copies["runpath"]).read_bytes() == before["runpath"]
+    assert Path(copies["vendored"]).read_bytes() == before["vendored"]
