@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum 
 export QT_QPA_PLATFORM ?= offscreen
 export PIP_DISABLE_PIP_VERSION_CHECK = 1
 
-.PHONY: demo test lint venv clean bundle installer bundle-test soak fuzz offline
+.PHONY: demo test lint venv clean bundle bundle-cpu installer bundle-test soak fuzz offline
 
 venv: $(STAMP)
 
@@ -43,6 +43,11 @@ BUNDLE := dist/otscc-edge
 bundle: $(STAMP)
 	$(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build build.spec
 
+# the same bundle without the GPU/NPU parts of OpenVINO and LiteRT (a size option, docs/packaging.md)
+bundle-cpu: $(STAMP)
+	OTSCC_BUNDLE_CPU_ONLY=1 $(VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist-cpu \
+		--workpath build-cpu build.spec
+
 installer: bundle
 	$(PY) -m export.packaging.deb --bundle $(BUNDLE) --out dist $(DEB_OPTIONS)
 
@@ -65,4 +70,4 @@ offline: $(STAMP)
 	$(PY) -m tests.reliability.offline
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache demo-output build dist
+	rm -rf $(VENV) .pytest_cache .ruff_cache demo-output build dist build-cpu dist-cpu

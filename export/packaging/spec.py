@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -86,10 +87,25 @@ MODEL_TRAINING_ONLY = ("best.weights.h5", "history*.json", "split.json", "learni
                        "saved_model", "*.engine", "tf_trt")
 
 
+#: left out as well by ``make bundle-cpu`` (``OTSCC_BUNDLE_CPU_ONLY=1``): the GPU/NPU parts of the runtimes. That
+#: bundle runs every CPU backend; `--backend auto` then never finds an Intel iGPU/NPU (OpenVINO) or a WebGPU
+#: device (LiteRT) and says so. A size option for the product decision in docs/packaging.md, not the default.
+CPU_ONLY_DROP = (
+    "openvino/libs/libopenvino_intel_gpu_plugin*", "openvino/libs/libopenvino_intel_npu_plugin*",
+    "openvino/libs/cache.json", "ai_edge_litert/libLiteRtWebGpuAccelerator*",
+)
+
+
+def cpu_only() -> bool:
+    return os.environ.get("OTSCC_BUNDLE_CPU_ONLY") == "1"
+
+
 def dropped(dest: str) -> bool:
-    """True when a bundle path (``dest`` of a TOC entry, '/'-separated) matches ``DROP``."""
+    """True when a bundle path (``dest`` of a TOC entry, '/'-separated) matches ``DROP`` (and, for a CPU-only
+    bundle, ``CPU_ONLY_DROP``)."""
     dest = dest.replace("\\", "/")
-    return any(fnmatch.fnmatch(dest, pattern) for pattern in DROP)
+    patterns = DROP + CPU_ONLY_DROP if cpu_only() else DROP
+    return any(fnmatch.fnmatch(dest, pattern) for pattern in patterns)
 
 
 def model_files(model_dir: Path) -> list[Path]:

@@ -136,6 +136,13 @@ class OpenVINOBackend(SegBackend):
         wanted = DEVICES[device]
         found = [d for d in core.available_devices if d.split(".")[0] == wanted]
         if not found:
+            import openvino
+
+            plugin = f"*openvino_intel_{wanted.lower()}_plugin*"
+            if not any((Path(openvino.__file__).parent / "libs").glob(plugin)):
+                raise BackendUnavailableError(f"this installation has no OpenVINO {wanted} plugin (a CPU-only "
+                                              "bundle, `make bundle-cpu`); install the full one for the Intel "
+                                              f"{wanted}")
             raise BackendUnavailableError(f"OpenVINO sees no {wanted} device (available: "
                                           f"{', '.join(core.available_devices) or 'none'})")
         return found[0]

@@ -267,3 +267,36 @@ def test_runtime_messages_are_one_printable_line():
     raw = RuntimeError("parse error near '\udcc8\x00\x07'\n  at line 3" + "x" * 500)
     message = runtime_message(raw)
     assert message.isprintable() and "\n" not in message and len(message) == 300 and message.endswith("...")
+
+
+def test_openvino_without_its_gpu_plugin_says_so(tmp_path, monkeypatch):
+    """A CPU-only bundle (``make bundle-cpu``) on a laptop with an Intel GPU must not claim there is no GPU."""
+    openvino = pytest.importorskip("openvino")
+    from inference.backends.ov import OpenVINOBackend
+
+    class Core:
+        available_devices = ["CPU"]
+
+    with pytest.raises(BackendUnavailableError, match="sees no GPU device"):
+        OpenVINOBackend._device(Core(), "gpu")  # the full installation: the plugin is there
+    (tmp_path / "libs").mkdir()
+    (tmp_path / "libs" / "libopenvino_intel_cpu_plugin.so").touch()
+    monkeypatch.setattr(openvino, "__file__", str(tmp_path / "__init__.py"))
+    with pytest.raises(BackendUnavailableError, match="has no OpenVINO GPU plugin"):
+        OpenVINOBackend._device(Core(), "gpu")
+    assert OpenVINOBackend._device(type("C", (), {"available_devices": ["CPU"]})(), "cpu") == "CPU"
+
+
+def test_litert_gpu_without_its_accelerator_library_says_so(tmp_path, monkeypatch):
+    if not (DEFAULT_SEG_MODEL / "model_fp16.tflite").is_file():
+        pytest.skip("no model_fp16.tflite shipped")
+    import ai_edge_litert
+
+    try:  # a machine where LiteRT finds a GPU says nothing about a missing library
+        base.load_backend("litert-gpu", DEFAULT_SEG_MODEL, threads=1).close()
+        pytest.skip("LiteRT's GPU accelerator works here")
+    except BackendUnavailableError:
+        pass
+    monkeypatch.setattr(ai_edge_litert, "__file__", str(tmp_path / "__init__.py"))  # as in `make bundle-cpu`
+    with pytest.raises(BackendUnavailableError, match="has no LiteRT GPU accelerator library"):
+        base.load_backend("litert-gpu", DEFAULT_SEG_MODEL, threads=1)

@@ -223,3 +223,13 @@ def test_strip_symbols_strips_plain_libraries_and_leaves_patchelf_ones(tmp_path)
     ctypes.CDLL(str(copies["plain"]))  # still a loadable library
     assert Path(copies["runpath"]).read_bytes() == before["runpath"]
     assert Path(copies["vendored"]).read_bytes() == before["vendored"]
+
+
+def test_the_cpu_only_bundle_leaves_out_the_gpu_parts_and_only_it(monkeypatch):
+    gpu = ("openvino/libs/libopenvino_intel_gpu_plugin.so", "openvino/libs/cache.json",
+           "openvino/libs/libopenvino_intel_npu_plugin.so", "ai_edge_litert/libLiteRtWebGpuAccelerator.so")
+    cpu = ("openvino/libs/libopenvino_intel_cpu_plugin.so", "ai_edge_litert/libLiteRt.so")
+    monkeypatch.delenv("OTSCC_BUNDLE_CPU_ONLY", raising=False)
+    assert not any(map(spec.dropped, gpu + cpu))
+    monkeypatch.setenv("OTSCC_BUNDLE_CPU_ONLY", "1")
+    assert all(map(spec.dropped, gpu)) and not any(map(spec.dropped, cpu))
