@@ -77,6 +77,28 @@ def test_augmentation_keeps_image_and_mask_aligned():
     assert (bright & (aug_msk > 0)).sum() / max(1, aug_msk.sum()) > 0.9
 
 
+def test_tumor_contrast_augmentation_fades_the_tumor_on_one_sequence_only():
+    img = np.full((64, 64, 3), 0.3, np.float32)
+    tumor = np.zeros((64, 64), bool)
+    tumor[20:40, 25:45] = True
+    img[tumor] = (0.9, 0.8, 0.35)
+    for channel in (0, 1):
+        out = data.lower_tumor_contrast(img, tumor, channel, kept=0.25)
+        core = out[25:35, 30:40]
+        assert np.allclose(core[..., channel], 0.3 + 0.25 * (img[25, 30, channel] - 0.3), atol=0.01)
+        other = [c for c in range(3) if c != channel]
+        np.testing.assert_array_equal(out[..., other], img[..., other])
+        np.testing.assert_array_equal(out[:10], img[:10])  # far from the tumor nothing changes
+    empty = np.zeros((64, 64), bool)
+    assert data.lower_tumor_contrast(img, empty, 0, 0.0) is img
+    picked = {int(np.argmax(np.abs(data.augment(img, tumor.astype(np.float32), np.random.default_rng(seed), cfg)[0]
+                                   - img)[tumor].mean(axis=0)[:2]))
+              for seed in range(12) for cfg in [data.AugmentConfig(
+                  bias_field=0, intensity_jitter=0, noise_sd=0, gamma_range=(1, 1), max_rotation_deg=0,
+                  scale_range=(1, 1), flip_lr=False, tumor_contrast_p=1.0)]}
+    assert picked == {0, 1}  # CE-T1 or T2, never T1
+
+
 def test_tiny_training_end_to_end_and_resume(tiny_cohort, tmp_path):
     out = tmp_path / "model"
     summary = train(tiny_cohort, out, TINY)

@@ -127,6 +127,10 @@ class AugmentConfig:
     intensity_jitter: float = 0.1  # per-channel gain/offset
     bias_field: float = 0.2  # multiplicative, smooth, up to +/-20%
     noise_sd: float = 0.02
+    #: probability of lowering the tumor's contrast on CE-T1 or T2 (one of them), so the model learns to read
+    #: the other sequence: the shipped model failed on tumors faint on CE-T1 but bright on T2
+    tumor_contrast_p: float = 0.0
+    tumor_contrast_kept: tuple[float, float] = (0.0, 0.6)  # fraction of the tumor-to-surroundings contrast kept
 
 
 def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
@@ -144,6 +148,8 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
         image = np.stack([ndimage.affine_transform(image[..., c], rot, offset, order=1, mode="constant")
                           for c in range(image.shape[-1])], axis=-1)
         mask = ndimage.affine_transform(mask.astype(np.float32), rot, offset, order=1, mode="constant")
+    if cfg.tumor_contrast_p > 0 and rng.random() < cfg.tumor_contrast_p:
+        image = lower_tumor_contrast(image, mask >= 0.5, int(rng.integers(2)), rng.uniform(*cfg.tumor_contrast_kept))
     h, w = mask.shape
     yy, xx = np.meshgrid(np.linspace(-1, 1, h), np.linspace(-1, 1, w), indexing="ij")
     for c in range(image.shape[-1]):
@@ -155,6 +161,21 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
         image[..., c] = np.clip(image[..., c], 0, 1) ** gamma * field * gain + shift
     image += rng.normal(0, cfg.noise_sd, image.shape)
     return np.clip(image, 0, 1).astype(np.float32), (mask >= 0.5).astype(np.float32)
+
+
+def lower_tumor_contrast(image: np.ndarray, tumor: np.ndarray, channel: int, kept: float) -> np.ndarray:
+    """Pull the tumor's intensities on ``channel`` toward its surroundings (a 2-6 px ring's median), keeping
+    ``kept`` of the contrast, with a soft edge; other channels and slices without tumor are unchanged."""
+    if not tumor.any():
+        return image
+    ring = ndimage.binary_dilation(tumor, iterations=6) & ~ndimage.binary_dilation(tumor, iterations=2)
+    if not ring.any():
+        return image
+    background = float(np.median(image[..., channel][ring]))
+    weight = ndimage.gaussian_filter(tumor.astype(np.float32), 1.0)
+    out = image.copy()
+    out[..., channel] -= (1.0 - kept) * weight * (out[..., channel] - background)
+    return out
 
 
 def sample_slices(cases: list[Case], n: int, rng: np.random.Generator, tumor_fraction: float = 0.6,

@@ -40,6 +40,7 @@ class TrainConfig:
     lr_patience: int = 4  # halve the learning rate after this many epochs without improvement (0 = never)
     min_learning_rate: float = 2e-5
     tumor_fraction: float = 0.6
+    tumor_contrast_aug: float = 0.0  # AugmentConfig.tumor_contrast_p
     seed: int = 0
     strategy: str = "default"  # default | mirrored | multiworker
 
@@ -186,7 +187,8 @@ def _dataset(cases, cfg: TrainConfig, epoch: int):
 
     def gen():
         yield from data.batches(cases, cfg.batch_size, cfg.steps_per_epoch, seed=cfg.seed * 100003 + epoch,
-                                aug=data.AugmentConfig(), crop=cfg.crop, tumor_fraction=cfg.tumor_fraction)
+                                aug=data.AugmentConfig(tumor_contrast_p=cfg.tumor_contrast_aug), crop=cfg.crop,
+                                tumor_fraction=cfg.tumor_fraction)
 
     spec = (tf.TensorSpec((None, size, size, 3), tf.float32), tf.TensorSpec((None, size, size, 1), tf.float32))
     options = tf.data.Options()

@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--patience", type=int, default=d.patience, help=f"early-stopping patience in epochs (default: {d.patience})")
     a("--lr-patience", type=int, default=d.lr_patience,
       help=f"halve the learning rate after N epochs without improvement, 0 = never (default: {d.lr_patience})")
+    a("--tumor-contrast-aug", type=float, default=d.tumor_contrast_aug, metavar="P",
+      help="probability of lowering the tumor's contrast on CE-T1 or T2 in a training slice, so the model learns "
+           f"to read the other sequence (default: {d.tumor_contrast_aug})")
     a("--seed", type=int, default=d.seed, help=f"seed for split, sampling and init (default: {d.seed})")
     a("--strategy", choices=("default", "mirrored", "multiworker"), default=d.strategy,
       help="tf.distribute strategy: mirrored = all local GPUs, multiworker = TF_CONFIG cluster (default: default)")
@@ -43,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         model=ModelConfig(alpha=args.alpha, size=args.size, decoder=args.decoder), fov_mm=args.fov_mm,
         epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch, crop=args.crop,
         learning_rate=args.lr, patience=args.patience, lr_patience=args.lr_patience, seed=args.seed,
+        tumor_contrast_aug=args.tumor_contrast_aug,
         strategy=args.strategy,
     )
     summary = train(Path(args.cohort), Path(args.out), cfg, resume=not args.no_resume,
