@@ -66,25 +66,36 @@ def test_staged_set_is_committed_in_order_or_not_at_all(tmp_path):
     assert (folder / "mask.nii.gz").read_text() == "new mask" and not any(map(is_temp, folder.iterdir()))
 
 
+def _old_set(folder, names) -> dict[str, str]:
+    """Commit ``old <name>`` files and return the folder's contents."""
+    with staged_files(folder) as stage:
+        for name in names:
+            stage.path(name).write_text(f"old {name}")
+        stage.commit()
+    return {p.name: p.read_text() for p in folder.iterdir()}
+
+
+def _refuse_renames_onto(monkeypatch, target: str):
+    """Make renames onto ``target`` fail as a file open in a viewer does on Windows; returns the real replace."""
+    real_replace = os.replace
+
+    def replace(src, dst):
+        if str(dst).endswith(target):
+            raise PermissionError(errno.EACCES, "The process cannot access the file", str(dst))
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(atomic.os, "replace", replace)
+    return real_replace
+
+
 @pytest.mark.parametrize("had_report", [True, False])
 def test_a_rename_that_fails_mid_commit_puts_the_previous_set_back(tmp_path, monkeypatch, had_report):
     """report.pdf open in a viewer on Windows: its rename fails after the mask's. The mask is restored (or
     removed when there was none), so "outputs already in it were left unchanged" stays true."""
     folder = tmp_path / "P1"
     names = ("mask.nii.gz", "report.pdf", "result.json") if had_report else ("result.json",)
-    with staged_files(folder) as stage:
-        for name in names:
-            stage.path(name).write_text(f"old {name}")
-        stage.commit()
-    before = {p.name: p.read_text() for p in folder.iterdir()}
-    real_replace = os.replace
-
-    def replace(src, dst):
-        if str(dst).endswith("report.pdf"):
-            raise PermissionError(errno.EACCES, "The process cannot access the file", str(dst))
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(atomic.os, "replace", replace)
+    before = _old_set(folder, names)
+    _refuse_renames_onto(monkeypatch, "report.pdf")
     with pytest.raises(OutputWriteError, match="left unchanged"), staged_files(folder) as stage:
         for name in ("mask.nii.gz", "report.pdf", "result.json"):
             stage.path(name).write_text(f"new {name}")
@@ -199,19 +210,8 @@ def test_image_write_that_silently_truncates_is_caught(tmp_path, monkeypatch):
 def test_a_retired_file_goes_with_the_commit_and_comes_back_when_it_fails(tmp_path, monkeypatch):
     """predict --no-report over an earlier run: the old report.pdf must not stay beside the new result."""
     folder = tmp_path / "P1"
-    with staged_files(folder) as stage:
-        for name in ("mask.nii.gz", "report.pdf", "result.json"):
-            stage.path(name).write_text(f"old {name}")
-        stage.commit()
-    before = {p.name: p.read_text() for p in folder.iterdir()}
-    real_replace = os.replace
-
-    def replace(src, dst):
-        if str(dst).endswith("result.json"):
-            raise PermissionError(errno.EACCES, "denied", str(dst))
-        return real_replace(src, dst)
-
-    monkeypatch.setattr(atomic.os, "replace", replace)
+    before = _old_set(folder, ("mask.nii.gz", "report.pdf", "result.json"))
+    real_replace = _refuse_renames_onto(monkeypatch, "result.json")
     with pytest.raises(OutputWriteError), staged_files(folder) as stage:
         stage.retire("report.pdf")
         for name in ("mask.nii.gz", "result.json"):
