@@ -41,16 +41,23 @@ def _input_text(train_cfg: dict, model_cfg: dict) -> str:
 
 
 def _pretrain_text(model_dir: Path) -> str:
-    path = model_dir / "history_pretrain.json"
-    if not path.exists():
-        return ""
-    data = json.loads(path.read_text())
-    history, cfg = data["history"], data["train"]
-    best = max(history, key=lambda h: h["val_dice"])
-    return (f"\n- Phase 1 (from random initialization): batch {cfg['batch_size']} of "
-            f"{_input_text(cfg, cfg['model'])}, {cfg['steps_per_epoch']} steps per epoch, lr {cfg['learning_rate']}, "
-            f"{len(history)} epochs in {history[-1]['seconds'] / 60:.0f} min, best validation Dice "
-            f"{best['val_dice']:.3f}; phase 2 starts from its best weights.")
+    from training.seg.report import earlier_phases
+
+    text = ""
+    for i, phase in enumerate(earlier_phases(model_dir), 1):
+        history, cfg = phase["history"], phase["train"]
+        best = max(history, key=lambda h: h["val_dice"])
+        start = "from random initialization" if i == 1 else f"from phase {i - 1}'s best weights"
+        text += (f"\n- Phase {i} ({start}): batch {cfg['batch_size']} of {_input_text(cfg, cfg['model'])}, "
+                 f"{cfg['steps_per_epoch']} steps per epoch, lr {cfg['learning_rate']}{_aug_text(cfg)}, "
+                 f"{len(history)} epochs in {history[-1]['seconds'] / 60:.0f} min, best validation Dice "
+                 f"{best['val_dice']:.3f}.")
+    return text + ("\n- The final phase starts from the previous phase's best weights." if text else "")
+
+
+def _aug_text(cfg: dict) -> str:
+    p = cfg.get("tumor_contrast_aug", 0)
+    return f", tumor faded on CE-T1 or T2 in {p:.0%} of slices" if p else ""
 
 
 def write_card(model_dir: Path, test: dict, fresh: dict | None, notes: tuple[str, ...] = ()) -> Path:
@@ -88,7 +95,8 @@ probability per pixel; the runtime thresholds at 0.5 and post-processes on the C
   gain, tumor slices oversampled to {train_cfg['tumor_fraction']:.0%}, flips/rotations/scales/gamma/bias-field/
   noise augmentation, 2 CPU cores.{pretrain}
 - Final phase: batch {train_cfg['batch_size']} of {_input_text(train_cfg, model_cfg)}, {train_cfg['steps_per_epoch']}
-  steps per epoch, lr {train_cfg['learning_rate']}, {len(history)} epochs in {history[-1]['seconds'] / 60:.0f} min;
+  steps per epoch, lr {train_cfg['learning_rate']}{_aug_text(train_cfg)}, {len(history)} epochs in
+  {history[-1]['seconds'] / 60:.0f} min;
   best validation 3D Dice (model grid) {best['val_dice']:.3f} at its epoch {best['epoch']}.
   Learning curves: `learning_curves.png`.
 

@@ -8,21 +8,44 @@ from pathlib import Path
 from inference.atomic import atomic_path
 
 
+def earlier_phases(model_dir: Path) -> list[dict]:
+    """The training phases before the final one (``history.json``), oldest first: ``[{"history", "train"}]``.
+
+    ``history_pretrain.json`` holds one phase (``{"history", "train"}``) or several (``{"phases": [...]}``);
+    missing: the model was trained in one phase.
+    """
+    path = Path(model_dir) / "history_pretrain.json"
+    if not path.exists():
+        return []
+    data = json.loads(path.read_text())
+    return list(data["phases"]) if "phases" in data else [data]
+
+
+def phase_label(before: dict, after: dict) -> str:
+    """What changed between two phases' training configurations, in a few words."""
+    if before.get("crop") != after.get("crop"):
+        return "crops -> whole slices" if not after.get("crop") else f"{after['crop']}-px crops"
+    if after.get("tumor_contrast_aug", 0) != before.get("tumor_contrast_aug", 0):
+        return f"tumor-contrast augmentation {after.get('tumor_contrast_aug', 0):g}"
+    return "restart"
+
+
 def plot_learning_curves(model_dir: Path, out: Path | None = None) -> Path:
-    """PNG of training loss and validation 3D Dice per epoch, from ``history.json``."""
+    """PNG of training loss and validation 3D Dice per epoch, from ``history.json`` after any earlier phases."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     model_dir = Path(model_dir)
-    history = json.loads((model_dir / "history.json").read_text())["history"]
-    pretrain_file = model_dir / "history_pretrain.json"  # phase 1 (crops), when training had two phases
-    phase_break = None
-    if pretrain_file.exists():
-        first = json.loads(pretrain_file.read_text())["history"]
-        phase_break = len(first) + 0.5
-        history = first + [{**h, "epoch": h["epoch"] + len(first)} for h in history]
+    final = {"history": json.loads((model_dir / "history.json").read_text())["history"],
+             "train": json.loads((model_dir / "config.json").read_text())["train"]}
+    phases = [*earlier_phases(model_dir), final]
+    history, breaks = [], []
+    for i, phase in enumerate(phases):
+        if i:
+            breaks.append((len(history) + 0.5, phase_label(phases[i - 1]["train"], phase["train"])))
+        history += [{**h, "epoch": h["epoch"] + len(history)} for h in phase["history"]]
     epochs = [h["epoch"] for h in history]
     fig, ax1 = plt.subplots(figsize=(6.4, 3.6), dpi=110)
     ax1.plot(epochs, [h["loss"] for h in history], color="tab:blue", label="training loss (Dice + BCE)")
@@ -32,11 +55,11 @@ def plot_learning_curves(model_dir: Path, out: Path | None = None) -> Path:
     ax2.plot(epochs, [h["val_dice"] for h in history], color="tab:red", label="validation 3D Dice")
     ax2.set_ylabel("validation Dice (model grid)", color="tab:red")
     ax2.set_ylim(0, 1)
-    best = max(history, key=lambda h: h["val_dice"])
-    ax2.axvline(best["epoch"], color="gray", linestyle=":", linewidth=1)
-    if phase_break:
-        ax2.axvline(phase_break, color="black", linestyle="--", linewidth=1)
-        ax2.text(phase_break, 0.03, " crops -> whole slices", fontsize=8)
+    best = max(phases[-1]["history"], key=lambda h: h["val_dice"])
+    ax2.axvline(best["epoch"] + len(history) - len(phases[-1]["history"]), color="gray", linestyle=":", linewidth=1)
+    for k, (x, label) in enumerate(breaks):
+        ax2.axvline(x, color="black", linestyle="--", linewidth=1)
+        ax2.text(x, 0.03 + 0.07 * k, f" {label}", fontsize=8)
     ax1.set_title("SYNTHETIC cohort: learning curves")
     fig.tight_layout()
     out = Path(out or model_dir / "learning_curves.png")

@@ -1,0 +1,36 @@
+"""Learning curves and the card's training text over one, two or three training phases."""
+
+from __future__ import annotations
+
+import json
+
+from training.seg.card import _pretrain_text
+from training.seg.report import earlier_phases, phase_label, plot_learning_curves
+
+
+def _phase(epochs: int, **train) -> dict:
+    cfg = {"crop": None, "batch_size": 8, "steps_per_epoch": 50, "learning_rate": 1e-3, "model": {"size": 256},
+           **train}
+    return {"history": [{"epoch": e, "loss": 1.0 / e, "val_dice": 0.5 + e / 100, "seconds": 60.0 * e}
+                        for e in range(1, epochs + 1)], "train": cfg}
+
+
+def test_phases_old_and_new_format(tmp_path):
+    final = _phase(3, tumor_contrast_aug=0.4)
+    (tmp_path / "history.json").write_text(json.dumps({"history": final["history"]}))
+    (tmp_path / "config.json").write_text(json.dumps({"train": final["train"]}))
+    assert earlier_phases(tmp_path) == [] and _pretrain_text(tmp_path) == ""
+    crops, whole = _phase(4, crop=128), _phase(5)
+    (tmp_path / "history_pretrain.json").write_text(json.dumps(crops))  # one earlier phase, the first format
+    assert earlier_phases(tmp_path) == [crops]
+    (tmp_path / "history_pretrain.json").write_text(json.dumps({"phases": [crops, whole]}))
+    assert earlier_phases(tmp_path) == [crops, whole]
+    assert phase_label(crops["train"], whole["train"]) == "crops -> whole slices"
+    assert phase_label(whole["train"], final["train"]) == "tumor-contrast augmentation 0.4"
+    assert phase_label(whole["train"], whole["train"]) == "restart"
+    text = _pretrain_text(tmp_path)
+    assert "Phase 1 (from random initialization): batch 8 of 128-pixel crops" in text
+    assert "Phase 2 (from phase 1's best weights): batch 8 of whole 256-pixel slices" in text
+    assert "4 epochs in 4 min" in text and "5 epochs in 5 min" in text
+    png = plot_learning_curves(tmp_path)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
