@@ -304,17 +304,18 @@ def _drop_copies(series: DicomSeries, slices: list[_Slice]) -> list[_Slice]:
     Raises:
         GeometryError: two files share a SOPInstanceUID but not a position: the headers contradict each other.
     """
-    first: dict[str, _Slice] = {}
+    first: dict[str, tuple[int, _Slice]] = {}
     kept = []
-    for s in sorted(slices, key=lambda s: str(s.path)):
+    for number, s in enumerate(sorted(slices, key=lambda s: str(s.path)), 1):
         if not s.sop_uid or s.sop_uid not in first:
             if s.sop_uid:
-                first[s.sop_uid] = s
+                first[s.sop_uid] = (number, s)
             kept.append(s)
-        elif not np.allclose(first[s.sop_uid].position, s.position, atol=1e-3):
+        elif not np.allclose(first[s.sop_uid][1].position, s.position, atol=1e-3):
+            # numbered, not named: DICOM file names are often SOPInstanceUIDs (docs/privacy.md)
             raise GeometryError(
-                f"{series.label}: {first[s.sop_uid].path.name} and {s.path.name} are the same image "
-                "(same SOPInstanceUID) at different positions; the headers contradict each other.")
+                f"{series.label}: images {first[s.sop_uid][0]} and {number} (in file-name order) are the same "
+                "image (same SOPInstanceUID) at different positions; the headers contradict each other.")
     if len(kept) < len(slices):
         series.warnings.append(f"{series.label}: {len(slices) - len(kept)} file(s) are copies of another file "
                                "of the series (same SOPInstanceUID) and were ignored")
