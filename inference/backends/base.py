@@ -173,7 +173,7 @@ def select_backend(name: str = "auto", model_path: str | Path | None = None, *,
     elif name in {f.name for f in FORMATS}:  # a format: its runtimes in table order (fp16: GPU, then CPU)
         candidates = tuple(Candidate(runtime, name, _default_device(runtime)) for runtime in get_format(name).runtimes)
     else:
-        valid = ", ".join(["auto", *BACKENDS, *(f.name for f in FORMATS)])
+        valid = ", ".join(dict.fromkeys(["auto", *BACKENDS, *(f.name for f in FORMATS)]))  # keras, tf-trt: both
         raise BackendUnavailableError(f"unknown backend {name!r}; choose from {valid}")
     return _first_working(candidates, model_path, options)
 

@@ -300,3 +300,10 @@ def test_litert_gpu_without_its_accelerator_library_says_so(tmp_path, monkeypatc
     monkeypatch.setattr(ai_edge_litert, "__file__", str(tmp_path / "__init__.py"))  # as in `make bundle-cpu`
     with pytest.raises(BackendUnavailableError, match="has no LiteRT GPU accelerator library"):
         base.load_backend("litert-gpu", DEFAULT_SEG_MODEL, threads=1)
+
+
+def test_an_unknown_backend_lists_each_choice_once():
+    with pytest.raises(BackendUnavailableError, match="unknown backend 'cuda'") as error:
+        select_backend("cuda", DEFAULT_SEG_MODEL)
+    choices = str(error.value).split("choose from ")[1].split(", ")
+    assert len(choices) == len(set(choices)) and {"auto", "litert", "keras", "tflite-int8"} <= set(choices)
