@@ -36,8 +36,9 @@ test: lint
 # -- Packaging (docs/packaging.md) -------------------------------------------------------------------------------
 # bundle:      dist/otscc-edge/, the PyInstaller runtime folder with `otscc` and `otscc-gui` (build.spec)
 # installer:   dist/otscc-edge_<version>_<arch>.deb from that folder (dpkg-deb; Debian/Ubuntu only)
-# bundle-test: rebuild both, then check them (tests/packaging/test_bundle.py: contents, self-test and predict
-#              from the extracted package offline in a clean environment, GUI start, frozen == venv features)
+# bundle-test: rebuild both and the CPU-only bundle, then check them (tests/packaging/test_bundle.py: contents,
+#              self-test and predict from the extracted package offline in a clean environment, GUI start,
+#              frozen == venv features, the CPU-only bundle's contents and self-test)
 BUNDLE := dist/otscc-edge
 
 bundle: $(STAMP)
@@ -51,7 +52,7 @@ bundle-cpu: $(STAMP)
 installer: bundle
 	$(PY) -m export.packaging.deb --bundle $(BUNDLE) --out dist $(DEB_OPTIONS)
 
-bundle-test: installer
+bundle-test: installer bundle-cpu
 	OTSCC_BUNDLE_TEST=1 $(VENV)/bin/pytest -q -p no:cacheprovider tests/packaging
 
 # -- Reliability (docs/reliability.md): the long versions of checks make test runs small ---------------------------
