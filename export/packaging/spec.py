@@ -16,6 +16,8 @@ import json
 import os
 from pathlib import Path
 
+from inference.backends.base import GPU_PARTS
+
 ROOT = Path(__file__).resolve().parents[2]
 NAME = "otscc-edge"
 
@@ -90,10 +92,8 @@ MODEL_TRAINING_ONLY = ("best.weights.h5", "history*.json", "split.json", "learni
 #: left out as well by ``make bundle-cpu`` (``OTSCC_BUNDLE_CPU_ONLY=1``): the GPU/NPU parts of the runtimes. That
 #: bundle runs every CPU backend; `--backend auto` then never finds an Intel iGPU/NPU (OpenVINO) or a WebGPU
 #: device (LiteRT) and says so. A size option for the product decision in docs/packaging.md, not the default.
-CPU_ONLY_DROP = (
-    "openvino/libs/libopenvino_intel_gpu_plugin*", "openvino/libs/libopenvino_intel_npu_plugin*",
-    "openvino/libs/cache.json", "ai_edge_litert/libLiteRtWebGpuAccelerator*",
-)
+CPU_ONLY_DROP = (*(f"{package}/{part[0]}" for (package, _), part in GPU_PARTS.items()),
+                 "openvino/libs/cache.json")  # the GPU plugin's kernel tuning cache
 
 
 def cpu_only() -> bool:

@@ -36,6 +36,24 @@ class BackendUnavailableError(OtsccError):
     """The runtime is not installed or cannot run this model here; the message says why."""
 
 
+#: the GPU/NPU parts of the runtimes, as globs inside their packages (any platform's file name): the files a
+#: CPU-only bundle leaves out (``make bundle-cpu``, ``export.packaging.spec.CPU_ONLY_DROP``)
+GPU_PARTS = {
+    ("openvino", "GPU"): ("libs/*openvino_intel_gpu_plugin*", "OpenVINO GPU plugin", "the Intel GPU"),
+    ("openvino", "NPU"): ("libs/*openvino_intel_npu_plugin*", "OpenVINO NPU plugin", "the Intel NPU"),
+    ("ai_edge_litert", "GPU"): ("*LiteRtWebGpuAccelerator*", "LiteRT GPU accelerator library", "the GPU"),
+}
+
+
+def check_gpu_part(package: str, device: str) -> None:
+    """Raise when the installation lacks the runtime's part for ``device`` (a CPU-only bundle), so the user is
+    told that rather than "no device"."""
+    pattern, what, target = GPU_PARTS[(package, device)]
+    if not any(Path(importlib.import_module(package).__file__).parent.glob(pattern)):
+        raise BackendUnavailableError(f"this installation has no {what} (a CPU-only bundle, `make bundle-cpu`); "
+                                      f"install the full one for {target}")
+
+
 class SegBackend(ABC):
     """One loaded model on one runtime. Create once, reuse for every patient."""
 

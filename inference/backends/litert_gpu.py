@@ -19,6 +19,7 @@ from inference.backends.base import (
     BackendUnavailableError,
     SegBackend,
     check_device,
+    check_gpu_part,
     package_version,
     resolve_for,
     runtime_message,
@@ -84,11 +85,8 @@ class LiteRTGpuBackend(SegBackend):
             if first is not None:  # free the half-built accelerators now, so their teardown lines are caught too
                 gc.collect()
         if first is not None:
-            import ai_edge_litert
-
-            if accelerator == "gpu" and not any(Path(ai_edge_litert.__file__).parent.glob("*GpuAccelerator*")):
-                raise BackendUnavailableError("this installation has no LiteRT GPU accelerator library (a CPU-only "
-                                              "bundle, `make bundle-cpu`); install the full one for the GPU")
+            if accelerator == "gpu":
+                check_gpu_part("ai_edge_litert", "GPU")
             raise BackendUnavailableError(
                 f"no {accelerator.upper()} accelerator: LiteRT found no usable OpenCL/WebGPU device ({first}); "
                 f"a vendor GPU delegate can be given with {DELEGATE_ENV}=/path/to/lib.so")

@@ -23,9 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from inference.backends.base import (
+    GPU_PARTS,
     BackendUnavailableError,
     SegBackend,
     check_device,
+    check_gpu_part,
     package_version,
     resolve_for,
     runtime_message,
@@ -136,13 +138,8 @@ class OpenVINOBackend(SegBackend):
         wanted = DEVICES[device]
         found = [d for d in core.available_devices if d.split(".")[0] == wanted]
         if not found:
-            import openvino
-
-            plugin = f"*openvino_intel_{wanted.lower()}_plugin*"
-            if not any((Path(openvino.__file__).parent / "libs").glob(plugin)):
-                raise BackendUnavailableError(f"this installation has no OpenVINO {wanted} plugin (a CPU-only "
-                                              "bundle, `make bundle-cpu`); install the full one for the Intel "
-                                              f"{wanted}")
+            if ("openvino", wanted) in GPU_PARTS:
+                check_gpu_part("openvino", wanted)
             raise BackendUnavailableError(f"OpenVINO sees no {wanted} device (available: "
                                           f"{', '.join(core.available_devices) or 'none'})")
         return found[0]
