@@ -5,7 +5,8 @@ a typed error; ``desktop.worker`` runs them off the GUI thread and turns the cal
 pipeline (backend + nomogram) is created lazily by the first job that needs it, in the worker thread, so
 the window opens without loading any model. Before it loads a model, ``default_factory`` test-loads it in
 a child process (``inference.isolation``): a model that crashes its runtime fails that job with
-``BackendCrashedError`` and the window carries on.
+``BackendCrashedError`` and the window carries on. The job's Cancel reaches that child too (a runtime that
+hangs on the model would otherwise hold the job for the probe's whole timeout).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,10 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[str, float], None]
 Cancelled = Callable[[], bool]
+
+#: the cancel check of the job that is creating the pipeline (read by ``default_factory``; factories keep
+#: their one-argument signature)
+_job_cancelled: ContextVar[Cancelled | None] = ContextVar("job_cancelled", default=None)
 
 
 @dataclass(frozen=True)
@@ -52,7 +58,8 @@ def default_factory(settings: EngineSettings) -> Pipeline:
     """
     backend, notes = settings.backend, ()
     if settings.isolate:
-        probe = probe_backend(settings.backend, settings.model_dir, threads=settings.threads)
+        probe = probe_backend(settings.backend, settings.model_dir, threads=settings.threads,
+                              cancelled=_job_cancelled.get())
         backend, notes = probe.backend, probe.notes
         log.info("model probe (%s): load in-process as %r after %.2f s%s", settings.backend, backend,
                  probe.seconds, " (cached)" if probe.cached else "")
@@ -126,11 +133,16 @@ class Engine:
             with self._lock:
                 self.settings, self._pipeline = new, None
 
-    def pipeline(self) -> Pipeline:
+    def pipeline(self, cancelled: Cancelled | None = None) -> Pipeline:
+        """The pipeline, created on first use; ``cancelled`` can stop its creation (``CancelledError``)."""
         with self._lock:
             if self._pipeline is None:
                 start = time.perf_counter()
-                self._pipeline = self.factory(self.settings)
+                token = _job_cancelled.set(cancelled)
+                try:
+                    self._pipeline = self.factory(self.settings)
+                finally:
+                    _job_cancelled.reset(token)
                 log.info("pipeline ready in %.2f s: %s", time.perf_counter() - start,
                          self._pipeline.describe_backend())
                 if self.on_pipeline is not None:
@@ -166,7 +178,9 @@ class Engine:
                 cancelled: Cancelled) -> Segmented:
         """Stages ``preprocess`` and ``segment``, then ``radiomics`` and ``nomogram`` when the clinical
         values are complete (otherwise the mask comes back with the reason there is no risk yet)."""
-        pipeline = self.pipeline()
+        if self._pipeline is None:
+            progress("model", 0.0)
+        pipeline = self.pipeline(cancelled)
         seg = pipeline.segment(prepared, progress=progress, cancelled=cancelled)
         _check(cancelled)
         timings = dict(prepared.timings)
@@ -190,7 +204,7 @@ class Engine:
                 edited: bool, timings: dict[str, float] | None = None, progress: Progress,
                 cancelled: Cancelled) -> Prediction:
         """Radiomics + nomogram again after a mask edit or a clinical change (``Pipeline.rescore``)."""
-        pipeline = self.pipeline()
+        pipeline = self.pipeline(cancelled)
         _check(cancelled)
         if prediction is None:
             new = pipeline.score(prepared, mask, clinical, progress=progress, cancelled=cancelled,
@@ -206,7 +220,7 @@ class Engine:
         """mask.nii.gz, result.json and report.pdf under ``out/<patient_id>/`` (never inside an input)."""
         out = check_output_dir(out, inputs)
         _check(cancelled)
-        paths = self.pipeline().write(prediction, out)
+        paths = self.pipeline(cancelled).write(prediction, out)
         self._audit("export", prediction, paths)
         return paths
 

@@ -39,10 +39,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from inference.errors import BackendCrashedError
+from inference.errors import BackendCrashedError, CancelledError
 from inference.native_output import KEEP_ENV as KEEP_NATIVE_STDERR
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ MARK = "OTSCC-PROBE "
 CRASH_NOTE = "crashed the runtime"
 #: seconds one child may take to load and self-check a model (TensorRT engines build slowly; tests pass less)
 DEFAULT_TIMEOUT_S = 180.0
+POLL_S = 0.2  # how often a running probe asks whether the caller cancelled
 
 _cache: dict[tuple, ProbeResult | BackendCrashedError] = {}
 _lock = threading.Lock()
@@ -83,6 +85,14 @@ class ProbeResult:
     seconds: float = 0.0
     isolated: bool = True
     cached: bool = field(default=False, compare=False)
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """How long one probe child may run, and the caller's cancel check."""
+
+    timeout: float = DEFAULT_TIMEOUT_S
+    cancelled: Callable[[], bool] | None = None
 
 
 @dataclass
@@ -130,7 +140,7 @@ def describe_exit(code: int | None) -> str:
 
 # -- parent side ---------------------------------------------------------------------------------------
 def probe_backend(name: str = "auto", model_path: str | Path | None = None, *, threads: int | None = None,
-                  timeout: float = DEFAULT_TIMEOUT_S) -> ProbeResult:
+                  timeout: float = DEFAULT_TIMEOUT_S, cancelled: Callable[[], bool] | None = None) -> ProbeResult:
     """Load + self-check the model in a child process; say what is safe to load in this one.
 
     Args:
@@ -138,6 +148,8 @@ def probe_backend(name: str = "auto", model_path: str | Path | None = None, *, t
         model_path: model folder or file (default: the shipped model).
         threads: CPU threads for the runtime (as for ``select_backend``).
         timeout: seconds one child may take.
+        cancelled: polled while a child runs (a few times a second); when it says yes the child is
+            killed and ``CancelledError`` raised. Nothing is cached then.
 
     Returns:
         The result (cached per process by name, threads and the model files' SHA-256).
@@ -145,6 +157,7 @@ def probe_backend(name: str = "auto", model_path: str | Path | None = None, *, t
     Raises:
         BackendCrashedError: the named backend (or, for ``"auto"``, every candidate that could load)
             crashed the runtime; the model was not loaded in this process.
+        CancelledError: ``cancelled`` said yes.
     """
     from inference.assets import DEFAULT_SEG_MODEL
 
@@ -154,7 +167,7 @@ def probe_backend(name: str = "auto", model_path: str | Path | None = None, *, t
         hit = _cache.get(key)
     if hit is None:
         try:
-            hit = _probe(name, model_path, threads, timeout)
+            hit = _probe(name, model_path, threads, _Limits(timeout, cancelled))
         except BackendCrashedError as exc:
             if exc.signal not in TRANSIENT:  # a hang or a kill may be a busy machine: try again next time
                 with _lock:
@@ -192,10 +205,10 @@ def model_digest(model_path: Path) -> str:
     return digest.hexdigest()
 
 
-def _probe(name: str, model_path: Path, threads: int | None, timeout: float) -> ProbeResult:
+def _probe(name: str, model_path: Path, threads: int | None, limits: _Limits) -> ProbeResult:
     if name == "auto":
-        return _probe_auto(model_path, threads, timeout)
-    run = _run_child(["--backend", name], model_path, threads, timeout)
+        return _probe_auto(model_path, threads, limits)
+    run = _run_child(["--backend", name], model_path, threads, limits)
     if not run.answered:
         return _unisolated(name, run)
     if not run.finished:
@@ -205,7 +218,7 @@ def _probe(name: str, model_path: Path, threads: int | None, timeout: float) -> 
     return ProbeResult(name, name, ok["describe"] if ok else None, seconds=run.seconds)
 
 
-def _probe_auto(model_path: Path, threads: int | None, timeout: float) -> ProbeResult:
+def _probe_auto(model_path: Path, threads: int | None, limits: _Limits) -> ProbeResult:
     """Walk ``AUTO_ORDER`` in children; a crash passes the candidate over and the walk goes on in a new one."""
     skip: list[str] = []
     notes: list[str] = []
@@ -213,7 +226,7 @@ def _probe_auto(model_path: Path, threads: int | None, timeout: float) -> ProbeR
     seconds = 0.0
     while True:
         run = _run_child(["--backend", "auto", *[a for label in skip for a in ("--skip", label)]],
-                         model_path, threads, timeout)
+                         model_path, threads, limits)
         seconds += run.seconds
         if not run.answered:
             return _unisolated("auto", run)
@@ -241,7 +254,7 @@ def _probe_auto(model_path: Path, threads: int | None, timeout: float) -> ProbeR
     if ok is None:
         raise BackendCrashedError("no backend can run here: " + "; ".join(notes), backend=crashes[0].backend,
                                   model=crashes[0].model, signal=crashes[0].signal)
-    name, probe_seconds = _name_for(ok, model_path, threads, timeout)
+    name, probe_seconds = _name_for(ok, model_path, threads, limits)
     seconds += probe_seconds
     if name is None:
         raise BackendCrashedError(
@@ -251,13 +264,13 @@ def _probe_auto(model_path: Path, threads: int | None, timeout: float) -> ProbeR
     return ProbeResult("auto", name, ok["describe"], tuple(notes), seconds)
 
 
-def _name_for(ok: dict, model_path: Path, threads: int | None, timeout: float) -> tuple[str | None, float]:
+def _name_for(ok: dict, model_path: Path, threads: int | None, limits: _Limits) -> tuple[str | None, float]:
     """A ``select_backend`` name that loads the candidate ``ok`` named, checked in a child (no crash, same
     backend and file)."""
     seconds = 0.0
     for name in dict.fromkeys(n for n in (ok.get("variant"), ok.get("backend")) if n):
         try:
-            result = _probe(name, model_path, threads, timeout)
+            result = _probe(name, model_path, threads, limits)
         except BackendCrashedError:
             continue
         seconds += result.seconds
@@ -310,7 +323,7 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def _run_child(args: list[str], model_path: Path, threads: int | None, timeout: float) -> _Run:
+def _run_child(args: list[str], model_path: Path, threads: int | None, limits: _Limits) -> _Run:
     cmd = child_command([*args, "--model", str(model_path), *(["--threads", str(threads)] if threads else [])])
     start = time.perf_counter()
     posix = os.name == "posix"
@@ -320,16 +333,12 @@ def _run_child(args: list[str], model_path: Path, threads: int | None, timeout: 
                                 creationflags=0 if posix else getattr(subprocess, "CREATE_NO_WINDOW", 0))
     except OSError as exc:  # no interpreter to start, no processes left: load in-process (as documented)
         return _Run([], None, f"could not start the probe process: {exc}", time.perf_counter() - start, False,
-                    timeout)
+                    limits.timeout)
     timed_out = False
     with _lock:
         _live.add(proc)
     try:
-        out, err = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        timed_out = True
-        _kill(proc, posix)
-        out, err = proc.communicate()
+        out, err, timed_out = _wait(proc, start, limits, posix)
     finally:
         with _lock:
             _live.discard(proc)
@@ -340,7 +349,25 @@ def _run_child(args: list[str], model_path: Path, threads: int | None, timeout: 
                 events.append(json.loads(line[len(MARK):]))
     seconds = time.perf_counter() - start
     log.info("probe child %s: %s in %.2f s", " ".join(args), describe_exit(proc.returncode), seconds)
-    return _Run(events, proc.returncode, err.decode("utf-8", "replace"), seconds, timed_out, timeout)
+    return _Run(events, proc.returncode, err.decode("utf-8", "replace"), seconds, timed_out, limits.timeout)
+
+
+def _wait(proc: subprocess.Popen, start: float, limits: _Limits, posix: bool) -> tuple[bytes, bytes, bool]:
+    """The child's output; killed past the timeout (timed out) or when the caller cancels (raises)."""
+    while True:
+        left = limits.timeout - (time.perf_counter() - start)
+        try:
+            out, err = proc.communicate(timeout=max(0.0, min(left, POLL_S if limits.cancelled else left)))
+            return out, err, False
+        except subprocess.TimeoutExpired:
+            if limits.cancelled is not None and limits.cancelled():
+                _kill(proc, posix)
+                proc.communicate()
+                raise CancelledError("cancelled while the model was being test-loaded") from None
+            if time.perf_counter() - start >= limits.timeout:
+                _kill(proc, posix)
+                out, err = proc.communicate()
+                return out, err, True
 
 
 _live: set[subprocess.Popen] = set()

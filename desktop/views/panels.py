@@ -25,6 +25,8 @@ from inference.pipeline import STAGES
 
 STAGE_LABELS = {"load": "Load", "register": "Register", "preprocess": "Preprocess", "segment": "Segment",
                 "radiomics": "Radiomics", "nomogram": "Nomogram"}
+#: stages without a bar of their own: only the status line says them
+STATUS_ONLY = {"model": "Test-loading the model (first run; Cancel stops it)"}
 
 
 class ProgressPanel(QGroupBox):
@@ -66,6 +68,8 @@ class ProgressPanel(QGroupBox):
 
     def set_progress(self, stage: str, fraction: float) -> None:
         if stage not in self.bars:
+            if stage in STATUS_ONLY:
+                self.status.setText(f"{STATUS_ONLY[stage]}...")
             return
         # a stage that starts means the ones before it in this run are done
         for earlier in STAGES[:STAGES.index(stage)]:

@@ -97,6 +97,30 @@ def test_crashing_model_is_reported_and_the_window_stays_usable(window, tmp_path
                                         "window": "stayed open and usable; the model was never loaded in it"})
 
 
+@pytest.mark.skipif(os.name != "posix", reason="the fake hung runtime is a POSIX child")
+def test_cancel_stops_a_runtime_that_hangs_on_the_model(window, monkeypatch, _fresh_probes):
+    """A runtime hanging in the model test-load used to hold Segment for the probe's whole 180 s timeout."""
+    import sys
+
+    from PySide6.QtCore import QTimer
+
+    monkeypatch.setattr(isolation, "child_command", lambda args: [sys.executable, "-c", "import time; time.sleep(60)"])
+    assert window.open_patient(SAMPLE_PATIENT)
+    assert wait_job(window) == ("load", "finished"), window.presenter.reports
+    seen = []
+    QTimer.singleShot(1000, lambda: (seen.append(window.progress.status.text()), window.cancel()))
+    start = time.perf_counter()
+    window.segment()
+    assert wait_job(window) == ("segment", "cancelled")
+    assert time.perf_counter() - start < 15
+    assert seen and seen[0].startswith("Test-loading the model")
+    assert window.presenter.reports == [] and window.engine.loaded_pipeline is None
+    assert window.actions["segment"].isEnabled() and not window.runner.busy
+    monkeypatch.undo()  # the runtime behaves again: the same patient segments (nothing was cached)
+    window.segment()
+    assert wait_job(window) == ("segment", "finished"), window.presenter.reports
+
+
 def test_auto_passes_over_a_crashing_candidate_and_says_so(window, tmp_path, _fresh_probes):
     mixed = crash_model_dir(tmp_path / "mixed_model")
     shutil.copy(DEFAULT_SEG_MODEL / "model.onnx", mixed / "model.onnx")

@@ -18,7 +18,7 @@ import pytest
 
 from inference import isolation
 from inference.assets import DEFAULT_SEG_MODEL
-from inference.errors import BackendCrashedError
+from inference.errors import BackendCrashedError, CancelledError
 from inference.pipeline import Pipeline
 from tests.inference.test_faults import CRASH_MODEL, nomogram_file, posix_only, record_fault
 
@@ -138,6 +138,24 @@ def test_hung_or_aborting_runtime_and_missing_hook(monkeypatch, tmp_path):
     isolation.clear_cache()
     probe = isolation.probe_backend("litert", model)
     assert not probe.isolated and probe.backend == "litert"
+
+
+@posix_only
+def test_a_cancelled_probe_kills_its_child_at_once_and_caches_nothing(monkeypatch, tmp_path):
+    model = tmp_path / "m.tflite"
+    model.write_bytes(b"x")
+    pid_file = tmp_path / "child.pid"
+    _fake_child(monkeypatch, f"open({str(pid_file)!r}, 'w').write(str(os.getpid())); {{hello}}{{tried}}time.sleep(60)")
+    start = time.perf_counter()
+    with pytest.raises(CancelledError, match="test-loaded"):
+        isolation.probe_backend("litert", model, timeout=60, cancelled=lambda: time.perf_counter() - start > 1.0)
+    assert time.perf_counter() - start < 10  # not the 60 s timeout
+    child = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):  # killed and reaped
+        os.kill(child, 0)
+    _fake_child(monkeypatch, "raise SystemExit(2)")  # the next probe runs a child again: nothing was cached
+    probe = isolation.probe_backend("litert", model, cancelled=lambda: False)
+    assert not probe.cached and not probe.isolated
 
 
 def test_python_errors_are_left_to_the_in_process_load():
