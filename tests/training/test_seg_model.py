@@ -39,6 +39,32 @@ def test_mac_count_matches_published_pix2pix_figure():
     assert light < 0.35 * total
 
 
+
+def test_head_skip_starts_from_a_plain_models_weights_and_computes_the_same(tmp_path):
+    plain = build_model(ModelConfig(alpha=0.35, size=64))
+    rng = np.random.default_rng(0)
+    path = str(tmp_path / "plain.weights.h5")
+    plain.save_weights(path)
+    config = ModelConfig(alpha=0.35, size=64, head_skip=True)
+    assert ModelConfig.from_dict(config.to_dict()).head_skip is True
+    assert ModelConfig.from_dict({"alpha": 0.35, "size": 64}).head_skip is False  # older config.json files
+    skip = build_model(config, init_weights=path)
+    assert skip.get_layer("head").get_weights()[0].shape == (3, 3, 32 + 3, 1)
+    x = rng.random((2, 64, 64, 3), np.float32)
+    expected = plain(x, training=False).numpy()
+    assert np.isfinite(expected).all() and expected.std() > 1e-4
+    np.testing.assert_allclose(skip(x, training=False).numpy(), expected, atol=1e-6)
+    # the skip is live: weights on the input channels change the output
+    kernel, bias = skip.get_layer("head").get_weights()
+    kernel[:, :, 32:, :] = 0.5
+    skip.get_layer("head").set_weights([kernel, bias])
+    assert np.abs(skip(x, training=False).numpy() - expected).max() > 1e-3
+    # weights of a different network are still refused
+    with pytest.raises(ValueError):
+        build_model(ModelConfig(alpha=0.5, size=64, head_skip=True), init_weights=path)
+    with pytest.raises(ValueError, match="light decoder"):
+        build_model(ModelConfig(alpha=0.35, size=64, decoder="pix2pix", head_skip=True))
+
 def test_split_is_patient_level_deterministic_and_reused(tmp_path):
     ids = [f"P{i:03d}" for i in range(40)]
     a, b = data.make_split(ids, 1), data.make_split(ids, 1)

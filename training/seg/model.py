@@ -19,7 +19,9 @@ runtime feeds the same tensor.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+
+import numpy as np
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -41,6 +43,7 @@ class ModelConfig:
     size: int = 256
     decoder: str = "light"
     decoder_filters: tuple[int, ...] | None = None
+    head_skip: bool = False  # light decoder: the output convolution also sees the 256x256 input itself
 
     def filters(self) -> tuple[int, ...]:
         if self.decoder_filters:
@@ -52,7 +55,7 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
-        known = {k: data[k] for k in ("alpha", "size", "decoder") if k in data}
+        known = {k: data[k] for k in ("alpha", "size", "decoder", "head_skip") if k in data}
         filters = data.get("decoder_filters")
         return cls(**known, decoder_filters=tuple(filters) if filters else None)
 
@@ -89,6 +92,8 @@ def build_model(config: ModelConfig = ModelConfig(), *, batch_size: int | None =
     Returns:
         An uncompiled tf-keras Model ``(B, size, size, 3) -> (B, size, size, 1)``.
     """
+    if config.head_skip and config.decoder != "light":
+        raise ValueError("head_skip needs the light decoder")
     inputs = keras.Input((config.size, config.size, 3), batch_size=batch_size, name="mri")
     scaled = keras.layers.Rescaling(2.0, offset=-1.0, name="to_pm1")(inputs)
     encoder = keras.applications.MobileNetV2(input_shape=(config.size, config.size, 3), alpha=config.alpha,
@@ -109,6 +114,8 @@ def build_model(config: ModelConfig = ModelConfig(), *, batch_size: int | None =
         logits = keras.layers.Conv2DTranspose(1, 3, strides=2, padding="same", name="head")(x)
     else:
         x = keras.layers.UpSampling2D(2, interpolation="bilinear", name="head_up")(x)
+        if config.head_skip:
+            x = keras.layers.Concatenate(name="head_cat")([x, scaled])
         logits = keras.layers.Conv2D(1, 3, padding="same", name="head")(x)
     probs = keras.layers.Activation("sigmoid", dtype="float32", name="prob")(logits)
     model = keras.Model(inputs, probs, name=f"mnv2_unet_{config.decoder}_a{config.alpha:g}")
@@ -118,8 +125,31 @@ def build_model(config: ModelConfig = ModelConfig(), *, batch_size: int | None =
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = BN_MOMENTUM
     if init_weights:
-        model.load_weights(init_weights)
+        load_init_weights(model, init_weights, config)
     return model
+
+
+def load_init_weights(model: keras.Model, path: str, config: ModelConfig) -> None:
+    """Load a weights file of the same architecture; or of the same network without ``head_skip``.
+
+    In the second case the output convolution's new input channels (the 256x256 input) start at zero, so
+    the model starts out computing exactly what the loaded one did.
+    """
+    try:
+        model.load_weights(path)
+        return
+    except ValueError:
+        if not config.head_skip:
+            raise
+    source = build_model(replace(config, head_skip=False), init_weights=path)
+    for layer in model.layers:
+        if layer.name in ("head", "head_cat") or not layer.weights:
+            continue
+        layer.set_weights(source.get_layer(layer.name).get_weights())
+    kernel, bias = source.get_layer("head").get_weights()
+    new_kernel = np.zeros(model.get_layer("head").get_weights()[0].shape, kernel.dtype)
+    new_kernel[:, :, : kernel.shape[2], :] = kernel
+    model.get_layer("head").set_weights([new_kernel, bias])
 
 
 def count_macs(model: keras.Model) -> int:

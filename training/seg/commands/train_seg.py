@@ -17,6 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--out", required=True, help="model folder to write (config, split, checkpoints, weights, tflite)")
     a("--alpha", type=float, default=m.alpha, help=f"MobileNetV2 width multiplier (default: {m.alpha})")
     a("--decoder", choices=("light", "pix2pix"), default=m.decoder, help=f"decoder type (default: {m.decoder})")
+    a("--head-skip", action="store_true",
+      help="light decoder: feed the 256x256 input to the output convolution too, for sharper edges (default: off)")
     a("--size", type=int, default=m.size, help=f"model input size in pixels (default: {m.size})")
     a("--fov-mm", type=float, default=d.fov_mm, help=f"field of view of the model grid (default: {d.fov_mm})")
     a("--epochs", type=int, default=d.epochs, help=f"maximum epochs (default: {d.epochs})")
@@ -33,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--seed", type=int, default=d.seed, help=f"seed for split, sampling and init (default: {d.seed})")
     a("--strategy", choices=("default", "mirrored", "multiworker"), default=d.strategy,
       help="tf.distribute strategy: mirrored = all local GPUs, multiworker = TF_CONFIG cluster (default: default)")
-    a("--init-weights", default=None, help="start from this weights file of the same architecture (default: none)")
+    a("--init-weights", default=None, help="start from this weights file of the same architecture, or of the same "
+      "network without --head-skip (its new weights then start at zero) (default: none)")
     a("--no-resume", action="store_true", help="start over even if --out holds a checkpoint (default: resume)")
     a("--cache", default=None, help="folder for preprocessed stacks, shareable between runs (default: OUT/cache)")
     a("--max-minutes", type=float, default=None,
@@ -43,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     cfg = TrainConfig(
-        model=ModelConfig(alpha=args.alpha, size=args.size, decoder=args.decoder), fov_mm=args.fov_mm,
+        model=ModelConfig(alpha=args.alpha, size=args.size, decoder=args.decoder, head_skip=args.head_skip),
+        fov_mm=args.fov_mm,
         epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch, crop=args.crop,
         learning_rate=args.lr, patience=args.patience, lr_patience=args.lr_patience, seed=args.seed,
         tumor_contrast_aug=args.tumor_contrast_aug,
