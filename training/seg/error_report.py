@@ -96,7 +96,8 @@ def error_table(cohort: Path, masks: Path, ids: list[str], band: int = 2) -> dic
     wrong = max(sum(totals.values()), 1)
     return {"patients": len(rows), "band_voxels": band,
             "dice_mean": float(np.mean([r["dice"] for r in rows])),
-            "pred_over_truth_voxels": sum(r["pred_voxels"] for r in rows) / max(sum(r["truth_voxels"] for r in rows), 1),
+            "pred_over_truth_voxels": (sum(r["pred_voxels"] for r in rows)
+                                       / max(sum(r["truth_voxels"] for r in rows), 1)),
             "error_share": {k: v / wrong for k, v in totals.items()},
             "oracle_dice_mean": {k: float(np.mean([r["oracle_dice"][k] for r in rows]))
                                  for k in rows[0]["oracle_dice"]} if rows else {},
@@ -134,8 +135,8 @@ def main(argv=None) -> int:
                         help="also score the ground truth after a round trip through the model grid")
     parser.add_argument("--json", action="store_true", help="print the per-patient rows as JSON")
     args = parser.parse_args(argv)
-    from training.seg.evaluate import select_patients
     from inference.assets import DEFAULT_SEG_MODEL
+    from training.seg.evaluate import select_patients
     ids = select_patients(args.cohort, args.model or DEFAULT_SEG_MODEL, args.split)
     table = error_table(args.cohort, args.masks, ids, args.band)
     if args.grid_ceiling:
