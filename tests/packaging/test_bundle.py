@@ -250,3 +250,16 @@ def test_the_cpu_only_bundle_lacks_the_gpu_parts_and_passes_its_self_test(isolat
     assert "no OpenVINO GPU plugin" in rows["segment openvino/default on gpu"]["detail"]
     MEASURED["cpu_only_bundle_mb"] = round(listing.size_bytes / 1e6, 1)
     MEASURED["cpu_only_self_test_s"] = round(seconds, 2)
+
+    # the main job: predict on its own sample picks a CPU backend and gives the virtualenv's result
+    sample = cpu / "_internal" / "assets" / "sample_patient"
+    frozen, seconds = _predict(clean_command([str(cpu / "otscc"), "predict", str(sample), "--register", "never"],
+                                             tmp_path / "home-p", isolation), tmp_path / "cpu-predict")
+    unfrozen, _ = _predict([sys.executable, "-m", "inference.cli", "predict", str(SAMPLE_PATIENT), "--register",
+                            "never"], tmp_path / "venv-predict")
+    for key in ("status", "probability", "mask_sha256", "input_sha256"):
+        assert frozen[key] == unfrozen[key], key
+    assert frozen["backend"]["format"] == unfrozen["backend"]["format"] == "tflite-int8"
+    MEASURED["cpu_only_predict_s"] = round(seconds, 2)
+    MEASURED["cpu_only_gui_first_window_s"] = round(_first_window(cpu / "otscc-gui", tmp_path / "home-g", isolation), 2)
+    assert MEASURED["cpu_only_gui_first_window_s"] < GUI_FIRST_WINDOW_S
