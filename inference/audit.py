@@ -136,11 +136,16 @@ def pseudonym(key: bytes, patient_id: str) -> str:
 
 
 # -- hashes and versions -------------------------------------------------------------------------------
-_hash_cache: dict[tuple[str, float, int], str] = {}
+_hash_cache: dict[tuple, str] = {}
 
 
 def cached_sha256(path: Path) -> str | None:
-    """sha256 of a file, cached by (path, mtime, size); None when it is not a file."""
+    """sha256 of a file, cached by path, size, inode and both timestamps in ns; None when not a file.
+
+    The size and mtime alone were not enough: a same-size file written within the mtime's resolution (2 s on
+    FAT/exFAT USB sticks), or copied in with its old mtime kept (``cp -p``, rsync), was given the old hash.
+    A file replaced by rename has a new inode, and any write or ``utime`` moves the ctime.
+    """
     from inference.backends.manifest import sha256_file
 
     try:
@@ -149,7 +154,7 @@ def cached_sha256(path: Path) -> str | None:
         return None
     if not path.is_file():
         return None
-    key = (str(path), stat.st_mtime, stat.st_size)
+    key = (str(path), stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
     if key not in _hash_cache:
         _hash_cache[key] = sha256_file(path)
     return _hash_cache[key]
