@@ -189,4 +189,4 @@ class MaskPanel(QGroupBox):
         edited = " <span style='color:#d08000'>(edited, not yet recomputed)</span>" if s.mask_changed else ""
         return (f"Volume <b>{m.volume_ml:.2f} ml</b> &nbsp; largest diameter <b>{m.largest_diameter_mm:.1f} mm"
                 f"</b><br>estimated depth of invasion <b>{m.doi_estimate_mm:.1f} mm</b> "
-                f"(thickness {m.thickness_mm:.1f} mm, {m.slices} slices){edited}")
+                f"(thickness {m.thickness_mm:.1f} mm, {m.slices} slice{'' if m.slices == 1 else 's'}){edited}")
