@@ -38,7 +38,7 @@ ADVICE: tuple[tuple[type[BaseException], str], ...] = (
     (PatientNotFoundError, "Choose the patient's folder (File > Open patient): it must hold the CE-T1, T2 and "
                            "T1 images as NIfTI/NRRD/MHA files or DICOM series."),
     (UnreadableFileError, "Re-export or re-copy the file named above from the PACS: it is damaged or not an "
-                          "image. The other patients are not affected."),
+                          "image. Nothing was changed: the patient open before (if any) is still open."),
     (UnsupportedFormatError, "Convert the images to NIfTI (.nii.gz), NRRD, MHA or DICOM."),
     (MissingSequenceError, "Add the missing sequence to the folder, or name the files cet1/t2/t1."),
     (AmbiguousSequenceError, "Choose which series is CE-T1, T2 and T1 in the dialog, or keep one file per "

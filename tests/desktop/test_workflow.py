@@ -198,6 +198,13 @@ def test_malformed_patient_gives_one_readable_error(window, tmp_path):
     assert "Loading the patient failed" in log_text and "UnreadableFileError" in log_text
     assert window.actions["open"].isEnabled() and not window.actions["segment"].isEnabled()
     assert window.viewer.stack.currentIndex() == 0  # still the empty state, not half a patient
+    # with a patient open, a damaged one leaves it open, as the advice says
+    assert window.open_patient(SAMPLE_PATIENT) and wait_job(window) == ("load", "finished")
+    before = window.session.prepared
+    window.open_patient(bad)
+    assert wait_job(window) == ("load", "failed")
+    assert "the patient open before (if any) is still open" in window.presenter.reports[-1].advice
+    assert window.session.prepared is before and window.actions["segment"].isEnabled()
 
 
 def test_error_dialog_is_non_modal_by_default(window):
