@@ -43,6 +43,7 @@ class RolesDialog(QDialog):
         intro = QLabel("The sequence roles could not be decided automatically:<br><i>"
                        + message.replace("<", "&lt;") + "</i><br>Choose the series for each role.")
         intro.setWordWrap(True)
+        self.intro = intro
         self.table = QTableWidget(len(rows), len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)

@@ -165,7 +165,7 @@ class Engine:
         try:
             prepared = prepare_patient(path, progress=progress, **(overrides or {}))
         except AmbiguousSequenceError as exc:
-            return RoleQuestion(path, str(exc), describe_candidates(path))
+            return RoleQuestion(path, exc.problem, describe_candidates(path))
         _check(cancelled)
         warnings = []
         try:

@@ -35,9 +35,10 @@ class MissingSequenceError(InputError):
 class AmbiguousSequenceError(InputError):
     """More than one candidate for a sequence role; the message lists them."""
 
-    def __init__(self, message: str, candidates: list[dict] | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, candidates: list[dict] | None = None, *, cli_hint: str = "") -> None:
+        super().__init__(f"{message} {cli_hint}".strip())
         self.candidates = candidates or []
+        self.problem = message  # without the command-line hint: what a dialog that offers the choice shows
 
 
 class GeometryError(InputError):

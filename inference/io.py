@@ -133,9 +133,9 @@ def _load_files(root, named, overrides, load_mask, max_voxels) -> Patient:
         files = named.get(role, [])
         if len(files) > 1:
             raise AmbiguousSequenceError(
-                f"{len(files)} files could be {ROLE_LABELS[role]}: {', '.join(f.name for f in files)}. "
-                f"Keep one or choose with --{role} PATH.",
+                f"{len(files)} files could be {ROLE_LABELS[role]}: {', '.join(f.name for f in files)}.",
                 candidates=[{"key": str(f), "label": f.name} for f in files],
+                cli_hint=f"Keep one or choose with --{role} PATH.",
             )
         if not files:
             raise MissingSequenceError(

@@ -189,9 +189,9 @@ def assign_series_roles(
         if len(found) > 1:
             listing = "; ".join(f"{info.label} ({why})" for info, why in found)
             raise AmbiguousSequenceError(
-                f"{len(found)} candidates for {ROLE_LABELS[role]}: {listing}. "
-                f"Choose one with --{role} (a path, SeriesInstanceUID or series number).",
+                f"{len(found)} candidates for {ROLE_LABELS[role]}: {listing}.",
                 candidates=[{"key": i.key, "label": i.label, "reason": w} for i, w in found],
+                cli_hint=f"Choose one with --{role} (a path, SeriesInstanceUID or series number).",
             )
         if not found:
             raise MissingSequenceError(

@@ -225,6 +225,7 @@ def test_ambiguous_roles_dialog_lets_the_user_choose(window, tmp_path):
     assert wait_job(window) == ("load", "finished")
     dialog = window.roles_dialog
     assert dialog is not None and dialog.isVisible() and not window.presenter.reports
+    assert "2 files could be CE-T1" in dialog.intro.text() and "--cet1" not in dialog.intro.text()  # no CLI advice
     names = [dialog.table.item(r, 0).text() for r in range(dialog.table.rowCount())]
     assert names == ["cet1.nii.gz", "t1.nii.gz", "t1c.nii.gz", "t2.nii.gz"]
     assert dialog.table.item(0, 4).text() == "CE-T1" and "file name" in dialog.table.item(0, 5).text()
