@@ -5,9 +5,17 @@ from __future__ import annotations
 
 
 class OtsccError(Exception):
-    """Base of every error this project raises on purpose."""
+    """Base of every error this project raises on purpose.
+
+    ``cli_hint``: advice that only makes sense on the command line ("choose with --t2 PATH"). ``str(error)``
+    (what the CLI prints) ends with it; ``error.problem`` is the message without it, for the GUI.
+    """
 
     exit_code = 1
+
+    def __init__(self, message: str = "", *args, cli_hint: str = "") -> None:
+        super().__init__(f"{message} {cli_hint}".strip() if cli_hint else message, *args)
+        self.problem = message
 
 
 class InputError(OtsccError):
@@ -36,9 +44,8 @@ class AmbiguousSequenceError(InputError):
     """More than one candidate for a sequence role; the message lists them."""
 
     def __init__(self, message: str, candidates: list[dict] | None = None, *, cli_hint: str = "") -> None:
-        super().__init__(f"{message} {cli_hint}".strip())
+        super().__init__(message, cli_hint=cli_hint)
         self.candidates = candidates or []
-        self.problem = message  # without the command-line hint: what a dialog that offers the choice shows
 
 
 class GeometryError(InputError):

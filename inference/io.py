@@ -140,8 +140,9 @@ def _load_files(root, named, overrides, load_mask, max_voxels) -> Patient:
         if not files:
             raise MissingSequenceError(
                 f"{root.name}: no {ROLE_LABELS[role]} file. Expected a file named e.g. "
-                f"'{role}.nii.gz' (aliases accepted: {', '.join(_aliases(role))}) or --{role} PATH. "
-                f"Image files present: {', '.join(sorted(f.name for fs in named.values() for f in fs))}."
+                f"'{role}.nii.gz' (aliases accepted: {', '.join(_aliases(role))}). "
+                f"Image files present: {', '.join(sorted(f.name for fs in named.values() for f in fs))}.",
+                cli_hint=f"Or name the file with --{role} PATH.",
             )
         volumes[role] = read_image_file(files[0], max_voxels=max_voxels)
         roles[role] = RoleDecision(role, str(files[0]), files[0].name, f"file name '{files[0].name}'")

@@ -195,8 +195,8 @@ def assign_series_roles(
             )
         if not found:
             raise MissingSequenceError(
-                f"no {ROLE_LABELS[role]} series found. Series seen: " + "; ".join(verdicts)
-                + f". Name it with --{role}."
+                f"no {ROLE_LABELS[role]} series found. Series seen: " + "; ".join(verdicts) + ".",
+                cli_hint=f"Name it with --{role}.",
             )
         info, why = found[0]
         decisions[role] = RoleDecision(role, info.key, info.label, why)

@@ -217,6 +217,17 @@ def test_error_dialog_is_non_modal_by_default(window):
     sink.box.close()
 
 
+def test_error_boxes_leave_out_command_line_advice(window, tmp_path):
+    folder = tmp_path / "no_t2"
+    shutil.copytree(SAMPLE_PATIENT, folder)
+    (folder / "t2.nii.gz").unlink()
+    window.open_patient(folder)
+    assert wait_job(window) == ("load", "failed")
+    [report] = window.presenter.reports
+    assert "no T2 file" in report.message and "--t2" not in report.text  # the CLI's 'name it with --t2 PATH'
+    assert "--t2" in str(report.error)
+
+
 def test_ambiguous_roles_dialog_lets_the_user_choose(window, tmp_path):
     folder = tmp_path / "two_cet1"
     shutil.copytree(SAMPLE_PATIENT, folder)

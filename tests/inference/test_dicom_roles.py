@@ -161,6 +161,7 @@ def test_missing_t2_lists_what_was_seen(tmp_path: Path) -> None:
 
     message = str(info.value)
     assert "no T2 series found" in message and "--t2" in message
+    assert "--t2" not in info.value.problem and "series #3 " in info.value.problem  # what the GUI shows
     for seen in ("series #3 ", "series #7 ", "series #1 ", "series #5 ", "series #6 "):  # by number, no text
         assert seen in message
     assert "DWI b1000" not in message and "3-plane loc" not in message

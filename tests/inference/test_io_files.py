@@ -87,8 +87,10 @@ def test_override_wins_over_names(tmp_path):
 def test_missing_sequence_names_it_and_what_is_there(tmp_path):
     write_volume(tmp_path / "cet1.nii.gz")
     write_volume(tmp_path / "t1.nii.gz")
-    with pytest.raises(MissingSequenceError, match=r"no T2 file.*cet1.nii.gz"):
+    with pytest.raises(MissingSequenceError, match=r"no T2 file.*cet1.nii.gz") as info:
         load_patient(tmp_path)
+    assert str(info.value).endswith("Or name the file with --t2 PATH.")  # the CLI's advice ...
+    assert "--t2" not in info.value.problem and "cet1.nii.gz" in info.value.problem  # ... not the GUI's
 
 
 def test_mask_must_be_on_cet1_grid(tmp_path):
