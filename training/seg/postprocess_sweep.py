@@ -1,0 +1,90 @@
+"""Does a different post-processing rule raise Dice? Global thresholds and 3D hysteresis, on one split.
+
+``python -m training.seg.postprocess_sweep --cohort data/cohort136 --split validation [--model M]`` segments
+each patient once with the model's LiteRT fp32 file (as ``otscc eval-seg`` does), keeps the probability map
+on the CE-T1 grid and re-applies, in memory, the runtime's rule (``inference.segment.postprocess``) at
+other thresholds, and a hysteresis rule: voxels above ``low`` joined (26-connectivity) to the runtime's
+mask at 0.5, which could recover faint tumor edges and end slices without adding far-away false positives.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from inference.imageops import fill_holes_2d, label
+from inference.segment import THRESHOLD, postprocess
+from training.seg.metrics import dice
+
+THRESHOLDS = (0.4, 0.45, 0.55)
+LOWS = (0.2, 0.3, 0.4, 0.45)
+
+
+def hysteresis(prob: np.ndarray, voxel_ml: float, low: float) -> np.ndarray:
+    """The runtime's mask at 0.5, grown by every component above ``low`` that touches it; holes filled."""
+    core = postprocess(prob, voxel_ml, threshold=THRESHOLD)[0] > 0
+    if not core.any():
+        return core
+    labels, _ = label(prob >= low, full=True)
+    touching = np.unique(labels[core])
+    mask = np.isin(labels, touching[touching > 0]) | core
+    for z in range(mask.shape[0]):
+        if mask[z].any():
+            mask[z] = fill_holes_2d(mask[z])
+    return mask
+
+
+def sweep(cases: list[tuple[np.ndarray, np.ndarray, float]]) -> dict[str, dict]:
+    """Mean Dice per rule, and on how many patients each rule beats / loses to the runtime's."""
+    base = [dice(postprocess(p, v)[0] > 0, t) for p, t, v in cases]
+    rules = {f"threshold {x:g}": (lambda p, v, x=x: postprocess(p, v, threshold=x)[0] > 0) for x in THRESHOLDS}
+    rules |= {f"hysteresis {x:g}-{THRESHOLD:g}": (lambda p, v, x=x: hysteresis(p, v, x)) for x in LOWS}
+    out = {f"runtime (threshold {THRESHOLD:g})": {"dice_mean": float(np.mean(base)), "better": 0, "worse": 0}}
+    for name, rule in rules.items():
+        scores = [dice(rule(p, v), t) for p, t, v in cases]
+        out[name] = {"dice_mean": float(np.mean(scores)),
+                     "better": sum(a > b + 1e-9 for a, b in zip(scores, base, strict=True)),
+                     "worse": sum(a < b - 1e-9 for a, b in zip(scores, base, strict=True))}
+    return out
+
+
+def collect(cohort: Path, ids: list[str], model_dir: Path) -> list[tuple[np.ndarray, np.ndarray, float]]:
+    from inference.backends import select_backend
+    from inference.intake import prepare_patient
+    from inference.segment import segment
+
+    backend, _ = select_backend("tflite-fp32", model_dir, threads=2)
+    cases = []
+    for i, pid in enumerate(ids, 1):
+        prepared = prepare_patient(cohort / pid)
+        result = segment(prepared.volumes, backend)
+        cases.append((result.probability, prepared.patient.mask.array > 0,
+                      prepared.volumes["cet1"].geometry.voxel_volume_ml))
+        sys.stderr.write(f"\r{i}/{len(ids)} {pid}  ")
+    sys.stderr.write("\n")
+    return cases
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cohort", required=True, type=Path, help="the cohort with ground-truth masks")
+    parser.add_argument("--split", choices=("test", "validation", "train", "all"), default="validation",
+                        help="patients of the model's split.json (default: validation)")
+    parser.add_argument("--model", type=Path, default=None, help="model folder (default: the shipped seg)")
+    args = parser.parse_args(argv)
+    from inference.assets import DEFAULT_SEG_MODEL
+    from training.seg.evaluate import select_patients
+
+    model = args.model or DEFAULT_SEG_MODEL
+    table = sweep(collect(args.cohort, select_patients(args.cohort, model, args.split), model))
+    for name, row in table.items():
+        sys.stdout.write(f"{name:24s} Dice {row['dice_mean']:.4f}  better on {row['better']}, "
+                         f"worse on {row['worse']}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
