@@ -149,6 +149,11 @@ class Engine:
                     self.on_pipeline(self._pipeline)
             return self._pipeline
 
+    def _pipeline_for(self, progress: Progress, cancelled: Cancelled) -> Pipeline:
+        if self._pipeline is None:  # the status line says why the job waits (a model test-load can take a while)
+            progress("model", 0.0)
+        return self.pipeline(cancelled)
+
     # -- jobs (run in a worker thread) ---------------------------------------------------------------
     def load(self, path: str | Path, overrides: dict[str, str] | None = None, *, progress: Progress,
              cancelled: Cancelled) -> Loaded | RoleQuestion:
@@ -178,9 +183,7 @@ class Engine:
                 cancelled: Cancelled) -> Segmented:
         """Stages ``preprocess`` and ``segment``, then ``radiomics`` and ``nomogram`` when the clinical
         values are complete (otherwise the mask comes back with the reason there is no risk yet)."""
-        if self._pipeline is None:
-            progress("model", 0.0)
-        pipeline = self.pipeline(cancelled)
+        pipeline = self._pipeline_for(progress, cancelled)
         seg = pipeline.segment(prepared, progress=progress, cancelled=cancelled)
         _check(cancelled)
         timings = dict(prepared.timings)
@@ -204,7 +207,7 @@ class Engine:
                 edited: bool, timings: dict[str, float] | None = None, progress: Progress,
                 cancelled: Cancelled) -> Prediction:
         """Radiomics + nomogram again after a mask edit or a clinical change (``Pipeline.rescore``)."""
-        pipeline = self.pipeline(cancelled)
+        pipeline = self._pipeline_for(progress, cancelled)
         _check(cancelled)
         if prediction is None:
             new = pipeline.score(prepared, mask, clinical, progress=progress, cancelled=cancelled,
@@ -220,7 +223,7 @@ class Engine:
         """mask.nii.gz, result.json and report.pdf under ``out/<patient_id>/`` (never inside an input)."""
         out = check_output_dir(out, inputs)
         _check(cancelled)
-        paths = self.pipeline(cancelled).write(prediction, out)
+        paths = self._pipeline_for(progress, cancelled).write(prediction, out)
         self._audit("export", prediction, paths)
         return paths
 

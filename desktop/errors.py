@@ -77,7 +77,8 @@ def advice_for(error: BaseException) -> str:
 
 def describe(error: BaseException, context: str) -> ErrorReport:
     """One readable message (first lines of the error, no traceback) and the advice for its type."""
-    text = str(getattr(error, "problem", error)).strip() or type(error).__name__  # no command-line hints
+    problem = error.problem if isinstance(error, OtsccError) else None  # without command-line hints
+    text = (str(error) if problem is None else problem).strip() or type(error).__name__
     if not isinstance(error, OtsccError):
         text = f"{type(error).__name__}: {text}"
     lines = text.splitlines()

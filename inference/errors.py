@@ -12,6 +12,7 @@ class OtsccError(Exception):
     """
 
     exit_code = 1
+    problem: str | None = None  # None: an error that does not take ``cli_hint`` (``str()`` is the message)
 
     def __init__(self, message: str = "", *args, cli_hint: str = "") -> None:
         super().__init__(f"{message} {cli_hint}".strip() if cli_hint else message, *args)
@@ -104,6 +105,7 @@ class BackendCrashedError(OtsccError):
 
     exit_code = 5
 
-    def __init__(self, message: str, *, backend: str = "", model: str = "", signal: str = "") -> None:
-        super().__init__(message)
+    def __init__(self, message: str, *, backend: str = "", model: str = "", signal: str = "",
+                 cli_hint: str = "") -> None:
+        super().__init__(message, cli_hint=cli_hint)
         self.backend, self.model, self.signal = backend, model, signal

@@ -189,7 +189,8 @@ def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
             files = sorted(f.name for fs in named.values() for f in fs)
             raise MissingSequenceError(
                 f"{root.name}: image files found ({', '.join(files)}) but none is named by sequence; name "
-                "them cet1/t2/t1 (e.g. 'cet1.nii.gz') or give --cet1/--t2/--t1."
+                "them cet1/t2/t1 (e.g. 'cet1.nii.gz').",
+                cli_hint="Or give --cet1/--t2/--t1.",
             )
         raise PatientNotFoundError(f"{root}: no DICOM series or NIfTI/NRRD/MHA images found.")
     fixed, volumes, roles = {}, {}, {}

@@ -12,17 +12,13 @@ threads). Only when the child survives is the model loaded in the calling proces
 * for ``"auto"`` the crashing candidate is passed over (with a note) and the next one is tried, each time in
   a new child; the result says which name to load in-process so the crasher is never touched there.
 
-Results are cached per process by (requested backend, threads, SHA-256 of the model files), so creating
-many pipelines (the GUI tests open many windows) pays the child start once. Measured on the development
-machine: see docs/reliability/faults.json (``probe_seconds``).
+Results are cached per process by (requested backend, threads, SHA-256 of the model files): many pipelines
+pay the child start once (``probe_seconds`` in docs/reliability/faults.json). Limit: a load-time check on a
+synthetic slice; a runtime that crashes only on particular patient data during inference is not caught.
 
-Limit: this is a load-time check on a synthetic slice. A runtime that crashes only on particular patient
-data during inference is not caught by it.
-
-Frozen (PyInstaller) builds: ``sys.executable`` is the bundle's executable, whose launcher must hand
-``-m inference.isolation ARGS`` to ``inference.isolation.main(ARGS)`` (as it hands ``-m inference.cli`` to
-the CLI). A child that does not answer the protocol's hello line (a launcher without that hook) is not
-treated as a crash: the model is then loaded in-process as before, with a warning in the log.
+Frozen builds: ``sys.executable`` is the bundle's executable, whose launcher hands ``-m inference.isolation
+ARGS`` to ``main(ARGS)``. A child that does not answer the protocol's hello line (a launcher without that
+hook) is not a crash: the model is then loaded in-process as before, with a warning in the log.
 """
 
 from __future__ import annotations
@@ -57,6 +53,7 @@ CRASH_NOTE = "crashed the runtime"
 #: seconds one child may take to load and self-check a model (TensorRT engines build slowly; tests pass less)
 DEFAULT_TIMEOUT_S = 180.0
 POLL_S = 0.2  # how often a running probe asks whether the caller cancelled
+REAP_S = 10.0  # how long to wait for a killed child's pipes to close
 
 _cache: dict[tuple, ProbeResult | BackendCrashedError] = {}
 _lock = threading.Lock()
@@ -192,8 +189,7 @@ def clear_cache() -> None:
 
 
 def model_digest(model_path: Path) -> str:
-    """SHA-256 over the model file, or over every file of a model folder (names and contents), plus the
-    manifest beside the folder when there is one (it decides which files may load)."""
+    """SHA-256 of the model file or of a folder's files (names, contents) and the manifest beside it."""
     digest = hashlib.sha256()
     files = [model_path] if model_path.is_file() else sorted(p for p in model_path.rglob("*") if p.is_file())
     manifest = model_path.parent / "manifest.json"
@@ -259,14 +255,14 @@ def _probe_auto(model_path: Path, threads: int | None, limits: _Limits) -> Probe
     if name is None:
         raise BackendCrashedError(
             f"{'; '.join(notes)}; {ok['label']} works but cannot be chosen without the crashing candidate: "
-            f"choose backend {ok['backend']} in Settings > Backend (or --backend).",
-            backend=crashes[0].backend, model=crashes[0].model, signal=crashes[0].signal)
+            f"choose backend {ok['backend']} in Settings > Backend.",
+            backend=crashes[0].backend, model=crashes[0].model, signal=crashes[0].signal,
+            cli_hint=f"(On the command line: --backend {ok['backend']}.)")
     return ProbeResult("auto", name, ok["describe"], tuple(notes), seconds)
 
 
 def _name_for(ok: dict, model_path: Path, threads: int | None, limits: _Limits) -> tuple[str | None, float]:
-    """A ``select_backend`` name that loads the candidate ``ok`` named, checked in a child (no crash, same
-    backend and file)."""
+    """A ``select_backend`` name that loads candidate ``ok`` (checked in a child: no crash, same file)."""
     seconds = 0.0
     for name in dict.fromkeys(n for n in (ok.get("variant"), ok.get("backend")) if n):
         try:
@@ -295,9 +291,9 @@ def _crash_error(label: str, model_file: str, model_path: Path, run: _Run) -> Ba
     return BackendCrashedError(
         f"the model runtime {verb} ({how}) while {label} loaded {model_file} from {where}; the model was not "
         "loaded in otscc-edge (it was test-loaded in a separate process, so nothing else is affected). The "
-        "file is probably damaged: reinstall the model folder (or re-run `otscc export`), or choose another "
-        "backend (Settings > Backend, or --backend).",
-        backend=label, model=model_file, signal=sig)
+        "file is probably damaged: reinstall the model folder, or choose another backend (Settings > Backend).",
+        backend=label, model=model_file, signal=sig,
+        cli_hint="(On the command line: re-run `otscc export`, or choose another backend with --backend.)")
 
 
 def _tail(text: str, lines: int = 4) -> str:
@@ -334,7 +330,6 @@ def _run_child(args: list[str], model_path: Path, threads: int | None, limits: _
     except OSError as exc:  # no interpreter to start, no processes left: load in-process (as documented)
         return _Run([], None, f"could not start the probe process: {exc}", time.perf_counter() - start, False,
                     limits.timeout)
-    timed_out = False
     with _lock:
         _live.add(proc)
     try:
@@ -354,20 +349,33 @@ def _run_child(args: list[str], model_path: Path, threads: int | None, limits: _
 
 def _wait(proc: subprocess.Popen, start: float, limits: _Limits, posix: bool) -> tuple[bytes, bytes, bool]:
     """The child's output; killed past the timeout (timed out) or when the caller cancels (raises)."""
-    while True:
-        left = limits.timeout - (time.perf_counter() - start)
-        try:
-            out, err = proc.communicate(timeout=max(0.0, min(left, POLL_S if limits.cancelled else left)))
-            return out, err, False
-        except subprocess.TimeoutExpired:
-            if limits.cancelled is not None and limits.cancelled():
-                _kill(proc, posix)
-                proc.communicate()
-                raise CancelledError("cancelled while the model was being test-loaded") from None
-            if time.perf_counter() - start >= limits.timeout:
-                _kill(proc, posix)
-                out, err = proc.communicate()
-                return out, err, True
+    try:
+        while True:
+            left = limits.timeout - (time.perf_counter() - start)
+            try:
+                out, err = proc.communicate(timeout=max(0.0, min(left, POLL_S if limits.cancelled else left)))
+                return out, err, False
+            except subprocess.TimeoutExpired:
+                if limits.cancelled is not None and limits.cancelled():  # the child is killed below
+                    raise CancelledError("cancelled while the model was being test-loaded") from None
+                if time.perf_counter() - start >= limits.timeout:
+                    _kill(proc, posix)
+                    return (*_reap(proc), True)
+    except BaseException:  # cancelled, Ctrl-C, a failing cancel check: never leave the child behind
+        if proc.poll() is None:
+            _kill(proc, posix)
+            _reap(proc)
+        raise
+
+
+def _reap(proc: subprocess.Popen, timeout: float = REAP_S) -> tuple[bytes, bytes]:
+    """Output of a killed child; gives up on pipes a surviving grandchild still holds (Windows)."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        for pipe in filter(None, (proc.stdout, proc.stderr)):
+            pipe.close()
+        return b"", b""
 
 
 _live: set[subprocess.Popen] = set()
@@ -401,8 +409,7 @@ WINDOWS_QUIET_ERROR_MODE = 0x0001 | 0x0002
 
 
 def quiet_crash_dialogs(kernel32=None) -> bool:
-    """Windows: let a crashing child die at once instead of waiting on Windows Error Reporting's dialog
-    (nobody sees it behind the GUI, so the probe would sit out its whole timeout). True when set."""
+    """Windows: a crashing child dies at once, not behind Error Reporting's unseen dialog. True when set."""
     if kernel32 is None:
         if os.name != "nt":
             return False

@@ -26,7 +26,7 @@ from inference.pipeline import STAGES
 STAGE_LABELS = {"load": "Load", "register": "Register", "preprocess": "Preprocess", "segment": "Segment",
                 "radiomics": "Radiomics", "nomogram": "Nomogram"}
 #: stages without a bar of their own: only the status line says them
-STATUS_ONLY = {"model": "Test-loading the model (first run; Cancel stops it)"}
+STATUS_ONLY = {"model": "Loading the model"}
 
 
 class ProgressPanel(QGroupBox):

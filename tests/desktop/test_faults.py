@@ -113,7 +113,7 @@ def test_cancel_stops_a_runtime_that_hangs_on_the_model(window, monkeypatch, _fr
     window.segment()
     assert wait_job(window) == ("segment", "cancelled")
     assert time.perf_counter() - start < 15
-    assert seen and seen[0].startswith("Test-loading the model")
+    assert seen and seen[0].startswith("Loading the model")
     assert window.presenter.reports == [] and window.engine.loaded_pipeline is None
     assert window.actions["segment"].isEnabled() and not window.runner.busy
     monkeypatch.undo()  # the runtime behaves again: the same patient segments (nothing was cached)

@@ -153,6 +153,17 @@ def test_a_cancelled_probe_kills_its_child_at_once_and_caches_nothing(monkeypatc
     child = int(pid_file.read_text())
     with pytest.raises(ProcessLookupError):  # killed and reaped
         os.kill(child, 0)
+    pid_file.unlink()
+
+    def broken_check():  # a cancel check that fails (or Ctrl-C) must not leave the child running either
+        if pid_file.exists():
+            raise KeyboardInterrupt
+        return False
+
+    with pytest.raises(KeyboardInterrupt):
+        isolation.probe_backend("litert", model, timeout=60, cancelled=broken_check)
+    with pytest.raises(ProcessLookupError):
+        os.kill(int(pid_file.read_text()), 0)
     _fake_child(monkeypatch, "raise SystemExit(2)")  # the next probe runs a child again: nothing was cached
     probe = isolation.probe_backend("litert", model, cancelled=lambda: False)
     assert not probe.cached and not probe.isolated
