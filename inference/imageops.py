@@ -125,6 +125,14 @@ def fill_holes_2d(mask: np.ndarray) -> np.ndarray:
     return ~outside
 
 
+def fill_holes_by_slice(mask: np.ndarray) -> np.ndarray:
+    """``fill_holes_2d`` on every non-empty slice of a boolean (z, y, x) mask, in place; returns ``mask``."""
+    for z in range(mask.shape[0]):
+        if mask[z].any():
+            mask[z] = fill_holes_2d(mask[z])
+    return mask
+
+
 def hull_candidates(zyx: np.ndarray) -> np.ndarray:
     """Rows of ``zyx`` (integer voxel indices) that include every vertex of their 3D convex hull.
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from inference.backends.base import SegBackend
-from inference.imageops import fill_holes_2d, label
+from inference.imageops import fill_holes_by_slice, label
 from inference.preprocess import ModelGrid, SlicePlan, from_model_stack, to_model_stack
 from inference.volume import Volume
 
@@ -52,10 +52,7 @@ def postprocess(prob: np.ndarray, voxel_ml: float, threshold: float = THRESHOLD,
         return np.zeros(prob.shape, np.uint8), 0, 0
     sizes = np.bincount(labels.ravel())[1:]
     keep = {int(np.argmax(sizes)) + 1} | {i + 1 for i, s in enumerate(sizes) if s * voxel_ml >= keep_ml}
-    mask = np.isin(labels, list(keep))
-    for z in range(mask.shape[0]):
-        if mask[z].any():
-            mask[z] = fill_holes_2d(mask[z])
+    mask = fill_holes_by_slice(np.isin(labels, list(keep)))
     return mask.astype(np.uint8), len(keep), n - len(keep)
 
 

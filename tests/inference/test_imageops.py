@@ -168,3 +168,14 @@ def test_the_runtime_runs_without_scipy(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = json.loads((tmp_path / "sample_patient" / "result.json").read_text())
     assert result["status"] == "ok" and 0.0 <= result["probability"] <= 1.0
+
+
+def test_fill_holes_by_slice_fills_each_slice_in_place(ndimage):
+    mask = np.zeros((3, 5, 5), bool)
+    mask[0, 1:4, 1:4] = True
+    mask[0, 2, 2] = False  # a hole in slice 0
+    mask[2, 0:3, 0:3] = True
+    mask[2, 1, 1] = False  # and one in slice 2; slice 1 is empty
+    expected = np.stack([ndimage.binary_fill_holes(m) for m in mask])
+    out = imageops.fill_holes_by_slice(mask)
+    assert out is mask and np.array_equal(out, expected) and out[0, 2, 2] and out[2, 1, 1]

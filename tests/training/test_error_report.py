@@ -22,6 +22,7 @@ def _case():
     pred[5, 14:16, 14:16] = False          # a hole in the middle: 4 core FN
     pred[4, 25:27, 25:28] = True           # a blob far away on a tumor slice: 6 far FP
     pred[0, 0:2, 0:2] = True               # a blob on a slice without tumor: 4 outside FP
+    pred[7, 12:14, 12:14] = True           # overshoot on the slice after the last: 4 more end-slice voxels
     return pred, truth
 
 
@@ -29,7 +30,7 @@ def test_every_wrong_voxel_is_counted_once_where_it_belongs():
     pred, truth = _case()
     kinds = classify(pred, truth, slice_axis=0, band=2)
     counts = {k: int(v.sum()) for k, v in kinds.items()}
-    assert counts == {"end_slices": 100, "outside_slices": 4, "boundary_fn": 10, "boundary_fp": 10,
+    assert counts == {"end_slices": 104, "outside_slices": 4, "boundary_fn": 10, "boundary_fp": 10,
                       "core_fn": 4, "far_fp": 6}
     assert set(counts) == set(KINDS)
     assert sum(counts.values()) == int((pred != truth).sum())
@@ -40,12 +41,12 @@ def test_every_wrong_voxel_is_counted_once_where_it_belongs():
 def test_slice_axis_matters_and_oracle_dice_fixes_only_its_kind():
     pred, truth = _case()
     # seen with axis 2 as the slice axis, the missing slice-6 plane is no longer an "end slice" error
-    assert int(classify(pred, truth, slice_axis=2)["end_slices"].sum()) != 100
+    assert int(classify(pred, truth, slice_axis=2)["end_slices"].sum()) != 104
     row = case_report(pred, truth, slice_axis=0)
     tp, p, t = int((pred & truth).sum()), int(pred.sum()), int(truth.sum())
     assert row["dice"] == pytest.approx(2 * tp / (p + t))
-    # correcting the end slice adds its 100 voxels to both the overlap and the prediction
-    assert row["oracle_dice"]["end_slices"] == pytest.approx(2 * (tp + 100) / (p + 100 + t))
+    # correcting the end slices adds 100 voxels to both the overlap and the prediction, removes 4 overshoot
+    assert row["oracle_dice"]["end_slices"] == pytest.approx(2 * (tp + 100) / (p + 100 - 4 + t))
     assert row["oracle_dice"]["boundary_band"] == pytest.approx(2 * (tp + 10) / (p + 10 - 10 + t))
     assert row["dice"] < min(row["oracle_dice"].values())
 
@@ -68,7 +69,7 @@ def test_cli_reads_saved_masks_on_the_truth_grid(tmp_path, capsys):
         _write(truth, cohort / "P1" / f"{name}.nii.gz", spacing)
     (model / "split.json").write_text(json.dumps({"test": ["P1"], "train": [], "validation": []}))
     table = error_table(cohort, masks, ["P1"])
-    assert table["rows"][0]["errors"]["end_slices"] == 100
+    assert table["rows"][0]["errors"]["end_slices"] == 104
     assert sum(table["error_share"].values()) == pytest.approx(1.0)
     assert main(["--cohort", str(cohort), "--masks", str(masks), "--model", str(model), "--grid-ceiling"]) == 0
     out = capsys.readouterr().out

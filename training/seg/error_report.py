@@ -5,8 +5,8 @@ where DIR holds ``<patient_id>.nii.gz`` from ``otscc eval-seg --save-masks DIR``
 Dice was computed on, on each patient's CE-T1 grid). Each wrong voxel is put in one place:
 
 * *end slices*: the first and last slice of the tumor along the acquisition's slice axis (its coarsest
-  spacing), where a slice-wise model meets partial volume;
-* *outside slices*: slices without tumor (false positives only);
+  spacing) and the slice just beyond each (overshoot), where a slice-wise model meets partial volume;
+* *outside slices*: the other slices without tumor (false positives only);
 * *inner slices*, split into the *boundary band* (within ``--band`` voxels in-plane of the tumor's edge,
   inside or outside) and the rest (*core* misses, *far* false positives).
 
@@ -49,14 +49,15 @@ def classify(pred: np.ndarray, truth: np.ndarray, slice_axis: int, band: int = 2
     zs = np.flatnonzero(has_tumor)
     ends = np.zeros_like(has_tumor)
     if zs.size:
-        ends[[zs[0], zs[-1]]] = True
+        ends[max(zs[0] - 1, 0):zs[0] + 1] = True  # the first tumor slice and the one before it
+        ends[zs[-1]:zs[-1] + 2] = True
     ends3, tumor3 = ends.reshape(shape), has_tumor.reshape(shape)
     structure = _inplane_structure(slice_axis)
     near = (ndimage.binary_dilation(truth, structure, band)
             & ~ndimage.binary_erosion(truth, structure, band, border_value=1))
     inner = wrong & tumor3 & ~ends3
     return {"end_slices": wrong & ends3,
-            "outside_slices": wrong & ~tumor3,
+            "outside_slices": wrong & ~tumor3 & ~ends3,
             "boundary_fn": inner & near & truth, "boundary_fp": inner & near & ~truth,
             "core_fn": inner & ~near & truth, "far_fp": inner & ~near & ~truth}
 

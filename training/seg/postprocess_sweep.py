@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.imageops import fill_holes_2d, label
+from inference.imageops import fill_holes_by_slice, label
 from inference.segment import THRESHOLD, postprocess
 from training.seg.metrics import dice
 
@@ -30,11 +30,7 @@ def hysteresis(prob: np.ndarray, voxel_ml: float, low: float) -> np.ndarray:
         return core
     labels, _ = label(prob >= low, full=True)
     touching = np.unique(labels[core])
-    mask = np.isin(labels, touching[touching > 0]) | core
-    for z in range(mask.shape[0]):
-        if mask[z].any():
-            mask[z] = fill_holes_2d(mask[z])
-    return mask
+    return fill_holes_by_slice(np.isin(labels, touching[touching > 0]) | core)
 
 
 def sweep(cases: list[tuple[np.ndarray, np.ndarray, float]]) -> dict[str, dict]:
@@ -53,6 +49,7 @@ def sweep(cases: list[tuple[np.ndarray, np.ndarray, float]]) -> dict[str, dict]:
 
 def collect(cohort: Path, ids: list[str], model_dir: Path) -> list[tuple[np.ndarray, np.ndarray, float]]:
     from inference.backends import select_backend
+    from inference.errors import InputError
     from inference.intake import prepare_patient
     from inference.segment import segment
 
@@ -60,6 +57,8 @@ def collect(cohort: Path, ids: list[str], model_dir: Path) -> list[tuple[np.ndar
     cases = []
     for i, pid in enumerate(ids, 1):
         prepared = prepare_patient(cohort / pid)
+        if prepared.patient.mask is None:
+            raise InputError(f"{cohort / pid}: no mask file; the sweep needs ground truth.")
         result = segment(prepared.volumes, backend)
         cases.append((result.probability, prepared.patient.mask.array > 0,
                       prepared.volumes["cet1"].geometry.voxel_volume_ml))
