@@ -133,6 +133,13 @@ def _predict(cmd: list[str], out: Path) -> tuple[dict, float]:
     return json.loads(proc.stdout), seconds
 
 
+def _assert_same_result(frozen: dict, unfrozen: dict) -> None:
+    """Frozen and virtualenv ``predict --register never`` on the same inputs: the same conclusions, bit for bit."""
+    for key in ("status", "probability", "risk_group", "radscore", "points", "features_used", "tumor", "mask_sha256",
+                "input_sha256"):
+        assert frozen[key] == unfrozen[key], key
+
+
 def test_predict_from_the_package_offline_matches_the_virtualenv(installed, isolation, tmp_path):
     import numpy as np
 
@@ -147,9 +154,7 @@ def test_predict_from_the_package_offline_matches_the_virtualenv(installed, isol
     frozen, _ = _predict([*frozen_cmd, "--register", "never"], tmp_path / "fixed-f")
     unfrozen, _ = _predict([*venv_cmd, "--register", "never"], tmp_path / "fixed-v")
     pid = frozen["patient_id"]
-    for key in ("status", "probability", "risk_group", "radscore", "points", "features_used", "tumor", "mask_sha256",
-                "input_sha256"):
-        assert frozen[key] == unfrozen[key], key
+    _assert_same_result(frozen, unfrozen)
     masks = [read_mask(tmp_path / side / pid / "mask.nii.gz").array for side in ("fixed-f", "fixed-v")]
     assert np.array_equal(*masks)
     assert (tmp_path / "fixed-f" / pid / "report.pdf").stat().st_size > 10_000
@@ -255,11 +260,13 @@ def test_the_cpu_only_bundle_lacks_the_gpu_parts_and_passes_its_self_test(isolat
     sample = cpu / "_internal" / "assets" / "sample_patient"
     frozen, seconds = _predict(clean_command([str(cpu / "otscc"), "predict", str(sample), "--register", "never"],
                                              tmp_path / "home-p", isolation), tmp_path / "cpu-predict")
+    assert frozen["backend"]["format"] == "tflite-int8"  # auto, with no GPU part left to try
+    # the virtualenv names it: on a machine with a GPU runtime installed, its auto would pick that instead
     unfrozen, _ = _predict([sys.executable, "-m", "inference.cli", "predict", str(SAMPLE_PATIENT), "--register",
-                            "never"], tmp_path / "venv-predict")
-    for key in ("status", "probability", "mask_sha256", "input_sha256"):
-        assert frozen[key] == unfrozen[key], key
-    assert frozen["backend"]["format"] == unfrozen["backend"]["format"] == "tflite-int8"
+                            "never", "--backend", "tflite-int8"], tmp_path / "venv-predict")
+    _assert_same_result(frozen, unfrozen)
+    assert unfrozen["backend"]["format"] == "tflite-int8"
     MEASURED["cpu_only_predict_s"] = round(seconds, 2)
-    MEASURED["cpu_only_gui_first_window_s"] = round(_first_window(cpu / "otscc-gui", tmp_path / "home-g", isolation), 2)
-    assert MEASURED["cpu_only_gui_first_window_s"] < GUI_FIRST_WINDOW_S
+    times = [_first_window(cpu / "otscc-gui", tmp_path / f"home-g{i}", isolation) for i in range(3)]
+    MEASURED["cpu_only_gui_first_window_s"] = [round(t, 2) for t in times]
+    assert statistics.median(times) < GUI_FIRST_WINDOW_S, times
