@@ -8,10 +8,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from inference.audit import KEY_ENV, KEY_NAME, AuditError, VerifyReport, audit_entry, cached_sha256, model_sha256
+from inference.audit import KEY_ENV, KEY_NAME, AuditError, VerifyReport, audit_entry, file_sha256_or_none, model_sha256
 from inference.audit import AuditLog as _AuditLog
 
-__all__ = ["AuditError", "AuditLog", "VerifyReport", "audit_entry", "cached_sha256", "model_sha256"]
+__all__ = ["AuditError", "AuditLog", "VerifyReport", "audit_entry", "file_sha256_or_none", "model_sha256"]
 
 
 class AuditLog(_AuditLog):

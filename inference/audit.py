@@ -136,40 +136,33 @@ def pseudonym(key: bytes, patient_id: str) -> str:
 
 
 # -- hashes and versions -------------------------------------------------------------------------------
-_hash_cache: dict[tuple, str] = {}
+def file_sha256_or_none(path: Path) -> str | None:
+    """sha256 of a file, read now; None when it is not a file.
 
-
-def cached_sha256(path: Path) -> str | None:
-    """sha256 of a file, cached by path, size, inode and both timestamps in ns; None when not a file.
-
-    The size and mtime alone were not enough: a same-size file written within the mtime's resolution (2 s on
-    FAT/exFAT USB sticks), or copied in with its old mtime kept (``cp -p``, rsync), was given the old hash.
-    A file replaced by rename has a new inode, and any write or ``utime`` moves the ctime.
+    Not cached: a cache keyed by path, size and timestamps gave a same-size file put back with its old mtime
+    (``cp -p``, rsync; FAT keeps mtime in 2 s steps, and Windows has no change time) the previous file's
+    hash. The files hashed here (the inputs, the model file, the outputs) take milliseconds.
     """
     from inference.backends.manifest import sha256_file
 
     try:
-        stat = path.stat()
+        if not path.is_file():
+            return None
+        return sha256_file(path)
     except (OSError, ValueError):
         return None
-    if not path.is_file():
-        return None
-    key = (str(path), stat.st_size, stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns)
-    if key not in _hash_cache:
-        _hash_cache[key] = sha256_file(path)
-    return _hash_cache[key]
 
 
 def model_sha256(model_dir: Path, backend: dict[str, Any]) -> str | None:
     """Hash of the model file the backend runs (or of the folder's file listing when it names none)."""
     name = backend.get("model_file")
     if name and (model_dir / name).is_file():
-        return cached_sha256(model_dir / name)
+        return file_sha256_or_none(model_dir / name)
     if not model_dir.is_dir():
         return None
     digest = hashlib.sha256()
     for f in sorted(p for p in model_dir.rglob("*") if p.is_file()):
-        digest.update(f"{f.relative_to(model_dir)}:{cached_sha256(f)}\n".encode())
+        digest.update(f"{f.relative_to(model_dir)}:{file_sha256_or_none(f)}\n".encode())
     return digest.hexdigest()
 
 
@@ -214,7 +207,7 @@ def audit_entry(event: str, prediction: Prediction, *, model_dir: Path,
                 outputs: dict[str, Path] | None = None) -> dict[str, Any]:
     """The audit record of ``prediction`` (``event``: "predict", "rescore" or "export")."""
     prov = prediction.provenance
-    files = {role: cached_sha256(Path(d.key)) for role, d in prediction.prepared.patient.roles.items()}
+    files = {role: file_sha256_or_none(Path(d.key)) for role, d in prediction.prepared.patient.roles.items()}
     nomogram = {"version": prov.get("nomogram_version"), "kind": prov.get("nomogram_kind"),
                 "sha256": prov.get("nomogram_sha256")}
     entry = _common(event, prediction.status, prediction.patient_id,
@@ -225,7 +218,7 @@ def audit_entry(event: str, prediction: Prediction, *, model_dir: Path,
         "input_volumes_sha256": prov.get("input_sha256"),  # any input, DICOM included (voxel data)
         "mask_sha256": prov.get("mask_sha256"), "mask_edited": prediction.edited,
         "prediction_sha256": prediction_digest(prediction.to_json()),
-        "outputs_sha256": None if outputs is None else {k: cached_sha256(Path(p)) for k, p in outputs.items()},
+        "outputs_sha256": None if outputs is None else {k: file_sha256_or_none(Path(p)) for k, p in outputs.items()},
     })
     return entry
 
@@ -234,7 +227,7 @@ def failure_entry(event: str, patient_id: str, error: BaseException, *, pipeline
     """The audit record of a run that failed: the error's type only (its message may quote inputs)."""
     data = pipeline.nomogram.data
     nomogram = {"version": data.get("created"), "kind": data.get("kind"),
-                "sha256": cached_sha256(Path(pipeline.nomogram_path))}
+                "sha256": file_sha256_or_none(Path(pipeline.nomogram_path))}
     backend = pipeline.describe_backend()
     entry = _common(event, "error", patient_id, model_info(pipeline.model_dir, backend), nomogram, backend)
     entry["error"] = type(error).__name__

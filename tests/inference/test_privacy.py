@@ -339,23 +339,23 @@ def test_key_is_created_once_private_and_reused(tmp_path):
         load_key(path)
 
 
-def test_file_hash_cache_sees_a_same_size_rewrite_that_keeps_the_mtime(tmp_path):
+def test_audit_file_hashes_see_a_same_size_rewrite_that_keeps_the_mtime(tmp_path):
     """The audit's input/output hashes: a same-size file put back with the old mtime (``cp -p``, a FAT
-    stick's 2 s mtime) used to get the first file's cached hash."""
-    from inference.audit import cached_sha256
+    stick's 2 s mtime) used to get the first file's hash from a cache."""
+    from inference.audit import file_sha256_or_none
 
     path = tmp_path / "t2.nii"
     path.write_bytes(b"a" * 4096)
     before = path.stat()
-    first = cached_sha256(path)
+    first = file_sha256_or_none(path)
     assert first == file_sha256(path)
     path.write_bytes(b"b" * 4096)  # same size, in place
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert path.stat().st_size == before.st_size and path.stat().st_mtime_ns == before.st_mtime_ns
-    assert cached_sha256(path) == file_sha256(path) != first
+    assert file_sha256_or_none(path) == file_sha256(path) != first
     replacement = tmp_path / "new.nii"  # and a same-size file renamed over it, old mtime kept
     replacement.write_bytes(b"c" * 4096)
     os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))
     os.replace(replacement, path)
-    assert cached_sha256(path) == file_sha256(path)
-    assert cached_sha256(tmp_path / "missing.nii") is None
+    assert file_sha256_or_none(path) == file_sha256(path)
+    assert file_sha256_or_none(tmp_path / "missing.nii") is None
