@@ -182,8 +182,10 @@ def run(args: argparse.Namespace) -> int:
     if patients is None:
         start = time.perf_counter()
         progress = _Progress(not args.json)
-        prediction, paths = _predict_one(pipeline, root, args, progress, audit)
-        progress.done()
+        try:
+            prediction, paths = _predict_one(pipeline, root, args, progress, audit)
+        finally:
+            progress.done()  # an error message then starts on a clean line
         if args.json:
             json.dump(prediction.to_json(), sys.stdout, indent=2)
             print()
