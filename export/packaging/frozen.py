@@ -3,6 +3,7 @@
 PyInstaller's matplotlib run-time hook points ``MPLCONFIGDIR`` at a fresh temporary folder in every
 process, so each ``report.pdf`` would rebuild matplotlib's font cache (measured +0.2-0.4 s per ``predict``).
 ``use_persistent_matplotlib_cache`` points it at a per-user cache folder instead, as a pip install has.
+``qt_environment`` stands in for PySide6's run-time hook in the console executable (see there).
 """
 
 from __future__ import annotations
@@ -29,6 +30,17 @@ def use_persistent_matplotlib_cache() -> None:
     except OSError:  # read-only or missing home: the temporary folder of the run-time hook still works
         return
     os.environ["MPLCONFIGDIR"] = str(folder)
+
+
+def qt_environment() -> None:
+    """What PyInstaller's PySide6 run-time hook sets, without importing Qt (the console executable leaves the
+    hook out: it imported QtCore in every command). Qt finds its plugins from ``QT_PLUGIN_PATH``; PySide6's
+    wheels relocate the rest themselves (their QtCore registers its own ``qt.conf``)."""
+    root = Path(getattr(sys, "_MEIPASS", Path(sys.executable).parent))
+    qt = root / "PySide6" if sys.platform == "win32" else root / "PySide6" / "Qt"
+    os.environ.setdefault("QT_PLUGIN_PATH", str(qt / "plugins"))
+    if sys.platform == "win32":  # Qt's plugins find the Qt DLLs beside them
+        os.environ["PATH"] = os.pathsep.join([str(root), os.environ.get("PATH", "")])
 
 
 def run_probe_if_asked(args: list[str]) -> None:

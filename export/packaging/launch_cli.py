@@ -10,10 +10,11 @@ import sys
 
 if __name__ == "__main__":
     multiprocessing.freeze_support()  # no-op unless a library starts worker processes
-    from export.packaging.frozen import run_probe_if_asked, use_persistent_matplotlib_cache
+    from export.packaging.frozen import qt_environment, run_probe_if_asked, use_persistent_matplotlib_cache
     from inference.cli import main
 
     use_persistent_matplotlib_cache()
+    qt_environment()  # this executable runs without PySide6's run-time hook (build.spec)
 
     args = sys.argv[1:]
     run_probe_if_asked(args)

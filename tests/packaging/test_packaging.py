@@ -95,6 +95,23 @@ def test_build_spec_uses_the_launchers_and_no_upx():
     assert 'name="otscc"' in text and 'name="otscc-gui"' in text and "console=False" in text
 
 
+def test_the_console_executable_skips_qts_run_time_hook_and_sets_its_environment(monkeypatch, tmp_path):
+    """PySide6's run-time hook imports QtCore in every process; the console executable leaves it out."""
+    import PyInstaller
+
+    from export.packaging import frozen
+
+    rthooks = Path(PyInstaller.__file__).parent / "hooks" / "rthooks"
+    for hook in spec.GUI_ONLY_RUNTIME_HOOKS:  # a renamed hook would silently stay in
+        assert (rthooks / f"{hook}.py").is_file(), hook
+    assert "spec.GUI_ONLY_RUNTIME_HOOKS" in (ROOT / "build.spec").read_text()
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    monkeypatch.delenv("QT_PLUGIN_PATH", raising=False)
+    frozen.qt_environment()
+    qt = tmp_path / "PySide6" if sys.platform == "win32" else tmp_path / "PySide6" / "Qt"
+    assert os.environ["QT_PLUGIN_PATH"] == str(qt / "plugins")
+
+
 @pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="dpkg-deb not installed (Debian/Ubuntu only)")
 def test_debian_package_layout(tmp_path):
     bundle = tmp_path / "otscc-edge"
