@@ -26,6 +26,7 @@ import SimpleITK as sitk
 from scipy import ndimage
 
 from training.seg import metrics
+from training.seg.evaluate import add_patient_arguments, select_patients
 
 KINDS = ("end_slices", "outside_slices", "boundary_fn", "boundary_fp", "core_fn", "far_fp")
 
@@ -127,18 +128,13 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cohort", required=True, type=Path, help="the synthetic cohort (ground-truth masks)")
     parser.add_argument("--masks", required=True, type=Path, help="otscc eval-seg --save-masks folder")
-    parser.add_argument("--split", choices=("test", "validation", "train", "all"), default="test",
-                        help="patients of the model's split.json (default: test)")
-    parser.add_argument("--model", type=Path, default=None, help="model folder holding split.json "
-                        "(default: the shipped seg)")
+    add_patient_arguments(parser)
     parser.add_argument("--band", type=int, default=2, help="boundary band half-width, in-plane voxels")
     parser.add_argument("--grid-ceiling", action="store_true",
                         help="also score the ground truth after a round trip through the model grid")
     parser.add_argument("--json", action="store_true", help="print the per-patient rows as JSON")
     args = parser.parse_args(argv)
-    from inference.assets import DEFAULT_SEG_MODEL
-    from training.seg.evaluate import select_patients
-    ids = select_patients(args.cohort, args.model or DEFAULT_SEG_MODEL, args.split)
+    ids = select_patients(args.cohort, args.model, args.split)
     table = error_table(args.cohort, args.masks, ids, args.band)
     if args.grid_ceiling:
         ceiling = grid_ceiling(args.cohort, ids)

@@ -25,6 +25,20 @@ from training.seg import metrics
 log = logging.getLogger(__name__)
 
 
+SPLITS = ("test", "validation", "train", "all")
+
+
+def add_patient_arguments(parser, default_split: str = "test") -> None:
+    """``--model`` and ``--split``: which model's stored split picks the patients (``select_patients``)."""
+    from inference.assets import DEFAULT_SEG_MODEL
+
+    parser.add_argument("--model", type=Path, default=DEFAULT_SEG_MODEL,
+                        help=f"model folder, its split.json picks the patients (default: the shipped "
+                             f"{DEFAULT_SEG_MODEL.name})")
+    parser.add_argument("--split", choices=SPLITS, default=default_split,
+                        help=f"patients: the model's stored split or all (default: {default_split})")
+
+
 def select_patients(cohort: Path, model_dir: Path, split: str) -> list[str]:
     """Patient ids to evaluate: the model's stored test split, or every patient with a mask."""
     from training.seg.data import list_patients

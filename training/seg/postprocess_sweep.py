@@ -17,6 +17,7 @@ import numpy as np
 
 from inference.imageops import fill_holes_by_slice, label
 from inference.segment import THRESHOLD, postprocess
+from training.seg.evaluate import add_patient_arguments, select_patients
 from training.seg.metrics import dice
 
 THRESHOLDS = (0.4, 0.45, 0.55)
@@ -70,15 +71,9 @@ def collect(cohort: Path, ids: list[str], model_dir: Path) -> list[tuple[np.ndar
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cohort", required=True, type=Path, help="the cohort with ground-truth masks")
-    parser.add_argument("--split", choices=("test", "validation", "train", "all"), default="validation",
-                        help="patients of the model's split.json (default: validation)")
-    parser.add_argument("--model", type=Path, default=None, help="model folder (default: the shipped seg)")
+    add_patient_arguments(parser, default_split="validation")
     args = parser.parse_args(argv)
-    from inference.assets import DEFAULT_SEG_MODEL
-    from training.seg.evaluate import select_patients
-
-    model = args.model or DEFAULT_SEG_MODEL
-    table = sweep(collect(args.cohort, select_patients(args.cohort, model, args.split), model))
+    table = sweep(collect(args.cohort, select_patients(args.cohort, args.model, args.split), args.model))
     for name, row in table.items():
         sys.stdout.write(f"{name:24s} Dice {row['dice_mean']:.4f}  better on {row['better']}, "
                          f"worse on {row['worse']}\n")

@@ -7,17 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from inference.assets import DEFAULT_SEG_MODEL
 from inference.backends import load_backend
-from training.seg.evaluate import evaluate, format_table, select_patients
+from training.seg.evaluate import add_patient_arguments, evaluate, format_table, select_patients
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
-    a("--model", default=str(DEFAULT_SEG_MODEL), help=f"model folder (default: the shipped {DEFAULT_SEG_MODEL.name})")
+    add_patient_arguments(parser)
     a("--cohort", required=True, help="cohort folder with ground-truth masks")
-    a("--split", choices=("test", "validation", "train", "all"), default="test",
-      help="patients to evaluate: the model's stored split or all (default: test)")
     a("--backend", choices=("litert", "keras"), default="litert",
       help="runtime to evaluate (default: litert, the fp32 model the product runs)")
     a("--save-masks", default=None, metavar="DIR", help="write DIR/<patient_id>.nii.gz on each CE-T1 grid")
