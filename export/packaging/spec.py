@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import sys
 from pathlib import Path
 
 from inference.backends.base import GPU_PARTS
@@ -213,6 +214,46 @@ def summary(datas: list[tuple[str, str]]) -> str:
     """One line for the build log: how many asset files and their size."""
     size = sum(Path(src).stat().st_size for src, _ in datas)
     return json.dumps({"asset_files": len(datas), "asset_mb": round(size / 1e6, 1)})
+
+
+def _needed(path: str, readelf: str) -> set[str]:
+    """The DT_NEEDED library names of an ELF file (empty for anything else)."""
+    import re
+    import subprocess
+
+    out = subprocess.run([readelf, "-d", path], capture_output=True, text=True).stdout
+    return set(re.findall(r"\(NEEDED\)\s+Shared library: \[(.+?)\]", out))
+
+
+def drop_orphan_libraries(binaries: list) -> tuple[list, list[str]]:
+    """Leave out the system libraries that no other bundled binary needs (Linux; ``binutils``' readelf).
+
+    PyInstaller collects a binary's dependencies before ``build.spec`` drops the binary itself (``DROP``): the
+    GTK theme plugin's GTK stack (cairo, pango, gdk-pixbuf, gio, ...) stayed behind with nothing loading it.
+    Candidates are top-level ``BINARY`` entries from outside any Python package (the system's ``/usr/lib``),
+    and a candidate stays when any other kept binary lists it as ``NEEDED``, repeated until nothing changes.
+    Returns ``(kept entries, dropped names)``; unchanged when ``readelf`` is missing.
+    """
+    import shutil
+
+    readelf = shutil.which("readelf")
+    if readelf is None or not sys.platform.startswith("linux"):
+        return binaries, []
+
+    def candidate(entry) -> bool:
+        dest, src, kind = entry[0].replace("\\", "/"), str(entry[1]), entry[2]
+        return (kind == "BINARY" and "/" not in dest and not dest.startswith("libpython")
+                and "site-packages" not in src and "dist-packages" not in src)
+
+    needed = {entry[0]: _needed(str(entry[1]), readelf) for entry in binaries}
+    kept, dropped_names = list(binaries), []
+    while True:
+        wanted = set().union(*(needed[e[0]] for e in kept))
+        orphans = [e for e in kept if candidate(e) and e[0] not in wanted]
+        if not orphans:
+            return kept, sorted(dropped_names)
+        dropped_names += [e[0] for e in orphans]
+        kept = [e for e in kept if e not in orphans]
 
 
 def strip_symbols(folder: Path) -> dict:

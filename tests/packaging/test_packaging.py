@@ -242,6 +242,28 @@ def test_strip_symbols_strips_plain_libraries_and_leaves_patchelf_ones(tmp_path)
     assert Path(copies["vendored"]).read_bytes() == before["vendored"]
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux") or shutil.which("readelf") is None,
+                    reason="ELF dependencies: Linux with binutils' readelf")
+def test_system_libraries_only_a_dropped_binary_needed_are_left_out():
+    """libcairo stayed behind when the GTK theme plugin that needs it was dropped; libpixman only libcairo
+    needs (dropped on the second pass); libssl and libcrypto, which Python's _ssl needs, stay."""
+    import _ssl
+
+    system = Path("/usr/lib/x86_64-linux-gnu")
+    libs = ("libssl.so.3", "libcrypto.so.3", "libcairo.so.2", "libpixman-1.so.0")
+    if not all((system / n).is_file() for n in libs):
+        pytest.skip(f"needs {', '.join(libs)} in {system}")
+    ssl_module = Path(_ssl.__file__)
+    entries = [(f"python3.11/lib-dynload/{ssl_module.name}", str(ssl_module), "EXTENSION"),
+               *((n, str(system / n), "BINARY") for n in libs)]
+    kept, dropped = spec.drop_orphan_libraries(entries)
+    assert dropped == ["libcairo.so.2", "libpixman-1.so.0"]
+    assert [e[0] for e in kept] == [entries[0][0], "libssl.so.3", "libcrypto.so.3"]
+    # a library inside a wheel's package folder is never a candidate, needed or not
+    wheel_lib = ("PySide6/Qt/lib/libicudata.so.73", str(system / "libpixman-1.so.0"), "BINARY")
+    assert spec.drop_orphan_libraries([wheel_lib]) == ([wheel_lib], [])
+
+
 def test_the_cpu_only_bundle_leaves_out_the_gpu_parts_and_only_it(monkeypatch):
     gpu = ("openvino/libs/libopenvino_intel_gpu_plugin.so", "openvino/libs/cache.json",
            "openvino/libs/libopenvino_intel_npu_plugin.so", "ai_edge_litert/libLiteRtWebGpuAccelerator.so")
