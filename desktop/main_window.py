@@ -11,12 +11,15 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
+    QFrame,
     QLabel,
     QMainWindow,
     QMessageBox,
+    QScrollArea,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -45,6 +48,8 @@ JOB_STAGES = {"load": ("load", "register"), "segment": ("preprocess", "segment",
 JOB_TITLES = {"load": "Loading the patient", "segment": "Segmentation", "rescore": "Risk update",
               "export": "Export"}
 MAX_RECENT = 8
+DEFAULT_SIZE = (1600, 1000)
+GEOMETRY_KEY = "window/geometry"
 
 
 class MainWindow(QMainWindow):
@@ -82,7 +87,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.backend_label)
         self._connect()
         self.setAcceptDrops(True)
-        self.resize(1600, 1000)
+        self._restore_geometry()
         self._show_nomogram_axes()
         self._refresh_backend()
         self._refresh_title()
@@ -98,6 +103,19 @@ class MainWindow(QMainWindow):
             log.info("nomogram not drawn yet: %s", exc)
 
     # -- construction --------------------------------------------------------------------------------
+    def _restore_geometry(self) -> None:
+        """The size and place the window had when it was last closed; else 1600x1000 shrunk to fit the screen's
+        free area (a 1366x768 laptop, or 1920x1080 at 150 % scaling, has less than that)."""
+        saved = self.settings.value(GEOMETRY_KEY)
+        if isinstance(saved, QByteArray) and not saved.isEmpty() and self.restoreGeometry(saved):
+            return
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        free = screen.availableGeometry() if screen is not None else None
+        width, height = DEFAULT_SIZE
+        if free is not None and free.width() > 0 and free.height() > 0:
+            width, height = min(width, int(free.width() * 0.95)), min(height, int(free.height() * 0.92))
+        self.resize(width, height)
+
     def _build_layout(self) -> None:
         side = QWidget()
         side_layout = QVBoxLayout(side)
@@ -106,9 +124,18 @@ class MainWindow(QMainWindow):
             side_layout.addWidget(panel)
         side_layout.addWidget(self.risk_panel, 1)
         side.setMinimumWidth(520)
+        # The panels need ~820 px of height; a 1366x768 laptop (or 1080p at 150 % scaling) has ~720 free: they
+        # scroll there instead of pushing the nomogram off the screen.
+        scroll = QScrollArea()
+        scroll.setObjectName("sidePanels")
+        scroll.setWidget(side)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(side.minimumWidth() + scroll.verticalScrollBar().sizeHint().width())
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.viewer)
-        splitter.addWidget(side)
+        splitter.addWidget(scroll)
         splitter.setStretchFactor(0, 1)
         splitter.setSizes([1040, 560])
         self.setCentralWidget(splitter)
@@ -415,5 +442,6 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.runner.wait()
+        self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         self.settings.sync()
         super().closeEvent(event)

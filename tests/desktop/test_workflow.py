@@ -349,3 +349,20 @@ def test_close_patient_frees_the_session_and_reopens(window):
     assert window.open_patient(SAMPLE_PATIENT)  # the window is as good as new
     assert wait_job(window) == ("load", "finished"), window.presenter.reports
     assert window.model.loaded
+
+
+def test_the_window_fits_the_screen_and_reopens_where_it_was_closed(qapp, tmp_path, factory):
+    """First start: 1600x1000 shrunk to the screen's free area (offscreen Qt has an 800x600 screen, smaller
+    than a 1366x768 laptop); a user's own size is kept across restarts."""
+    from tests.desktop.conftest import close_window, make_window
+
+    folder = tmp_path / "userdata"
+    first = make_window(folder, factory)
+    free = first.screen().availableGeometry()
+    assert first.width() <= free.width() and first.height() <= free.height()
+    assert first.width() < 1600  # shrunk, not the default
+    first.resize(770, 560)
+    close_window(first)
+    again = make_window(folder, factory)
+    assert (again.width(), again.height()) == (770, 560)
+    close_window(again)
