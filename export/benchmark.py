@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import logging
+import math
 import os
 import platform
 import shutil
@@ -345,13 +346,25 @@ def log_scale(values: list[float], spread: float = 20.0) -> bool:
     return bool(positive) and max(positive) / min(positive) > spread
 
 
+#: one colour per device (matplotlib's "tab10" order)
+COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+
+
+def _ticks(lo: float, hi: float, log: bool) -> list[float]:
+    """Axis ticks: decades and their 2x/5x on a log axis, else 1/2/5 x 10^k steps from 0 (about 6 ticks)."""
+    if log:
+        return [m * 10.0 ** e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
+                for m in (1, 2, 5) if lo <= m * 10.0 ** e <= hi]
+    raw = hi / 6
+    step = min((m * 10.0 ** math.floor(math.log10(raw)) for m in (1, 2, 5, 10)), key=lambda s: abs(s - raw))
+    return [i * step for i in range(int(hi / step) + 1)]
+
+
 def write_chart(results: list[dict], path: Path) -> Path:
     """Slice latency (p50) per variant, one colour per device: bars, or dots on a log axis when the values
-    spread over more than 20x (a bar's length on a log axis would mean nothing)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
+    spread over more than 20x (a bar's length on a log axis would mean nothing). A PNG drawn with Pillow
+    (its built-in font), so the runtime bundle needs no plotting library."""
+    from PIL import Image, ImageDraw, ImageFont
 
     from inference.atomic import atomic_path
 
@@ -366,34 +379,52 @@ def write_chart(results: list[dict], path: Path) -> Path:
         series.append((res, [lookup[k]["slice_ms_p50"] if k in lookup else 0 for k in keys]))
     shown = [v for _, vals in series for v in vals if v > 0]
     log = log_scale(shown)
-    height = 0.8 / max(1, len(results))
-    fig = Figure(figsize=(8, 1.2 + 0.45 * len(keys) * max(1, len(results)) ** 0.5))
-    ax = fig.add_subplot()
-    for i, (res, vals) in enumerate(series):
-        ys = [k - 0.4 + height * (i + 0.5) for k in range(len(keys))]
-        points = [(y, v) for y, v in zip(ys, vals, strict=True) if v > 0]
-        if log:
-            ax.plot([v for _, v in points], [y for y, _ in points], "o", markersize=5, label=_label(res))
-        else:
-            ax.barh(ys, vals, height=height * 0.9, label=_label(res))
-        for y, v in points:
-            ax.text(v, y, f"  {v:.1f}", va="center", fontsize=7)
-    ax.set_yticks(range(len(keys)), [f"{f} / {r}" for f, r in keys], fontsize=8)
-    ax.set_ylim(len(keys) - 0.5, -0.5)  # first row on top
-    if shown:  # room for the value labels right of the longest bar or the slowest dot
-        if log:
-            ax.set_xscale("log")
-            ax.set_xlim(min(shown) / 1.5, max(shown) * 3)
-            ax.grid(axis="x", which="both", alpha=0.3)
-        else:
-            ax.set_xlim(0, max(shown) * 1.15)
-    ax.set_xlabel("ms per 256x256 slice (median; lower is better)" + ("; log scale" if log else ""))
-    ax.set_title("otscc-edge segmentation latency", fontsize=10)
-    ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
+    font, small, title_font = (ImageFont.load_default(size=n) for n in (15, 13, 19))
+    labels = [f"{f} / {r}" for f, r in keys]
+    row_h = max(30, 20 * len(results) + 10)
+    left = 20 + max((font.getlength(t) for t in labels), default=0) + 12
+    width, right = 1100, 1100 - 90
+    top = 50
+    legend_h = 22 * len(results) + 10
+    height = top + row_h * max(1, len(keys)) + 60 + legend_h
+    image = Image.new("RGB", (width, int(height)), "white")
+    draw = ImageDraw.Draw(image)
+    draw.text((width / 2, 14), "otscc-edge segmentation latency", fill="black", font=title_font, anchor="mt")
+    bottom = top + row_h * max(1, len(keys))
+    if shown:
+        lo, hi = (min(shown) / 1.5, max(shown) * 3) if log else (0.0, max(shown) * 1.15)
+        to_x = ((lambda v: left + (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
+                 * (right - left)) if log else (lambda v: left + v / hi * (right - left)))
+        for tick in _ticks(lo, hi, log):
+            x = to_x(tick)
+            draw.line([(x, top), (x, bottom)], fill="#e4e4e4")
+            draw.line([(x, bottom), (x, bottom + 5)], fill="black")
+            draw.text((x, bottom + 8), f"{tick:g}", fill="black", font=small, anchor="mt")
+        bar_h = (row_h - 10) / max(1, len(results))
+        for i, (_res, vals) in enumerate(series):
+            color = COLORS[i % len(COLORS)]
+            for k, v in enumerate(vals):
+                if v <= 0:
+                    continue
+                y = top + k * row_h + 5 + bar_h * (i + 0.5)
+                x = to_x(v)
+                if log:
+                    draw.ellipse([x - 5, y - 5, x + 5, y + 5], fill=color)
+                else:
+                    draw.rectangle([left, y - bar_h * 0.42, x, y + bar_h * 0.42], fill=color)
+                draw.text((x + 8, y), f"{v:.1f}", fill="black", font=small, anchor="lm")
+    draw.line([(left, top), (left, bottom), (right, bottom)], fill="black")
+    for k, text in enumerate(labels):
+        draw.text((left - 8, top + (k + 0.5) * row_h), text, fill="black", font=font, anchor="rm")
+    draw.text(((left + right) / 2, bottom + 30), "ms per 256x256 slice (median; lower is better)"
+              + ("; log scale" if log else ""), fill="black", font=font, anchor="mt")
+    for i, (res, _vals) in enumerate(series):
+        y = bottom + 62 + 22 * i
+        draw.rectangle([left, y - 6, left + 22, y + 6], fill=COLORS[i % len(COLORS)])
+        draw.text((left + 30, y), _label(res), fill="black", font=small, anchor="lm")
     path = Path(path)
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
+        image.save(tmp, format="PNG")
     return path
 
 

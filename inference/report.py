@@ -1,4 +1,4 @@
-"""One-page PDF report of a prediction (matplotlib, Agg; no Qt, no network, fonts bundled with matplotlib).
+"""One-page PDF report of a prediction (``inference.pdf``: vector, the PDF standard fonts; no Qt, no network).
 
 Contents: the synthetic-training disclaimer, the result (risk, tumor measures, clinical values used with
 estimated ones marked), CE-T1 and T2 slices with the mask contour, the nomogram drawn with the patient's
@@ -14,6 +14,7 @@ import numpy as np
 
 from inference.atomic import atomic_path
 from inference.nomogram import LABELS, Nomogram
+from inference.pdf import Page, mask_outline, wrap, write_pdf
 from inference.preprocess import canonical_axes, to_canonical
 
 
@@ -51,34 +52,57 @@ def _model_summary(model_dir: Path) -> str:
         return "no evaluation file found"
 
 
-def _draw_images(fig, grid, prediction) -> None:
-    """CE-T1 at the slice with the largest tumor area, then CE-T1, T2 and T1 zoomed on the tumor."""
+MARGIN = 30.0
+RED = "#d01010"
+
+
+def _grayscale(image: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    return (np.clip((image.astype(np.float32) - lo) / (hi - lo), 0, 1) * 255).round().astype(np.uint8)
+
+
+def _draw_images(page: Page, top: float, prediction) -> float:
+    """CE-T1 at the slice with the largest tumor area, then CE-T1, T2 and T1 zoomed on the tumor, with the
+    mask's voxel outline in red. Returns the y below the panels."""
     volumes = {role: _canonical(prediction.prepared.volumes[role]) for role in ("cet1", "t2", "t1")}
     mask = _canonical(prediction.mask) > 0
     spacing = prediction.prepared.volumes["cet1"].geometry.spacing
     perm, _, _ = canonical_axes(prediction.prepared.volumes["cet1"].geometry)
     sp_zyx = [spacing[2 - a] for a in perm]
-    aspect = sp_zyx[1] / sp_zyx[2]
+    aspect = sp_zyx[1] / sp_zyx[2]  # displayed height of a row / width of a column
     z = _best_slice(mask)
     zoom = _zoom_box(mask[z])
     panels = [("CE-T1", "cet1", (slice(None), slice(None))), ("CE-T1 (zoom)", "cet1", zoom),
               ("T2 (zoom)", "t2", zoom), ("T1 (zoom)", "t1", zoom)]
+    gap, max_h = 8.0, 150.0
+    width = (page.width - 2 * MARGIN - 3 * gap) / 4
+    bottom = top
     for i, (title, role, box) in enumerate(panels):
-        ax = fig.add_subplot(grid[i])
         vol = volumes[role]
-        lo, hi = _window(vol)
-        ax.imshow(vol[z][box], cmap="gray", vmin=lo, vmax=hi, aspect=aspect, interpolation="nearest")
-        if mask[z][box].any():
-            ax.contour(mask[z][box].astype(float), levels=[0.5], colors="#ff3030", linewidths=0.9)
-        ax.set_title(f"{title}, slice {z + 1}/{vol.shape[0]}", fontsize=7)
-        for text, x, y, ha, va in (("R", 0.02, 0.5, "left", "center"), ("L", 0.98, 0.5, "right", "center"),
-                                   ("A", 0.5, 0.98, "center", "top")):
-            ax.text(x, y, text, color="yellow", fontsize=7, transform=ax.transAxes, ha=ha, va=va)
-        ax.set_axis_off()
+        image, outline = vol[z][box], mask[z][box]
+        rows, cols = image.shape
+        w = width
+        h = w * rows * aspect / cols
+        if h > max_h:
+            w, h = w * max_h / h, max_h
+        x = MARGIN + i * (width + gap) + (width - w) / 2
+        y = top + 12
+        page.text(MARGIN + i * (width + gap) + width / 2, top + 7, f"{title}, slice {z + 1}/{vol.shape[0]}", 7,
+                  align="center")
+        page.image(x, y, w, h, _grayscale(image, *_window(vol)))
+        sx, sy = w / cols, h / rows
+        page.lines([(x + c0 * sx, y + r0 * sy, x + c1 * sx, y + r1 * sy) for c0, r0, c1, r1 in mask_outline(outline)],
+                   width=0.6, color="#ff3030")
+        for text, tx, ty, align, valign in (("R", x + 2, y + h / 2, "left", "center"),
+                                            ("L", x + w - 2, y + h / 2, "right", "center"),
+                                            ("A", x + w / 2, y + 2, "center", "top")):
+            page.text(tx, ty, text, 7, color="#ffff00", align=align, valign=valign)
+        bottom = max(bottom, y + h)
+    return bottom
 
 
-def draw_nomogram(ax, nomogram: Nomogram, points: dict[str, float] | None, total: float | None) -> None:
-    """Draw the nomogram's axes with the patient's points as red markers (also used by the docs)."""
+def draw_nomogram(page: Page, box: tuple[float, float, float, float], nomogram: Nomogram,
+                  points: dict[str, float] | None, total: float | None) -> None:
+    """Draw the nomogram's axes in ``box`` (x, y, width, height) with the patient's points as red dots."""
     axes = nomogram.axes()
     rows = [("Points", [(f"{p:g}", p) for p in range(0, 101, 10)])] + [(a.label, a.ticks) for a in axes]
     max_total = nomogram.max_total_points
@@ -86,55 +110,51 @@ def draw_nomogram(ax, nomogram: Nomogram, points: dict[str, float] | None, total
     rows += [("Total points", total_ticks),
              ("Risk of LNM", [(lab, t * 100 / max_total) for lab, t in nomogram.probability_ticks()])]
     patient = [None] + [points.get(a.variable) if points else None for a in axes]
-    patient += [None if total is None else total * 100 / max_total, None if total is None else total * 100 / max_total]
+    patient += [None if total is None else total * 100 / max_total] * 2
+    bx, by, bw, bh = box
+    label_w = 0.26 * bw  # room for the axis names left of the 0-100 points scale
+    x_of = lambda p: bx + label_w + (p / 100) * (bw - label_w - 10)  # noqa: E731
+    step = bh / len(rows)
     for r, ((label, ticks), mark) in enumerate(zip(rows, patient, strict=True)):
-        y = len(rows) - 1 - r
+        y = by + (r + 0.75) * step
         xs = [t[1] for t in ticks]
-        if xs:
-            ax.plot([min(xs), max(xs)], [y, y], color="black", lw=0.8)
+        segments = [(x_of(min(xs)), y, x_of(max(xs)), y)] if xs else []
         shown = -1e9
-        for text, x in sorted(ticks, key=lambda t: t[1]):
-            if x - shown < 4:  # keep labels of short axes from overlapping
+        for text, p in sorted(ticks, key=lambda t: t[1]):
+            if p - shown < 4:  # keep labels of short axes from overlapping
                 continue
-            shown = x
-            ax.plot([x, x], [y, y + 0.15], color="black", lw=0.6)
-            ax.text(x, y + 0.2, text, fontsize=5.5, ha="center", va="bottom")
-        ax.text(-3, y, label, fontsize=6.5, ha="right", va="center")
+            shown = p
+            segments.append((x_of(p), y, x_of(p), y - 3.5))
+            page.text(x_of(p), y - 5, text, 5.5, align="center")
+        page.lines(segments, width=0.6)
+        page.text(bx + label_w - 8, y, label, 6.5, align="right", valign="center")
         if mark is not None:
-            ax.plot([mark], [y], marker="o", color="#d01010", ms=4)
-    ax.set_xlim(-40, 105)
-    ax.set_ylim(-0.7, len(rows))
-    ax.set_axis_off()
+            page.dot(x_of(mark), y, 2.2, color=RED)
 
 
-def build_figure(prediction, *, nomogram: Nomogram, model_dir: Path):
-    """The report page as a matplotlib Figure (not saved; ``write_report`` saves it).
+def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
+    """The report page (not saved; ``write_report`` saves it).
 
     Every text on it comes from ``prediction.to_json()`` (the patient is named by ``patient_id`` only)
     and the model folder's evaluation file: no header text of the inputs (docs/privacy.md).
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure
-    from matplotlib.gridspec import GridSpec
-
     from inference.pipeline import DISCLAIMER
 
-    fig = Figure(figsize=(8.27, 11.69))
-    gs = GridSpec(4, 4, figure=fig, height_ratios=[0.9, 1.15, 2.2, 0.7], hspace=0.35, wspace=0.08,
-                  left=0.05, right=0.97, top=0.95, bottom=0.03)
+    page = Page()
     r = prediction.to_json()
-    fig.suptitle(f"otscc-edge report: patient {r['patient_id']}", fontsize=12, x=0.05, ha="left")
-    head = fig.add_subplot(gs[0, :])
-    head.set_axis_off()
-    head.text(0, 1.0, DISCLAIMER, fontsize=7.5, color="#a00000", va="top", wrap=True,
-              bbox={"facecolor": "#fff0f0", "edgecolor": "#a00000"})
+    inner = page.width - 2 * MARGIN
+    page.text(MARGIN, 38, f"otscc-edge report: patient {r['patient_id']}", 13, bold=True)
+    disclaimer = wrap(DISCLAIMER, inner - 12, 7.5)
+    box_h = 9.5 * len(disclaimer) + 8
+    page.rect(MARGIN, 50, inner, box_h, fill="#fff0f0", stroke="#a00000", width=0.8)
+    for i, line in enumerate(disclaimer):
+        page.text(MARGIN + 6, 50 + 4 + 9.5 * i, line, 7.5, color="#a00000", valign="top")
+    y = 50 + box_h + 20
     if r["status"] == "ok":
         risk = f"Risk of cervical lymph-node metastasis: {r['probability']:.0%} ({r['risk_group']} risk)"
     else:
         risk = "No tumor found by the model: no radiomics and no risk are reported."
-    head.text(0, 0.62, risk, fontsize=11, weight="bold", va="top")
+    page.text(MARGIN, y, risk, 11, bold=True)
     tumor = r["tumor"]
     c = r["clinical"]
     doi = f"{c.get('doi_mm')} mm" + (" (ESTIMATED from the mask)" if r["doi_mm_estimated"] else "")
@@ -146,24 +166,29 @@ def build_figure(prediction, *, nomogram: Nomogram, model_dir: Path):
     if r["status"] == "ok":
         lines.append(f"Rad-score {r['radscore']:+.3f}; total points {r['total_points']:.1f}; points: "
                      + ", ".join(f"{LABELS.get(k, k)} {v:.0f}" for k, v in r["points"].items()))
-    head.text(0, 0.38, "\n".join(lines), fontsize=7, va="top", linespacing=1.5)
-    _draw_images(fig, [gs[1, i] for i in range(4)], prediction)
-    nom_ax = fig.add_subplot(gs[2, :])
-    draw_nomogram(nom_ax, nomogram, r["points"], r["total_points"])
-    nom_ax.set_title("Fusion nomogram (red: this patient)", fontsize=8, loc="left")
-    foot = fig.add_subplot(gs[3, :])
-    foot.set_axis_off()
+    y += 6
+    for line in (w for text in lines for w in wrap(text, inner, 7)):
+        y += 10.5
+        page.text(MARGIN, y, line, 7)
+    y = _draw_images(page, y + 12, prediction) + 24
+    page.text(MARGIN, y, "Fusion nomogram (red: this patient)", 8)
+    foot_top = page.height - 100
+    draw_nomogram(page, (MARGIN, y + 6, inner, foot_top - y - 18), nomogram, r["points"], r["total_points"])
     b = r["backend"]
     timings = ", ".join(f"{k} {v:.2f} s" for k, v in r["timings_s"].items())
-    foot.text(0, 1, "\n".join([
-        f"Segmentation model: {model_dir.name} ({_model_summary(model_dir)}); backend "
-        f"{b.get('backend')} {b.get('variant', b.get('model_file', ''))}",
-        f"Nomogram sha256 {r['nomogram_sha256'][:16]}... (fitted on {r['nomogram_mask_source']} masks of a "
-        f"SYNTHETIC cohort); otscc-edge {r['otscc_edge']}",
-        f"Stage timings: {timings}",
-        *[f"Warning: {w}" for w in r["warnings"][:4]],
-    ]), fontsize=6, va="top", linespacing=1.5)
-    return fig
+    foot = [f"Segmentation model: {model_dir.name} ({_model_summary(model_dir)}); backend "
+            f"{b.get('backend')} {b.get('variant', b.get('model_file', ''))}",
+            f"Nomogram sha256 {r['nomogram_sha256'][:16]}... (fitted on {r['nomogram_mask_source']} masks of a "
+            f"SYNTHETIC cohort); otscc-edge {r['otscc_edge']}",
+            f"Stage timings: {timings}",
+            *[f"Warning: {w}" for w in r["warnings"][:4]]]
+    y = foot_top
+    for line in (w for text in foot for w in wrap(text, inner, 6)):
+        if y > page.height - 14:
+            break
+        page.text(MARGIN, y, line, 6)
+        y += 9
+    return page
 
 
 def write_report(prediction, path: str | Path, *, nomogram: Nomogram, model_dir: Path) -> Path:
@@ -171,13 +196,12 @@ def write_report(prediction, path: str | Path, *, nomogram: Nomogram, model_dir:
 
     The PDF's document information names the product only (no patient id, no input paths).
     """
-    from matplotlib.backends.backend_pdf import PdfPages
-
     from inference import __version__
 
-    fig = build_figure(prediction, nomogram=nomogram, model_dir=model_dir)
-    metadata = {"Title": "otscc-edge report", "Creator": f"otscc-edge {__version__}"}
+    page = build_page(prediction, nomogram=nomogram, model_dir=model_dir)
+    metadata = {"Title": "otscc-edge report", "Creator": f"otscc-edge {__version__}",
+                "Producer": f"otscc-edge {__version__}"}
     path = Path(path)
-    with atomic_path(path) as tmp, PdfPages(tmp, metadata=metadata) as pdf:
-        pdf.savefig(fig)
+    with atomic_path(path) as tmp:
+        write_pdf(page, tmp, metadata=metadata)
     return path

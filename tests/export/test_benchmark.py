@@ -86,3 +86,27 @@ def test_compare_refuses_other_json(tmp_path):
     bad.write_text(json.dumps({"kind": "something else"}))
     with pytest.raises(InputError, match="not an otscc benchmark"):
         load_results([bad])
+
+
+def _chart_result(cpu: str, ms: dict[str, float]) -> dict:
+    return {"kind": "otscc-benchmark", "device": {"cpu": cpu, "gpu": ""},
+            "rows": [{"format": f, "runtime": "litert", "status": "ok", "slice_ms_p50": v} for f, v in ms.items()]}
+
+
+def test_chart_draws_every_device_in_its_colour_and_picks_its_axis(tmp_path):
+    """The PNG (Pillow, no plotting library) holds one colour per device, bars on a linear axis, and ticks
+    that cover the values: decades with 2x/5x on a log axis, 1/2/5 steps from 0 on a linear one."""
+    from PIL import Image
+
+    from export.benchmark import COLORS, _ticks, write_chart
+
+    results = [_chart_result("AMD EPYC", {"tflite-int8": 3.4, "tflite-fp32": 6.9}),
+               _chart_result("Laptop i5", {"tflite-int8": 6.8, "tflite-fp32": 13.8})]
+    path = write_chart(results, tmp_path / "chart.png")
+    image = Image.open(path).convert("RGB")
+    colours = {c for _, c in image.getcolors(maxcolors=1 << 20)}
+    for hex_colour in COLORS[:2]:
+        assert tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)) in colours
+    assert tuple(int(COLORS[2][i:i + 2], 16) for i in (1, 3, 5)) not in colours  # only two devices
+    assert _ticks(0, 15.87, log=False) == [0, 2, 4, 6, 8, 10, 12, 14]
+    assert _ticks(2.27, 1384.5, log=True) == [5, 10, 20, 50, 100, 200, 500, 1000]

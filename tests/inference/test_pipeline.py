@@ -146,6 +146,27 @@ def test_no_tumor_gives_no_risk(pipeline, prepared, monkeypatch):
     assert r["status"] == "no_tumor"
     assert r["probability"] is None and r["risk_group"] is None and r["points"] is None
     assert pred.features is None and any("no tumor" in w for w in r["warnings"])
+    from inference.report import build_page  # the report of a no-tumor result: no risk, no patient dots
+
+    page = build_page(pred, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir)
+    assert "No tumor found by the model: no radiomics and no risk are reported." in page.texts
+    assert any(t.startswith("Warning: no tumor was found") for t in page.texts)
+    assert not any(" re " not in op and op.endswith(" c f") for op in page.ops)  # no patient dot drawn
+
+
+def test_report_page_says_what_the_result_says(pipeline, prediction):
+    from inference.pipeline import DISCLAIMER
+    from inference.report import build_page
+
+    page = build_page(prediction, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir)
+    r = prediction.to_json()
+    assert f"otscc-edge report: patient {r['patient_id']}" in page.texts
+    assert f"Risk of cervical lymph-node metastasis: {r['probability']:.0%} ({r['risk_group']} risk)" in page.texts
+    assert " ".join(t for t in page.texts if len(t) > 3 and t in DISCLAIMER) == DISCLAIMER  # all of it, wrapped
+    assert sum(op.endswith(" c f") for op in page.ops) == len(pipeline.nomogram.axes()) + 2  # patient dots
+    assert len(page.images) == 4 and all(im.dtype == np.uint8 for im in page.images)
+    outline_ops = [op for op in page.ops if "1.000 0.188 0.188 RG" in op]  # the red mask outline
+    assert outline_ops  # the sample's tumor is on its largest slice
 
 
 def test_cancel_stops_before_anything_is_written(pipeline, prepared):

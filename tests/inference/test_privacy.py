@@ -217,14 +217,12 @@ def test_inspect_hides_descriptions_unless_asked(study, capsys):
     assert DESCRIPTION_MARK in shown  # on request only: the markers are detectable where they do appear
 
 
-def test_gui_engine_audit_log_file_and_report_figure_are_clean(study, tmp_path):
+def test_gui_engine_audit_log_file_and_report_page_are_clean(study, tmp_path):
     pytest.importorskip("PySide6")
-    import matplotlib.text
-
     from desktop.app import configure_logging
     from desktop.audit import AuditLog as DesktopAuditLog
     from desktop.engine import Engine, EngineSettings
-    from inference.report import build_figure
+    from inference.report import build_page
 
     root, markers = study
     data = tmp_path / "userdata"
@@ -239,16 +237,16 @@ def test_gui_engine_audit_log_file_and_report_figure_are_clean(study, tmp_path):
         prediction = segmented.prediction
         paths = engine.export(prediction, tmp_path / "exports", [root], **jobs)
         pipeline = engine.pipeline()
-        figure = build_figure(prediction, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir)
+        page = build_page(prediction, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir)
     finally:
         for handler in [h for h in logging.getLogger().handlers if getattr(h, "otscc_desktop", False)]:
             logging.getLogger().removeHandler(handler)
             handler.close()
         for name, level in levels.items():
             logging.getLogger(name).setLevel(level)
-    texts = [t.get_text() for t in figure.findobj(matplotlib.text.Text)]
-    assert any(prediction.patient_id in t for t in texts)  # the figure's texts really were collected
-    places = {"figure": texts, "gui log": [log_file.read_text()], "audit": [(data / "audit.jsonl").read_text()],
+    texts = page.texts
+    assert any(prediction.patient_id in t for t in texts)  # the page's texts really were collected
+    places = {"report page": texts, "gui log": [log_file.read_text()], "audit": [(data / "audit.jsonl").read_text()],
               "result.json": [paths["result"].read_text()], "warnings": prediction.warnings}
     for where, found in places.items():
         for text in found:

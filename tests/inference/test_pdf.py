@@ -1,0 +1,80 @@
+"""The report's PDF writer: a file PDF readers parse, text that survives escaping, images the right way up, the
+mask outline on exact voxel edges, and the report page's contents (both result kinds)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from inference.pdf import Page, mask_outline, text_width, wrap, write_pdf
+
+needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
+                                   reason="poppler-utils (pdftotext, pdftoppm) not installed")
+
+
+@needs_poppler
+def test_text_survives_escaping_and_the_file_parses(tmp_path):
+    page = Page()
+    page.text(40, 60, r"risk (intermediate) 25% \ back-slash", 10)
+    page.text(40, 80, "bold: Größe", 10, bold=True)
+    page.text(40, 100, "not in WinAnsi: 腫瘍", 10)
+    pdf = write_pdf(page, tmp_path / "t.pdf", metadata={"Title": "a (b) c"})
+    proc = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
+    assert proc.stderr == ""  # no "Syntax Error" / xref repairs
+    info = proc.stdout
+    assert "Title:           a (b) c" in info and "Pages:           1" in info
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert r"risk (intermediate) 25% \ back-slash" in text
+    assert "bold: Größe" in text and "not in WinAnsi: ??" in text
+    assert page.texts[0] == r"risk (intermediate) 25% \ back-slash"
+
+
+@needs_poppler
+def test_image_is_drawn_row_zero_at_the_top_and_pixels_stay_sharp(tmp_path):
+    pixels = np.zeros((4, 4), np.uint8)
+    pixels[0, :] = 255  # top row white
+    pixels[:, 3] = 128  # right column gray
+    page = Page(width=100, height=100)
+    page.image(10, 10, 80, 80, pixels)
+    pdf = write_pdf(page, tmp_path / "i.pdf")
+    subprocess.run(["pdftoppm", "-r", "72", "-gray", str(pdf), str(tmp_path / "i")], check=True)
+    raster = (tmp_path / "i-1.pgm").read_bytes()
+    header_end = raster.index(b"255\n") + 4  # P5 100 100 255
+    image = np.frombuffer(raster[header_end:], np.uint8).reshape(100, 100)
+    assert image[20, 30] == 255  # top band (image row 0) is white at the top of the page
+    assert image[60, 30] == 0
+    assert image[60, 80] == 128
+    assert image[5, 5] == 255  # page background outside the image
+
+
+def test_text_width_and_wrap_follow_the_font_metrics():
+    assert text_width("iiii", 10) < text_width("WWWW", 10)
+    assert text_width("Risk", 10, bold=True) > text_width("Risk", 10)
+    assert text_width("abc", 20) == pytest.approx(2 * text_width("abc", 10))
+    text = "the segmentation model and the nomogram were trained on synthetic phantoms"
+    lines = wrap(text, 120, 8)
+    assert len(lines) > 1 and " ".join(lines) == text
+    assert all(text_width(line, 8) <= 120 for line in lines)
+    assert wrap("unbreakable-" * 10, 30, 8) == ["unbreakable-" * 10]  # one long word keeps its own line
+
+
+def test_mask_outline_runs_along_voxel_edges():
+    one = np.zeros((3, 3), bool)
+    one[1, 1] = True
+    assert sorted(mask_outline(one)) == sorted([(1, 1, 2, 1), (1, 2, 2, 2), (1, 1, 1, 2), (2, 1, 2, 2)])
+    block = np.zeros((4, 5), bool)
+    block[1:3, 1:4] = True  # 2 x 3 voxels: perimeter 10 unit edges
+    assert len(mask_outline(block)) == 10
+    holed = np.ones((3, 3), bool)
+    holed[1, 1] = False  # touching the border and with a hole: 12 outer + 4 inner edges
+    assert len(mask_outline(holed)) == 16
+    assert mask_outline(np.zeros((2, 2), bool)) == []
+
+
+def test_page_refuses_an_image_that_is_not_2d():
+    with pytest.raises(ValueError, match="2D"):
+        Page().image(0, 0, 10, 10, np.zeros((2, 2, 3), np.uint8))
