@@ -1,8 +1,5 @@
 """Start-up adjustments of the bundled executables (imported by ``launch_cli.py`` and ``launch_gui.py`` only).
 
-PyInstaller's matplotlib run-time hook points ``MPLCONFIGDIR`` at a fresh temporary folder in every
-process, so each ``report.pdf`` would rebuild matplotlib's font cache (measured +0.2-0.4 s per ``predict``).
-``use_persistent_matplotlib_cache`` points it at a per-user cache folder instead, as a pip install has.
 ``qt_environment`` stands in for PySide6's run-time hook in the console executable (see there).
 """
 
@@ -11,25 +8,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-
-
-def cache_root() -> Path:
-    """The per-user cache folder of the platform (``~/.cache``, ``%LOCALAPPDATA%``, ``~/Library/Caches``)."""
-    if sys.platform == "win32":
-        return Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-
-
-def use_persistent_matplotlib_cache() -> None:
-    """Point ``MPLCONFIGDIR`` at ``<cache>/otscc-edge/matplotlib`` (kept as is when that cannot be created)."""
-    folder = cache_root() / "otscc-edge" / "matplotlib"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:  # read-only or missing home: the temporary folder of the run-time hook still works
-        return
-    os.environ["MPLCONFIGDIR"] = str(folder)
 
 
 def qt_environment() -> None:
@@ -41,6 +19,16 @@ def qt_environment() -> None:
     os.environ.setdefault("QT_PLUGIN_PATH", str(qt / "plugins"))
     if sys.platform == "win32":  # Qt's plugins find the Qt DLLs beside them
         os.environ["PATH"] = os.pathsep.join([str(root), os.environ.get("PATH", "")])
+
+
+#: the name of the windowed executable; on Linux a symbolic link to the console one (``spec.link_gui_alias``)
+GUI_EXECUTABLE = "otscc-gui"
+
+
+def gui_alias(argv0: str) -> bool:
+    """Whether the console executable was started by the GUI's name (``argv[0]``; ``.exe`` ignored)."""
+    name = Path(argv0).name
+    return (name[:-4] if name.lower().endswith(".exe") else name) == GUI_EXECUTABLE
 
 
 def run_probe_if_asked(args: list[str]) -> None:

@@ -16,10 +16,8 @@ if __name__ == "__main__":
     for name in ("stdout", "stderr"):
         if getattr(sys, name) is None:
             setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 (lives as long as the process)
-    from export.packaging.frozen import run_probe_if_asked, use_persistent_matplotlib_cache
+    from export.packaging.frozen import run_probe_if_asked
     from inference.cli import main
-
-    use_persistent_matplotlib_cache()
 
     args = sys.argv[1:]
     run_probe_if_asked(args)

@@ -1,7 +1,8 @@
 """What goes into the PyInstaller bundle: the lists ``build.spec`` uses, kept here so tests can check them.
 
 The bundle is the runtime only (inference/, desktop/, ``otscc benchmark``): LiteRT, ONNX Runtime, OpenVINO,
-SimpleITK, pyradiomics, PySide6 (Essentials), pyqtgraph, matplotlib, numpy and the shipped assets.
+SimpleITK, pyradiomics, PySide6 (Essentials), pyqtgraph, numpy, Pillow (the benchmark chart) and the shipped
+assets. No matplotlib: the report is drawn by inference/pdf.py.
 Training and export code and their libraries (TensorFlow, tf-keras, scikit-learn, SciPy, NNCF, tf2onnx) stay out.
 
 Lazy imports (``importlib``: CLI commands, backends, pyradiomics' feature classes) are invisible to
@@ -49,8 +50,11 @@ EXCLUDES = (
     "PySide6.QtPdfWidgets", "PySide6.QtCharts", "PySide6.QtDataVisualization", "PySide6.QtBluetooth",
     "PySide6.QtPositioning", "PySide6.QtSerialPort", "PySide6.QtStateMachine", "PySide6.QtTextToSpeech",
     "PyQt5", "PyQt6", "PySide2",
-    # Pillow (matplotlib needs it) image plugins with large codec libraries that nothing here reads or writes
-    "PIL._avif", "PIL.AvifImagePlugin",
+    # matplotlib and its stack (training's charts only; ~21 MB): the report and the benchmark chart do without
+    "matplotlib", "mpl_toolkits", "fontTools", "contourpy", "kiwisolver", "cycler",
+    # Pillow (the benchmark chart) image plugins with large codec libraries that nothing here reads or writes
+    "PIL._avif", "PIL.AvifImagePlugin", "PIL._webp", "PIL.WebPImagePlugin", "PIL._imagingcms", "PIL.ImageCms",
+    "PIL._imagingtk", "PIL.ImageTk",
 )
 
 #: binaries/data dropped after analysis (glob on the destination path inside the bundle)
@@ -83,7 +87,7 @@ DROP = (
 
 #: distributions whose metadata (version, license files) goes into the bundle
 METADATA = ("ai-edge-litert", "onnxruntime", "openvino", "SimpleITK", "pyradiomics", "numpy", "PyWavelets",
-            "pydicom", "PyYAML", "PySide6-Essentials", "shiboken6", "pyqtgraph", "matplotlib", "pillow", "psutil")
+            "pydicom", "PyYAML", "PySide6-Essentials", "shiboken6", "pyqtgraph", "pillow", "psutil")
 
 #: PyInstaller run-time hooks the console executable ``otscc`` leaves out: PySide6's imports QtCore at every
 #: start (+0.06-0.07 s per command, the frozen CLI's main start-up cost); ``frozen.qt_environment`` sets its
@@ -168,8 +172,7 @@ def hidden_imports() -> list[str]:
     # pyradiomics loads its feature classes by name (radiomics.getFeatureClasses walks the package)
     mods += collect_submodules("radiomics", filter=runtime)
     mods += ["pykwalify", "pykwalify.core", "pywt", "ai_edge_litert.interpreter", "ai_edge_litert.compiled_model",
-             "ai_edge_litert.hardware_accelerator", "ai_edge_litert.options", "onnxruntime", "openvino", "psutil",
-             "matplotlib.backends.backend_agg", "matplotlib.backends.backend_pdf"]
+             "ai_edge_litert.hardware_accelerator", "ai_edge_litert.options", "onnxruntime", "openvino", "psutil"]
     return sorted(set(mods))
 
 
@@ -214,6 +217,21 @@ def summary(datas: list[tuple[str, str]]) -> str:
     """One line for the build log: how many asset files and their size."""
     size = sum(Path(src).stat().st_size for src, _ in datas)
     return json.dumps({"asset_files": len(datas), "asset_mb": round(size / 1e6, 1)})
+
+
+def link_gui_alias(folder: Path) -> Path:
+    """``folder/otscc-gui`` as a relative symbolic link to ``folder/otscc`` (Linux bundles).
+
+    On Linux a console and a windowed PyInstaller executable differ in nothing but their embedded module
+    archive, one copy each (2 x 14.1 MB); ``launch_cli.py`` starts the viewer when called as ``otscc-gui``.
+    """
+    from export.packaging.frozen import GUI_EXECUTABLE
+
+    link = Path(folder) / GUI_EXECUTABLE
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to("otscc")
+    return link
 
 
 def _needed(path: str, readelf: str) -> set[str]:

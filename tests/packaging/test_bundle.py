@@ -88,6 +88,21 @@ def test_bundle_holds_no_training_libraries_and_no_unused_qt():
     MEASURED["bundle_largest_mb"] = {k: round(v / 1e6, 1) for k, v in bundle_contents.top_sizes(listing, 12)}
 
 
+def test_slim_icu_data_answers_qt_as_the_full_data_does(tmp_path):
+    """build.spec slims Qt's ICU data (export/packaging/icu.py checks ICU's answers); here Qt itself runs with
+    the bundle's library preloaded in place of the full one: collation, case mapping, zone names, codecs and
+    Qt's own file dialog must answer the same."""
+    slim = next((BUNDLE / "_internal").rglob("libicudata.so.*"))
+    MEASURED["icu_data_mb"] = round(slim.stat().st_size / 1e6, 1)
+    assert slim.stat().st_size < 20e6, "ICU data not slimmed: see 'otscc-edge bundle ICU data' in the build log"
+    probe = [sys.executable, str(Path(__file__).with_name("qt_icu_probe.py")), str(ROOT / "assets")]
+    full = subprocess.run(probe, capture_output=True, text=True, timeout=120, check=True).stdout
+    preloaded = subprocess.run(probe, capture_output=True, text=True, timeout=120, check=True,
+                               env={**os.environ, "LD_PRELOAD": str(slim)}).stdout
+    assert json.loads(full)["dialog shown"] and json.loads(full)["zone names"][0]
+    assert preloaded == full
+
+
 def test_package_metadata_and_layout(deb, installed):
     fields = {k: subprocess.run(["dpkg-deb", "-f", str(deb), k], capture_output=True, text=True).stdout.strip()
               for k in ("Package", "Version", "Architecture")}
@@ -95,6 +110,8 @@ def test_package_metadata_and_layout(deb, installed):
     for exe in ("otscc", "otscc-gui"):
         assert os.readlink(installed / "usr" / "bin" / exe) == f"/opt/{NAME}/{exe}"
         assert os.access(installed / "opt" / NAME / exe, os.X_OK)
+    # Linux: one executable (one module archive); the GUI's name is a relative link to it (build.spec)
+    assert os.readlink(installed / "opt" / NAME / "otscc-gui") == "otscc"
     desktop = (installed / "usr/share/applications" / f"{NAME}.desktop").read_text()
     assert "Exec=otscc-gui" in desktop and f"Icon={NAME}" in desktop
     assert (installed / "usr/share/icons/hicolor/256x256/apps" / f"{NAME}.png").is_file()

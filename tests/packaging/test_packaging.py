@@ -112,6 +112,22 @@ def test_the_console_executable_skips_qts_run_time_hook_and_sets_its_environment
     assert os.environ["QT_PLUGIN_PATH"] == str(qt / "plugins")
 
 
+def test_on_linux_otscc_gui_is_a_link_that_the_console_launcher_answers(tmp_path):
+    """One module archive instead of two: the link is relative (the folder moves to /opt), replaces what was
+    there, and the console launcher starts the viewer when called through it."""
+    from export.packaging import frozen
+
+    (tmp_path / "otscc").write_bytes(b"\x7fELF")
+    (tmp_path / "otscc-gui").write_bytes(b"stale")
+    link = spec.link_gui_alias(tmp_path)
+    assert link.is_symlink() and os.readlink(link) == "otscc" and link.read_bytes() == b"\x7fELF"
+    assert frozen.gui_alias("/usr/bin/otscc-gui") and frozen.gui_alias("otscc-gui.exe")
+    assert not frozen.gui_alias("/opt/otscc-edge/otscc") and not frozen.gui_alias("otscc-gui-old")
+    launcher = (ROOT / "export" / "packaging" / "launch_cli.py").read_text()
+    assert 'elif gui_alias(sys.argv[0]):\n        args = ["gui", *args]' in launcher
+    assert "spec.link_gui_alias(" in (ROOT / "build.spec").read_text()
+
+
 @pytest.mark.skipif(shutil.which("dpkg-deb") is None, reason="dpkg-deb not installed (Debian/Ubuntu only)")
 def test_debian_package_layout(tmp_path):
     bundle = tmp_path / "otscc-edge"
@@ -262,6 +278,31 @@ def test_system_libraries_only_a_dropped_binary_needed_are_left_out():
     # a library inside a wheel's package folder is never a candidate, needed or not
     wheel_lib = ("PySide6/Qt/lib/libicudata.so.73", str(system / "libpixman-1.so.0"), "BINARY")
     assert spec.drop_orphan_libraries([wheel_lib]) == ([wheel_lib], [])
+
+
+def test_icu_data_is_slimmed_only_when_every_answer_qt_uses_stays_the_same(tmp_path, monkeypatch):
+    """The slim library answers the 272 probes (collation keys, converters, time zones, case mapping) exactly
+    as the full one and is half its size; a slimming that drops data Qt reads (collation) is refused and the
+    original library stays in place."""
+    from export.packaging import icu
+
+    qt_lib = Path(__import__("PySide6").__file__).parent / "Qt" / "lib"
+    libs = sorted(qt_lib.glob("libicudata.so.*"))
+    if not sys.platform.startswith("linux") or not libs or None in map(shutil.which, ("icupkg", "cc", "readelf")):
+        pytest.skip("needs Linux, PySide6's ICU libraries and icupkg (icu-devtools), cc, readelf")
+    version = libs[0].name.rsplit(".", 1)[-1]
+    for case in ("slim", "broken"):
+        (tmp_path / case).mkdir()
+        for name in ("libicudata", "libicuuc", "libicui18n"):
+            shutil.copy2(qt_lib / f"{name}.so.{version}", tmp_path / case / f"{name}.so.{version}")
+    result = icu.slim_icu_data(tmp_path / "slim")
+    assert result["checks"] > 200 and result["after_mb"] < 0.6 * result["before_mb"], result
+    assert (tmp_path / "slim" / libs[0].name).stat().st_size < libs[0].stat().st_size
+    original = libs[0].read_bytes()
+    monkeypatch.setattr(icu, "DROP", (*icu.DROP, "coll/"))
+    refused = icu.slim_icu_data(tmp_path / "broken")
+    assert "answers differently (ucol" in refused["skipped"]
+    assert (tmp_path / "broken" / libs[0].name).read_bytes() == original
 
 
 def test_the_cpu_only_bundle_leaves_out_the_gpu_parts_and_only_it(monkeypatch):
