@@ -362,10 +362,9 @@ def _ticks(lo: float, hi: float, log: bool) -> list[float]:
 
 def write_chart(results: list[dict], path: Path) -> Path:
     """Slice latency (p50) per variant, one colour per device: bars, or dots on a log axis when the values
-    spread over more than 20x (a bar's length on a log axis would mean nothing). A PNG drawn with Pillow
-    (its built-in font), so the runtime bundle needs no plotting library."""
-    from PIL import Image, ImageDraw, ImageFont
-
+    spread over more than 20x (a bar's length on a log axis would mean nothing). A PNG drawn by
+    ``export.raster`` (numpy + zlib), so the runtime bundle needs no plotting or imaging library."""
+    from export.raster import Canvas
     from inference.atomic import atomic_path
 
     keys = []
@@ -379,17 +378,16 @@ def write_chart(results: list[dict], path: Path) -> Path:
         series.append((res, [lookup[k]["slice_ms_p50"] if k in lookup else 0 for k in keys]))
     shown = [v for _, vals in series for v in vals if v > 0]
     log = log_scale(shown)
-    font, small, title_font = (ImageFont.load_default(size=n) for n in (15, 13, 19))
+    font, small, title_font = 15, 13, 19
     labels = [f"{f} / {r}" for f, r in keys]
     row_h = max(30, 20 * len(results) + 10)
-    left = 20 + max((font.getlength(t) for t in labels), default=0) + 12
+    left = 20 + max((Canvas(1, 1).text_width(t, font) for t in labels), default=0) + 12
     width, right = 1100, 1100 - 90
     top = 50
     legend_h = 22 * len(results) + 10
     height = top + row_h * max(1, len(keys)) + 60 + legend_h
-    image = Image.new("RGB", (width, int(height)), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((width / 2, 14), "otscc-edge segmentation latency", fill="black", font=title_font, anchor="mt")
+    draw = Canvas(width, int(height))
+    draw.text(width / 2, 14, "otscc-edge segmentation latency", title_font, anchor="mt")
     bottom = top + row_h * max(1, len(keys))
     if shown:
         lo, hi = (min(shown) / 1.5, max(shown) * 3) if log else (0.0, max(shown) * 1.15)
@@ -397,9 +395,9 @@ def write_chart(results: list[dict], path: Path) -> Path:
                  * (right - left)) if log else (lambda v: left + v / hi * (right - left)))
         for tick in _ticks(lo, hi, log):
             x = to_x(tick)
-            draw.line([(x, top), (x, bottom)], fill="#e4e4e4")
-            draw.line([(x, bottom), (x, bottom + 5)], fill="black")
-            draw.text((x, bottom + 8), f"{tick:g}", fill="black", font=small, anchor="mt")
+            draw.line(x, top, x, bottom, "#e4e4e4")
+            draw.line(x, bottom, x, bottom + 5, "#000000")
+            draw.text(x, bottom + 8, f"{tick:g}", small, anchor="mt")
         bar_h = (row_h - 10) / max(1, len(results))
         for i, (_res, vals) in enumerate(series):
             color = COLORS[i % len(COLORS)]
@@ -409,22 +407,23 @@ def write_chart(results: list[dict], path: Path) -> Path:
                 y = top + k * row_h + 5 + bar_h * (i + 0.5)
                 x = to_x(v)
                 if log:
-                    draw.ellipse([x - 5, y - 5, x + 5, y + 5], fill=color)
+                    draw.dot(x, y, 5, color)
                 else:
-                    draw.rectangle([left, y - bar_h * 0.42, x, y + bar_h * 0.42], fill=color)
-                draw.text((x + 8, y), f"{v:.1f}", fill="black", font=small, anchor="lm")
-    draw.line([(left, top), (left, bottom), (right, bottom)], fill="black")
+                    draw.rectangle(left, y - bar_h * 0.42, x, y + bar_h * 0.42, color)
+                draw.text(x + 8, y, f"{v:.1f}", small, anchor="lm")
+    draw.line(left, top, left, bottom, "#000000")
+    draw.line(left, bottom, right, bottom, "#000000")
     for k, text in enumerate(labels):
-        draw.text((left - 8, top + (k + 0.5) * row_h), text, fill="black", font=font, anchor="rm")
-    draw.text(((left + right) / 2, bottom + 30), "ms per 256x256 slice (median; lower is better)"
-              + ("; log scale" if log else ""), fill="black", font=font, anchor="mt")
+        draw.text(left - 8, top + (k + 0.5) * row_h, text, font, anchor="rm")
+    draw.text((left + right) / 2, bottom + 30, "ms per 256x256 slice (median; lower is better)"
+              + ("; log scale" if log else ""), font, anchor="mt")
     for i, (res, _vals) in enumerate(series):
         y = bottom + 62 + 22 * i
-        draw.rectangle([left, y - 6, left + 22, y + 6], fill=COLORS[i % len(COLORS)])
-        draw.text((left + 30, y), _label(res), fill="black", font=small, anchor="lm")
+        draw.rectangle(left, y - 6, left + 22, y + 6, COLORS[i % len(COLORS)])
+        draw.text(left + 30, y, _label(res), small, anchor="lm")
     path = Path(path)
     with atomic_path(path) as tmp:
-        image.save(tmp, format="PNG")
+        Path(tmp).write_bytes(draw.png())
     return path
 
 

@@ -94,7 +94,7 @@ def _chart_result(cpu: str, ms: dict[str, float]) -> dict:
 
 
 def test_chart_draws_every_device_in_its_colour_and_picks_its_axis(tmp_path):
-    """The PNG (Pillow, no plotting library) holds one colour per device, bars on a linear axis, and ticks
+    """The PNG (export/raster.py, no imaging library) holds one colour per device, bars on a linear axis, and ticks
     that cover the values: decades with 2x/5x on a log axis, 1/2/5 steps from 0 on a linear one."""
     from PIL import Image
 
