@@ -1,8 +1,8 @@
 """What goes into the PyInstaller bundle: the lists ``build.spec`` uses, kept here so tests can check them.
 
 The bundle is the runtime only (inference/, desktop/, ``otscc benchmark``): LiteRT, ONNX Runtime, OpenVINO,
-SimpleITK, pyradiomics, PySide6 (Essentials), pyqtgraph, numpy, Pillow (the benchmark chart) and the shipped
-assets. No matplotlib: the report is drawn by inference/pdf.py.
+SimpleITK, pyradiomics, PySide6 (Essentials), pyqtgraph, numpy and the shipped assets. No matplotlib or Pillow:
+the report is drawn by inference/pdf.py, the benchmark chart by export/raster.py.
 Training and export code and their libraries (TensorFlow, tf-keras, scikit-learn, SciPy, NNCF, tf2onnx) stay out.
 
 Lazy imports (``importlib``: CLI commands, backends, pyradiomics' feature classes) are invisible to
@@ -50,11 +50,9 @@ EXCLUDES = (
     "PySide6.QtPdfWidgets", "PySide6.QtCharts", "PySide6.QtDataVisualization", "PySide6.QtBluetooth",
     "PySide6.QtPositioning", "PySide6.QtSerialPort", "PySide6.QtStateMachine", "PySide6.QtTextToSpeech",
     "PyQt5", "PyQt6", "PySide2",
-    # matplotlib and its stack (training's charts only; ~21 MB): the report and the benchmark chart do without
-    "matplotlib", "mpl_toolkits", "fontTools", "contourpy", "kiwisolver", "cycler",
-    # Pillow (the benchmark chart) image plugins with large codec libraries that nothing here reads or writes
-    "PIL._avif", "PIL.AvifImagePlugin", "PIL._webp", "PIL.WebPImagePlugin", "PIL._imagingcms", "PIL.ImageCms",
-    "PIL._imagingtk", "PIL.ImageTk",
+    # matplotlib, its stack and Pillow (training's charts only; ~35 MB): inference/pdf.py draws the report and
+    # export/raster.py the benchmark chart (DICOM pixels are decoded by SimpleITK, not by pydicom's Pillow path)
+    "matplotlib", "mpl_toolkits", "fontTools", "contourpy", "kiwisolver", "cycler", "PIL",
 )
 
 #: binaries/data dropped after analysis (glob on the destination path inside the bundle)
@@ -83,11 +81,22 @@ DROP = (
     "PySide6/Qt/plugins/platforms/libqvnc*", "PySide6/Qt/plugins/platforms/libqvkkhrdisplay*",
     "PySide6/Qt/plugins/platforms/libqminimalegl*", "PySide6/Qt/plugins/egldeviceintegrations/*",
     "PySide6/Qt/plugins/generic/*", "PySide6/Qt/plugins/platformthemes/libqgtk3*", "*Qt6EglFS*", "*Qt6EglFs*",
+    # Qt image formats nothing here reads or writes (the GUI's images are arrays; icons are PNG, built into
+    # QtGui, and SVG; pyqtgraph's image export then offers PNG/BMP/PPM/XBM/XPM)
+    *(f"PySide6/*plugins/imageformats/*q{f}*" for f in ("jpeg", "webp", "tiff", "tga", "wbmp", "icns", "gif", "ico")),
+    # OpenVINO's virtual devices (AUTO, HETERO, BATCH): the openvino backends compile for CPU, GPU or NPU by name
+    "openvino/libs/libopenvino_auto_plugin*", "openvino/libs/libopenvino_hetero_plugin*",
+    "openvino/libs/libopenvino_auto_batch_plugin*",
+    # the GPU plugin's kernel tuning cache (8.8 MB): kernel choices collected for the layer shapes of public
+    # benchmark networks, keyed by kernel-parameter hashes; for other shapes the plugin uses its heuristics, and
+    # OpenVINO's maintainers call it functionally optional ("might improve the performance a little in some
+    # cases"). Not measurable here (no Intel GPU); docs/packaging.md
+    "openvino/libs/cache.json",
 )
 
 #: distributions whose metadata (version, license files) goes into the bundle
 METADATA = ("ai-edge-litert", "onnxruntime", "openvino", "SimpleITK", "pyradiomics", "numpy", "PyWavelets",
-            "pydicom", "PyYAML", "PySide6-Essentials", "shiboken6", "pyqtgraph", "pillow", "psutil")
+            "pydicom", "PyYAML", "PySide6-Essentials", "shiboken6", "pyqtgraph", "psutil")
 
 #: PyInstaller run-time hooks the console executable ``otscc`` leaves out: PySide6's imports QtCore at every
 #: start (+0.06-0.07 s per command, the frozen CLI's main start-up cost); ``frozen.qt_environment`` sets its
@@ -102,8 +111,7 @@ MODEL_TRAINING_ONLY = ("best.weights.h5", "history*.json", "split.json", "learni
 #: left out as well by ``make bundle-cpu`` (``OTSCC_BUNDLE_CPU_ONLY=1``): the GPU/NPU parts of the runtimes. That
 #: bundle runs every CPU backend; `--backend auto` then never finds an Intel iGPU/NPU (OpenVINO) or a WebGPU
 #: device (LiteRT) and says so. A size option for the product decision in docs/packaging.md, not the default.
-CPU_ONLY_DROP = (*(f"{package}/{part[0]}" for (package, _), part in GPU_PARTS.items()),
-                 "openvino/libs/cache.json")  # the GPU plugin's kernel tuning cache
+CPU_ONLY_DROP = tuple(f"{package}/{part[0]}" for (package, _), part in GPU_PARTS.items())
 
 
 def cpu_only() -> bool:

@@ -7,7 +7,7 @@ import sys
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from PySide6.QtCore import QCollator, QLocale, QStringConverter, QStringDecoder, QTimer, QTimeZone  # noqa: E402
-from PySide6.QtWidgets import QApplication, QFileDialog  # noqa: E402
+from PySide6.QtWidgets import QApplication, QFileDialog, QListView  # noqa: E402
 
 app = QApplication([])
 out = {}
@@ -27,5 +27,7 @@ dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)  # Qt's own dialo
 dialog.show()
 QTimer.singleShot(1000, app.quit)
 app.exec()
-out["dialog shown"] = dialog.isVisible()
+view = dialog.findChild(QListView, "listView")
+root = view.rootIndex()
+out["dialog listing"] = [view.model().index(i, 0, root).data() for i in range(view.model().rowCount(root))]
 print(json.dumps(out, ensure_ascii=False))

@@ -95,11 +95,15 @@ def test_slim_icu_data_answers_qt_as_the_full_data_does(tmp_path):
     slim = next((BUNDLE / "_internal").rglob("libicudata.so.*"))
     MEASURED["icu_data_mb"] = round(slim.stat().st_size / 1e6, 1)
     assert slim.stat().st_size < 20e6, "ICU data not slimmed: see 'otscc-edge bundle ICU data' in the build log"
-    probe = [sys.executable, str(Path(__file__).with_name("qt_icu_probe.py")), str(ROOT / "assets")]
+    names = tmp_path / "names"
+    names.mkdir()
+    for name in ("apple", "Äpfel", "zebra", "Ångström", "file10", "file9", "čaj", "Zürich"):
+        (names / f"{name}.nii.gz").write_bytes(b"")
+    probe = [sys.executable, str(Path(__file__).with_name("qt_icu_probe.py")), str(names)]
     full = subprocess.run(probe, capture_output=True, text=True, timeout=120, check=True).stdout
     preloaded = subprocess.run(probe, capture_output=True, text=True, timeout=120, check=True,
                                env={**os.environ, "LD_PRELOAD": str(slim)}).stdout
-    assert json.loads(full)["dialog shown"] and json.loads(full)["zone names"][0]
+    assert len(json.loads(full)["dialog listing"]) == 8 and json.loads(full)["zone names"][0]
     assert preloaded == full
 
 

@@ -37,6 +37,10 @@ def test_training_libraries_and_unused_qt_are_excluded():
     assert not spec.dropped("openvino/libs/libopenvino_ir_frontend.so.2641")
     assert not spec.dropped("PySide6/Qt/plugins/platforms/libqxcb.so")
     assert not spec.dropped("PySide6/Qt/plugins/platforms/libqoffscreen.so")
+    assert spec.dropped("PySide6/Qt/plugins/imageformats/libqjpeg.so")
+    assert not spec.dropped("PySide6/Qt/plugins/imageformats/libqsvg.so")  # SVG icons
+    assert spec.dropped("openvino/libs/libopenvino_auto_plugin.so")
+    assert not spec.dropped("openvino/libs/libopenvino_intel_gpu_plugin.so")  # iGPU support stays
 
 
 def test_runtime_libraries_that_load_parts_of_themselves_are_collected():
@@ -306,7 +310,7 @@ def test_icu_data_is_slimmed_only_when_every_answer_qt_uses_stays_the_same(tmp_p
 
 
 def test_the_cpu_only_bundle_leaves_out_the_gpu_parts_and_only_it(monkeypatch):
-    gpu = ("openvino/libs/libopenvino_intel_gpu_plugin.so", "openvino/libs/cache.json",
+    gpu = ("openvino/libs/libopenvino_intel_gpu_plugin.so",
            "openvino/libs/libopenvino_intel_npu_plugin.so", "ai_edge_litert/libLiteRtWebGpuAccelerator.so")
     cpu = ("openvino/libs/libopenvino_intel_cpu_plugin.so", "ai_edge_litert/libLiteRt.so")
     monkeypatch.delenv("OTSCC_BUNDLE_CPU_ONLY", raising=False)
