@@ -12,10 +12,10 @@ from __future__ import annotations
 import base64
 import functools
 import io
-import struct
-import zlib
 
 import numpy as np
+
+from inference.png import encode_png
 
 SIZES = (13, 15, 19)
 
@@ -278,17 +278,8 @@ class Canvas:
             x += advance
 
     def png(self) -> bytes:
-        """The image as PNG bytes (8-bit RGB, no filter, zlib level 6)."""
-        rgb = np.clip(self.pixels.round(), 0, 255).astype(np.uint8)
-        h, w, _ = rgb.shape
-        raw = np.concatenate([np.zeros((h, 1), np.uint8), rgb.reshape(h, w * 3)], axis=1).tobytes()
-
-        def chunk(tag: bytes, data: bytes) -> bytes:
-            return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-        header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6))
-                + chunk(b"IEND", b""))
+        """The image as PNG bytes (8-bit RGB)."""
+        return encode_png(np.clip(self.pixels.round(), 0, 255).astype(np.uint8), level=6)
 
 
 def _code(char: str) -> int:

@@ -1,33 +1,16 @@
-"""PNG montage of one patient (CE-T1 with mask contour, T2, T1) using a tiny zlib PNG encoder."""
+"""PNG montage of one patient (CE-T1 with mask contour, T2, T1), encoded by ``inference.png``."""
 
 from __future__ import annotations
 
-import struct
-import zlib
 from pathlib import Path
 
 import numpy as np
 from scipy import ndimage
 
+from inference.png import encode_png
 from training.synth.writers import write_bytes
 
 PANEL_PX = 224
-
-
-def encode_png(rgb: np.ndarray) -> bytes:
-    """Encode an (h, w, 3) uint8 array as a PNG (filter 0 rows, deterministic)."""
-    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
-        raise ValueError(f"expected (h, w, 3) uint8, got {rgb.dtype} {rgb.shape}")
-    h, w, _ = rgb.shape
-    raw = np.concatenate([np.zeros((h, 1), np.uint8), rgb.reshape(h, w * 3)], axis=1).tobytes()
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
-
-    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(
-        b"IEND", b""
-    )
 
 
 def _panel(slice2d: np.ndarray, contour: np.ndarray | None = None) -> np.ndarray:
