@@ -17,6 +17,7 @@ import numpy as np
 
 from inference.imageops import fill_holes_by_slice, label
 from inference.segment import THRESHOLD, postprocess
+from training.progress import PatientProgress
 from training.seg.evaluate import add_patient_arguments, select_patients
 from training.seg.metrics import dice
 
@@ -56,15 +57,15 @@ def collect(cohort: Path, ids: list[str], model_dir: Path) -> list[tuple[np.ndar
 
     backend, _ = select_backend("tflite-fp32", model_dir, threads=2)
     cases = []
-    for i, pid in enumerate(ids, 1):
-        prepared = prepare_patient(cohort / pid)
-        if prepared.patient.mask is None:
-            raise InputError(f"{cohort / pid}: no mask file; the sweep needs ground truth.")
-        result = segment(prepared.volumes, backend)
-        cases.append((result.probability, prepared.patient.mask.array > 0,
-                      prepared.volumes["cet1"].geometry.voxel_volume_ml))
-        sys.stderr.write(f"\r{i}/{len(ids)} {pid}  ")
-    sys.stderr.write("\n")
+    with PatientProgress() as progress:
+        for i, pid in enumerate(ids, 1):
+            prepared = prepare_patient(cohort / pid)
+            if prepared.patient.mask is None:
+                raise InputError(f"{cohort / pid}: no mask file; the sweep needs ground truth.")
+            result = segment(prepared.volumes, backend)
+            cases.append((result.probability, prepared.patient.mask.array > 0,
+                          prepared.volumes["cet1"].geometry.voxel_volume_ml))
+            progress(i, len(ids), pid)
     return cases
 
 

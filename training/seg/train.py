@@ -21,6 +21,7 @@ import numpy as np
 
 from inference.atomic import atomic_path
 from inference.preprocess import PREPROCESS_VERSION, ModelGrid
+from training.progress import PatientProgress
 from training.seg import data
 from training.seg.model import ModelConfig, build_model
 
@@ -111,10 +112,10 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
     ids = data.list_patients(cohort)[:max_patients]
     split = data.load_or_make_split(out_dir / "split.json", ids, cfg.seed)
     grid = ModelGrid(cfg.model.size, cfg.fov_mm)
-    progress = _print_progress("preparing")
     cache_dir = Path(cache_dir) if cache_dir else out_dir / "cache"
-    train_cases = data.load_cases(cohort, split["train"], grid, cache_dir, progress)
-    val_cases = data.load_cases(cohort, split["validation"], grid, cache_dir, progress)
+    with PatientProgress("preparing ") as progress:
+        train_cases = data.load_cases(cohort, split["train"], grid, cache_dir, progress)
+        val_cases = data.load_cases(cohort, split["validation"], grid, cache_dir, progress)
     tf.keras.utils.set_random_seed(cfg.seed)
     strategy = _strategy(cfg.strategy)
     with strategy.scope():
@@ -196,8 +197,3 @@ def _dataset(cases, cfg: TrainConfig, epoch: int):
     return tf.data.Dataset.from_generator(gen, output_signature=spec).prefetch(2).with_options(options)
 
 
-def _print_progress(what: str):
-    def report(i: int, n: int, pid: str) -> None:
-        print(f"\r{what} {i}/{n} {pid}   ", end="" if i < n else "\n", flush=True)  # noqa: T201
-
-    return report

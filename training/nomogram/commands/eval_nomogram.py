@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import logging
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from inference.errors import InputError
 from inference.nomogram import Nomogram
 from training.nomogram import evaluate
 from training.nomogram.features import feature_table, read_clinical
+from training.progress import PatientProgress
 
 log = logging.getLogger(__name__)
 
@@ -123,10 +123,8 @@ def _feature_tables(cohort: Path, model_dir: Path, sets: dict, nomograms: list[N
 
             backend = load_backend("litert", model_dir)
 
-        def progress(i: int, n: int, pid: str, masks: str = masks) -> None:
-            print(f"\rfeatures ({masks}) [{i}/{n}] {pid}   ", end="" if i < n else "\n", file=sys.stderr, flush=True)
-
-        tables.append(feature_table(cohort, ids, masks, cache, backend if masks == "auto" else None, progress))
+        with PatientProgress(f"features ({masks}) ") as progress:
+            tables.append(feature_table(cohort, ids, masks, cache, backend if masks == "auto" else None, progress))
     return tables
 
 

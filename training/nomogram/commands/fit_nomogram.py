@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ from inference.assets import DEFAULT_SEG_MODEL
 from inference.atomic import write_json
 from training.nomogram.features import as_matrix, feature_table, read_clinical
 from training.nomogram.fit import fit_nomogram
+from training.progress import PatientProgress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,10 +38,8 @@ def run(args: argparse.Namespace) -> int:
         backend = load_backend("litert", args.model)
     cache = Path(args.features) if args.features else out.with_name(f"features_{args.masks}.csv")
 
-    def progress(i: int, n: int, pid: str) -> None:
-        print(f"\rfeatures [{i}/{n}] {pid}   ", end="" if i < n else "\n", file=sys.stderr, flush=True)
-
-    table = feature_table(Path(args.cohort), train_ids, args.masks, cache, backend, progress)
+    with PatientProgress("features ") as progress:
+        table = feature_table(Path(args.cohort), train_ids, args.masks, cache, backend, progress)
     x, names = as_matrix(table)
     ids = list(table)
     y = np.array([int(clinical[p]["lnm"]) for p in ids])

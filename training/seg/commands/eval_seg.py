@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from inference.backends import load_backend
+from training.progress import PatientProgress
 from training.seg.evaluate import add_patient_arguments, evaluate, format_table, select_patients
 
 
@@ -25,11 +25,9 @@ def run(args: argparse.Namespace) -> int:
     ids = select_patients(Path(args.cohort), Path(args.model), args.split)
     backend = load_backend(args.backend, args.model)
 
-    def progress(i: int, n: int, pid: str) -> None:
-        print(f"\r[{i}/{n}] {pid}   ", end="" if i < n else "\n", file=sys.stderr, flush=True)
-
-    result = evaluate(Path(args.cohort), ids, backend, save_masks=Path(args.save_masks) if args.save_masks else None,
-                      progress=progress)
+    with PatientProgress() as progress:
+        result = evaluate(Path(args.cohort), ids, backend,
+                          save_masks=Path(args.save_masks) if args.save_masks else None, progress=progress)
     result["split"], result["cohort"] = args.split, str(args.cohort)
     if args.json:
         print(json.dumps(result, indent=2))

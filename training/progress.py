@@ -1,0 +1,35 @@
+"""The per-patient status line of the training commands: ``features [3/81] SYN0003`` rewritten in place on
+stderr. Used as a context manager, it ends an unfinished line when the loop is left by an error, so the
+error message the CLI prints next starts on a line of its own instead of after the last patient's name."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+
+class PatientProgress:
+    """``progress(i, n, patient_id)`` callable for ``load_cases``, ``evaluate``, ``feature_table``, ..."""
+
+    def __init__(self, label: str = "", stream: TextIO | None = None) -> None:
+        self.label, self.stream, self.open = label, stream, False
+
+    def __call__(self, i: int, n: int, pid: str) -> None:
+        stream = self.stream or sys.stderr
+        stream.write(f"\r{self.label}[{i}/{n}] {pid}   " + ("" if i < n else "\n"))
+        stream.flush()
+        self.open = i < n
+
+    def close(self) -> None:
+        """End the status line if a patient's name is still on it."""
+        if self.open:
+            stream = self.stream or sys.stderr
+            stream.write("\n")
+            stream.flush()
+            self.open = False
+
+    def __enter__(self) -> PatientProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
