@@ -52,6 +52,15 @@ DEFAULT_SIZE = (1600, 1000)
 GEOMETRY_KEY = "window/geometry"
 
 
+class _PanelColumn(QVBoxLayout):
+    """The side panels' column. It reports no height-for-width (word-wrapped labels make Qt's layouts report
+    one), so the scroll area around it fits the panels to its height, down to their minimum, as a plain
+    layout would: with it, the area sized them to their preferred height and scrolled even on 1600x1000."""
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        return False
+
+
 class MainWindow(QMainWindow):
     """Signal ``job_done(name, outcome)`` with outcome "finished", "failed" or "cancelled"."""
 
@@ -118,7 +127,7 @@ class MainWindow(QMainWindow):
 
     def _build_layout(self) -> None:
         side = QWidget()
-        side_layout = QVBoxLayout(side)
+        side_layout = _PanelColumn(side)
         side_layout.setContentsMargins(4, 4, 4, 4)
         for panel in (self.progress, self.mask_panel, self.clinical_panel):
             side_layout.addWidget(panel)

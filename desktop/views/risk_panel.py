@@ -110,8 +110,8 @@ class RiskPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
         layout.addWidget(self.detail)
+        layout.addWidget(self.disclaimer)  # with the risk, in view whenever the risk is (short screens scroll)
         layout.addWidget(self.plot, 1)
-        layout.addWidget(self.disclaimer)
         for event in (session.events.prediction, session.events.mask_edit, session.events.clinical,
                       session.events.patient):
             event.connect(self.sync)
