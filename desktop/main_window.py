@@ -133,7 +133,7 @@ class MainWindow(QMainWindow):
             side_layout.addWidget(panel)
         side_layout.addWidget(self.risk_panel, 1)
         side.setMinimumWidth(520)
-        # The panels need ~820 px of height; a 1366x768 laptop (or 1080p at 150 % scaling) has ~720 free: they
+        # The panels need ~830 px of height; a 1366x768 laptop (or 1080p at 150 % scaling) has ~720 free: they
         # scroll there instead of pushing the nomogram off the screen.
         scroll = QScrollArea()
         scroll.setObjectName("sidePanels")

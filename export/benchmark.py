@@ -357,7 +357,7 @@ def _ticks(lo: float, hi: float, log: bool) -> list[float]:
                 for m in (1, 2, 5) if lo <= m * 10.0 ** e <= hi]
     raw = hi / 6
     step = min((m * 10.0 ** math.floor(math.log10(raw)) for m in (1, 2, 5, 10)), key=lambda s: abs(s - raw))
-    return [i * step for i in range(int(hi / step) + 1)]
+    return [i * step for i in range(int(hi / step + 1e-9) + 1)]  # 0.6 / 0.2 is 2.9999...
 
 
 def write_chart(results: list[dict], path: Path) -> Path:
@@ -387,7 +387,7 @@ def write_chart(results: list[dict], path: Path) -> Path:
     legend_h = 22 * len(results) + 10
     height = top + row_h * max(1, len(keys)) + 60 + legend_h
     draw = Canvas(width, int(height))
-    draw.text(width / 2, 14, "otscc-edge segmentation latency", title_font, anchor="mt")
+    draw.text(width / 2, 14, "otscc-edge segmentation latency", title_font, anchor="ma")
     bottom = top + row_h * max(1, len(keys))
     if shown:
         lo, hi = (min(shown) / 1.5, max(shown) * 3) if log else (0.0, max(shown) * 1.15)
@@ -397,7 +397,7 @@ def write_chart(results: list[dict], path: Path) -> Path:
             x = to_x(tick)
             draw.line(x, top, x, bottom, "#e4e4e4")
             draw.line(x, bottom, x, bottom + 5, "#000000")
-            draw.text(x, bottom + 8, f"{tick:g}", small, anchor="mt")
+            draw.text(x, bottom + 8, f"{tick:g}", small, anchor="ma")
         bar_h = (row_h - 10) / max(1, len(results))
         for i, (_res, vals) in enumerate(series):
             color = COLORS[i % len(COLORS)]
@@ -416,7 +416,7 @@ def write_chart(results: list[dict], path: Path) -> Path:
     for k, text in enumerate(labels):
         draw.text(left - 8, top + (k + 0.5) * row_h, text, font, anchor="rm")
     draw.text((left + right) / 2, bottom + 30, "ms per 256x256 slice (median; lower is better)"
-              + ("; log scale" if log else ""), font, anchor="mt")
+              + ("; log scale" if log else ""), font, anchor="ma")
     for i, (res, _vals) in enumerate(series):
         y = bottom + 62 + 22 * i
         draw.rectangle(left, y - 6, left + 22, y + 6, COLORS[i % len(COLORS)])

@@ -114,7 +114,7 @@ class Page:
         """Straight segments ``[(x0, y0, x1, y1), ...]`` stroked as one path."""
         path = " ".join(f"{x0:.2f} {self._y(y0):.2f} m {x1:.2f} {self._y(y1):.2f} l" for x0, y0, x1, y1 in segments)
         if path:
-            self.ops.append(f"{width:g} w {_color(color)} RG 0 J {path} S")
+            self.ops.append(f"{width:g} w {_color(color)} RG 2 J {path} S")  # square caps close the corners
 
     def rect(self, x: float, y: float, w: float, h: float, *, fill: str | None = None, stroke: str | None = None,
              width: float = 1.0) -> None:
@@ -135,9 +135,10 @@ class Page:
 
     def image(self, x: float, y: float, w: float, h: float, pixels: np.ndarray) -> None:
         """A grayscale uint8 image (row 0 at the top) stretched onto the box, pixels shown as squares."""
-        pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-        if pixels.ndim != 2 or pixels.size == 0:
-            raise ValueError(f"image: a non-empty 2D uint8 array is needed, got shape {pixels.shape}")
+        pixels = np.asarray(pixels)
+        if pixels.dtype != np.uint8 or pixels.ndim != 2 or pixels.size == 0:
+            raise ValueError(f"image: a non-empty 2D uint8 array is needed, got {pixels.dtype} {pixels.shape}")
+        pixels = np.ascontiguousarray(pixels)
         self.images.append(pixels)
         self.ops.append(f"q {w:.2f} 0 0 {h:.2f} {x:.2f} {self._y(y + h):.2f} cm /Im{len(self.images)} Do Q")
 
@@ -179,7 +180,8 @@ def write_pdf(page: Page, path: str | Path, *, metadata: dict[str, str] | None =
                    f"/Contents {content} 0 R >>".encode())
     add(f"<< /Type /Pages /Kids [{page_ref} 0 R] /Count 1 >>".encode())
     catalog = add(f"<< /Type /Catalog /Pages {pages_ref} 0 R >>".encode())
-    info = add(b"<< " + b" ".join(b"/" + k.encode("ascii") + b" (" + _escape(encode(v)) + b")"
+    # document information strings are PDFDocEncoding, which agrees with ASCII only: anything else is "?"
+    info = add(b"<< " + b" ".join(b"/" + k.encode("ascii") + b" (" + _escape(v.encode("ascii", "replace")) + b")"
                                   for k, v in (metadata or {}).items()) + b" >>")
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
     offsets = []

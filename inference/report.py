@@ -183,9 +183,11 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
             f"Stage timings: {timings}",
             *[f"Warning: {w}" for w in r["warnings"][:4]]]
     y = foot_top
-    for line in (w for text in foot for w in wrap(text, inner, 6)):
-        if y > page.height - 14:
-            break
+    lines = [w for text in foot for w in wrap(text, inner, 6)]
+    room = int((page.height - 14 - foot_top) // 9) + 1
+    if len(lines) > room:  # never cut silently
+        lines = lines[:room - 1] + [f"... {len(lines) - room + 1} more line(s): see result.json"]
+    for line in lines:
         page.text(MARGIN, y, line, 6)
         y += 9
     return page

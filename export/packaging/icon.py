@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import struct
 import sys
-import zlib
 from pathlib import Path
 
 import numpy as np
+
+from inference.png import encode_png
 
 OUT = Path(__file__).resolve().parents[2] / "assets" / "packaging"
 ICO_SIZES = (16, 24, 32, 48, 64, 128, 256)
@@ -53,15 +54,8 @@ def render(size: int) -> np.ndarray:
 
 
 def png_bytes(rgba: np.ndarray) -> bytes:
-    """A PNG file (8-bit RGBA, no filtering) of an (h, w, 4) uint8 array."""
-    h, w = rgba.shape[:2]
-    raw = b"".join(b"\x00" + rgba[row].tobytes() for row in range(h))
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    """A PNG file (8-bit RGBA) of an (h, w, 4) uint8 array."""
+    return encode_png(rgba)
 
 
 def ico_bytes(images: dict[int, bytes]) -> bytes:

@@ -258,7 +258,9 @@ def drop_orphan_libraries(binaries: list) -> tuple[list, list[str]]:
     GTK theme plugin's GTK stack (cairo, pango, gdk-pixbuf, gio, ...) stayed behind with nothing loading it.
     Candidates are top-level ``BINARY`` entries from outside any Python package (the system's ``/usr/lib``),
     and a candidate stays when any other kept binary lists it as ``NEEDED``, repeated until nothing changes.
-    Returns ``(kept entries, dropped names)``; unchanged when ``readelf`` is missing.
+    Returns ``(kept entries, dropped names)``; unchanged when ``readelf`` is missing. Only ``DT_NEEDED`` counts:
+    a system library that something opens by name at run time (``dlopen``, ``ctypes``) would be dropped too,
+    which is why the bundle tests start the GUI, the CLI and every backend after this step.
     """
     import shutil
 

@@ -361,16 +361,23 @@ def test_the_window_fits_the_screen_and_reopens_where_it_was_closed(qapp, tmp_pa
     free = first.screen().availableGeometry()
     assert first.width() <= free.width() and first.height() <= free.height()
     assert first.width() < 1600  # shrunk, not the default
-    from PySide6.QtWidgets import QApplication, QScrollArea
+    from PySide6.QtWidgets import QApplication, QLabel, QScrollArea
 
     panels = first.findChild(QScrollArea, "sidePanels").verticalScrollBar()
     QApplication.processEvents()
     assert panels.maximum() > 0  # a short screen: the side panels scroll ...
+
+    def clipped() -> list[str]:  # word-wrapped labels given less height than their text needs
+        return [label.text()[:40] for label in first.findChildren(QLabel) if label.wordWrap() and label.isVisible()
+                and label.heightForWidth(label.width()) > label.height()]
+
+    assert clipped() == []
     risk = first.risk_panel  # ... and the SYNTHETIC disclaimer sits with the risk, above the long nomogram
     assert risk.layout().indexOf(risk.disclaimer) < risk.layout().indexOf(risk.plot)
     first.resize(1600, 1000)
     QApplication.processEvents()
     assert panels.maximum() == 0  # room enough: they fit, the nomogram and its disclaimer in view
+    assert clipped() == []
     first.resize(770, 560)
     close_window(first)
     again = make_window(folder, factory)

@@ -11,8 +11,8 @@ import pytest
 
 from inference.pdf import Page, mask_outline, text_width, wrap, write_pdf
 
-needs_poppler = pytest.mark.skipif(shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
-                                   reason="poppler-utils (pdftotext, pdftoppm) not installed")
+needs_poppler = pytest.mark.skipif(any(shutil.which(t) is None for t in ("pdfinfo", "pdftotext", "pdftoppm")),
+                                   reason="poppler-utils (pdfinfo, pdftotext, pdftoppm) not installed")
 
 
 @needs_poppler
@@ -75,6 +75,8 @@ def test_mask_outline_runs_along_voxel_edges():
     assert mask_outline(np.zeros((2, 2), bool)) == []
 
 
-def test_page_refuses_an_image_that_is_not_2d():
+def test_page_refuses_an_image_that_is_not_2d_uint8():
     with pytest.raises(ValueError, match="2D"):
         Page().image(0, 0, 10, 10, np.zeros((2, 2, 3), np.uint8))
+    with pytest.raises(ValueError, match="float"):  # 0..1 floats would silently turn black
+        Page().image(0, 0, 10, 10, np.full((2, 2), 0.5))

@@ -167,6 +167,11 @@ def test_report_page_says_what_the_result_says(pipeline, prediction):
     assert len(page.images) == 4 and all(im.dtype == np.uint8 for im in page.images)
     outline_ops = [op for op in page.ops if "1.000 0.188 0.188 RG" in op]  # the red mask outline
     assert outline_ops  # the sample's tumor is on its largest slice
+    from dataclasses import replace  # footer lines beyond the page are counted, never dropped silently
+
+    wordy = replace(prediction, warnings=[f"warning {i}: " + "a long explanation " * 30 for i in range(4)])
+    texts = build_page(wordy, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir).texts
+    assert texts[-1].startswith("... ") and texts[-1].endswith("more line(s): see result.json")
 
 
 def test_cancel_stops_before_anything_is_written(pipeline, prepared):
