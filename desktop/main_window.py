@@ -78,6 +78,9 @@ class MainWindow(QMainWindow):
         self.errors = ErrorSink(self, presenter)
         #: how to ask for a folder; tests replace it (title -> path or None)
         self.ask_directory: Callable[[str], str | None] = self._ask_directory
+        #: how to ask before unexported mask edits are dropped (message -> True to discard); tests replace it
+        self.confirm_discard: Callable[[str], bool] = self._confirm_discard
+        self._exported = None  # the prediction last exported (its edits are safe on disk)
         self.roles_dialog: RolesDialog | None = None
         self._handlers: dict[str, Callable[[object], None]] = {}
         self._pending_rescore = False
@@ -217,6 +220,8 @@ class MainWindow(QMainWindow):
             self.open_patient(path)
 
     def open_patient(self, path: str | Path, overrides: dict[str, str] | None = None) -> bool:
+        if not self.may_discard_edits():
+            return False
         path = Path(path)
         if path.is_file():  # a dropped image file: its folder is the patient
             path = path.parent
@@ -227,6 +232,8 @@ class MainWindow(QMainWindow):
         """Close the open patient (File > Close patient); refused while a job runs. Exported files stay."""
         if self.runner.busy:
             self.statusBar().showMessage(f"Busy: {JOB_TITLES[self.runner.current]} is running.", 4000)
+            return False
+        if not self.may_discard_edits():
             return False
         self.session.clear()
         release_memory()
@@ -307,10 +314,11 @@ class MainWindow(QMainWindow):
             return False
         prediction, inputs = s.prediction, [s.path]
         return self.start_job("export", lambda progress, cancelled: self.engine.export(
-            prediction, folder, inputs, progress=progress, cancelled=cancelled), self._on_exported)
+            prediction, folder, inputs, progress=progress, cancelled=cancelled),
+            lambda paths: self._on_exported(paths, prediction))
 
-    def _on_exported(self, paths: dict[str, Path]) -> None:
-        self.last_export = paths
+    def _on_exported(self, paths: dict[str, Path], prediction=None) -> None:
+        self.last_export, self._exported = paths, prediction
         self.statusBar().showMessage(f"Exported to {paths['result'].parent}", 15000)
 
     # -- menus' helpers ------------------------------------------------------------------------------
@@ -449,7 +457,31 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.open_patient(urls[0].toLocalFile())
 
+    def unexported_edits(self) -> bool:
+        """The user edited the mask and that mask (or its recomputed result) has not been exported."""
+        s = self.session
+        return s.editor is not None and s.edited and (s.mask_changed or s.prediction is not self._exported)
+
+    def may_discard_edits(self) -> bool:
+        """True when closing or replacing the patient loses no user edit, or the user chose to discard them."""
+        if not self.unexported_edits():
+            return True
+        return self.confirm_discard(
+            f"The tumor mask of patient {self.session.patient_id} has edits that were not exported. "
+            "Discard them? (Cancel, then Export results, keeps them.)")
+
+    def _confirm_discard(self, message: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unexported mask edits", message, parent=self)
+        discard = box.addButton("Discard edits", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is discard
+
     def closeEvent(self, event) -> None:  # noqa: N802
+        if not self.may_discard_edits():
+            event.ignore()
+            return
         self.runner.wait()
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         self.settings.sync()

@@ -59,6 +59,7 @@ def take(out: Path, patient: Path, nomogram: Path | None) -> dict[str, float]:
     factory = None if nomogram is None else (lambda s: default_factory(replace(s, nomogram=nomogram)))
     data = Path(tempfile.mkdtemp(prefix="otscc-shots-"))
     window = create_window(folder=data, factory=factory)
+    window.confirm_discard = lambda message: True  # a scripted session: its demo edits may go
     window.resize(1600, 1000)
     window.show()
     app.processEvents()

@@ -58,6 +58,7 @@ def make_window(folder: Path, factory, **kwargs):
     window = create_window(folder=folder, factory=factory, presenter=presenter, **kwargs)
     window.presenter = presenter
     window.ask_directory = lambda title: None  # never a blocking file dialog
+    window.confirm_discard = lambda message: True  # never a blocking "discard edits?" box
     window.show()
     return window
 

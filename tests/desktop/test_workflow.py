@@ -383,3 +383,39 @@ def test_the_window_fits_the_screen_and_reopens_where_it_was_closed(qapp, tmp_pa
     again = make_window(folder, factory)
     assert (again.width(), again.height()) == (770, 560)
     close_window(again)
+
+
+def test_unexported_mask_edits_are_not_dropped_without_asking(qapp, tmp_path, factory, qtbot):
+    """Closing the window, closing the patient or opening another one asks before it drops a mask the user
+    edited and did not export; Cancel keeps everything. Exporting (or having no edits) asks nothing."""
+    from tests.desktop.conftest import close_window, make_window
+
+    w = make_window(tmp_path / "userdata", factory)
+    asked: list[str] = []
+    w.confirm_discard = lambda message: asked.append(message) or False  # the user presses Cancel
+    assert w.open_patient(SAMPLE_PATIENT)
+    assert wait_job(w) == ("load", "finished"), w.presenter.reports
+    w.segment()
+    assert wait_job(w) == ("segment", "finished"), w.presenter.reports
+    assert w.close_patient() and not asked  # the automatic result alone is not user work
+    assert w.open_patient(SAMPLE_PATIENT) and wait_job(w) == ("load", "finished")
+    w.segment()
+    assert wait_job(w) == ("segment", "finished"), w.presenter.reports
+    m, axial = w.model, w.viewer.ortho["axial"]
+    w.actions["paint"].trigger()
+    row, col = m.plane_cursor("axial")
+    row_mm, col_mm = m.plane_spacing("axial")
+    qtbot.mouseClick(axial.graphics.viewport(), Qt.MouseButton.LeftButton,
+                     pos=widget_pos(axial, (col + 12.5) * col_mm, (row + 0.5) * row_mm))
+    edited = int(m.mask.sum())
+    assert not w.close_patient() and not w.open_patient(SAMPLE_PATIENT)
+    w.close()
+    assert w.isVisible() and len(asked) == 3 and "not exported" in asked[0]
+    assert w.session.prepared is not None and int(m.mask.sum()) == edited  # nothing was dropped
+    w.mask_panel.recompute_button.click()
+    assert wait_job(w) == ("rescore", "finished"), w.presenter.reports
+    w.ask_directory = lambda title: str(tmp_path / "out")
+    assert w.export()
+    assert wait_job(w) == ("export", "finished"), w.presenter.reports
+    assert w.close_patient() and len(asked) == 3  # exported: closing asks nothing
+    close_window(w)
