@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,7 +81,8 @@ class MainWindow(QMainWindow):
         self.ask_directory: Callable[[str], str | None] = self._ask_directory
         #: how to ask before unexported mask edits are dropped (message -> True to discard); tests replace it
         self.confirm_discard: Callable[[str], bool] = self._confirm_discard
-        self._exported = None  # the prediction last exported (its edits are safe on disk)
+        #: the prediction last exported (its edits are safe on disk); weak, so a closed patient's arrays are freed
+        self._exported: Callable[[], object] = lambda: None
         self.roles_dialog: RolesDialog | None = None
         self._handlers: dict[str, Callable[[object], None]] = {}
         self._pending_rescore = False
@@ -318,7 +320,8 @@ class MainWindow(QMainWindow):
             lambda paths: self._on_exported(paths, prediction))
 
     def _on_exported(self, paths: dict[str, Path], prediction=None) -> None:
-        self.last_export, self._exported = paths, prediction
+        self.last_export = paths
+        self._exported = weakref.ref(prediction) if prediction is not None else (lambda: None)
         self.statusBar().showMessage(f"Exported to {paths['result'].parent}", 15000)
 
     # -- menus' helpers ------------------------------------------------------------------------------
@@ -460,7 +463,7 @@ class MainWindow(QMainWindow):
     def unexported_edits(self) -> bool:
         """The user edited the mask and that mask (or its recomputed result) has not been exported."""
         s = self.session
-        return s.editor is not None and s.edited and (s.mask_changed or s.prediction is not self._exported)
+        return s.editor is not None and s.edited and (s.mask_changed or s.prediction is not self._exported())
 
     def may_discard_edits(self) -> bool:
         """True when closing or replacing the patient loses no user edit, or the user chose to discard them."""
