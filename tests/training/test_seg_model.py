@@ -12,7 +12,7 @@ import pytest
 
 from training.seg import data
 from training.seg.model import ModelConfig, build_model, count_macs
-from training.seg.train import TrainConfig, train
+from training.seg.train import TrainConfig, _augment_config, train
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = TrainConfig(model=ModelConfig(alpha=0.35, size=64), epochs=2, steps_per_epoch=3, batch_size=4,
@@ -103,6 +103,36 @@ def test_augmentation_keeps_image_and_mask_aligned():
     assert (bright & (aug_msk > 0)).sum() / max(1, aug_msk.sum()) > 0.9
 
 
+def _augmented_tumor_centres(cfg, n=40):
+    img = np.zeros((64, 64, 3), np.float32)
+    msk = np.zeros((64, 64), np.float32)
+    img[8:20, 28:36, :] = 0.8  # a tumor in the top half, off-centre
+    msk[8:20, 28:36] = 1
+    centres = []
+    for seed in range(n):
+        aug_img, aug_msk = data.augment(img, msk, np.random.default_rng(seed), cfg)
+        bright = aug_img[..., 0] > 0.4
+        assert (bright & (aug_msk > 0)).sum() / max(1, aug_msk.sum()) > 0.9  # image and mask stay aligned
+        ys, xs = np.nonzero(aug_msk)
+        centres.append((ys.mean(), xs.mean()))
+    return np.array(centres)
+
+
+def test_rotation_and_top_bottom_flip_move_the_tumor_anywhere_in_the_slice():
+    still = dict(bias_field=0, intensity_jitter=0, noise_sd=0, gamma_range=(1, 1))
+    default = _augmented_tumor_centres(data.AugmentConfig(**still))
+    assert (default[:, 0] < 32).all()  # +/-10 degrees and left-right flips keep it in the top half
+    anywhere = _augmented_tumor_centres(data.AugmentConfig(**still, max_rotation_deg=180, flip_ud=True))
+    assert (anywhere[:, 0] > 32).sum() >= 10 and (anywhere[:, 0] < 32).sum() >= 10
+    flipped = _augmented_tumor_centres(data.AugmentConfig(**still, max_rotation_deg=0, flip_lr=False, flip_ud=True))
+    assert 10 <= (flipped[:, 0] > 32).sum() <= 30  # mirrored top-bottom in about half the slices
+    # the training options reach the augmentation (and round-trip through config.json)
+    cfg = TrainConfig.from_dict(TrainConfig(rotation_deg=180, flip_ud=True).to_dict())
+    aug = _augment_config(cfg)
+    assert (aug.max_rotation_deg, aug.flip_ud) == (180, True)
+    assert (_augment_config(TrainConfig()).max_rotation_deg, _augment_config(TrainConfig()).flip_ud) == (10, False)
+
+
 def test_tumor_contrast_augmentation_fades_the_tumor_on_one_sequence_only():
     img = np.full((64, 64, 3), 0.3, np.float32)
     tumor = np.zeros((64, 64), bool)
@@ -190,7 +220,7 @@ import tensorflow as tf
 cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 from training.seg.model import ModelConfig
-from training.seg.train import TrainConfig, train
+from training.seg.train import TrainConfig, _augment_config, train
 cfg = TrainConfig(model=ModelConfig(alpha=0.35, size=64), epochs=1, steps_per_epoch=2, batch_size=4,
                   strategy="mirrored", seed=1)
 s = train({str(tiny_cohort)!r}, {str(tmp_path / 'mirrored')!r}, cfg)

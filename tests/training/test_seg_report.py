@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from training.seg.card import _pretrain_text
+from training.seg.card import _aug_text, _pretrain_text
 from training.seg.report import earlier_phases, phase_label, plot_learning_curves
 
 
@@ -28,6 +28,10 @@ def test_phases_old_and_new_format(tmp_path):
     assert phase_label(crops["train"], whole["train"]) == "crops -> whole slices"
     assert phase_label(whole["train"], final["train"]) == "tumor-contrast augmentation 0.4"
     assert phase_label(whole["train"], whole["train"]) == "restart"
+    rotated = _phase(2, rotation_deg=180, flip_ud=True)
+    assert phase_label(whole["train"], rotated["train"]) == "rotations +/-180 deg + top-bottom flips"
+    assert _aug_text(rotated["train"]) == ", rotations up to 180 degrees, top-bottom flips"
+    assert _aug_text(whole["train"]) == ""
     text = _pretrain_text(tmp_path)
     assert "Phase 1 (from random initialization): batch 8 of 128-pixel crops" in text
     assert "Phase 2 (from phase 1's best weights): batch 8 of whole 256-pixel slices" in text

@@ -57,7 +57,10 @@ def _pretrain_text(model_dir: Path) -> str:
 
 def _aug_text(cfg: dict) -> str:
     p = cfg.get("tumor_contrast_aug", 0)
-    return f", tumor faded on CE-T1 or T2 in {p:.0%} of slices" if p else ""
+    text = f", tumor faded on CE-T1 or T2 in {p:.0%} of slices" if p else ""
+    if cfg.get("rotation_deg", 10.0) != 10.0:
+        text += f", rotations up to {cfg['rotation_deg']:g} degrees"
+    return text + (", top-bottom flips" if cfg.get("flip_ud") else "")
 
 
 def write_card(model_dir: Path, test: dict, fresh: dict | None, notes: tuple[str, ...] = ()) -> Path:

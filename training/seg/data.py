@@ -121,6 +121,9 @@ def load_cases(cohort: Path, ids: list[str], grid: ModelGrid, cache_dir: Path | 
 @dataclass(frozen=True)
 class AugmentConfig:
     flip_lr: bool = True  # tumors occur on either side of the tongue
+    #: also mirror top-bottom (nnU-Net mirrors along every axis): with left-right flips and rotations up to 180
+    #: degrees the tumor's position in the slice says nothing, so the model has to read its appearance
+    flip_ud: bool = False
     max_rotation_deg: float = 10.0
     scale_range: tuple[float, float] = (0.9, 1.1)
     gamma_range: tuple[float, float] = (0.8, 1.25)  # per channel: contrast changes between scanners
@@ -139,6 +142,8 @@ def augment(image: np.ndarray, mask: np.ndarray, rng: np.random.Generator,
     image = image.astype(np.float32)
     if cfg.flip_lr and rng.random() < 0.5:
         image, mask = image[:, ::-1], mask[:, ::-1]
+    if cfg.flip_ud and rng.random() < 0.5:
+        image, mask = image[::-1], mask[::-1]
     angle = np.radians(rng.uniform(-cfg.max_rotation_deg, cfg.max_rotation_deg))
     scale = rng.uniform(*cfg.scale_range)
     if abs(angle) > 1e-3 or abs(scale - 1) > 1e-3:

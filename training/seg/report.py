@@ -27,6 +27,10 @@ def phase_label(before: dict, after: dict) -> str:
         return "crops -> whole slices" if not after.get("crop") else f"{after['crop']}-px crops"
     if after.get("tumor_contrast_aug", 0) != before.get("tumor_contrast_aug", 0):
         return f"tumor-contrast augmentation {after.get('tumor_contrast_aug', 0):g}"
+    geometry = ("rotation_deg", "flip_ud")
+    if any(after.get(k, d) != before.get(k, d) for k, d in zip(geometry, (10.0, False), strict=True)):
+        flips = " + top-bottom flips" if after.get("flip_ud") else ""
+        return f"rotations +/-{after.get('rotation_deg', 10.0):g} deg{flips}"
     return "restart"
 
 

@@ -42,6 +42,8 @@ class TrainConfig:
     min_learning_rate: float = 2e-5
     tumor_fraction: float = 0.6
     tumor_contrast_aug: float = 0.0  # AugmentConfig.tumor_contrast_p
+    rotation_deg: float = 10.0  # AugmentConfig.max_rotation_deg
+    flip_ud: bool = False  # AugmentConfig.flip_ud
     seed: int = 0
     strategy: str = "default"  # default | mirrored | multiworker
 
@@ -181,6 +183,11 @@ def _load_history(out_dir: Path) -> list[dict]:
     return json.loads(path.read_text())["history"] if path.exists() else []
 
 
+def _augment_config(cfg: TrainConfig) -> data.AugmentConfig:
+    return data.AugmentConfig(tumor_contrast_p=cfg.tumor_contrast_aug, max_rotation_deg=cfg.rotation_deg,
+                              flip_ud=cfg.flip_ud)
+
+
 def _dataset(cases, cfg: TrainConfig, epoch: int):
     import tensorflow as tf
 
@@ -188,7 +195,7 @@ def _dataset(cases, cfg: TrainConfig, epoch: int):
 
     def gen():
         yield from data.batches(cases, cfg.batch_size, cfg.steps_per_epoch, seed=cfg.seed * 100003 + epoch,
-                                aug=data.AugmentConfig(tumor_contrast_p=cfg.tumor_contrast_aug), crop=cfg.crop,
+                                aug=_augment_config(cfg), crop=cfg.crop,
                                 tumor_fraction=cfg.tumor_fraction)
 
     spec = (tf.TensorSpec((None, size, size, 3), tf.float32), tf.TensorSpec((None, size, size, 1), tf.float32))

@@ -32,6 +32,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--tumor-contrast-aug", type=float, default=d.tumor_contrast_aug, metavar="P",
       help="probability of lowering the tumor's contrast on CE-T1 or T2 in a training slice, so the model learns "
            f"to read the other sequence (default: {d.tumor_contrast_aug})")
+    a("--rotation", type=float, default=d.rotation_deg, metavar="DEG",
+      help=f"random in-plane rotation of training slices up to +/-DEG degrees (default: {d.rotation_deg:g})")
+    a("--flip-ud", action="store_true",
+      help="also mirror training slices top-bottom (with --rotation 180: the tumor's position in the slice no "
+           "longer tells the model anything; default: left-right only)")
     a("--seed", type=int, default=d.seed, help=f"seed for split, sampling and init (default: {d.seed})")
     a("--strategy", choices=("default", "mirrored", "multiworker"), default=d.strategy,
       help="tf.distribute strategy: mirrored = all local GPUs, multiworker = TF_CONFIG cluster (default: default)")
@@ -50,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         fov_mm=args.fov_mm,
         epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch, crop=args.crop,
         learning_rate=args.lr, patience=args.patience, lr_patience=args.lr_patience, seed=args.seed,
-        tumor_contrast_aug=args.tumor_contrast_aug,
+        tumor_contrast_aug=args.tumor_contrast_aug, rotation_deg=args.rotation, flip_ud=args.flip_ud,
         strategy=args.strategy,
     )
     summary = train(Path(args.cohort), Path(args.out), cfg, resume=not args.no_resume,
