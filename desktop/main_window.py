@@ -460,21 +460,25 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.open_patient(urls[0].toLocalFile())
 
-    def unexported_edits(self) -> bool:
-        """The user edited the mask and that mask (or its recomputed result) has not been exported."""
+    def unexported_edits(self) -> list[str]:
+        """What the user changed that no export holds yet: "tumor mask", "clinical values" or nothing."""
         s = self.session
-        return s.editor is not None and s.edited and (s.mask_changed or s.prediction is not self._exported())
+        unexported = s.prediction is None or s.prediction is not self._exported()
+        mask = s.editor is not None and s.edited and (s.mask_changed or unexported)
+        clinical = s.clinical_edited and (unexported or s.risk_stale)
+        return [name for name, changed in (("tumor mask", mask), ("clinical values", clinical)) if changed]
 
     def may_discard_edits(self) -> bool:
         """True when closing or replacing the patient loses no user edit, or the user chose to discard them."""
-        if not self.unexported_edits():
+        edits = self.unexported_edits()
+        if not edits:
             return True
         return self.confirm_discard(
-            f"The tumor mask of patient {self.session.patient_id} has edits that were not exported. "
+            f"Patient {self.session.patient_id}: your edits of the {' and the '.join(edits)} were not exported. "
             "Discard them? (Cancel, then Export results, keeps them.)")
 
     def _confirm_discard(self, message: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unexported mask edits", message, parent=self)
+        box = QMessageBox(QMessageBox.Icon.Warning, "Unexported edits", message, parent=self)
         discard = box.addButton("Discard edits", QMessageBox.ButtonRole.DestructiveRole)
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)

@@ -55,6 +55,7 @@ class Session:
         self.prediction: Prediction | None = None
         self.editor: MaskEditor | None = None
         self.clinical: dict[str, Any] = {}
+        self.loaded_clinical: dict[str, Any] = {}  # as the patient folder gave them (plus the DOI default)
         self.measures: TumorMeasures | None = None
         self.clinical_problem: str | None = None
         self.warnings: list[str] = []
@@ -95,7 +96,12 @@ class Session:
         return self.viewer.mask_volume(self.segmented.mask)
 
     def clinical_for_scoring(self) -> dict[str, Any]:
-        return {k: self.clinical[k] for k in CLINICAL if self.clinical.get(k) not in (None, "")}
+        return _scoring(self.clinical)
+
+    @property
+    def clinical_edited(self) -> bool:
+        """The user changed the clinical values the patient folder gave (or typed ones it lacked)."""
+        return self.prepared is not None and _scoring(self.clinical) != _scoring(self.loaded_clinical)
 
     def missing_clinical(self) -> list[str]:
         return clinical_complete(self.clinical)
@@ -107,6 +113,7 @@ class Session:
         self.clinical_problem = None
         # no measured DOI: the mask-based estimate is the suggestion (labelled ESTIMATED when used)
         self.clinical = {"doi_mm": "auto", **normalize_clinical(loaded.clinical)}
+        self.loaded_clinical = dict(self.clinical)
         self.warnings = list(loaded.warnings) + list(loaded.prepared.warnings)
         self.viewer.set_volumes(loaded.prepared.volumes)
         self.events.patient.emit()
@@ -118,7 +125,7 @@ class Session:
         if self.editor is not None:
             self.editor.changed.disconnect(self._on_edit)
         self.path = self.prepared = self.segmented = self.prediction = self.editor = self.measures = None
-        self.clinical, self.clinical_problem, self.warnings = {}, None, []
+        self.clinical, self.loaded_clinical, self.clinical_problem, self.warnings = {}, {}, None, []
         self.viewer.clear()
         self.events.patient.emit()
         self.events.segmentation.emit()
@@ -171,6 +178,11 @@ def tumor_centre(mask: np.ndarray, default: tuple[int, int, int]) -> tuple[int, 
         return default
     nearest = points[np.argmin(((points - points.mean(axis=0)) ** 2).sum(axis=1))]
     return tuple(int(v) for v in nearest)
+
+
+def _scoring(clinical: dict[str, Any]) -> dict[str, Any]:
+    """The values the nomogram reads, without empty fields."""
+    return {k: clinical[k] for k in CLINICAL if clinical.get(k) not in (None, "")}
 
 
 def _comparable(prediction: Prediction) -> dict[str, Any]:

@@ -419,3 +419,33 @@ def test_unexported_mask_edits_are_not_dropped_without_asking(qapp, tmp_path, fa
     assert wait_job(w) == ("export", "finished"), w.presenter.reports
     assert w.close_patient() and len(asked) == 3  # exported: closing asks nothing
     close_window(w)
+
+
+def test_unexported_clinical_edits_are_not_dropped_without_asking(qapp, tmp_path, factory):
+    """Typed clinical values count as user work too: closing asks until they are exported with a risk that
+    uses them; changing them back to the folder's values asks nothing."""
+    from tests.desktop.conftest import close_window, make_window
+
+    w = make_window(tmp_path / "userdata", factory)
+    asked: list[str] = []
+    w.confirm_discard = lambda message: asked.append(message) or False  # the user presses Cancel
+    assert w.open_patient(SAMPLE_PATIENT) and wait_job(w) == ("load", "finished")
+    loaded = w.clinical_panel.values()
+    w.clinical_panel.set_values({"age": int(loaded["age"]) + 7})
+    w.clinical_panel._timer.timeout.emit()  # the end of the typing burst
+    assert w.session.clinical_edited
+    assert not w.close_patient() and "clinical values" in asked[-1] and "tumor mask" not in asked[-1]
+    w.clinical_panel.set_values({"age": loaded["age"]})  # typed back: nothing to lose
+    w.clinical_panel._timer.timeout.emit()
+    assert not w.session.clinical_edited and w.unexported_edits() == []
+    w.clinical_panel.set_values({"age": int(loaded["age"]) + 7})
+    w.clinical_panel._timer.timeout.emit()
+    w.segment()
+    assert wait_job(w) == ("segment", "finished"), w.presenter.reports
+    assert w.session.prediction.clinical["age"] == loaded["age"] + 7
+    assert w.unexported_edits() == ["clinical values"]
+    w.ask_directory = lambda title: str(tmp_path / "out")
+    assert w.export() and wait_job(w) == ("export", "finished"), w.presenter.reports
+    count = len(asked)
+    assert w.unexported_edits() == [] and w.close_patient() and len(asked) == count  # exported: no question
+    close_window(w)
