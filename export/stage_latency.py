@@ -54,13 +54,11 @@ def _networks(model_dir: Path):
     import tensorflow as tf
     import tf_keras as keras
 
-    from training.seg.model import ModelConfig, build_model
+    from training.seg.model import load_trained
 
-    config = ModelConfig.from_dict(json.loads((model_dir / "config.json").read_text())["train"]["model"])
-    if config.decoder != "light" or config.head_skip:
+    full, train = load_trained(model_dir, batch_size=1)
+    if train["model"]["decoder"] != "light" or train["model"].get("head_skip"):
         raise SystemExit("stage_latency: expects the light decoder without --head-skip")
-    full = build_model(config, batch_size=1)
-    full.load_weights(str(model_dir / "best.weights.h5"))
     nets = {}
     for cut in CUTS:
         if cut == "encoder":  # every encoder output the decoder uses

@@ -12,6 +12,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from training.seg.data import AugmentConfig
+
 
 def _row(name: str, s: dict) -> str:
     if not s["n"]:
@@ -58,7 +60,8 @@ def _pretrain_text(model_dir: Path) -> str:
 def _aug_text(cfg: dict) -> str:
     p = cfg.get("tumor_contrast_aug", 0)
     text = f", tumor faded on CE-T1 or T2 in {p:.0%} of slices" if p else ""
-    if cfg.get("rotation_deg", 10.0) != 10.0:
+    default = AugmentConfig.max_rotation_deg
+    if cfg.get("rotation_deg", default) != default:
         text += f", rotations up to {cfg['rotation_deg']:g} degrees"
     return text + (", top-bottom flips" if cfg.get("flip_ud") else "")
 

@@ -6,11 +6,10 @@ decoder's resize/transposed convolutions, which stops XNNPACK delegation and dou
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from inference.atomic import atomic_path
-from training.seg.model import ModelConfig, build_model
+from training.seg.model import load_trained
 
 
 def export_fp32(model_dir: Path, out: Path | None = None) -> Path:
@@ -18,9 +17,7 @@ def export_fp32(model_dir: Path, out: Path | None = None) -> Path:
     import tensorflow as tf
 
     model_dir = Path(model_dir)
-    config = ModelConfig.from_dict(json.loads((model_dir / "config.json").read_text())["train"]["model"])
-    model = build_model(config, batch_size=1)
-    model.load_weights(str(model_dir / "best.weights.h5"))
+    model, _ = load_trained(model_dir, batch_size=1)
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     blob = converter.convert()
     out = Path(out or model_dir / "model_fp32.tflite")

@@ -129,6 +129,18 @@ def build_model(config: ModelConfig = ModelConfig(), *, batch_size: int | None =
     return model
 
 
+def load_trained(model_dir, batch_size: int | None = None) -> tuple[keras.Model, dict]:
+    """The network of a trained model folder (``config.json`` + ``best.weights.h5``) and its training config."""
+    import json
+    from pathlib import Path
+
+    model_dir = Path(model_dir)
+    train = json.loads((model_dir / "config.json").read_text())["train"]
+    model = build_model(ModelConfig.from_dict(train["model"]), batch_size=batch_size)
+    model.load_weights(str(model_dir / "best.weights.h5"))
+    return model, train
+
+
 def load_init_weights(model: keras.Model, path: str, config: ModelConfig) -> None:
     """Load a weights file of the same architecture; or of the same network without ``head_skip``.
 

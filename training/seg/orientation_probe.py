@@ -13,7 +13,6 @@ SYNTHETIC cohort only; a diagnostic, not an evaluation.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -56,14 +55,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from inference.preprocess import ModelGrid
     from training.seg.data import prepare_case
-    from training.seg.model import ModelConfig, build_model
+    from training.seg.model import load_trained
 
-    model_dir = Path(args.model)
-    train = json.loads((model_dir / "config.json").read_text())["train"]
-    config = ModelConfig.from_dict(train["model"])
-    model = build_model(config)
-    model.load_weights(str(model_dir / "best.weights.h5"))
-    grid = ModelGrid(config.size, train.get("fov_mm", 160.0))
+    model, train = load_trained(args.model)
+    grid = ModelGrid(train["model"]["size"], train.get("fov_mm", 160.0))
     sys.stdout.write("patient       " + "".join(f"{label:>9s}" for label, _, _ in ORIENTATIONS) + "\n")
     for patient in args.patients:
         folder = Path(patient) if Path(patient).is_dir() or not args.cohort else Path(args.cohort) / patient

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from inference.atomic import atomic_path
+from training.seg.data import AugmentConfig
 
 
 def earlier_phases(model_dir: Path) -> list[dict]:
@@ -27,10 +28,10 @@ def phase_label(before: dict, after: dict) -> str:
         return "crops -> whole slices" if not after.get("crop") else f"{after['crop']}-px crops"
     if after.get("tumor_contrast_aug", 0) != before.get("tumor_contrast_aug", 0):
         return f"tumor-contrast augmentation {after.get('tumor_contrast_aug', 0):g}"
-    geometry = ("rotation_deg", "flip_ud")
-    if any(after.get(k, d) != before.get(k, d) for k, d in zip(geometry, (10.0, False), strict=True)):
+    geometry = {"rotation_deg": AugmentConfig.max_rotation_deg, "flip_ud": AugmentConfig.flip_ud}
+    if any(after.get(k, d) != before.get(k, d) for k, d in geometry.items()):
         flips = " + top-bottom flips" if after.get("flip_ud") else ""
-        return f"rotations +/-{after.get('rotation_deg', 10.0):g} deg{flips}"
+        return f"rotations +/-{after.get('rotation_deg', geometry['rotation_deg']):g} deg{flips}"
     return "restart"
 
 

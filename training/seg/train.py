@@ -42,8 +42,8 @@ class TrainConfig:
     min_learning_rate: float = 2e-5
     tumor_fraction: float = 0.6
     tumor_contrast_aug: float = 0.0  # AugmentConfig.tumor_contrast_p
-    rotation_deg: float = 10.0  # AugmentConfig.max_rotation_deg
-    flip_ud: bool = False  # AugmentConfig.flip_ud
+    rotation_deg: float = data.AugmentConfig.max_rotation_deg
+    flip_ud: bool = data.AugmentConfig.flip_ud
     seed: int = 0
     strategy: str = "default"  # default | mirrored | multiworker
 
