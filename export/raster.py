@@ -15,7 +15,7 @@ import io
 
 import numpy as np
 
-from inference.png import encode_png
+from inference.png import encode_png, hex_rgb
 
 SIZES = (13, 15, 19)
 
@@ -206,10 +206,6 @@ _GLYPHS = (
 )  # end of _GLYPHS
 
 
-def _hex_rgb(color: str) -> np.ndarray:
-    return np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)], np.float32)
-
-
 @functools.cache
 def _atlas(size: int) -> tuple[list[tuple[np.ndarray, int, int, float]], int, int]:
     """Per character 32-126: (alpha bitmap, x offset, y offset from the line top, advance); ascent, descent."""
@@ -239,7 +235,7 @@ class Canvas:
             return
         a = alpha[ys:ye, xs:xe, None]
         region = self.pixels[y0 + ys:y0 + ye, x0 + xs:x0 + xe]
-        region[:] = region * (1 - a) + _hex_rgb(color) * a
+        region[:] = region * (1 - a) + np.array(hex_rgb(color), np.float32) * a
 
     def rectangle(self, x0: float, y0: float, x1: float, y1: float, color: str) -> None:
         """Fill [x0, x1] x [y0, y1] (pixel edges rounded)."""

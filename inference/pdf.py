@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.png import hex_rgb
+
 A4 = (595.28, 841.89)
 
 # Advance widths (1/1000 em) of WinAnsiEncoding codes 32-255, from Adobe's Helvetica / Helvetica-Bold font
@@ -78,7 +80,7 @@ def wrap(text: str, width: float, size: float, bold: bool = False) -> list[str]:
 
 def _color(rgb: str | tuple[float, float, float]) -> str:
     if isinstance(rgb, str):  # "#rrggbb"
-        rgb = tuple(int(rgb[i:i + 2], 16) / 255 for i in (1, 3, 5))
+        rgb = tuple(c / 255 for c in hex_rgb(rgb))
     return " ".join(f"{c:.3f}" for c in rgb)
 
 

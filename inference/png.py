@@ -1,4 +1,5 @@
-"""PNG encoding of an RGB or RGBA array with numpy and zlib (cohort previews, the benchmark chart, the icons)."""
+"""PNG encoding of an RGB or RGBA array with numpy and zlib (cohort previews, the benchmark chart, the icons),
+and the "#rrggbb" colour parser the chart and the PDF report share."""
 
 from __future__ import annotations
 
@@ -21,3 +22,8 @@ def encode_png(rgb: np.ndarray, level: int = 9) -> bytes:
     header = struct.pack(">IIBBBBB", w, h, 8, 2 if channels == 3 else 6, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, level))
             + chunk(b"IEND", b""))
+
+
+def hex_rgb(color: str) -> tuple[int, int, int]:
+    """``"#rrggbb"`` -> (r, g, b) in 0..255."""
+    return tuple(int(color[i:i + 2], 16) for i in (1, 3, 5))
