@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from inference.errors import InputError
 from training.seg import data
 from training.seg.model import ModelConfig, build_model, count_macs
 from training.seg.train import TrainConfig, _augment_config, train
@@ -59,9 +60,14 @@ def test_head_skip_starts_from_a_plain_models_weights_and_computes_the_same(tmp_
     kernel[:, :, 32:, :] = 0.5
     skip.get_layer("head").set_weights([kernel, bias])
     assert np.abs(skip(x, training=False).numpy() - expected).max() > 1e-3
-    # weights of a different network are still refused
-    with pytest.raises(ValueError):
+    # weights of a different network are still refused, with or without head_skip, naming the fix (and the
+    # weights' own folder config when there is one)
+    with pytest.raises(InputError, match="do not fit"):
         build_model(ModelConfig(alpha=0.5, size=64, head_skip=True), init_weights=path)
+    (tmp_path / "config.json").write_text(json.dumps({"train": {"model": {"alpha": 0.35, "decoder": "light",
+                                                                          "size": 64}}}))
+    with pytest.raises(InputError, match=r"alpha 0\.5.*config\.json says alpha 0\.35.*--alpha"):
+        build_model(ModelConfig(alpha=0.5, size=64), init_weights=path)
     with pytest.raises(ValueError, match="light decoder"):
         build_model(ModelConfig(alpha=0.35, size=64, decoder="pix2pix", head_skip=True))
 
@@ -89,6 +95,27 @@ def test_batches_are_deterministic_and_oversample_tumor():
     picks = list(data.sample_slices([case], 2000, np.random.default_rng(1), tumor_fraction=0.6))
     share = np.mean([zi in (9, 10) for _, zi, _ in picks])
     assert 0.55 < share < 0.72  # 0.6 oversampled + 0.4 * 2/20 by chance
+
+
+def test_site_balancing_evens_out_tumor_sites(tmp_path):
+    sites = ["lateral"] * 6 + ["ventral"] * 2 + ["dorsal"]
+    ids = [f"P{i}" for i in range(len(sites))]
+    for pid, site in zip(ids, sites, strict=True):
+        (tmp_path / pid).mkdir()
+        (tmp_path / pid / "truth.json").write_text(json.dumps({"site": site}))
+    assert data.site_weights(tmp_path, ids, 0.0) is None  # uniform over patients, the default sampling
+    p = data.site_weights(tmp_path, ids, 1.0)
+    per_site = {s: p[[x == s for x in sites]].sum() for s in set(sites)}
+    assert all(abs(v - 1 / 3) < 1e-12 for v in per_site.values())
+    half = data.site_weights(tmp_path, ids, 0.5)
+    assert half[0] < half[6] < half[8] and abs(half.sum() - 1) < 1e-12  # rarer site, more weight per patient
+    rng = np.random.default_rng(0)
+    cases = [data.Case(pid, np.zeros((2, 8, 8, 3), np.float16), np.zeros((2, 8, 8), np.uint8)) for pid in ids]
+    picks = [ci for ci, _, _ in data.sample_slices(cases, 3000, rng, case_p=p)]
+    assert abs(np.mean([sites[ci] == "lateral" for ci in picks]) - 1 / 3) < 0.04  # 2/3 without balancing
+    (tmp_path / "P0" / "truth.json").write_text("{}")
+    with pytest.raises(InputError, match="no tumor site"):
+        data.site_weights(tmp_path, ids, 1.0)
 
 
 def test_augmentation_keeps_image_and_mask_aligned():

@@ -32,6 +32,9 @@ def test_phases_old_and_new_format(tmp_path):
     assert phase_label(whole["train"], rotated["train"]) == "rotations +/-180 deg + top-bottom flips"
     assert _aug_text(rotated["train"]) == ", rotations up to 180 degrees, top-bottom flips"
     assert _aug_text(whole["train"]) == ""
+    balanced = _phase(2, rotation_deg=45, site_balance=1.0)
+    assert phase_label(whole["train"], balanced["train"]) == "rotations +/-45 deg, site balance 1"
+    assert _aug_text(balanced["train"]).endswith(", patients sampled by tumor site (weight n_site^-1)")
     text = _pretrain_text(tmp_path)
     assert "Phase 1 (from random initialization): batch 8 of 128-pixel crops" in text
     assert "Phase 2 (from phase 1's best weights): batch 8 of whole 256-pixel slices" in text

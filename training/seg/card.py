@@ -63,7 +63,9 @@ def _aug_text(cfg: dict) -> str:
     default = AugmentConfig.max_rotation_deg
     if cfg.get("rotation_deg", default) != default:
         text += f", rotations up to {cfg['rotation_deg']:g} degrees"
-    return text + (", top-bottom flips" if cfg.get("flip_ud") else "")
+    text += ", top-bottom flips" if cfg.get("flip_ud") else ""
+    balance = cfg.get("site_balance", 0)
+    return text + (f", patients sampled by tumor site (weight n_site^-{balance:g})" if balance else "")
 
 
 def write_card(model_dir: Path, test: dict, fresh: dict | None, notes: tuple[str, ...] = ()) -> Path:

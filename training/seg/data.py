@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,11 +184,36 @@ def lower_tumor_contrast(image: np.ndarray, tumor: np.ndarray, channel: int, kep
     return out
 
 
+def site_weights(cohort: Path, ids: list[str], exponent: float) -> np.ndarray | None:
+    """Patient sampling probabilities that even out tumor sites (``<patient>/truth.json`` "site").
+
+    Each patient's weight is ``n_site ** -exponent``: 0 = every patient equally often (None is returned),
+    1 = every site equally often (a site with 12 patients as often as one with 57), in between a compromise.
+    """
+    if exponent == 0:
+        return None
+    sites = []
+    for pid in ids:
+        path = Path(cohort) / pid / "truth.json"
+        try:
+            sites.append(str(json.loads(path.read_text())["site"]))
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(f"{path}: no tumor site to balance by ({exc}); site balancing needs a "
+                             '"site" in each patient\'s truth.json (otscc synth writes it).') from exc
+    count = Counter(sites)
+    w = np.array([float(count[s]) ** -exponent for s in sites])
+    return w / w.sum()
+
+
 def sample_slices(cases: list[Case], n: int, rng: np.random.Generator, tumor_fraction: float = 0.6,
-                  crop: int | None = None) -> Iterator[tuple[int, int, tuple[int, int] | None]]:
-    """(case index, slice index, crop corner) with tumor slices oversampled to ``tumor_fraction``."""
+                  crop: int | None = None, case_p: np.ndarray | None = None,
+                  ) -> Iterator[tuple[int, int, tuple[int, int] | None]]:
+    """(case index, slice index, crop corner) with tumor slices oversampled to ``tumor_fraction``.
+
+    ``case_p``: probability of each case (default: uniform), e.g. from :func:`site_weights`.
+    """
     for _ in range(n):
-        ci = int(rng.integers(len(cases)))
+        ci = int(rng.integers(len(cases))) if case_p is None else int(rng.choice(len(cases), p=case_p))
         case = cases[ci]
         tumor = case.tumor_slices
         if len(tumor) and rng.random() < tumor_fraction:
@@ -214,10 +240,11 @@ def _crop_corner(mask: np.ndarray, crop: int, rng: np.random.Generator, center_o
 
 
 def batches(cases: list[Case], batch_size: int, steps: int, seed: int, aug: AugmentConfig | None,
-            crop: int | None = None, tumor_fraction: float = 0.6) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            crop: int | None = None, tumor_fraction: float = 0.6,
+            case_p: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Deterministic batches for one epoch (same seed, same batches)."""
     rng = np.random.default_rng(seed)
-    picks = list(sample_slices(cases, steps * batch_size, rng, tumor_fraction, crop))
+    picks = list(sample_slices(cases, steps * batch_size, rng, tumor_fraction, crop, case_p))
     for b in range(steps):
         xs, ys = [], []
         for ci, zi, corner in picks[b * batch_size:(b + 1) * batch_size]:

@@ -18,6 +18,7 @@ runtime feeds the same tensor.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import asdict, dataclass, replace
 
@@ -131,7 +132,6 @@ def build_model(config: ModelConfig = ModelConfig(), *, batch_size: int | None =
 
 def load_trained(model_dir, batch_size: int | None = None) -> tuple[keras.Model, dict]:
     """The network of a trained model folder (``config.json`` + ``best.weights.h5``) and its training config."""
-    import json
     from pathlib import Path
 
     model_dir = Path(model_dir)
@@ -150,9 +150,9 @@ def load_init_weights(model: keras.Model, path: str, config: ModelConfig) -> Non
     try:
         model.load_weights(path)
         return
-    except ValueError:
+    except ValueError as exc:
         if not config.head_skip:
-            raise
+            raise _weights_mismatch(path, config, exc) from exc
     source = build_model(replace(config, head_skip=False), init_weights=path)
     for layer in model.layers:
         if layer.name in ("head", "head_cat") or not layer.weights:
@@ -162,6 +162,25 @@ def load_init_weights(model: keras.Model, path: str, config: ModelConfig) -> Non
     new_kernel = np.zeros(model.get_layer("head").get_weights()[0].shape, kernel.dtype)
     new_kernel[:, :, : kernel.shape[2], :] = kernel
     model.get_layer("head").set_weights([new_kernel, bias])
+
+
+def _weights_mismatch(path: str, config: ModelConfig, exc: Exception) -> Exception:
+    """A clear error for a weights file of another architecture, naming the one it came from when known."""
+    from pathlib import Path
+
+    from inference.errors import InputError
+
+    stored = Path(path).with_name("config.json")
+    hint = ""
+    if stored.is_file():
+        try:
+            m = json.loads(stored.read_text())["train"]["model"]
+            hint = f" Its folder's config.json says alpha {m['alpha']}, decoder {m['decoder']}, size {m['size']}."
+        except (ValueError, KeyError, TypeError):
+            pass
+    return InputError(f"{path}: these weights do not fit the network being built (alpha {config.alpha}, decoder "
+                      f"{config.decoder}, size {config.size}).{hint} Pass the --alpha/--decoder/--size they were "
+                      f"trained with. ({exc})")
 
 
 def count_macs(model: keras.Model) -> int:

@@ -28,11 +28,14 @@ def phase_label(before: dict, after: dict) -> str:
         return "crops -> whole slices" if not after.get("crop") else f"{after['crop']}-px crops"
     if after.get("tumor_contrast_aug", 0) != before.get("tumor_contrast_aug", 0):
         return f"tumor-contrast augmentation {after.get('tumor_contrast_aug', 0):g}"
+    changes = []
     geometry = {"rotation_deg": AugmentConfig.max_rotation_deg, "flip_ud": AugmentConfig.flip_ud}
     if any(after.get(k, d) != before.get(k, d) for k, d in geometry.items()):
         flips = " + top-bottom flips" if after.get("flip_ud") else ""
-        return f"rotations +/-{after.get('rotation_deg', geometry['rotation_deg']):g} deg{flips}"
-    return "restart"
+        changes.append(f"rotations +/-{after.get('rotation_deg', geometry['rotation_deg']):g} deg{flips}")
+    if after.get("site_balance", 0) != before.get("site_balance", 0):
+        changes.append(f"site balance {after.get('site_balance', 0):g}")
+    return ", ".join(changes) or "restart"
 
 
 def plot_learning_curves(model_dir: Path, out: Path | None = None) -> Path:

@@ -44,6 +44,7 @@ class TrainConfig:
     tumor_contrast_aug: float = 0.0  # AugmentConfig.tumor_contrast_p
     rotation_deg: float = data.AugmentConfig.max_rotation_deg
     flip_ud: bool = data.AugmentConfig.flip_ud
+    site_balance: float = 0.0  # data.site_weights exponent: 0 = patients uniform, 1 = tumor sites uniform
     seed: int = 0
     strategy: str = "default"  # default | mirrored | multiworker
 
@@ -118,6 +119,7 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
     with PatientProgress("preparing ") as progress:
         train_cases = data.load_cases(cohort, split["train"], grid, cache_dir, progress)
         val_cases = data.load_cases(cohort, split["validation"], grid, cache_dir, progress)
+    case_p = data.site_weights(cohort, split["train"], cfg.site_balance)
     tf.keras.utils.set_random_seed(cfg.seed)
     strategy = _strategy(cfg.strategy)
     with strategy.scope():
@@ -145,7 +147,7 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
             print(f"time budget of {max_seconds / 60:.0f} min reached; resume to continue", flush=True)  # noqa: T201
             break
-        dataset = _dataset(train_cases, cfg, epoch)
+        dataset = _dataset(train_cases, cfg, epoch, case_p)
         print(f"epoch {epoch + 1}/{cfg.epochs}", flush=True)  # noqa: T201 (training console output)
         fit = model.fit(dataset, epochs=1, steps_per_epoch=cfg.steps_per_epoch, verbose=1)
         if full is not model:
@@ -188,7 +190,7 @@ def _augment_config(cfg: TrainConfig) -> data.AugmentConfig:
                               flip_ud=cfg.flip_ud)
 
 
-def _dataset(cases, cfg: TrainConfig, epoch: int):
+def _dataset(cases, cfg: TrainConfig, epoch: int, case_p=None):
     import tensorflow as tf
 
     size = cfg.crop or cfg.model.size
@@ -196,7 +198,7 @@ def _dataset(cases, cfg: TrainConfig, epoch: int):
     def gen():
         yield from data.batches(cases, cfg.batch_size, cfg.steps_per_epoch, seed=cfg.seed * 100003 + epoch,
                                 aug=_augment_config(cfg), crop=cfg.crop,
-                                tumor_fraction=cfg.tumor_fraction)
+                                tumor_fraction=cfg.tumor_fraction, case_p=case_p)
 
     spec = (tf.TensorSpec((None, size, size, 3), tf.float32), tf.TensorSpec((None, size, size, 1), tf.float32))
     options = tf.data.Options()

@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--flip-ud", action="store_true",
       help="also mirror training slices top-bottom (with --rotation 180: the tumor's position in the slice no "
            "longer tells the model anything; default: left-right only)")
+    a("--site-balance", type=float, default=d.site_balance, metavar="EXP",
+      help="sample training patients with weight n_site^-EXP by tumor site (truth.json \"site\"): 0 = every "
+           f"patient equally often, 1 = every site equally often (default: {d.site_balance:g})")
     a("--seed", type=int, default=d.seed, help=f"seed for split, sampling and init (default: {d.seed})")
     a("--strategy", choices=("default", "mirrored", "multiworker"), default=d.strategy,
       help="tf.distribute strategy: mirrored = all local GPUs, multiworker = TF_CONFIG cluster (default: default)")
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch, crop=args.crop,
         learning_rate=args.lr, patience=args.patience, lr_patience=args.lr_patience, seed=args.seed,
         tumor_contrast_aug=args.tumor_contrast_aug, rotation_deg=args.rotation, flip_ud=args.flip_ud,
-        strategy=args.strategy,
+        site_balance=args.site_balance, strategy=args.strategy,
     )
     summary = train(Path(args.cohort), Path(args.out), cfg, resume=not args.no_resume,
                     init_weights=args.init_weights, max_patients=args.max_patients,
