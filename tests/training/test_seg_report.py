@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from training.seg.card import _aug_text, _pretrain_text
+from training.seg.card import _aug_text, _pretrain_text, _weights_text
 from training.seg.report import earlier_phases, phase_label, plot_learning_curves
 
 
@@ -41,3 +41,13 @@ def test_phases_old_and_new_format(tmp_path):
     assert "4 epochs in 4 min" in text and "5 epochs in 5 min" in text
     png = plot_learning_curves(tmp_path)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_card_names_the_shipped_epoch_when_it_is_not_the_best_validation_one():
+    history = [{"epoch": 1, "val_dice": 0.80}, {"epoch": 2, "val_dice": 0.82}, {"epoch": 3, "val_dice": 0.81}]
+    best = history[1]
+    assert _weights_text({}, history, best) == "best validation 3D Dice (model grid) 0.820 at its epoch 2."
+    assert _weights_text({"weights": {"epoch": 2, "why": "x"}}, history, best).startswith("best validation")
+    text = _weights_text({"weights": {"epoch": 3, "why": "the last epoch, by a rule set beforehand"}}, history, best)
+    assert text == ("shipped weights: its epoch 3 (validation 3D Dice 0.810, model grid; best validation 3D Dice "
+                    "(model grid) 0.820 at its epoch 2), the last epoch, by a rule set beforehand.")

@@ -68,6 +68,17 @@ def _aug_text(cfg: dict) -> str:
     return text + (f", patients sampled by tumor site (weight n_site^-{balance:g})" if balance else "")
 
 
+def _weights_text(config: dict, history: list[dict], best: dict) -> str:
+    """Which epoch's weights ship: the best validation epoch, or the one ``config.json`` "weights" names."""
+    best_text = f"best validation 3D Dice (model grid) {best['val_dice']:.3f} at its epoch {best['epoch']}"
+    chosen = config.get("weights")
+    if not chosen or chosen["epoch"] == best["epoch"]:
+        return best_text + "."
+    rec = next(h for h in history if h["epoch"] == chosen["epoch"])
+    return (f"shipped weights: its epoch {rec['epoch']} (validation 3D Dice {rec['val_dice']:.3f}, model grid; "
+            f"{best_text}), {chosen['why']}.")
+
+
 def write_card(model_dir: Path, test: dict, fresh: dict | None, notes: tuple[str, ...] = ()) -> Path:
     model_dir = Path(model_dir)
     config = json.loads((model_dir / "config.json").read_text())
@@ -105,7 +116,7 @@ probability per pixel; the runtime thresholds at 0.5 and post-processes on the C
 - Final phase: batch {train_cfg['batch_size']} of {_input_text(train_cfg, model_cfg)}, {train_cfg['steps_per_epoch']}
   steps per epoch, lr {train_cfg['learning_rate']}{_aug_text(train_cfg)}, {len(history)} epochs in
   {history[-1]['seconds'] / 60:.0f} min;
-  best validation 3D Dice (model grid) {best['val_dice']:.3f} at its epoch {best['epoch']}.
+  {_weights_text(config, history, best)}
   Learning curves: `learning_curves.png`.
 
 ## Evaluation (original CE-T1 grid, runtime post-processing, LiteRT fp32)
