@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from training.seg.postprocess_sweep import hysteresis, sweep
+from training.seg.postprocess_sweep import by_component_score, hysteresis, sweep
 
 
 def _probs():
@@ -37,3 +37,20 @@ def test_sweep_counts_wins_and_losses_against_the_runtime_rule():
     assert table["hysteresis 0.3-0.5"]["dice_mean"] == pytest.approx(1.0)
     assert table["hysteresis 0.3-0.5"]["better"] == 1 and table["hysteresis 0.3-0.5"]["worse"] == 0
     assert table["threshold 0.55"]["better"] == 0
+
+
+def test_component_rules_can_prefer_a_smaller_but_more_confident_component():
+    prob = np.zeros((4, 20, 20), np.float32)
+    prob[1:3, 2:6, 2:6] = 0.99    # the tumor: 32 voxels, confident
+    prob[1:3, 10:16, 10:16] = 0.55  # a larger, barely-above-threshold false positive: 72 voxels
+    truth = prob > 0.9
+    assert not by_component_score(prob, 1e-6, "mean probability")[prob == 0.55].any()
+    assert np.array_equal(by_component_score(prob, 1e-6, "mean probability"), truth)
+    assert np.array_equal(by_component_score(prob, 1e-6, "peak probability"), truth)
+    assert by_component_score(prob, 1e-6, "probability mass").sum() == 72  # 72 * 0.55 > 32 * 0.99
+    assert by_component_score(prob, 1e-6, "all").sum() == 104
+    assert by_component_score(prob, 1.0, "mean probability").sum() == 104  # both over the keep-size: both kept
+    assert not by_component_score(np.zeros_like(prob), 1e-6, "all").any()
+    table = sweep([(prob, truth, 1e-6)])
+    assert table["component: mean probability"]["dice_mean"] == pytest.approx(1.0)
+    assert table["runtime (threshold 0.5)"]["dice_mean"] == pytest.approx(0.0)

@@ -1,4 +1,4 @@
-"""Does a different post-processing rule raise Dice? Global thresholds and 3D hysteresis, on one split.
+"""Does a different post-processing rule raise Dice? Thresholds, 3D hysteresis, component choice, on one split.
 
 ``python -m training.seg.postprocess_sweep --cohort data/cohort136 --split validation [--model M]`` segments
 each patient once with the model's LiteRT fp32 file (as ``otscc eval-seg`` does), keeps the probability map
@@ -14,15 +14,17 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage
 
 from inference.imageops import fill_holes_by_slice, label
-from inference.segment import THRESHOLD, postprocess
+from inference.segment import KEEP_COMPONENT_ML, THRESHOLD, postprocess
 from training.progress import PatientProgress
 from training.seg.evaluate import add_patient_arguments, select_patients
 from training.seg.metrics import dice
 
 THRESHOLDS = (0.4, 0.45, 0.55)
 LOWS = (0.2, 0.3, 0.4, 0.45)
+COMPONENT_SCORES = ("probability mass", "mean probability", "peak probability", "all")
 
 
 def hysteresis(prob: np.ndarray, voxel_ml: float, low: float) -> np.ndarray:
@@ -35,11 +37,34 @@ def hysteresis(prob: np.ndarray, voxel_ml: float, low: float) -> np.ndarray:
     return fill_holes_by_slice(np.isin(labels, touching[touching > 0]) | core)
 
 
+def by_component_score(prob: np.ndarray, voxel_ml: float, score: str) -> np.ndarray:
+    """The runtime's rule with the main component picked by another score than its voxel count.
+
+    ``score``: "probability mass" (sum of probabilities: size weighted by confidence), "mean probability",
+    "peak probability", or "all" (keep every component). Components of at least ``KEEP_COMPONENT_ML`` stay too.
+    """
+    labels, n = label(prob >= THRESHOLD, full=True)
+    if n == 0:
+        return np.zeros(prob.shape, bool)
+    index = np.arange(1, n + 1)
+    sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
+    mass = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n + 1)[1:]
+    if score == "all":
+        keep = set(index.tolist())
+    else:
+        values = {"probability mass": mass, "mean probability": mass / sizes,
+                  "peak probability": ndimage.maximum(prob, labels, index)}[score]
+        keep = {int(np.argmax(values)) + 1} | {int(i) for i, s in zip(index, sizes, strict=True)
+                                                  if s * voxel_ml >= KEEP_COMPONENT_ML}
+    return fill_holes_by_slice(np.isin(labels, list(keep)))
+
+
 def sweep(cases: list[tuple[np.ndarray, np.ndarray, float]]) -> dict[str, dict]:
     """Mean Dice per rule, and on how many patients each rule beats / loses to the runtime's."""
     base = [dice(postprocess(p, v)[0] > 0, t) for p, t, v in cases]
     rules = {f"threshold {x:g}": (lambda p, v, x=x: postprocess(p, v, threshold=x)[0] > 0) for x in THRESHOLDS}
     rules |= {f"hysteresis {x:g}-{THRESHOLD:g}": (lambda p, v, x=x: hysteresis(p, v, x)) for x in LOWS}
+    rules |= {f"component: {x}": (lambda p, v, x=x: by_component_score(p, v, x)) for x in COMPONENT_SCORES}
     out = {f"runtime (threshold {THRESHOLD:g})": {"dice_mean": float(np.mean(base)), "better": 0, "worse": 0}}
     for name, rule in rules.items():
         scores = [dice(rule(p, v), t) for p, t, v in cases]
@@ -76,7 +101,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     table = sweep(collect(args.cohort, select_patients(args.cohort, args.model, args.split), args.model))
     for name, row in table.items():
-        sys.stdout.write(f"{name:24s} Dice {row['dice_mean']:.4f}  better on {row['better']}, "
+        sys.stdout.write(f"{name:34s} Dice {row['dice_mean']:.4f}  better on {row['better']}, "
                          f"worse on {row['worse']}\n")
     return 0
 
