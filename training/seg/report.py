@@ -63,8 +63,12 @@ def plot_learning_curves(model_dir: Path, out: Path | None = None) -> Path:
     ax2.plot(epochs, [h["val_dice"] for h in history], color="tab:red", label="validation 3D Dice")
     ax2.set_ylabel("validation Dice (model grid)", color="tab:red")
     ax2.set_ylim(0, 1)
-    best = max(phases[-1]["history"], key=lambda h: h["val_dice"])
-    ax2.axvline(best["epoch"] + len(history) - len(phases[-1]["history"]), color="gray", linestyle=":", linewidth=1)
+    # the shipped weights: the best validation epoch of the last phase, or the epoch config.json "weights" names
+    chosen = json.loads((model_dir / "config.json").read_text()).get("weights", {}).get("epoch")
+    shipped = chosen or max(phases[-1]["history"], key=lambda h: h["val_dice"])["epoch"]
+    x_shipped = shipped + len(history) - len(phases[-1]["history"])
+    ax2.axvline(x_shipped, color="gray", linestyle=":", linewidth=1)
+    ax2.text(x_shipped, 0.93, "shipped ", fontsize=8, color="gray", ha="right")
     for k, (x, label) in enumerate(breaks):
         ax2.axvline(x, color="black", linestyle="--", linewidth=1)
         ax2.text(x, 0.03 + 0.07 * k, f" {label}", fontsize=8)
