@@ -92,7 +92,8 @@ def test_self_test_fails_on_a_tampered_reference_mask(tmp_path, capsys):
     image = sitk.ReadImage(str(ref / st.MASK_NAME))
     mask = sitk.GetArrayFromImage(image)
     zs, ys, xs = np.nonzero(mask)
-    mask[zs[:5], ys[:5], xs[:5]] = 0  # 5 voxels of ~200: Dice falls below 0.99
+    n = max(5, len(zs) // 30)  # ~3 % of the tumor's voxels: Dice falls to ~0.985, below 0.99
+    mask[zs[:n], ys[:n], xs[:n]] = 0
     out = sitk.GetImageFromArray(mask)
     out.CopyInformation(image)
     sitk.WriteImage(out, str(ref / st.MASK_NAME), True)
