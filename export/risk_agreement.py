@@ -51,7 +51,7 @@ def measure(cohort: Path, ids: list[str], model_dir: Path, *, doi_auto: bool = F
     from inference.pipeline import Pipeline, load_clinical
 
     manifest = find_manifest(model_dir)
-    shipped = [n for n, v in (manifest.data["variants"] if manifest else {}).items() if v.get("shipped")]
+    shipped = manifest.shipped() if manifest else {}
     variants = [REFERENCE] + [n for n in shipped if n != REFERENCE]
     pipelines, skipped = {}, {}
     for name in variants:

@@ -40,8 +40,12 @@ class SegmentationResult:
 
 
 def postprocess(prob: np.ndarray, voxel_ml: float, threshold: float = THRESHOLD,
-                keep_ml: float = KEEP_COMPONENT_ML) -> tuple[np.ndarray, int, int]:
+                keep_ml: float = KEEP_COMPONENT_ML,
+                main_by: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, int, int]:
     """Binary mask from probabilities: largest component + large others, holes filled.
+
+    ``main_by(labels, sizes)`` -> one value per component picks the main component instead of its voxel
+    count (post-processing studies; the runtime uses the size).
 
     Returns:
         (mask uint8, components kept, components removed)
@@ -51,7 +55,8 @@ def postprocess(prob: np.ndarray, voxel_ml: float, threshold: float = THRESHOLD,
     if n == 0:
         return np.zeros(prob.shape, np.uint8), 0, 0
     sizes = np.bincount(labels.ravel())[1:]
-    keep = {int(np.argmax(sizes)) + 1} | {i + 1 for i, s in enumerate(sizes) if s * voxel_ml >= keep_ml}
+    main = sizes if main_by is None else main_by(labels, sizes)
+    keep = {int(np.argmax(main)) + 1} | {i + 1 for i, s in enumerate(sizes) if s * voxel_ml >= keep_ml}
     mask = fill_holes_by_slice(np.isin(labels, list(keep)))
     return mask.astype(np.uint8), len(keep), n - len(keep)
 

@@ -139,9 +139,8 @@ def model_files(model_dir: Path) -> list[Path]:
     keep = {model_dir / n for n in ("config.json", "eval_test.json", "model_card.md") if (model_dir / n).is_file()}
     if manifest is not None:
         keep.add(manifest.path)
-        for variant in manifest.data.get("variants", {}).values():
-            if variant.get("shipped"):
-                keep.update(manifest.root / r["path"] for r in variant.get("files", []))
+        for variant in manifest.shipped().values():
+            keep.update(manifest.root / r["path"] for r in variant.get("files", []))
         return sorted(p for p in keep if p.is_file())
     files = [p for p in model_dir.iterdir() if p.is_file()
              and not any(fnmatch.fnmatch(p.name, pat) for pat in MODEL_TRAINING_ONLY)]

@@ -88,6 +88,10 @@ class Manifest:
     def variant(self, name: str) -> dict | None:
         return self.data.get("variants", {}).get(name)
 
+    def shipped(self) -> dict[str, dict]:
+        """The variants that passed validation (name -> entry), in the manifest's order."""
+        return {name: v for name, v in self.data.get("variants", {}).items() if v.get("shipped")}
+
     def relative(self, path: Path) -> str:
         return Path(path).resolve().relative_to(self.root.resolve()).as_posix()
 

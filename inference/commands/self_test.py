@@ -215,7 +215,7 @@ def check_manifest(model_dir: Path) -> list[Check]:
     if manifest is None:
         return [Check("manifest", "skip", f"no manifest.json for {model_dir}: model files are not hash-checked")]
     rows = []
-    groups = {name: v.get("files", []) for name, v in manifest.data.get("variants", {}).items() if v.get("shipped")}
+    groups = {name: v.get("files", []) for name, v in manifest.shipped().items()}
     reference = [r for r in manifest.data.get("reference", {}).get("files", [])
                  if (manifest.root / r["path"]).is_file()]  # the float weights are training-only, maybe absent
     if reference:

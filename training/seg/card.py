@@ -70,13 +70,14 @@ def _aug_text(cfg: dict) -> str:
 
 def _weights_text(config: dict, history: list[dict], best: dict) -> str:
     """Which epoch's weights ship: the best validation epoch, or the one ``config.json`` "weights" names."""
+    from training.seg.report import shipped_epoch
+
     best_text = f"best validation 3D Dice (model grid) {best['val_dice']:.3f} at its epoch {best['epoch']}"
-    chosen = config.get("weights")
-    if not chosen or chosen["epoch"] == best["epoch"]:
+    rec = shipped_epoch(config, history)
+    if rec["epoch"] == best["epoch"]:
         return best_text + "."
-    rec = next(h for h in history if h["epoch"] == chosen["epoch"])
     return (f"shipped weights: its epoch {rec['epoch']} (validation 3D Dice {rec['val_dice']:.3f}, model grid; "
-            f"{best_text}), {chosen['why']}.")
+            f"{best_text}), {config['weights']['why']}.")
 
 
 def write_card(model_dir: Path, test: dict, fresh: dict | None, notes: tuple[str, ...] = ()) -> Path:

@@ -17,7 +17,7 @@ import numpy as np
 from scipy import ndimage
 
 from inference.imageops import fill_holes_by_slice, label
-from inference.segment import KEEP_COMPONENT_ML, THRESHOLD, postprocess
+from inference.segment import THRESHOLD, postprocess
 from training.progress import PatientProgress
 from training.seg.evaluate import add_patient_arguments, select_patients
 from training.seg.metrics import dice
@@ -43,20 +43,16 @@ def by_component_score(prob: np.ndarray, voxel_ml: float, score: str) -> np.ndar
     ``score``: "probability mass" (sum of probabilities: size weighted by confidence), "mean probability",
     "peak probability", or "all" (keep every component). Components of at least ``KEEP_COMPONENT_ML`` stay too.
     """
-    labels, n = label(prob >= THRESHOLD, full=True)
-    if n == 0:
-        return np.zeros(prob.shape, bool)
-    index = np.arange(1, n + 1)
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-    mass = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=n + 1)[1:]
     if score == "all":
-        keep = set(index.tolist())
-    else:
-        values = {"probability mass": mass, "mean probability": mass / sizes,
-                  "peak probability": ndimage.maximum(prob, labels, index)}[score]
-        keep = {int(np.argmax(values)) + 1} | {int(i) for i, s in zip(index, sizes, strict=True)
-                                                  if s * voxel_ml >= KEEP_COMPONENT_ML}
-    return fill_holes_by_slice(np.isin(labels, list(keep)))
+        return postprocess(prob, voxel_ml, keep_ml=0.0)[0] > 0
+
+    def values(labels: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+        if score == "peak probability":
+            return ndimage.maximum(prob, labels, np.arange(1, len(sizes) + 1))
+        mass = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=len(sizes) + 1)[1:]
+        return {"probability mass": mass, "mean probability": mass / sizes}[score]
+
+    return postprocess(prob, voxel_ml, main_by=values)[0] > 0
 
 
 def sweep(cases: list[tuple[np.ndarray, np.ndarray, float]]) -> dict[str, dict]:

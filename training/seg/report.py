@@ -38,6 +38,15 @@ def phase_label(before: dict, after: dict) -> str:
     return ", ".join(changes) or "restart"
 
 
+def shipped_epoch(config: dict, history: list[dict]) -> dict:
+    """The history record of the shipped weights: the one ``config.json`` "weights" names, else the best
+    validation epoch."""
+    chosen = config.get("weights", {}).get("epoch")
+    if chosen is None:
+        return max(history, key=lambda h: h["val_dice"])
+    return next(h for h in history if h["epoch"] == chosen)
+
+
 def plot_learning_curves(model_dir: Path, out: Path | None = None) -> Path:
     """PNG of training loss and validation 3D Dice per epoch, from ``history.json`` after any earlier phases."""
     import matplotlib
@@ -63,10 +72,8 @@ def plot_learning_curves(model_dir: Path, out: Path | None = None) -> Path:
     ax2.plot(epochs, [h["val_dice"] for h in history], color="tab:red", label="validation 3D Dice")
     ax2.set_ylabel("validation Dice (model grid)", color="tab:red")
     ax2.set_ylim(0, 1)
-    # the shipped weights: the best validation epoch of the last phase, or the epoch config.json "weights" names
-    chosen = json.loads((model_dir / "config.json").read_text()).get("weights", {}).get("epoch")
-    shipped = chosen or max(phases[-1]["history"], key=lambda h: h["val_dice"])["epoch"]
-    x_shipped = shipped + len(history) - len(phases[-1]["history"])
+    shipped = shipped_epoch(json.loads((model_dir / "config.json").read_text()), phases[-1]["history"])
+    x_shipped = shipped["epoch"] + len(history) - len(phases[-1]["history"])
     ax2.axvline(x_shipped, color="gray", linestyle=":", linewidth=1)
     ax2.text(x_shipped, 0.93, "shipped ", fontsize=8, color="gray", ha="right")
     for k, (x, label) in enumerate(breaks):
