@@ -200,6 +200,38 @@ def test_tiny_training_end_to_end_and_resume(tiny_cohort, tmp_path):
     assert [h["epoch"] for h in history] == [1, 2, 3] and again["epochs_run"] == 3
 
 
+def test_cosine_schedule_keep_last_and_reused_split(tiny_cohort, tmp_path):
+    from training.seg.train import cosine_learning_rate
+
+    cfg = TrainConfig(**{**TINY.__dict__, "epochs": 3, "schedule": "cosine", "keep": "last",
+                         "learning_rate": 1e-3, "min_learning_rate": 1e-5})
+    assert cosine_learning_rate(cfg, 0) == pytest.approx(1e-3)
+    assert cosine_learning_rate(cfg, 1) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert cosine_learning_rate(cfg, 2) == pytest.approx(1e-5)
+    first = tmp_path / "first"
+    train(tiny_cohort, first, TINY)
+    out = tmp_path / "cosine"
+    summary = train(tiny_cohort, out, cfg, split_from=first / "split.json")
+    assert summary["epochs_run"] == 3
+    split = json.loads((out / "split.json").read_text())
+    assert {k: split[k] for k in ("train", "validation", "test")} == {
+        k: json.loads((first / "split.json").read_text())[k] for k in ("train", "validation", "test")}
+    history = json.loads((out / "history.json").read_text())["history"]
+    assert [h["learning_rate"] for h in history] == pytest.approx([1e-3, (1e-3 + 1e-5) / 2, 1e-5], rel=1e-5)
+    assert json.loads((out / "config.json").read_text())["weights"]["epoch"] == 3
+    # the kept weights are the last epoch's: the same as the (last) checkpoint's
+    import tensorflow as tf
+
+    from inference.backends import load_backend
+
+    last = build_model(cfg.model)
+    tf.train.Checkpoint(model=last).restore(tf.train.latest_checkpoint(str(out / "ckpt"))).expect_partial()
+    x = np.random.default_rng(1).random((1, 64, 64, 3), dtype=np.float32)
+    assert np.allclose(load_backend("keras", out).predict(x), last.predict(x, verbose=0)[..., 0], atol=1e-6)
+    with pytest.raises(InputError, match="split file not found"):
+        train(tiny_cohort, tmp_path / "missing", cfg, split_from=tmp_path / "nope.json")
+
+
 def test_crop_training_validates_and_exports_at_full_size(tiny_cohort, tmp_path):
     out = tmp_path / "crop"
     cfg = TrainConfig(**{**TINY.__dict__, "model": ModelConfig(alpha=0.35, size=96), "crop": 64, "epochs": 1})

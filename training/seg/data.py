@@ -61,9 +61,12 @@ def make_split(patient_ids: list[str], seed: int, fractions=(0.6, 0.1, 0.3)) -> 
             "train": sorted(ids[n_test + n_val:])}
 
 
-def load_or_make_split(path: Path, patient_ids: list[str], seed: int) -> dict[str, list[str]]:
-    """Reuse ``path`` when present (and consistent with the cohort), else write a new split there."""
+def load_or_make_split(path: Path, patient_ids: list[str], seed: int, create: bool = True) -> dict[str, list[str]]:
+    """Reuse ``path`` when present (and consistent with the cohort), else write a new split there
+    (``create=False``: a missing file is an error)."""
     path = Path(path)
+    if not create and not path.is_file():
+        raise InputError(f"{path}: split file not found (expected a split.json with train/validation/test).")
     if path.exists():
         split = json.loads(path.read_text())
         missing = {p for key in ("train", "validation", "test") for p in split[key]} - set(patient_ids)

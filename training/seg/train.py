@@ -5,7 +5,8 @@ Output folder layout (nothing is written into the cohort):
     split.json             patient-level split (reused on resume and by eval-seg)
     cache/                 model-grid stacks per patient (safe to delete)
     ckpt/                  tf.train.Checkpoint of model + optimizer + epoch (for --resume)
-    best.weights.h5        weights with the best validation Dice
+    best.weights.h5        weights with the best validation Dice (with keep="last": the last epoch's, named in
+                           config.json "weights")
     history.json           per-epoch loss and validation Dice
 """
 
@@ -40,6 +41,8 @@ class TrainConfig:
     patience: int = 8
     lr_patience: int = 4  # halve the learning rate after this many epochs without improvement (0 = never)
     min_learning_rate: float = 2e-5
+    schedule: str = "plateau"  # plateau: halve after lr_patience epochs without improvement; cosine: fixed decay
+    keep: str = "best"  # best: the best-validation epoch's weights; last: the last epoch's (config "weights")
     tumor_fraction: float = 0.6
     tumor_contrast_aug: float = 0.0  # AugmentConfig.tumor_contrast_p
     rotation_deg: float = data.AugmentConfig.max_rotation_deg
@@ -72,6 +75,14 @@ def _strategy(name: str):
     raise ValueError(f"unknown strategy {name!r}; use default, mirrored or multiworker")
 
 
+def cosine_learning_rate(cfg: TrainConfig, epoch: int) -> float:
+    """Learning rate of 0-based ``epoch`` under the cosine schedule: from ``learning_rate`` at the first epoch
+    down to ``min_learning_rate`` at the last planned one (``epochs``), whatever the validation does."""
+    span = max(1, cfg.epochs - 1)
+    t = min(epoch, span) / span
+    return cfg.min_learning_rate + (cfg.learning_rate - cfg.min_learning_rate) * 0.5 * (1.0 + np.cos(np.pi * t))
+
+
 def dice_bce_loss(y_true, y_pred):
     import tensorflow as tf
 
@@ -98,10 +109,18 @@ def volume_dice(prob: np.ndarray, mask: np.ndarray) -> float:
 
 def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
           init_weights: str | None = None, max_patients: int | None = None, cache_dir: Path | None = None,
-          max_seconds: float | None = None) -> dict:
-    """Train and return a summary (best epoch, best validation Dice, seconds)."""
+          max_seconds: float | None = None, split_from: Path | None = None) -> dict:
+    """Train and return a summary (best epoch, best validation Dice, seconds).
+
+    ``split_from``: a ``split.json`` to reuse (e.g. a shipped model's), so a new run keeps its test patients
+    unseen and its validation patients comparable; used only when ``out_dir`` has no split yet.
+    """
     import tensorflow as tf
 
+    if cfg.schedule not in ("plateau", "cosine"):
+        raise ValueError(f"unknown schedule {cfg.schedule!r}; use plateau or cosine")
+    if cfg.keep not in ("best", "last"):
+        raise ValueError(f"unknown keep {cfg.keep!r}; use best or last")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     config_path = out_dir / "config.json"
@@ -113,6 +132,9 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         log.info("resuming with the stored configuration (epochs %d)", cfg.epochs)
     data.write_json_atomic(config_path, {"train": cfg.to_dict(), "preprocess_version": PREPROCESS_VERSION})
     ids = data.list_patients(cohort)[:max_patients]
+    if split_from is not None and not (out_dir / "split.json").exists():
+        given = data.load_or_make_split(Path(split_from), ids, cfg.seed, create=False)
+        data.write_json_atomic(out_dir / "split.json", {**given, "from": str(split_from)})
     split = data.load_or_make_split(out_dir / "split.json", ids, cfg.seed)
     grid = ModelGrid(cfg.model.size, cfg.fov_mm)
     cache_dir = Path(cache_dir) if cache_dir else out_dir / "cache"
@@ -147,6 +169,8 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
             print(f"time budget of {max_seconds / 60:.0f} min reached; resume to continue", flush=True)  # noqa: T201
             break
+        if cfg.schedule == "cosine":
+            optimizer.learning_rate.assign(cosine_learning_rate(cfg, epoch))
         dataset = _dataset(train_cases, cfg, epoch, case_p)
         print(f"epoch {epoch + 1}/{cfg.epochs}", flush=True)  # noqa: T201 (training console output)
         fit = model.fit(dataset, epochs=1, steps_per_epoch=cfg.steps_per_epoch, verbose=1)
@@ -159,14 +183,21 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         print(f"  loss {record['loss']:.4f}  val Dice {record['val_dice']:.4f}", flush=True)  # noqa: T201
         if record["val_dice"] > best:
             best, since_best = record["val_dice"], 0
-            _save_weights_atomic(model, out_dir / "best.weights.h5")
+            if cfg.keep == "best":
+                _save_weights_atomic(model, out_dir / "best.weights.h5")
         else:
             since_best += 1
-            if cfg.lr_patience and since_best % cfg.lr_patience == 0:
+            if cfg.schedule == "plateau" and cfg.lr_patience and since_best % cfg.lr_patience == 0:
                 lr = max(cfg.min_learning_rate, float(optimizer.learning_rate.numpy()) / 2)
                 optimizer.learning_rate.assign(lr)
                 print(f"  learning rate -> {lr:.2e}", flush=True)  # noqa: T201
         record["learning_rate"] = float(optimizer.learning_rate.numpy())
+        if cfg.keep == "last":
+            _save_weights_atomic(model, out_dir / "best.weights.h5")
+            data.write_json_atomic(config_path, {
+                "train": cfg.to_dict(), "preprocess_version": PREPROCESS_VERSION,
+                "weights": {"epoch": epoch + 1, "why": "the last epoch (keep=last): chosen before training, not by "
+                                                       "validation Dice"}})
         ckpt.epoch.assign(epoch + 1)
         manager.save()
         data.write_json_atomic(out_dir / "history.json", {"history": history})

@@ -29,6 +29,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--patience", type=int, default=d.patience, help=f"early-stopping patience in epochs (default: {d.patience})")
     a("--lr-patience", type=int, default=d.lr_patience,
       help=f"halve the learning rate after N epochs without improvement, 0 = never (default: {d.lr_patience})")
+    a("--schedule", choices=("plateau", "cosine"), default=d.schedule,
+      help="learning rate: plateau = halve after --lr-patience epochs without improvement; cosine = decay from "
+           f"--lr to {d.min_learning_rate:g} over --epochs, whatever the validation does (default: {d.schedule})")
+    a("--keep", choices=("best", "last"), default=d.keep,
+      help="weights to keep: the best validation epoch's, or the last epoch's (a choice made before training, "
+           f"named in config.json \"weights\") (default: {d.keep})")
+    a("--split-from", default=None, metavar="SPLIT_JSON",
+      help="reuse this split.json (e.g. assets/models/seg/split.json) instead of drawing one: same test and "
+           "validation patients as that model (default: draw from --seed)")
     a("--tumor-contrast-aug", type=float, default=d.tumor_contrast_aug, metavar="P",
       help="probability of lowering the tumor's contrast on CE-T1 or T2 in a training slice, so the model learns "
            f"to read the other sequence (default: {d.tumor_contrast_aug})")
@@ -59,11 +68,12 @@ def run(args: argparse.Namespace) -> int:
         epochs=args.epochs, steps_per_epoch=args.steps, batch_size=args.batch, crop=args.crop,
         learning_rate=args.lr, patience=args.patience, lr_patience=args.lr_patience, seed=args.seed,
         tumor_contrast_aug=args.tumor_contrast_aug, rotation_deg=args.rotation, flip_ud=args.flip_ud,
-        site_balance=args.site_balance, strategy=args.strategy,
+        site_balance=args.site_balance, strategy=args.strategy, schedule=args.schedule, keep=args.keep,
     )
     summary = train(Path(args.cohort), Path(args.out), cfg, resume=not args.no_resume,
                     init_weights=args.init_weights, max_patients=args.max_patients,
-                    cache_dir=args.cache, max_seconds=args.max_minutes * 60 if args.max_minutes else None)
+                    cache_dir=args.cache, max_seconds=args.max_minutes * 60 if args.max_minutes else None,
+                    split_from=Path(args.split_from) if args.split_from else None)
     if summary["best_epoch"] is not None:
         from training.seg.export_tflite import export_fp32
 
