@@ -123,6 +123,12 @@ class NomogramAxis:
     ticks: list[tuple[str, float]]
 
 
+#: A risk closer than this to a risk-group boundary is reported as borderline: the largest change in risk
+#: measured between the shipped model variants on held-out patients (0.050; docs/export.md, "Risk agreement
+#: between variants"). Within it, another variant, or a small edit of the mask, may give the other group.
+BORDERLINE_MARGIN = 0.05
+
+
 @dataclass(frozen=True)
 class NomogramResult:
     probability: float
@@ -194,6 +200,19 @@ class Nomogram:
             if probability < group["below"]:
                 return group["name"]
         return self.data["risk_groups"][-1]["name"]
+
+    def borderline(self, probability: float, margin: float = BORDERLINE_MARGIN) -> dict | None:
+        """The nearest risk-group boundary when ``probability`` lies within ``margin`` of it, else None:
+        ``{"boundary", "margin", "groups": (below, above)}``."""
+        groups = self.data["risk_groups"]
+        near = [(abs(probability - g["below"]), i) for i, g in enumerate(groups[:-1])]
+        if not near:
+            return None
+        distance, i = min(near)
+        if distance >= margin:
+            return None
+        return {"boundary": groups[i]["below"], "margin": margin,
+                "groups": (groups[i]["name"], groups[i + 1]["name"])}
 
     def probability_at_points(self, total_points: float) -> float:
         """Map total points back to probability (for drawing the nomogram's bottom axes)."""

@@ -93,6 +93,7 @@ class Prediction:
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     edited: bool = False
+    borderline: dict | None = None  # the risk-group boundary the risk lies near (Nomogram.borderline), else None
 
     def to_json(self) -> dict[str, Any]:
         s = self.score
@@ -100,6 +101,7 @@ class Prediction:
             "status": self.status, "patient_id": self.patient_id,
             "probability": None if s is None else round(s.probability, 4),
             "risk_group": None if s is None else s.risk_group,
+            "borderline": self.borderline,
             "radscore": None if s is None else round(s.radscore, 4),
             "points": None if s is None else {k: round(v, 2) for k, v in s.points.items()},
             "total_points": None if s is None else round(s.total_points, 2),
@@ -111,6 +113,14 @@ class Prediction:
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
             "warnings": self.warnings, "synthetic_training_data": True, "disclaimer": DISCLAIMER,
         }
+
+
+def borderline_warning(probability: float, near: dict) -> str:
+    """The warning shown (CLI, GUI, report) for a risk near a group boundary."""
+    below, above = near["groups"]
+    return (f"BORDERLINE: the risk {probability:.1%} is within {near['margin']:.0%} of the {near['boundary']:.0%} "
+            f"boundary between the {below} and {above} risk groups; model variants differ by up to that much on "
+            f"the same patient, so either group is possible")
 
 
 class Pipeline:
@@ -198,7 +208,7 @@ class Pipeline:
         from inference.nomogram import encode_clinical
 
         encode_clinical(clinical)  # validate before the slow radiomics step
-        result, status = None, "ok"
+        result, status, near = None, "ok", None
         if features is not None and features.provenance.get("mask_sha256") != _array_sha256_raw(mask.array > 0):
             features = None  # extracted from another mask: extract again
         warnings = list(prepared.warnings)
@@ -219,6 +229,9 @@ class Pipeline:
             result = self.nomogram.score(features.features, clinical)
             timings["nomogram"] = time.perf_counter() - start
             report("nomogram", 1.0)
+            near = self.nomogram.borderline(result.probability)
+            if near is not None:
+                warnings.append(borderline_warning(result.probability, near))
         if doi_estimated:
             warnings.append(f"depth of invasion {clinical['doi_mm']} mm is ESTIMATED from the mask, not measured")
         provenance = {
@@ -236,7 +249,7 @@ class Pipeline:
             patient_id=prepared.patient.patient_id, status=status, prepared=prepared, mask=mask,
             measures=measures, clinical=clinical, doi_estimated=doi_estimated, features=features,
             score=result, backend=self.describe_backend(), provenance=provenance, timings=timings,
-            warnings=warnings, edited=edited,
+            warnings=warnings, edited=edited, borderline=near,
         )
 
     def predict(self, patient: str | Path | PreparedPatient, clinical: dict[str, Any] | None = None, *,

@@ -151,7 +151,8 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
         page.text(MARGIN + 6, 50 + 4 + 9.5 * i, line, 7.5, color="#a00000", valign="top")
     y = 50 + box_h + 20
     if r["status"] == "ok":
-        risk = f"Risk of cervical lymph-node metastasis: {r['probability']:.0%} ({r['risk_group']} risk)"
+        near = f", BORDERLINE: near {r['borderline']['boundary']:.0%}" if r["borderline"] else ""
+        risk = f"Risk of cervical lymph-node metastasis: {r['probability']:.0%} ({r['risk_group']} risk{near})"
     else:
         risk = "No tumor found by the model: no radiomics and no risk are reported."
     page.text(MARGIN, y, risk, 11, bold=True)

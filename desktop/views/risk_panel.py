@@ -140,6 +140,10 @@ class RiskPanel(QGroupBox):
                 f"lymph-node metastasis &nbsp;<span style='font-size:13pt; color:{color}'><b>"
                 f"{score.risk_group.upper()}</b></span>")
             notes = [f"Rad-score {score.radscore:+.3f}, total points {score.total_points:.0f}"]
+            if p.borderline:
+                low, high = p.borderline["groups"]
+                notes.insert(0, f"<b style='color:#d08000'>BORDERLINE: within {p.borderline['margin']:.0%} of the "
+                                f"{p.borderline['boundary']:.0%} boundary; {low} or {high} both possible</b>")
             if p.doi_estimated:
                 notes.append(f"DOI {p.clinical['doi_mm']} mm ESTIMATED from the mask")
             if p.edited:

@@ -27,7 +27,7 @@ from inference.memory import release_memory
 
 log = logging.getLogger(__name__)
 
-SUMMARY_COLUMNS = ("patient_id", "folder", "status", "probability", "risk_group", "tumor_volume_ml",
+SUMMARY_COLUMNS = ("patient_id", "folder", "status", "probability", "risk_group", "borderline", "tumor_volume_ml",
                    "doi_mm", "doi_mm_estimated", "backend", "seconds", "error")
 ROLE_STEMS = ("cet1", "ce-t1", "ce_t1", "t1c", "t2", "t1")
 
@@ -141,11 +141,18 @@ def _predict_one(pipeline, folder: Path, args, progress, audit) -> tuple:
     return prediction, paths
 
 
+def _borderline_text(r: dict) -> str:
+    """'20% low/intermediate' for a borderline result (result.json "borderline"), else ''."""
+    near = r.get("borderline")
+    return f"{near['boundary']:.0%} {'/'.join(near['groups'])}" if near else ""
+
+
 def _print_result(prediction, paths: dict, seconds: float, audit_path: Path) -> None:
     r = prediction.to_json()
     print(f"Patient {r['patient_id']}: ", end="")
     if r["status"] == "ok":
-        print(f"risk of cervical lymph-node metastasis {r['probability']:.1%} ({r['risk_group']} risk)")
+        print(f"risk of cervical lymph-node metastasis {r['probability']:.1%} ({r['risk_group']} risk"
+              + (f"; BORDERLINE: near the {_borderline_text(r)} boundary)" if r["borderline"] else ")"))
     else:
         print("NO TUMOR found by the model; no risk is reported")
     t = r["tumor"]
@@ -207,7 +214,8 @@ def _run_batch(pipeline, patients: list[Path], args, audit) -> int:
             prediction, _ = _predict_one(pipeline, folder, args, progress, audit)
             r = prediction.to_json()
             row.update(patient_id=r["patient_id"], status=r["status"], probability=r["probability"] or "",
-                       risk_group=r["risk_group"] or "", tumor_volume_ml=r["tumor"]["volume_ml"],
+                       risk_group=r["risk_group"] or "", borderline=_borderline_text(r),
+                       tumor_volume_ml=r["tumor"]["volume_ml"],
                        doi_mm=r["clinical"].get("doi_mm"), doi_mm_estimated=r["doi_mm_estimated"],
                        backend=r["backend"].get("backend"))
         except OtsccError as exc:  # one bad patient is reported and skipped, never stops the batch
@@ -219,7 +227,8 @@ def _run_batch(pipeline, patients: list[Path], args, audit) -> int:
         release_memory()  # and give their pages back to the OS
         rows.append(row)
         if not args.json:
-            outcome = (f"{row['probability']:.1%} {row['risk_group']}" if row["status"] == "ok" else row["status"])
+            outcome = (f"{row['probability']:.1%} {row['risk_group']}" + (" BORDERLINE" if row["borderline"] else "")
+                       if row["status"] == "ok" else row["status"])
             print(f"[{i}/{len(patients)}] {folder.name}: {outcome}"
                   + (f" - {row['error']}" if row["error"] else ""), file=sys.stderr, flush=True)
         try:

@@ -55,6 +55,24 @@ def test_segmentation_result_is_shown(segmented):
     assert "patient_id" not in entry and "result" not in entry  # hashes and pseudonyms only
 
 
+def test_a_borderline_risk_is_flagged_in_the_risk_panel(segmented):
+    from dataclasses import replace
+
+    s, panel = segmented.session, segmented.risk_panel
+    before = s.prediction
+    assert (before.borderline is None) == ("BORDERLINE" not in panel.detail.text())
+    try:
+        s.prediction = replace(before, borderline={"boundary": 0.2, "margin": 0.05, "groups": ("low", "intermediate")})
+        panel.sync()
+        assert "BORDERLINE: within 5% of the 20% boundary; low or intermediate both possible" in panel.detail.text()
+        s.prediction = replace(before, borderline=None)
+        panel.sync()
+        assert "BORDERLINE" not in panel.detail.text()
+    finally:
+        s.prediction = before
+        panel.sync()
+
+
 def test_cancel_really_stops_segmentation(segmented):
     before = segmented.session.prediction
     calls_before = len(segmented.presenter.reports)

@@ -105,3 +105,17 @@ def test_clinical_values_are_checked(change, message):
 def test_clinical_encodings():
     assert encode_clinical({**CLINICAL, "cn_status": "N0", "ct_stage": "cT3", "sex": "f"}) == {
         "age": 62.0, "sex": 0.0, "ct_stage": 3.0, "cn_status": 0.0, "doi_mm": 8.5}
+
+
+@pytest.mark.parametrize("probability, expected", [
+    (0.19, (0.2, ("low", "intermediate"))), (0.2, (0.2, ("low", "intermediate"))),
+    (0.249, (0.2, ("low", "intermediate"))), (0.251, None), (0.3, None), (0.46, (0.5, ("intermediate", "high"))),
+    (0.54, (0.5, ("intermediate", "high"))), (0.56, None), (0.9, None), (0.02, None)])
+def test_borderline_names_the_nearest_group_boundary(probability, expected):
+    near = Nomogram(example()).borderline(probability)
+    if expected is None:
+        assert near is None
+    else:
+        assert (near["boundary"], near["groups"]) == expected and near["margin"] == 0.05
+    assert Nomogram(example()).borderline(0.3, margin=0.11) == {"boundary": 0.2, "margin": 0.11,
+                                                                "groups": ("low", "intermediate")}

@@ -161,7 +161,9 @@ def test_report_page_says_what_the_result_says(pipeline, prediction):
     page = build_page(prediction, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir)
     r = prediction.to_json()
     assert f"otscc-edge report: patient {r['patient_id']}" in page.texts
-    assert f"Risk of cervical lymph-node metastasis: {r['probability']:.0%} ({r['risk_group']} risk)" in page.texts
+    near = f", BORDERLINE: near {r['borderline']['boundary']:.0%}" if r["borderline"] else ""
+    risk = f"Risk of cervical lymph-node metastasis: {r['probability']:.0%} ({r['risk_group']} risk{near})"
+    assert risk in page.texts
     assert " ".join(t for t in page.texts if len(t) > 3 and t in DISCLAIMER) == DISCLAIMER  # all of it, wrapped
     assert sum(op.endswith(" c f") for op in page.ops) == len(pipeline.nomogram.axes()) + 2  # patient dots
     assert len(page.images) == 4 and all(im.dtype == np.uint8 for im in page.images)
@@ -172,6 +174,32 @@ def test_report_page_says_what_the_result_says(pipeline, prediction):
     wordy = replace(prediction, warnings=[f"warning {i}: " + "a long explanation " * 30 for i in range(4)])
     texts = build_page(wordy, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir).texts
     assert texts[-1].startswith("... ") and texts[-1].endswith("more line(s): see result.json")
+
+
+def test_a_risk_near_a_group_boundary_is_flagged_everywhere(pipeline, prediction, monkeypatch, capsys):
+    from inference.commands.predict import _print_result
+    from inference.nomogram import Nomogram
+    from inference.report import build_page
+
+    p = prediction.score.probability
+    groups = [{"name": "low", "below": p + 0.01}, {"name": "intermediate", "below": min(p + 0.4, 0.99)},
+              {"name": "high", "below": 1.01}]
+    monkeypatch.setattr(pipeline, "nomogram", Nomogram({**pipeline.nomogram.data, "risk_groups": groups}))
+    near = pipeline.rescore(prediction, clinical=dict(CLINICAL))
+    r = near.to_json()
+    assert r["probability"] == pytest.approx(p, abs=1e-4) and r["risk_group"] == "low"
+    assert r["borderline"] == {"boundary": p + 0.01, "margin": 0.05, "groups": ("low", "intermediate")}
+    assert sum(w.startswith("BORDERLINE") for w in r["warnings"]) == 1
+    assert json.loads(json.dumps(r))["borderline"]["groups"] == ["low", "intermediate"]
+    page = build_page(near, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir)
+    assert any(t.endswith(f"(low risk, BORDERLINE: near {p + 0.01:.0%})") for t in page.texts)
+    _print_result(near, {}, 1.0, Path("audit.jsonl"))
+    assert f"(low risk; BORDERLINE: near the {p + 0.01:.0%} low/intermediate boundary)" in capsys.readouterr().out
+    # far from every boundary: no flag, no warning
+    far = [{"name": "low", "below": p + 0.2}, {"name": "intermediate", "below": 0.995}, {"name": "high", "below": 1.01}]
+    monkeypatch.setattr(pipeline, "nomogram", Nomogram({**pipeline.nomogram.data, "risk_groups": far}))
+    clear = pipeline.rescore(prediction, clinical=dict(CLINICAL)).to_json()
+    assert clear["borderline"] is None and not any(w.startswith("BORDERLINE") for w in clear["warnings"])
 
 
 def test_cancel_stops_before_anything_is_written(pipeline, prepared):
@@ -266,6 +294,8 @@ def test_predict_cli_batch_skips_a_bad_patient(nomogram_file, tmp_path, capsys):
     assert rows["bad"]["status"] == "error" and rows["bad"]["error"]
     assert rows["noclinical"]["status"] == "error" and "missing clinical value" in rows["noclinical"]["error"]
     assert (out / "good" / "result.json").exists() and not (out / "bad").exists()
+    near = json.loads((out / "good" / "result.json").read_text())["borderline"]
+    assert rows["good"]["borderline"] == (f"{near['boundary']:.0%} {'/'.join(near['groups'])}" if near else "")
     assert "2 failed" in capsys.readouterr().out
 
 
