@@ -51,3 +51,16 @@ def test_card_names_the_shipped_epoch_when_it_is_not_the_best_validation_one():
     text = _weights_text({"weights": {"epoch": 3, "why": "the last epoch, by a rule set beforehand"}}, history, best)
     assert text == ("shipped weights: its epoch 3 (validation 3D Dice 0.810, model grid; best validation 3D Dice "
                     "(model grid) 0.820 at its epoch 2), the last epoch, by a rule set beforehand.")
+
+
+def test_card_describes_a_cosine_keep_last_recipe(tmp_path):
+    from training.seg.card import _schedule_text
+
+    crops = _phase(3, crop=128, schedule="cosine", keep="last", min_learning_rate=2e-5)
+    final = _phase(2, schedule="cosine", keep="last", min_learning_rate=2e-5)
+    (tmp_path / "history_pretrain.json").write_text(json.dumps({"phases": [crops]}))
+    text = _pretrain_text(tmp_path)
+    assert "best validation Dice 0.530, cosine schedule, last epoch kept." in text
+    assert text.endswith("The final phase starts from the previous phase's last weights.")
+    assert _schedule_text(final["train"]).startswith("learning rate decayed along a cosine to 2e-05")
+    assert _schedule_text({"lr_patience": 5}) == "learning rate halved after 5 epochs without validation gain"

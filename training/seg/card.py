@@ -45,16 +45,32 @@ def _input_text(train_cfg: dict, model_cfg: dict) -> str:
 def _pretrain_text(model_dir: Path) -> str:
     from training.seg.report import earlier_phases
 
-    text = ""
+    text, cfg_before = "", {}
     for i, phase in enumerate(earlier_phases(model_dir), 1):
         history, cfg = phase["history"], phase["train"]
         best = max(history, key=lambda h: h["val_dice"])
-        start = "from random initialization" if i == 1 else f"from phase {i - 1}'s best weights"
+        start = "from random initialization" if i == 1 else f"from phase {i - 1}'s {_kept(cfg_before)} weights"
         text += (f"\n- Phase {i} ({start}): batch {cfg['batch_size']} of {_input_text(cfg, cfg['model'])}, "
                  f"{cfg['steps_per_epoch']} steps per epoch, lr {cfg['learning_rate']}{_aug_text(cfg)}, "
                  f"{len(history)} epochs in {history[-1]['seconds'] / 60:.0f} min, best validation Dice "
-                 f"{best['val_dice']:.3f}.")
-    return text + ("\n- The final phase starts from the previous phase's best weights." if text else "")
+                 f"{best['val_dice']:.3f}{_schedule_note(cfg)}.")
+        cfg_before = cfg
+    return text + (f"\n- The final phase starts from the previous phase's {_kept(cfg_before)} weights." if text else "")
+
+
+def _schedule_text(cfg: dict) -> str:
+    if cfg.get("schedule") == "cosine":
+        return (f"learning rate decayed along a cosine to {cfg.get('min_learning_rate', 2e-5):g} over each phase's "
+                f"planned epochs, whatever the validation did")
+    return f"learning rate halved after {cfg.get('lr_patience', 4)} epochs without validation gain"
+
+
+def _schedule_note(cfg: dict) -> str:
+    return ", cosine schedule, last epoch kept" if cfg.get("schedule") == "cosine" and _kept(cfg) == "last" else ""
+
+
+def _kept(cfg: dict) -> str:
+    return "last" if cfg.get("keep") == "last" else "best"
 
 
 def _aug_text(cfg: dict) -> str:
@@ -111,8 +127,8 @@ probability per pixel; the runtime thresholds at 0.5 and post-processes on the C
 - Cohort: {len(split['train'])} training and {len(split['validation'])} validation SYNTHETIC patients
   (seed-100 cohort of {len(split['train']) + len(split['validation']) + len(split['test'])}); {len(split['test'])}
   patients held out for test (`split.json`).
-- Loss Dice + BCE, Adam, learning rate halved after {train_cfg.get('lr_patience', 4)} epochs without validation
-  gain, tumor slices oversampled to {train_cfg['tumor_fraction']:.0%}, flips/rotations/scales/gamma/bias-field/
+- Loss Dice + BCE, Adam, {_schedule_text(train_cfg)}, tumor slices oversampled to
+  {train_cfg['tumor_fraction']:.0%}, flips/rotations/scales/gamma/bias-field/
   noise augmentation, 2 CPU cores.{pretrain}
 - Final phase: batch {train_cfg['batch_size']} of {_input_text(train_cfg, model_cfg)}, {train_cfg['steps_per_epoch']}
   steps per epoch, lr {train_cfg['learning_rate']}{_aug_text(train_cfg)}, {len(history)} epochs in
