@@ -30,6 +30,8 @@ from inference.formats import FORMATS, ModelFormat
 
 log = logging.getLogger(__name__)
 
+#: the widest vector extension first (device labels)
+WIDEST_ISA = ("amx_int8", "avx512_vnni", "avx512f", "avx2", "avx", "sse4_2", "asimd", "neon")
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8",
              "neon", "asimd")
 LIBRARIES = ("ai-edge-litert", "onnxruntime", "onnxruntime-gpu", "openvino", "tensorrt", "tensorflow", "numpy",
@@ -333,10 +335,14 @@ def format_table(result: dict) -> str:
 
 
 def _label(result: dict) -> str:
+    """Column / legend name of a device: CPU model, its widest vector ISA (two machines may share a model name,
+    e.g. virtual "AMD EPYC"s with and without AVX-512), a oneDNN ISA limit in brackets, the GPU."""
     d = result["device"]
     cpu = d["cpu"].replace("(R)", "").replace("(TM)", "").replace(" CPU", "")
-    isa = d.get("onednn_max_cpu_isa")
-    return f"{cpu[:40]}{' [' + isa + ']' if isa else ''}{' + ' + d['gpu'] if d.get('gpu') else ''}"
+    widest = next((f for f in WIDEST_ISA if f in d.get("isa", [])), None)
+    limit = d.get("onednn_max_cpu_isa")
+    return (f"{cpu[:40]}{' (' + widest + ')' if widest else ''}{' [oneDNN ' + limit + ']' if limit else ''}"
+            f"{' + ' + d['gpu'] if d.get('gpu') else ''}")
 
 
 def log_scale(values: list[float], spread: float = 20.0) -> bool:
@@ -447,8 +453,9 @@ def compare_table(results: list[dict]) -> str:
     keys = []
     for res in results:
         keys.extend((r["format"], r["runtime"]) for r in res["rows"] if (r["format"], r["runtime"]) not in keys)
-    labels = [_label(r)[:28] for r in results]
-    lines = [f"{'format / runtime':<30}" + "".join(f"{lab:>30}" for lab in labels)]
+    labels = [_label(r) for r in results]
+    width = max(14, *(len(lab) + 2 for lab in labels))  # labels whole: devices may differ only at the end
+    lines = [f"{'format / runtime':<30}" + "".join(f"{lab:>{width}}" for lab in labels)]
     for key in keys:
         cells = []
         for res in results:
@@ -459,5 +466,5 @@ def compare_table(results: list[dict]) -> str:
                 cells.append(row["status"])
             else:
                 cells.append(f"{row['slice_ms_p50']:.1f} ms")
-        lines.append(f"{key[0] + ' / ' + key[1]:<30}" + "".join(f"{c:>30}" for c in cells))
+        lines.append(f"{key[0] + ' / ' + key[1]:<30}" + "".join(f"{c:>{width}}" for c in cells))
     return "\n".join(lines)

@@ -112,3 +112,17 @@ def test_chart_draws_every_device_in_its_colour_and_picks_its_axis(tmp_path):
     assert _ticks(0, 15.87, log=False) == [0, 2, 4, 6, 8, 10, 12, 14]
     assert _ticks(2.27, 1384.5, log=True) == [5, 10, 20, 50, 100, 200, 500, 1000]
     assert _ticks(0, 0.6, log=False)[-1] == pytest.approx(0.6)  # 0.6 / 0.1 is 5.9999...: the last tick stays
+
+
+def test_device_labels_tell_apart_machines_with_the_same_cpu_name():
+    from export.benchmark import _label
+
+    def device(isa, limit="", gpu=""):
+        return {"device": {"cpu": "AMD EPYC", "isa": isa, "onednn_max_cpu_isa": limit, "gpu": gpu}}
+
+    full = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16"]
+    assert _label(device(full)) == "AMD EPYC (avx512_vnni)"
+    assert _label(device(full, "AVX2")) == "AMD EPYC (avx512_vnni) [oneDNN AVX2]"
+    assert _label(device(["sse4_2", "avx", "avx2", "fma"])) == "AMD EPYC (avx2)"
+    assert _label(device([], gpu="NVIDIA H200")) == "AMD EPYC + NVIDIA H200"
+    assert _label({"device": {"cpu": "Intel(R) Core(TM) i5 CPU", "gpu": ""}}) == "Intel Core i5"

@@ -49,3 +49,17 @@ def test_release_memory_is_safe_to_call_often() -> None:
     for _ in range(3):
         assert memory.release_memory() in (True, False)
     assert memory.tune_allocator() == memory.tune_allocator()
+
+
+@pytest.mark.parametrize("command, tuned", [("predict", True), ("gui", True), ("inspect", True),
+                                            ("train-seg", False), ("export", False), ("benchmark", False)])
+def test_only_runtime_commands_fix_the_mmap_threshold(monkeypatch, command, tuned) -> None:
+    """TensorFlow runs ~1.8x slower under the fixed threshold: training, export and the benchmark's Keras
+    reference must not get it."""
+    from inference import cli
+
+    calls = []
+    monkeypatch.setattr(cli, "tune_allocator", lambda: calls.append(command))
+    with pytest.raises(SystemExit):
+        cli.main([command, "--help"])
+    assert bool(calls) is tuned
