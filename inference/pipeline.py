@@ -118,9 +118,9 @@ class Prediction:
 def borderline_warning(probability: float, near: dict) -> str:
     """The warning shown (CLI, GUI, report) for a risk near a group boundary."""
     below, above = near["groups"]
-    return (f"BORDERLINE: the risk {probability:.1%} is within {near['margin']:.0%} of the {near['boundary']:.0%} "
-            f"boundary between the {below} and {above} risk groups; model variants differ by up to that much on "
-            f"the same patient, so either group is possible")
+    return (f"BORDERLINE: the risk {probability:.1%} is within {near['margin'] * 100:g} percentage points of the "
+            f"{near['boundary']:.0%} boundary between the {below} and {above} risk groups; model variants differ by "
+            f"up to that much on the same patient, so either group is possible")
 
 
 class Pipeline:

@@ -142,8 +142,9 @@ class RiskPanel(QGroupBox):
             notes = [f"Rad-score {score.radscore:+.3f}, total points {score.total_points:.0f}"]
             if p.borderline:
                 low, high = p.borderline["groups"]
-                notes.insert(0, f"<b style='color:#d08000'>BORDERLINE: within {p.borderline['margin']:.0%} of the "
-                                f"{p.borderline['boundary']:.0%} boundary; {low} or {high} both possible</b>")
+                notes.insert(0, f"<b style='color:#d08000'>BORDERLINE: within {p.borderline['margin'] * 100:g} "
+                                f"points of the {p.borderline['boundary']:.0%} boundary; {low} or {high} both "
+                                f"possible</b>")
             if p.doi_estimated:
                 notes.append(f"DOI {p.clinical['doi_mm']} mm ESTIMATED from the mask")
             if p.edited:

@@ -37,6 +37,17 @@ def test_youden_matches_roc_curve(data):
     assert stats.sens_spec(y, p, best) == (sens, spec)
 
 
+def test_youden_cut_survives_last_digit_changes(data):
+    """The same probabilities recomputed elsewhere (JSON coefficients, another CPU) keep every class."""
+    y, p = data
+    t = stats.youden_threshold(y, p)
+    assert not np.isin(t, p)  # between two patients, not on one
+    for nudged in (np.nextafter(p, 0), np.nextafter(p, 1)):
+        assert stats.sens_spec(y, nudged, t) == stats.sens_spec(y, p, t)
+    assert stats.youden_threshold([True, True, False], [0.2, 0.4, 0.1]) == pytest.approx(0.15)
+    assert stats.youden_threshold([True, False], [0.2, 0.4]) == pytest.approx(0.1)  # all positive: below the lowest
+
+
 def test_calibration_matches_unpenalized_sklearn(data):
     y, p = data
     lp = np.log(p / (1 - p)).reshape(-1, 1)

@@ -56,13 +56,19 @@ def bootstrap_auc_ci(y, p, n_boot: int = 2000, seed: int = 0, level: float = 0.9
 
 
 def youden_threshold(y, p) -> float:
-    """Threshold maximizing sensitivity + specificity - 1 (predict positive when p >= threshold)."""
+    """Threshold maximizing sensitivity + specificity - 1 (predict positive when p >= threshold).
+
+    The cut lies halfway between the optimal probability and the next lower one (half of it for the lowest),
+    not on a patient's probability: the same probability recomputed elsewhere (from the nomogram JSON, on
+    another CPU) may differ in its last digit, which flipped that patient's class and the Youden index.
+    """
     y, p = np.asarray(y).astype(bool), np.asarray(p, float)
     best_t, best_j = 0.5, -1.0
-    for t in np.unique(p):
+    values = np.unique(p)
+    for i, t in enumerate(values):
         sens, spec = sens_spec(y, p, t)
         if sens + spec - 1 > best_j:
-            best_t, best_j = float(t), sens + spec - 1
+            best_t, best_j = float((values[i - 1] + t) / 2 if i else t / 2), sens + spec - 1
     return best_t
 
 
