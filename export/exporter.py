@@ -19,7 +19,7 @@ from export.context import ExportContext, ExportSettings
 from export.manifest import build_manifest, write_manifest
 from export.steps import FAILED, OK, SKIPPED, FormatResult, run_step
 from inference.atomic import atomic_path
-from inference.backends.base import BackendUnavailableError, SegBackend, load_backend
+from inference.backends.base import BackendUnavailableError, NotValidatedOnThisCPU, SegBackend, load_backend
 from inference.errors import InputError, ModelIntegrityError, OutputError
 from inference.formats import FORMATS, REFERENCE_FILES, ModelFormat, get_format
 
@@ -160,13 +160,16 @@ def _copy_reference(model_dir: Path, out_dir: Path) -> None:
 
 def load_variant(out_dir: Path, fmt: ModelFormat, threads: int | None) -> SegBackend:
     """The first runtime of the row that loads the freshly written (not yet manifested) file here."""
-    reasons = []
+    reasons, errors = [], []
     for runtime in fmt.runtimes:
         try:
             return load_backend(runtime, out_dir, variant=fmt.name, verify=False, threads=threads)
         except (BackendUnavailableError, ModelIntegrityError) as exc:
             reasons.append(f"{runtime}: {exc}")
-    raise BackendUnavailableError("; ".join(reasons))
+            errors.append(exc)
+    kind = NotValidatedOnThisCPU if errors and all(isinstance(e, NotValidatedOnThisCPU) for e in errors) \
+        else BackendUnavailableError
+    raise kind("; ".join(reasons))
 
 
 def _validate(ctx: ExportContext, report: ExportReport, limit: int | None, say) -> None:
@@ -185,7 +188,7 @@ def _validate(ctx: ExportContext, report: ExportReport, limit: int | None, say) 
         try:
             variants[name] = (load_variant(report.out_dir, fmt, ctx.settings.threads), fmt.precision)
         except BackendUnavailableError as exc:
-            if fmt.needs_gpu:
+            if fmt.needs_gpu or isinstance(exc, NotValidatedOnThisCPU):
                 result.reason = f"built, not validated here: {exc}"
             else:
                 result.status, result.reason = FAILED, f"built but does not load: {exc}"

@@ -39,6 +39,7 @@ from inference.commands.self_test import (
     SCHEMA_VERSION,
     SELFTEST_DIR,
     dice,
+    load_reference,
     mask_file,
     mask_key,
     prepare_registered,
@@ -123,6 +124,45 @@ def make_reference(*, out: Path = SELFTEST_DIR, backend: str = "tflite-fp32", mo
     return data
 
 
+def add_compute_paths(*, out: Path = SELFTEST_DIR, model_dir: Path = DEFAULT_SEG_MODEL) -> list[dict]:
+    """Add to an existing reference the masks this machine's CPU makes where they differ from every stored
+    mask of the same backend/variant; returns the added entries. Everything else stays as it was.
+
+    Int8 arithmetic depends on the instruction set: OpenVINO's int8 IR on a CPU without VNNI (AVX2 only, most
+    laptops) gives a mask that differs by a few voxels from the one made with AVX-512 VNNI (sample: Dice 0.982
+    between them), so a reference made on one CPU failed the self-test on the other. Run this on a machine of
+    the other kind after the variant was validated there (``docs/export.md``).
+    """
+    from export.benchmark import device_facts
+
+    reference = load_reference(out)
+    prepared = prepare_registered(SAMPLE_PATIENT, reference.data["registration"])
+    facts = device_facts()
+    cpu = f"{facts['cpu']} ({' '.join(facts['isa'])})"
+    added = []
+    for candidate in seg_candidates(model_dir, None):
+        if candidate.device is not None:
+            continue
+        for options in ({}, *ALTERNATIVES.get(candidate.backend, ())):
+            made = _variant_mask(candidate, model_dir, prepared, options)
+            if made is None:
+                continue
+            mask, info = made
+            key = mask_key(info["backend"], info["format"])
+            stored = reference.masks_for(info["backend"], info["format"])
+            if any(dice(mask.array, m.array) == 1.0 for m, _ in stored):
+                continue  # a compute path the reference has already
+            entries = reference.data["masks"].setdefault(key, [])
+            name = mask_file(info["backend"], info["format"], len(entries))
+            _write_mask(mask, out / name)
+            entry = {**_mask_entry(name, mask, reference.mask, model_dir, info), "cpu": cpu}
+            entries.append(entry)
+            added.append({"key": key, **entry})
+    if added:
+        write_json(out / REFERENCE_NAME, reference.data)
+    return added
+
+
 def _write_mask(mask, path: Path) -> None:
     import SimpleITK as sitk
 
@@ -162,8 +202,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", default="tflite-fp32",
                         help="backend or format that makes the reference mask; TensorFlow-free (default: tflite-fp32)")
     parser.add_argument("--model", default=str(DEFAULT_SEG_MODEL), help="model folder (default: the shipped one)")
+    parser.add_argument("--add-compute-paths", action="store_true",
+                        help="keep the reference; add the per-variant masks this CPU makes where they differ from "
+                             "the stored ones (int8 on another instruction set) (default: write a new reference)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.add_compute_paths:
+        added = add_compute_paths(out=Path(args.out), model_dir=Path(args.model))
+        for e in added:
+            sys.stdout.write(f"added {e['key']}: {e['voxels']} voxels, Dice vs float {e['dice_vs_float']:.4f}, "
+                             f"{e['device']}, {e['cpu']}\n")
+        sys.stdout.write(f"{len(added)} compute path(s) added to {args.out}\n")
+        return 0
     data = make_reference(out=Path(args.out), backend=args.backend, model_dir=Path(args.model))
     made = data["made_by"]
     sys.stdout.write(f"wrote {args.out}: float mask {data['mask']['voxels']} voxels made by {made['backend']}/"

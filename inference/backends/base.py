@@ -36,6 +36,11 @@ class BackendUnavailableError(OtsccError):
     """The runtime is not installed or cannot run this model here; the message says why."""
 
 
+class NotValidatedOnThisCPU(BackendUnavailableError):
+    """The variant runs here, but this CPU computes it in a way its validation did not cover (e.g. OpenVINO int8
+    without VNNI instructions); it is not used here."""
+
+
 #: the GPU/NPU parts of the runtimes, as globs inside their packages (any platform's file name): the files a
 #: CPU-only bundle leaves out (``make bundle-cpu``, ``export.packaging.spec.CPU_ONLY_DROP``)
 GPU_PARTS = {

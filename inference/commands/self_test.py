@@ -356,7 +356,8 @@ def check_backend(candidate: SegCandidate, prepared, reference: Reference | None
     if entry is None:
         against = "the float reference mask (no stored mask for it)"
     else:
-        against = "its stored mask" + (f" ({entry.get('device')})" if len(stored) > 1 else "")
+        made_on = f"; made on {entry['cpu']}" if entry.get("cpu") else ""
+        against = "its stored mask" + (f" ({entry.get('device')}{made_on})" if len(stored) > 1 else "")
     versus_float = "" if entry is None else f"; {dice(result.mask.array, reference.mask.array):.4f} vs the float mask"
     return Check(name, "pass" if score >= MIN_DICE else "fail",
                  f"Dice {score:.4f} (>= {MIN_DICE}) vs {against}{versus_float}; "

@@ -32,12 +32,14 @@ def float_probs(tiny_model, batch):
 
 
 @pytest.mark.parametrize("fmt", FORMATS, ids=lambda f: f.name)
-def test_format_round_trips(fmt, tiny_export, float_probs, batch):
+def test_format_round_trips(fmt, tiny_export, float_probs, batch, monkeypatch):
     result = tiny_export.results[fmt.name]
     if result.status == "skipped" and fmt.needs_gpu:
         pytest.skip(f"{fmt.name} cannot be built here: {result.reason}")
     assert result.status == "ok", result.reason
     assert result.bytes > 0 and result.files[0] == fmt.file
+    # the file round-trips on any CPU; whether this CPU's int8 arithmetic is validated is another question
+    monkeypatch.setattr("inference.backends.ov.int8_dot_product", lambda: "any (test)")
     try:
         backend = load_variant(tiny_export.out_dir, fmt, threads=1)
     except BackendUnavailableError as exc:
@@ -73,7 +75,10 @@ def test_manifest_records_every_format_with_hashes_and_provenance(tiny_export):
             continue
         assert entry["files"] and all(sha256_file(root / r["path"]) == r["sha256"] for r in entry["files"])
         validation = entry["validation"]
-        assert validation is not None and entry["shipped"] == validation["passed"], name
+        if validation is None:  # built, but not on a CPU it may be validated on (OpenVINO int8 without VNNI)
+            assert not entry["shipped"] and entry["reason"].startswith("built, not validated here"), name
+            continue
+        assert entry["shipped"] == validation["passed"], name
         if not entry["shipped"]:
             assert entry["reason"].startswith("failed validation")
 

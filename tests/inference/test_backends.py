@@ -180,10 +180,18 @@ def _shipped(name: str) -> bool:
     return bool(json.loads(manifest.read_text())["variants"].get(name, {}).get("shipped"))
 
 
+def _no_vnni() -> bool:
+    from inference.backends.ov import int8_dot_product
+
+    return int8_dot_product() is None
+
+
 @pytest.mark.parametrize("fmt", [f for f in FORMATS if f.shipped], ids=lambda f: f.name)
 def test_shipped_cpu_variants_load_verified_and_agree_with_fp32(fmt):
     if not _shipped(fmt.name):
         pytest.skip(f"{fmt.name} is not shipped in {DEFAULT_SEG_MODEL} (see assets/models/manifest.json)")
+    if fmt.name == "openvino-int8" and _no_vnni():
+        pytest.skip("openvino-int8 is refused on a CPU without VNNI (its own test below)")
     backend, notes = select_backend(fmt.name, DEFAULT_SEG_MODEL, threads=1)
     info = backend.describe()
     assert info["integrity"].startswith("sha256 verified") and info["format"] == fmt.name
@@ -307,3 +315,26 @@ def test_an_unknown_backend_lists_each_choice_once():
         select_backend("cuda", DEFAULT_SEG_MODEL)
     choices = str(error.value).split("choose from ")[1].split(", ")
     assert len(choices) == len(set(choices)) and {"auto", "litert", "keras", "tflite-int8"} <= set(choices)
+
+
+def test_openvino_int8_is_refused_on_a_cpu_without_vnni_and_the_float_model_runs(monkeypatch):
+    """Measured on an AVX2-only CPU: OpenVINO's int8 masks failed validation there (docs/export.md)."""
+    pytest.importorskip("openvino")
+    from inference.backends import ov
+    from inference.backends.base import NotValidatedOnThisCPU, load_backend
+
+    monkeypatch.setattr(ov, "int8_dot_product", lambda: None)
+    with pytest.raises(NotValidatedOnThisCPU, match="validated only on CPUs with VNNI"):
+        load_backend("openvino", DEFAULT_SEG_MODEL, variant="openvino-int8", threads=1)
+    assert load_backend("openvino", DEFAULT_SEG_MODEL, threads=1).format_name == "onnx"  # no variant named
+    monkeypatch.setattr(ov, "int8_dot_product", lambda: "AVX512VNNI")
+    assert load_backend("openvino", DEFAULT_SEG_MODEL, threads=1).format_name == "openvino-int8"
+
+
+def test_int8_dot_product_detection_honours_a_onednn_limit(monkeypatch):
+    from inference.backends import ov
+
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")
+    assert ov.int8_dot_product() is None
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
+    assert ov.int8_dot_product() in (None, *ov.INT8_ISA)

@@ -193,9 +193,11 @@ def test_a_corrupted_onnx_file_is_unusable_not_tampered(tmp_path, no_runtime_ope
 # --- OpenVINO IR: the weights file is named explicitly and confined -----------------------------------------------
 
 @pytest.fixture
-def ir_copy(tmp_path) -> Path:
+def ir_copy(tmp_path, monkeypatch) -> Path:
     if not (DEFAULT_SEG_MODEL / "openvino_int8.xml").is_file():
         pytest.skip("no OpenVINO IR shipped")
+    # file handling is tested on any CPU (without VNNI the int8 IR is refused after these checks)
+    monkeypatch.setattr("inference.backends.ov.int8_dot_product", lambda: "any (test)")
     folder = tmp_path / "ir"
     folder.mkdir()
     for name in ("openvino_int8.xml", "openvino_int8.bin"):

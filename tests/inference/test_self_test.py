@@ -106,6 +106,37 @@ def test_self_test_fails_on_a_tampered_reference_mask(tmp_path, capsys):
     assert rows["radiomics"]["status"] == "fail"  # features are taken inside the stored mask
 
 
+@pytest.mark.slow
+def test_a_cpu_with_other_int8_arithmetic_adds_its_masks_to_the_reference(tmp_path, capsys, monkeypatch):
+    """``python -m export.packaging.reference --add-compute-paths``: a mask that differs from every stored one of
+    its variant (int8 on another instruction set) is added; the rest of the reference stays byte for byte."""
+    from export.packaging import reference as made
+
+    ref = _copy_reference(tmp_path)
+    before = {p.name: p.read_bytes() for p in (ref / st.MASK_NAME, ref / st.FEATURES_NAME)}
+    real = made._variant_mask
+
+    def other_cpu(candidate, model_dir, prepared, options):
+        if (candidate.backend, candidate.variant) != ("litert", "tflite-int8"):
+            return None  # this test's "CPU" runs one variant
+        mask, info = real(candidate, model_dir, prepared, options)
+        array = mask.array.copy()
+        zs, ys, xs = np.nonzero(array)
+        array[zs[:6], ys[:6], xs[:6]] = 0  # six voxels fewer: Dice 0.995 with the stored mask
+        return mask.with_array(array), info
+
+    monkeypatch.setattr(made, "_variant_mask", other_cpu)
+    added = made.add_compute_paths(out=ref)
+    assert [a["key"] for a in added] == ["litert/tflite-int8"] and added[0]["cpu"]
+    assert made.add_compute_paths(out=ref) == []  # stored now: nothing to add
+    assert {p.name: p.read_bytes() for p in (ref / st.MASK_NAME, ref / st.FEATURES_NAME)} == before
+    entries = json.loads((ref / st.REFERENCE_NAME).read_text())["masks"]["litert/tflite-int8"]
+    assert len(entries) == 2 and entries[1]["voxels"] == entries[0]["voxels"] - 6
+    code, report = _run_json(capsys, "--reference", str(ref), "--backends", "tflite-int8")
+    row = _rows(report)["segment litert/tflite-int8"]
+    assert code == 0 and row["status"] == "pass" and row["value"] == 1.0  # this CPU matches the first mask
+
+
 def test_missing_reference_is_an_error_with_a_remedy(tmp_path, capsys):
     code = main(["self-test", *FAST, "--reference", str(tmp_path)])
     assert code == 1

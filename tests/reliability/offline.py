@@ -90,7 +90,7 @@ def flow_backends(out: Path) -> dict:
     from inference.backends import select_backend
 
     started = {}
-    for name in ("onnx", "openvino-int8", "tflite-int8", "tflite-fp32", "auto"):
+    for name in ("onnx", "openvino", "tflite-int8", "tflite-fp32", "auto"):  # openvino: int8 IR where VNNI, else onnx
         backend, _ = select_backend(name)
         started[name] = backend.describe().get("runtime")
         backend.close()

@@ -37,9 +37,9 @@ def test_cli_gui_and_runtimes_run_offline() -> None:
     assert all("error" not in f for f in flows.values()), flows
     assert flows["cli"]["exit_codes"] == {"predict": 0, "inspect": 0, "self-test": 0}
     assert {"mask.nii.gz", "result.json", "report.pdf"} <= set(flows["cli"]["outputs"])
-    assert set(flows["backends"]["started"]) == {"onnx", "openvino-int8", "tflite-int8", "tflite-fp32", "auto"}
+    assert set(flows["backends"]["started"]) == {"onnx", "openvino", "tflite-int8", "tflite-fp32", "auto"}
     assert "onnxruntime" in flows["backends"]["started"]["onnx"]
-    assert "openvino" in flows["backends"]["started"]["openvino-int8"]
+    assert "openvino" in flows["backends"]["started"]["openvino"]
     assert flows["gui"]["steps"] == [["load", "finished"], ["segment", "finished"], ["export", "finished"]]
     assert flows["gui"]["error_reports"] == []
     assert problems(result) == [], result
