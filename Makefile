@@ -30,8 +30,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 
+# Two workers, each taking whole test files (--dist loadfile: a module's fixtures, e.g. the tiny export, are built
+# once). On a 2-core AVX2-only machine: 16 min instead of 25 serially; the slowest tests are listed at the end.
+TEST_WORKERS ?= 2
 test: lint
-	$(VENV)/bin/pytest -q
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 # -- Packaging (docs/packaging.md) -------------------------------------------------------------------------------
 # bundle:      dist/otscc-edge/, the PyInstaller runtime folder with `otscc` and `otscc-gui` (build.spec)
