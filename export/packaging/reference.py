@@ -81,20 +81,13 @@ def make_reference(*, out: Path = SELFTEST_DIR, backend: str = "tflite-fp32", mo
     masks = {mask_key(described["backend"], described["format"]): [_mask_entry(
         MASK_NAME, mask, mask, model_dir, described)]}
     shutil.rmtree(out / "masks", ignore_errors=True)
-    for candidate in seg_candidates(model_dir, None):
-        if candidate.device is not None:  # accelerator tries: never made here (no GPU/NPU reference)
-            continue
-        for options in ({}, *ALTERNATIVES.get(candidate.backend, ())):
-            made = _variant_mask(candidate, model_dir, prepared, options)
-            if made is None:
-                continue
-            other, info = made
-            entries = masks.setdefault(mask_key(info["backend"], info["format"]), [])
-            if any(e["device"] == info["device"] for e in entries):
-                continue  # this compute path is stored already
-            name = mask_file(info["backend"], info["format"], len(entries))
-            _write_mask(other, out / name)
-            entries.append(_mask_entry(name, other, mask, model_dir, info))
+    for other, info in _cpu_variant_masks(model_dir, prepared):
+        entries = masks.setdefault(mask_key(info["backend"], info["format"]), [])
+        if any(e["device"] == info["device"] for e in entries):
+            continue  # this compute path is stored already
+        name = mask_file(info["backend"], info["format"], len(entries))
+        _write_mask(other, out / name)
+        entries.append(_mask_entry(name, other, mask, model_dir, info))
     features = {k: float(v) for k, v in sorted(prediction.features.features.items())}
     write_json(out / FEATURES_NAME, features)
     voxels = int(np.count_nonzero(mask.array))
@@ -140,27 +133,31 @@ def add_compute_paths(*, out: Path = SELFTEST_DIR, model_dir: Path = DEFAULT_SEG
     facts = device_facts()
     cpu = f"{facts['cpu']} ({' '.join(facts['isa'])})"
     added = []
-    for candidate in seg_candidates(model_dir, None):
-        if candidate.device is not None:
-            continue
-        for options in ({}, *ALTERNATIVES.get(candidate.backend, ())):
-            made = _variant_mask(candidate, model_dir, prepared, options)
-            if made is None:
-                continue
-            mask, info = made
-            key = mask_key(info["backend"], info["format"])
-            stored = reference.masks_for(info["backend"], info["format"])
-            if any(dice(mask.array, m.array) == 1.0 for m, _ in stored):
-                continue  # a compute path the reference has already
-            entries = reference.data["masks"].setdefault(key, [])
-            name = mask_file(info["backend"], info["format"], len(entries))
-            _write_mask(mask, out / name)
-            entry = {**_mask_entry(name, mask, reference.mask, model_dir, info), "cpu": cpu}
-            entries.append(entry)
-            added.append({"key": key, **entry})
+    for mask, info in _cpu_variant_masks(model_dir, prepared):
+        key = mask_key(info["backend"], info["format"])
+        stored = reference.masks_for(info["backend"], info["format"])
+        if any(dice(mask.array, m.array) == 1.0 for m, _ in stored):
+            continue  # a compute path the reference has already
+        entries = reference.data["masks"].setdefault(key, [])
+        name = mask_file(info["backend"], info["format"], len(entries))
+        _write_mask(mask, out / name)
+        entry = {**_mask_entry(name, mask, reference.mask, model_dir, info), "cpu": cpu}
+        entries.append(entry)
+        added.append({"key": key, **entry})
     if added:
         write_json(out / REFERENCE_NAME, reference.data)
     return added
+
+
+def _cpu_variant_masks(model_dir: Path, prepared):
+    """(mask, describe()) of every CPU backend/variant pair that runs here, with each ``ALTERNATIVES`` option."""
+    for candidate in seg_candidates(model_dir, None):
+        if candidate.device is not None:  # accelerator tries: never made here (no GPU/NPU reference)
+            continue
+        for options in ({}, *ALTERNATIVES.get(candidate.backend, ())):
+            made = _variant_mask(candidate, model_dir, prepared, options)
+            if made is not None:
+                yield made
 
 
 def _write_mask(mask, path: Path) -> None:
