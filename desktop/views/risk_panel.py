@@ -143,8 +143,8 @@ class RiskPanel(QGroupBox):
             if p.borderline:
                 low, high = p.borderline["groups"]
                 notes.insert(0, f"<b style='color:#d08000'>BORDERLINE: within {p.borderline['margin'] * 100:g} "
-                                f"points of the {p.borderline['boundary']:.0%} boundary; {low} or {high} both "
-                                f"possible</b>")
+                                f"percentage points of the {p.borderline['boundary']:.0%} boundary; {low} or {high} "
+                                f"both possible</b>")
             if p.doi_estimated:
                 notes.append(f"DOI {p.clinical['doi_mm']} mm ESTIMATED from the mask")
             if p.edited:

@@ -64,7 +64,7 @@ def test_a_borderline_risk_is_flagged_in_the_risk_panel(segmented):
     try:
         s.prediction = replace(before, borderline={"boundary": 0.2, "margin": 0.05, "groups": ("low", "intermediate")})
         panel.sync()
-        flag = "BORDERLINE: within 5 points of the 20% boundary; low or intermediate both possible"
+        flag = "BORDERLINE: within 5 percentage points of the 20% boundary; low or intermediate both possible"
         assert flag in panel.detail.text()
         s.prediction = replace(before, borderline=None)
         panel.sync()
