@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from inference.cpu import cpu_info
 from inference.formats import FORMATS, ModelFormat
 
 log = logging.getLogger(__name__)
@@ -61,23 +62,14 @@ class Row:
 
 def device_facts() -> dict:
     """CPU model and ISA flags, cores, memory, GPU, library versions (no identifiers)."""
-    cpu, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                cpu = value.strip()
-            elif key.strip() in ("flags", "Features") and not flags:
-                flags = set(value.split())
-    except OSError:
-        pass
+    cpu = cpu_info()
     versions = {}
     for lib in LIBRARIES:
         try:
             versions[lib] = importlib.metadata.version(lib)
         except importlib.metadata.PackageNotFoundError:
             continue
-    facts = {"cpu": cpu, "isa": [f for f in ISA_FLAGS if f in flags], "logical_cores": os.cpu_count(),
+    facts = {"cpu": cpu.model, "isa": [f for f in ISA_FLAGS if f in cpu.flags], "logical_cores": os.cpu_count(),
              "platform": platform.platform(), "python": platform.python_version(), "gpu": _gpu_name(),
              "libraries": versions, "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "")}
     try:

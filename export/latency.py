@@ -25,6 +25,7 @@ import numpy as np
 from export.benchmark import time_slices
 from inference.assets import DEFAULT_SEG_MODEL, SAMPLE_PATIENT
 from inference.backends.base import BackendUnavailableError, load_backend, select_backend
+from inference.cpu import cpu_info
 from inference.errors import ModelIntegrityError
 
 #: (label, backend, variant, options): the float peers first, then the exported variants
@@ -84,7 +85,7 @@ def measure(model: Path, threads: int, runs: int, only: str | None = None) -> di
     size = next(iter(backends.values())).input_size
     slices, prepared = _sample_slices(size)
     table = time_slices(backends, slices, runs)
-    out = {"threads": threads, "runs": runs, "cpu": _cpu_name(), "isa_limit": os.environ.get("ONEDNN_MAX_CPU_ISA"),
+    out = {"threads": threads, "runs": runs, "cpu": cpu_info().model, "isa_limit": os.environ.get("ONEDNN_MAX_CPU_ISA"),
            "rows": {label: {**table[label], **_facts(backends[label])} for label in table}, "skipped": skipped}
     if only is None:
         default, notes = select_backend("auto", model, threads=threads)
@@ -113,16 +114,6 @@ def _ratios(out: dict, default) -> dict:
             "vs onnxruntime fp32": ratio("onnxruntime fp32"), "vs openvino fp32 (f32)": ratio("openvino fp32 (f32)"),
             "vs openvino fp32 (default hint)": ratio("openvino fp32 (default hint)"),
             "litert int8 vs litert fp32": round(fp32["median_ms"] / int8["median_ms"], 2) if int8 and fp32 else None}
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 def measure_with_isa(model: Path, threads: int, runs: int, isa: str) -> dict:

@@ -35,25 +35,31 @@ PREFERENCE = ("tflite-fp32", "tflite-int8", "tflite-int8-qat", "tflite-fp16")
 TFLITE_IDENTIFIER = b"TFL3"
 
 
-def check_flatbuffer(path: Path) -> None:
-    """Cheap structural check before the runtime parses the file (it verifies the flatbuffer itself too)."""
-    with open(path, "rb") as handle:
-        head = handle.read(8)
+def check_flatbuffer(path: Path, content: bytes | None = None) -> None:
+    """Cheap structural check before the runtime parses the file (it verifies the flatbuffer itself too);
+    ``content``: the file's bytes when already read."""
+    if content is None:
+        with open(path, "rb") as handle:
+            head = handle.read(8)
+    else:
+        head = content[:8]
     if len(head) < 8 or head[4:8] != TFLITE_IDENTIFIER:
         raise BackendUnavailableError(f"{path.name}: not a TFLite flatbuffer (file identifier {head[4:8]!r}); "
                                       "the file is corrupted or of another format")
 
 
-def open_interpreter(path: Path, threads: int, delegates=None):
-    """A LiteRT interpreter with tensors allocated; typed error for files the runtime rejects."""
+def open_interpreter(path: Path, threads: int, delegates=None, content: bytes | None = None):
+    """A LiteRT interpreter with tensors allocated; typed error for files the runtime rejects. ``content``: the
+    file's bytes as read (and verified) by the caller; the interpreter then parses those, not the file again."""
     try:
         from ai_edge_litert.interpreter import Interpreter
     except ImportError as exc:
         raise BackendUnavailableError(f"ai-edge-litert is not installed ({exc})") from exc
-    check_flatbuffer(path)
+    check_flatbuffer(path, content)
+    source = {"model_path": str(path)} if content is None else {"model_content": content}
     try:
         with native_stderr_to_log(log, f"LiteRT loading {path.name}"):
-            interp = Interpreter(model_path=str(path), num_threads=threads, experimental_delegates=delegates)
+            interp = Interpreter(**source, num_threads=threads, experimental_delegates=delegates)
             interp.allocate_tensors()
     except (ValueError, RuntimeError) as exc:
         raise BackendUnavailableError(f"{path.name}: LiteRT cannot load the model ({runtime_message(exc)})") from exc
@@ -96,7 +102,12 @@ class LiteRTBackend(SegBackend):
         check_device(self.name, device, ("cpu",))
         resolved = resolve_for(self.name, Path(model_path), variant, preference=PREFERENCE, verify=verify)
         self.threads = threads or min(4, os.cpu_count() or 1)
-        self._interp = open_interpreter(resolved.path, self.threads)
+        try:
+            content = resolved.read()
+        except OSError as exc:
+            raise BackendUnavailableError(f"{resolved.path.name}: cannot read the model ({runtime_message(exc)})") \
+                from exc
+        self._interp = open_interpreter(resolved.path, self.threads, content=content)
         self._in, self._out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
         shape = self._in["shape"]
         self.max_batch, self.input_size = int(shape[0]), int(shape[1])

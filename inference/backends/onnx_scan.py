@@ -207,22 +207,23 @@ def check_location(location: str | None, folder: Path) -> str | None:
     return None
 
 
-def checked_onnx(path: Path) -> ScanResult:
-    """``check_onnx_model`` as a backend calls it, before any runtime opens ``path``.
+def checked_onnx(path: Path, data: bytes | None = None) -> ScanResult:
+    """``check_onnx_model`` as a backend calls it, before any runtime opens ``path`` (``data``: its bytes,
+    when the caller has read them to hand the same bytes to the runtime).
 
     Raises:
         ModelIntegrityError: the file would make the runtime read outside its folder.
         BackendUnavailableError: the file cannot be read or is no protobuf message (the runtime would refuse it).
     """
     try:
-        return check_onnx_model(path)
+        return check_onnx_model(path, data)
     except MalformedModel as exc:
         raise BackendUnavailableError(f"{Path(path).name}: not a valid ONNX file ({exc})") from exc
     except OSError as exc:
         raise BackendUnavailableError(f"{Path(path).name}: cannot read the model ({runtime_message(exc)})") from exc
 
 
-def check_onnx_model(path: Path) -> ScanResult:
+def check_onnx_model(path: Path, data: bytes | None = None) -> ScanResult:
     """Refuse an ONNX file that leaves its folder or makes the runtime read outside it.
 
     Raises:
@@ -233,7 +234,7 @@ def check_onnx_model(path: Path) -> ScanResult:
     path = Path(path)
     folder = path.parent
     confine(path, folder)
-    result = scan_onnx_bytes(path.read_bytes())
+    result = scan_onnx_bytes(path.read_bytes() if data is None else data)
     for ref in result.external:
         why = check_location(ref.location, folder)
         if why is not None:

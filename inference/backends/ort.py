@@ -7,7 +7,9 @@ used: the runtime stays offline. ``disable_telemetry_events()`` is called before
 only emits telemetry on Windows builds, where it is on by default).
 
 Before the session is created the file is scanned (``onnx_scan.checked_onnx``): a model whose external data
-or own path leads out of its folder is refused with ``ModelIntegrityError`` and never reaches the runtime.
+or own path leads out of its folder is refused with ``ModelIntegrityError`` and never reaches the runtime. The
+file is read once: the session parses the very bytes that were hashed against the manifest and scanned (a file
+replaced in between is refused), unless the model keeps external data, which ONNX Runtime reads by path.
 """
 
 from __future__ import annotations
@@ -51,14 +53,21 @@ class OnnxRuntimeBackend(SegBackend):
         ort.disable_telemetry_events()
         providers = self._providers(ort, device)
         resolved = resolve_for(self.name, Path(model_path), variant, verify=verify)
-        checked_onnx(resolved.path)
+        try:
+            data = resolved.read()
+        except OSError as exc:
+            raise BackendUnavailableError(f"{resolved.path.name}: cannot read the model ({runtime_message(exc)})") \
+                from exc
+        # the runtime parses the bytes that were hashed and scanned; a model with external data must be opened
+        # by path (ONNX Runtime finds those files beside it), and its data files were scanned for location only
+        source = str(resolved.path) if checked_onnx(resolved.path, data).external else data
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if device == "cpu":
             self.threads = threads or min(4, os.cpu_count() or 1)
             options.intra_op_num_threads, options.inter_op_num_threads = self.threads, 1
         try:
-            self._session = ort.InferenceSession(str(resolved.path), options, providers=providers)
+            self._session = ort.InferenceSession(source, options, providers=providers)
         except _load_errors(ort) as exc:
             raise BackendUnavailableError(
                 f"{resolved.path.name}: ONNX Runtime cannot load the model ({runtime_message(exc)})") from exc

@@ -34,6 +34,8 @@ from inference.backends.base import (
     runtime_message,
 )
 from inference.backends.onnx_scan import checked_onnx, confine
+from inference.cpu import cpu_info
+from inference.formats import get_format
 
 log = logging.getLogger(__name__)
 
@@ -95,23 +97,11 @@ _NO_VNNI_LIMITS = ("SSE41", "AVX", "AVX2")  # ONEDNN_MAX_CPU_ISA values that kee
 
 
 def int8_dot_product() -> str | None:
-    """The CPU's VNNI-class int8 instruction set as detected (numpy's CPU dispatch, else /proc/cpuinfo), or
+    """The CPU's VNNI-class int8 instruction set as detected (numpy's CPU dispatch or /proc/cpuinfo), or
     None: no such instructions found, or oneDNN was limited below them (``ONEDNN_MAX_CPU_ISA``)."""
     if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in _NO_VNNI_LIMITS:
         return None
-    try:
-        from numpy._core._multiarray_umath import __cpu_features__ as features
-    except ImportError:  # numpy < 2
-        features = {}
-    found = {name for name, present in features.items() if present}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("flags"):
-                found |= set(line.partition(":")[2].split())
-                break
-    except OSError:
-        pass
-    return next((isa for isa in INT8_ISA if isa in found), None)
+    return cpu_info().has(*INT8_ISA)
 
 
 class OpenVINOBackend(SegBackend):
@@ -130,7 +120,7 @@ class OpenVINOBackend(SegBackend):
         core = ov.Core()
         target = self._device(core, device)
         no_int8 = device == "cpu" and int8_dot_product() is None
-        preference = tuple(n for n in PREFERENCE if n != "openvino-int8") if no_int8 else PREFERENCE
+        preference = tuple(n for n in PREFERENCE if get_format(n).precision != "int8") if no_int8 else PREFERENCE
         resolved = resolve_for(self.name, Path(model_path), variant, preference=preference, verify=verify)
         if no_int8 and resolved.format is not None and resolved.format.precision == "int8":
             raise NotValidatedOnThisCPU(

@@ -338,3 +338,14 @@ def test_int8_dot_product_detection_honours_a_onednn_limit(monkeypatch):
     assert ov.int8_dot_product() is None
     monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_AMX")
     assert ov.int8_dot_product() in (None, *ov.INT8_ISA)
+
+
+def test_cpu_info_is_read_once_and_matches_both_spellings():
+    from inference.cpu import CpuInfo, cpu_info
+
+    assert cpu_info() is cpu_info()  # cached: /proc/cpuinfo is read once per process
+    info = CpuInfo(model="x", flags=frozenset({"avx2", "avx_vnni"}), dispatch=frozenset({"AVX512VNNI"}))
+    assert info.has("AVX512VNNI", "avx_vnni") == "AVX512VNNI"
+    assert info.has("amx_int8", "avx_vnni") == "avx_vnni"
+    assert info.has("amx_int8") is None
+    assert cpu_info().model  # never empty: falls back to the platform's name

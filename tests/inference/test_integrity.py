@@ -95,6 +95,29 @@ def test_intact_copy_loads_verified(assets_copy):
     assert backend.integrity == "sha256 verified (manifest.json)"
 
 
+SWAPPABLE = [("litert", "tflite-int8", "model_int8.tflite"), ("onnxruntime", "onnx", "model.onnx")]
+
+
+@pytest.mark.parametrize("runtime,variant,file", SWAPPABLE, ids=[r for r, _, _ in SWAPPABLE])
+def test_a_file_replaced_after_its_hash_was_checked_is_refused(assets_copy, monkeypatch, runtime, variant, file):
+    """The runtime parses the bytes that were hashed: a file swapped between the manifest check and the
+    runtime's own read (simulated right after the check) must not run."""
+    pytest.importorskip("onnxruntime" if runtime == "onnxruntime" else "ai_edge_litert")
+    from inference.backends import manifest as manifest_module
+
+    seg = assets_copy / "models" / "seg"
+    checked = manifest_module.verify_records
+
+    def check_then_swap(*args, **kwargs):
+        checked(*args, **kwargs)
+        flip_one_byte(seg / file)
+
+    monkeypatch.setattr(manifest_module, "verify_records", check_then_swap)
+    with pytest.raises(ModelIntegrityError, match="changed after its SHA-256 was verified") as err:
+        load_backend(runtime, seg, variant=variant, threads=1)
+    assert file in str(err.value) and "\n" not in str(err.value)
+
+
 # --- (e) --backend auto: a tampered variant stops the run ---------------------------------------------------
 
 @pytest.mark.parametrize("file", ["model_int8.tflite", "model_fp16.tflite"])
