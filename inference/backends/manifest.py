@@ -144,21 +144,23 @@ class ResolvedModel:
     format: ModelFormat | None  # None: a file no table row names (e.g. a user's own .tflite)
     path: Path
     integrity: str  # "sha256 verified (<manifest>)", "unverified: no manifest.json", "not checked"
-    sha256: str | None = None  # the manifest's digest of ``path`` when it was verified against one
+    digests: tuple[tuple[Path, str], ...] = ()  # (file, SHA-256) of the variant's files, as the manifest verified
 
-    def read(self) -> bytes:
-        """The file's bytes, read once for the runtime to parse from memory, so that what runs is what was
-        checked: when the manifest verified the file, these bytes must match its digest too (the file could
-        have been replaced since).
+    def read(self, path: Path | None = None) -> bytes:
+        """``path``'s bytes (default: the model file), read once for the runtime to parse from memory, so that
+        what runs is what was checked: when the manifest verified the file, these bytes must match its digest
+        too (the file could have been replaced since).
 
         Raises:
             OSError: the file cannot be read.
             ModelIntegrityError: the bytes differ from the manifest's digest.
         """
-        data = self.path.read_bytes()
-        if self.sha256 is not None and hashlib.sha256(data).hexdigest() != self.sha256:
+        path = self.path if path is None else Path(path)
+        data = path.read_bytes()
+        expected = dict(self.digests).get(path)
+        if expected is not None and hashlib.sha256(data).hexdigest() != expected:
             raise ModelIntegrityError(
-                f"{self.path}: changed after its SHA-256 was verified (it no longer matches the manifest); "
+                f"{path}: changed after its SHA-256 was verified (it no longer matches the manifest); "
                 f"refusing to load it; {MODEL_REMEDY}.")
         return data
 
@@ -217,8 +219,8 @@ def resolve_model(model_path: str | Path, runtime: str, variant: str | None = No
             continue
         records = entry.get("files", [])
         verify_records(manifest, records, fmt.name)
-        digest = next((r.get("sha256") for r in records if manifest.root / r["path"] == path), None)
-        return ResolvedModel(fmt, path, f"sha256 verified ({manifest.path.name})", digest)
+        digests = tuple((manifest.root / r["path"], r["sha256"]) for r in records)
+        return ResolvedModel(fmt, path, f"sha256 verified ({manifest.path.name})", digests)
     raise VariantUnavailable("; ".join(reasons) or f"no model for {runtime} in {folder}")
 
 

@@ -12,6 +12,7 @@ calls it before importing NNCF or ovc.
 
 Files: an IR is read as ``read_model(xml, bin)`` with both paths checked to stay inside the model folder
 (no symlink out of it); the ONNX file is scanned for external data first (``onnx_scan``), as for ONNX Runtime.
+Each file is read once and OpenVINO parses those bytes, the same ones that were hashed against the manifest.
 """
 
 from __future__ import annotations
@@ -68,25 +69,45 @@ def disable_openvino_telemetry() -> bool:
 
 
 def model_files(path: Path) -> tuple[str, ...]:
-    """``read_model`` arguments for ``path``, checked to stay inside its folder (symlinks resolved).
+    """The files ``read_model`` needs for ``path``, checked to stay inside its folder (symlinks resolved).
 
     An IR is read with its weights named explicitly (``openvino_int8.xml`` + ``openvino_int8.bin``), never
-    the runtime's own guess; an ONNX file is scanned for external data first (``onnx_scan``).
+    the runtime's own guess.
 
     Raises:
-        ModelIntegrityError: the file, its weights or its external data lead out of the model folder.
+        ModelIntegrityError: the file or its weights lead out of the model folder.
+        BackendUnavailableError: the IR's weights file is missing.
     """
     folder = path.parent
+    confine(path, folder)
     if path.suffix.lower() != ".xml":
-        checked_onnx(path)
         return (str(path),)
     weights = path.with_suffix(".bin")
-    confine(path, folder)
     confine(weights, folder, "OpenVINO weights file")
     if not weights.is_file():
         raise BackendUnavailableError(f"{path.name}: its weights file {weights.name} is missing; reinstall the "
                                       "model folder or re-run `otscc export`")
     return str(path), str(weights)
+
+
+def read_model_args(resolved, ov) -> tuple:
+    """``read_model`` arguments for a resolved variant: the very bytes that were hashed against the manifest
+    (an ONNX file also scanned for external data first, ``onnx_scan``; one that keeps external data is read by
+    path, as OpenVINO must find those files beside it).
+
+    Raises:
+        ModelIntegrityError: a file leads out of the model folder or changed after it was verified.
+        BackendUnavailableError: a file is missing or unreadable, or not an ONNX file.
+    """
+    paths = [Path(p) for p in model_files(resolved.path)]
+    try:
+        data = [resolved.read(p) for p in paths]
+    except OSError as exc:
+        raise BackendUnavailableError(f"{resolved.path.name}: cannot read the model ({runtime_message(exc)})") \
+            from exc
+    if len(data) == 1:
+        return (str(paths[0]),) if checked_onnx(paths[0], data[0]).external else (data[0],)
+    return data[0], ov.Tensor(np.frombuffer(data[1], np.uint8))
 
 
 #: OpenVINO's int8 kernels on an x86 CPU without a VNNI dot product (AVX2 only: most laptops) compute a different
@@ -139,9 +160,10 @@ class OpenVINOBackend(SegBackend):
                 precision_hint = "f32"
             if precision_hint not in (None, "default"):
                 config["INFERENCE_PRECISION_HINT"] = precision_hint
-        model_args = model_files(resolved.path)
+        model_args = read_model_args(resolved, ov)
         try:
-            model = core.read_model(*model_args)
+            model = core.read_model(*model_args)  # the IR weights tensor shares memory with model_args
+            self._model_args = model_args
             self._compiled = core.compile_model(model, target, config)
         except RuntimeError as exc:
             raise BackendUnavailableError(f"{resolved.path.name}: OpenVINO cannot load the model on {target} "
