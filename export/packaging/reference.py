@@ -47,6 +47,7 @@ from inference.commands.self_test import (
     sample_hashes,
     seg_candidates,
 )
+from inference.errors import OtsccError
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,7 @@ def make_reference(*, out: Path = SELFTEST_DIR, backend: str = "tflite-fp32", mo
     from inference.pipeline import Pipeline, load_clinical
     from inference.radiomics import DEFAULT_PARAMS
 
+    refuse_on_a_cpu_that_cannot_run_every_variant(model_dir)
     pipeline = Pipeline(model_dir=model_dir, nomogram=nomogram, backend=backend, threads=None)
     described = pipeline.backend.describe()
     registration = registration_summary(pipeline.prepare(sample_dir, register="auto"))
@@ -115,6 +117,30 @@ def make_reference(*, out: Path = SELFTEST_DIR, backend: str = "tflite-fp32", mo
     }
     write_json(out / REFERENCE_NAME, data)
     return data
+
+
+def refuse_on_a_cpu_that_cannot_run_every_variant(model_dir: Path) -> None:
+    """Raise ``OtsccError`` when a shipped CPU variant is refused on this CPU (``NotValidatedOnThisCPU``), before
+    anything is written: a reference made here would store no mask for it, and the self-test on CPUs that do run
+    it would compare it with the float mask instead of its own (OpenVINO int8 on an AVX2-only CPU: Dice 0.988 <
+    0.99 there, a false failure)."""
+    from inference.backends.base import BackendUnavailableError, NotValidatedOnThisCPU, load_backend
+
+    refused = []
+    for candidate in seg_candidates(model_dir, None):
+        if candidate.device is not None:
+            continue
+        try:
+            load_backend(candidate.backend, model_dir, variant=candidate.variant).close()
+        except NotValidatedOnThisCPU as exc:
+            refused.append(f"{candidate.label}: {exc}")
+        except BackendUnavailableError:
+            continue  # not installed here: _variant_mask logs it, as before
+    if refused:
+        raise OtsccError("not writing a reference on this CPU: it refuses shipped variant(s) whose masks the "
+                         "self-test needs; make the reference on a CPU that runs every shipped variant "
+                         "(AVX512-VNNI/AVX-VNNI/AMX for OpenVINO int8), then add this CPU's masks with "
+                         "--add-compute-paths. " + "; ".join(refused))
 
 
 def add_compute_paths(*, out: Path = SELFTEST_DIR, model_dir: Path = DEFAULT_SEG_MODEL) -> list[dict]:
@@ -211,7 +237,11 @@ def main(argv: list[str] | None = None) -> int:
                              f"{e['device']}, {e['cpu']}\n")
         sys.stdout.write(f"{len(added)} compute path(s) added to {args.out}\n")
         return 0
-    data = make_reference(out=Path(args.out), backend=args.backend, model_dir=Path(args.model))
+    try:
+        data = make_reference(out=Path(args.out), backend=args.backend, model_dir=Path(args.model))
+    except OtsccError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1
     made = data["made_by"]
     sys.stdout.write(f"wrote {args.out}: float mask {data['mask']['voxels']} voxels made by {made['backend']}/"
                      f"{made['format']}, {data['radiomics']['count']} features, "

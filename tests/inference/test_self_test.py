@@ -238,3 +238,21 @@ def test_reference_transforms_are_data_not_code():
     stored = {"t2": {"transform": {"type": "DisplacementFieldTransform", "parameters": [], "fixed_parameters": []}}}
     with pytest.raises(OtsccError, match="not one of"):
         st.prepare_registered(st.SAMPLE_PATIENT, stored)
+
+
+def test_no_reference_is_written_on_a_cpu_that_refuses_a_shipped_variant(tmp_path, monkeypatch):
+    """A reference made where OpenVINO int8 is refused (no VNNI) would lack its mask, and the self-test on VNNI
+    CPUs would compare that variant with the float mask: refused before anything is written."""
+    pytest.importorskip("openvino")
+    from export.packaging import reference as made
+    from inference.assets import DEFAULT_SEG_MODEL
+    from inference.errors import OtsccError
+
+    if not (DEFAULT_SEG_MODEL / "openvino_int8.xml").is_file():
+        pytest.skip("no OpenVINO int8 IR shipped")
+    monkeypatch.setattr("inference.backends.ov.int8_dot_product", lambda: None)
+    out = tmp_path / "ref"
+    with pytest.raises(OtsccError, match="openvino/openvino-int8: .*validated only on CPUs with VNNI"):
+        made.make_reference(out=out)
+    assert not out.exists()
+    assert made.main(["--out", str(out)]) == 1 and not out.exists()
