@@ -22,7 +22,8 @@ class CpuInfo:
     dispatch: frozenset[str]  # numpy's runtime CPU dispatch features that are present (upper case: AVX512VNNI ...)
 
     def has(self, *names: str) -> str | None:
-        """The first of ``names`` this CPU has (matched against both spellings), or None."""
+        """The first of ``names`` found in either set (the kernel's lower-case flags or numpy's upper-case
+        dispatch names; pass both spellings where both exist), or None."""
         return next((name for name in names if name in self.flags or name in self.dispatch), None)
 
 

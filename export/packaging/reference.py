@@ -15,7 +15,8 @@ Segmentation and radiomics use the sample resampled through the stored registrat
   and provenance: which backend, model file (and its SHA-256), library versions, platform and date.
 
 Re-run it (and commit the three files) whenever the shipped model, the sample patient, the radiomics
-parameters or the nomogram change; ``otscc self-test`` fails until then.
+parameters or the nomogram change; ``otscc self-test`` fails until then. It refuses to run, before writing
+anything, on a machine where a CPU variant cannot run (a runtime missing, or OpenVINO int8 without VNNI).
 """
 
 from __future__ import annotations
@@ -120,26 +121,25 @@ def make_reference(*, out: Path = SELFTEST_DIR, backend: str = "tflite-fp32", mo
 
 
 def refuse_on_a_cpu_that_cannot_run_every_variant(model_dir: Path) -> None:
-    """Raise ``OtsccError`` when a shipped CPU variant is refused on this CPU (``NotValidatedOnThisCPU``), before
-    anything is written: a reference made here would store no mask for it, and the self-test on CPUs that do run
-    it would compare it with the float mask instead of its own (OpenVINO int8 on an AVX2-only CPU: Dice 0.988 <
-    0.99 there, a false failure)."""
-    from inference.backends.base import BackendUnavailableError, NotValidatedOnThisCPU, load_backend
+    """Raise ``OtsccError`` when a CPU backend/variant pair of the model folder cannot run here (its runtime is not
+    installed, or it refuses this CPU: ``NotValidatedOnThisCPU``), before anything is written: a reference made
+    here would store no mask for it, and the self-test on machines that do run it would compare it with the float
+    mask instead of its own (OpenVINO int8: Dice 0.988 < 0.99, a false failure)."""
+    from inference.backends.base import AUTO_ORDER, BackendUnavailableError, load_backend
 
+    cpu_backends = {c.backend for c in AUTO_ORDER if c.device == "cpu"}
     refused = []
     for candidate in seg_candidates(model_dir, None):
-        if candidate.device is not None:
-            continue
+        if candidate.device is not None or candidate.backend not in cpu_backends:
+            continue  # accelerator tries and GPU-only backends: never stored (no GPU/NPU reference)
         try:
             load_backend(candidate.backend, model_dir, variant=candidate.variant).close()
-        except NotValidatedOnThisCPU as exc:
+        except BackendUnavailableError as exc:
             refused.append(f"{candidate.label}: {exc}")
-        except BackendUnavailableError:
-            continue  # not installed here: _variant_mask logs it, as before
     if refused:
-        raise OtsccError("not writing a reference on this CPU: it refuses shipped variant(s) whose masks the "
-                         "self-test needs; make the reference on a CPU that runs every shipped variant "
-                         "(AVX512-VNNI/AVX-VNNI/AMX for OpenVINO int8), then add this CPU's masks with "
+        raise OtsccError("not writing a reference here: it needs the mask of every CPU variant, and these cannot "
+                         "run on this machine; make the reference where all of them run (every runtime installed; "
+                         "AVX512-VNNI/AVX-VNNI/AMX for OpenVINO int8), then add this CPU's masks with "
                          "--add-compute-paths. " + "; ".join(refused))
 
 
@@ -147,10 +147,10 @@ def add_compute_paths(*, out: Path = SELFTEST_DIR, model_dir: Path = DEFAULT_SEG
     """Add to an existing reference the masks this machine's CPU makes where they differ from every stored
     mask of the same backend/variant; returns the added entries. Everything else stays as it was.
 
-    Int8 arithmetic depends on the instruction set: OpenVINO's int8 IR on a CPU without VNNI (AVX2 only, most
-    laptops) gives a mask that differs by a few voxels from the one made with AVX-512 VNNI (sample: Dice 0.982
-    between them), so a reference made on one CPU failed the self-test on the other. Run this on a machine of
-    the other kind after the variant was validated there (``docs/export.md``).
+    Int8 arithmetic depends on the instruction set: a variant's mask on one CPU can differ by a few voxels from
+    the one made on another (OpenVINO's int8 IR without VNNI: Dice 0.982 on the sample; that pair is now refused
+    on such CPUs, as it failed validation there), so a reference made on one CPU can fail the self-test on the
+    other. Run this on a machine of the other kind after the variant was validated there (``docs/export.md``).
     """
     from export.benchmark import device_facts
 

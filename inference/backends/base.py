@@ -260,6 +260,16 @@ def resolve_for(backend: str, model_path: Path, variant: str | None, *, preferen
         raise BackendUnavailableError(str(exc)) from exc
 
 
+def read_model_file(resolved, path: Path | None = None) -> bytes:
+    """``resolved.read(path)`` (the bytes the manifest's digest covers) with an unreadable file turned into
+    ``BackendUnavailableError``; a changed file stays ``ModelIntegrityError``."""
+    try:
+        return resolved.read(path)
+    except OSError as exc:
+        name = (path or resolved.path).name
+        raise BackendUnavailableError(f"{name}: cannot read the model ({runtime_message(exc)})") from exc
+
+
 def runtime_message(exc: BaseException, limit: int = 300) -> str:
     """A runtime's error text fit for a one-line message: whitespace collapsed, length capped, and anything
     unprintable replaced (parsers of corrupted files echo raw bytes of the file)."""

@@ -22,6 +22,7 @@ from inference.backends.base import (
     SegBackend,
     check_device,
     package_version,
+    read_model_file,
     resolve_for,
     runtime_message,
 )
@@ -102,12 +103,7 @@ class LiteRTBackend(SegBackend):
         check_device(self.name, device, ("cpu",))
         resolved = resolve_for(self.name, Path(model_path), variant, preference=PREFERENCE, verify=verify)
         self.threads = threads or min(4, os.cpu_count() or 1)
-        try:
-            content = resolved.read()
-        except OSError as exc:
-            raise BackendUnavailableError(f"{resolved.path.name}: cannot read the model ({runtime_message(exc)})") \
-                from exc
-        self._interp = open_interpreter(resolved.path, self.threads, content=content)
+        self._interp = open_interpreter(resolved.path, self.threads, content=read_model_file(resolved))
         self._in, self._out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
         shape = self._in["shape"]
         self.max_batch, self.input_size = int(shape[0]), int(shape[1])

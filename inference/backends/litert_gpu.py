@@ -21,6 +21,7 @@ from inference.backends.base import (
     check_device,
     check_gpu_part,
     package_version,
+    read_model_file,
     resolve_for,
     runtime_message,
 )
@@ -40,19 +41,20 @@ class LiteRTGpuBackend(SegBackend):
                  accelerator: str = "gpu") -> None:
         check_device(self.name, device, ("gpu",))
         resolved = resolve_for(self.name, Path(model_path), variant, verify=verify)
-        check_flatbuffer(resolved.path)
+        content = read_model_file(resolved)  # the bytes the manifest's digest covers; the runtime parses these
+        check_flatbuffer(resolved.path, content)
         self.model_file, self.integrity = resolved.path.name, resolved.integrity
         self.format_name = resolved.format.name if resolved.format else None
         self.precision = resolved.format.precision if resolved.format else "fp16"
         self.runtime = package_version("ai-edge-litert")
-        self._interp = self._model = None
+        self._interp = self._model = self._content = None
         delegate = delegate or os.environ.get(DELEGATE_ENV)
         if delegate:
-            self._open_delegate(resolved.path, delegate)
+            self._open_delegate(resolved.path, content, delegate)
         else:
-            self._open_compiled(resolved.path, accelerator, threads)
+            self._open_compiled(resolved.path, content, accelerator, threads)
 
-    def _open_delegate(self, path: Path, library: str) -> None:
+    def _open_delegate(self, path: Path, content: bytes, library: str) -> None:
         from ai_edge_litert.interpreter import load_delegate
 
         try:
@@ -60,14 +62,14 @@ class LiteRTGpuBackend(SegBackend):
         except (ValueError, OSError, RuntimeError) as exc:
             raise BackendUnavailableError(
                 f"GPU delegate {library!r} cannot be loaded ({runtime_message(exc)})") from exc
-        self._interp = open_interpreter(path, 1, delegates=[handle])
+        self._interp = open_interpreter(path, 1, delegates=[handle], content=content)
         if delegation_report(self._interp)["delegate_partitions"] == 0:
             raise BackendUnavailableError(f"GPU delegate {library!r} took no ops of {path.name}")
         self._in, self._out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
         self.max_batch, self.input_size = int(self._in["shape"][0]), int(self._in["shape"][1])
         self.device = f"gpu (delegate {Path(library).name})"
 
-    def _open_compiled(self, path: Path, accelerator: str, threads: int | None) -> None:
+    def _open_compiled(self, path: Path, content: bytes, accelerator: str, threads: int | None) -> None:
         try:
             from ai_edge_litert.compiled_model import CompiledModel
             from ai_edge_litert.hardware_accelerator import HardwareAccelerator
@@ -79,7 +81,8 @@ class LiteRTGpuBackend(SegBackend):
         first = None
         with native_stderr_to_log(log, f"LiteRT {accelerator.upper()} accelerator for {path.name}"):
             try:
-                self._model = CompiledModel.from_file(str(path), options=options)
+                self._model = CompiledModel.from_buffer(content, options=options)
+                self._content = content  # kept alive with the model: CompiledModel does not hold the buffer itself
             except (RuntimeError, ValueError) as exc:
                 first = runtime_message(exc, 160)
             if first is not None:  # free the half-built accelerators now, so their teardown lines are caught too
@@ -115,4 +118,4 @@ class LiteRTGpuBackend(SegBackend):
     def close(self) -> None:
         if self._model is not None:
             self._model.close()
-            self._model = None
+            self._model = self._content = None

@@ -145,23 +145,31 @@ class ResolvedModel:
     path: Path
     integrity: str  # "sha256 verified (<manifest>)", "unverified: no manifest.json", "not checked"
     digests: tuple[tuple[Path, str], ...] = ()  # (file, SHA-256) of the variant's files, as the manifest verified
+    manifest: Path | None = None  # the manifest that verified them
 
     def read(self, path: Path | None = None) -> bytes:
-        """``path``'s bytes (default: the model file), read once for the runtime to parse from memory, so that
-        what runs is what was checked: when the manifest verified the file, these bytes must match its digest
-        too (the file could have been replaced since).
+        """``path``'s bytes (default: the model file) for the runtime to parse from memory, so that what runs is
+        what was checked: when the manifest verified the variant, the bytes must match the digest it recorded
+        for that file (the file could have been replaced since the check), and a file it does not list is
+        refused.
 
         Raises:
             OSError: the file cannot be read.
-            ModelIntegrityError: the bytes differ from the manifest's digest.
+            ModelIntegrityError: the bytes differ from the manifest's digest, or the manifest does not list the file.
         """
         path = self.path if path is None else Path(path)
         data = path.read_bytes()
+        if not self.digests:
+            return data  # not checked (``verify=False``) or no manifest: the integrity note says so
         expected = dict(self.digests).get(path)
-        if expected is not None and hashlib.sha256(data).hexdigest() != expected:
+        if expected is None:
+            raise ModelIntegrityError(f"{path}: not among the files {self.manifest} records for "
+                                      f"{self.format.name if self.format else 'this variant'}; {MODEL_REMEDY}.")
+        actual = hashlib.sha256(data).hexdigest()
+        if actual != expected:
             raise ModelIntegrityError(
-                f"{path}: changed after its SHA-256 was verified (it no longer matches the manifest); "
-                f"refusing to load it; {MODEL_REMEDY}.")
+                f"{path}: SHA-256 {actual[:16]}... does not match {expected[:16]}... recorded in {self.manifest}: "
+                f"the file changed after it was verified. Refusing to load it; {MODEL_REMEDY}.")
         return data
 
 
@@ -180,7 +188,7 @@ def resolve_model(model_path: str | Path, runtime: str, variant: str | None = No
         VariantUnavailable: nothing usable; the message lists why each candidate was passed over.
         ModelIntegrityError: a candidate's file does not match its manifest hash.
     """
-    model_path = Path(model_path)
+    model_path = Path(model_path).absolute()  # "." or "model.tflite" from inside the folder: its manifest is found
     single = model_path.is_file() or (model_path.is_dir() and format_of_file(model_path.name) is not None)
     if single:
         fmt = format_of_file(model_path.name)
@@ -220,7 +228,10 @@ def resolve_model(model_path: str | Path, runtime: str, variant: str | None = No
         records = entry.get("files", [])
         verify_records(manifest, records, fmt.name)
         digests = tuple((manifest.root / r["path"], r["sha256"]) for r in records)
-        return ResolvedModel(fmt, path, f"sha256 verified ({manifest.path.name})", digests)
+        if path.is_file() and path not in dict(digests):
+            raise ModelIntegrityError(f"{path}: {manifest.path} lists the {fmt.name} variant as shipped but records no "
+                                      f"hash for this file; {MODEL_REMEDY}.")
+        return ResolvedModel(fmt, path, f"sha256 verified ({manifest.path.name})", digests, manifest.path)
     raise VariantUnavailable("; ".join(reasons) or f"no model for {runtime} in {folder}")
 
 

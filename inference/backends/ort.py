@@ -8,8 +8,9 @@ only emits telemetry on Windows builds, where it is on by default).
 
 Before the session is created the file is scanned (``onnx_scan.checked_onnx``): a model whose external data
 or own path leads out of its folder is refused with ``ModelIntegrityError`` and never reaches the runtime. The
-file is read once: the session parses the very bytes that were hashed against the manifest and scanned (a file
-replaced in between is refused), unless the model keeps external data, which ONNX Runtime reads by path.
+session parses the bytes that were scanned, hashed again against the manifest's digest right before (a file
+replaced after the manifest check is refused); a model that keeps external data is opened by path instead, as
+ONNX Runtime reads those files itself.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from inference.backends.base import (
     SegBackend,
     check_device,
     package_version,
+    read_model_file,
     resolve_for,
     runtime_message,
 )
@@ -53,11 +55,7 @@ class OnnxRuntimeBackend(SegBackend):
         ort.disable_telemetry_events()
         providers = self._providers(ort, device)
         resolved = resolve_for(self.name, Path(model_path), variant, verify=verify)
-        try:
-            data = resolved.read()
-        except OSError as exc:
-            raise BackendUnavailableError(f"{resolved.path.name}: cannot read the model ({runtime_message(exc)})") \
-                from exc
+        data = read_model_file(resolved)
         # the runtime parses the bytes that were hashed and scanned; a model with external data must be opened
         # by path (ONNX Runtime finds those files beside it), and its data files were scanned for location only
         source = str(resolved.path) if checked_onnx(resolved.path, data).external else data

@@ -12,7 +12,9 @@ calls it before importing NNCF or ovc.
 
 Files: an IR is read as ``read_model(xml, bin)`` with both paths checked to stay inside the model folder
 (no symlink out of it); the ONNX file is scanned for external data first (``onnx_scan``), as for ONNX Runtime.
-Each file is read once and OpenVINO parses those bytes, the same ones that were hashed against the manifest.
+OpenVINO parses the files' bytes as read and hashed again against the manifest's digests right before (an
+IR's weights as a tensor over them; a file replaced after the manifest check is refused), except an ONNX file
+that keeps external data, which is opened by path.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from inference.backends.base import (
     check_device,
     check_gpu_part,
     package_version,
+    read_model_file,
     resolve_for,
     runtime_message,
 )
@@ -100,11 +103,7 @@ def read_model_args(resolved, ov) -> tuple:
         BackendUnavailableError: a file is missing or unreadable, or not an ONNX file.
     """
     paths = [Path(p) for p in model_files(resolved.path)]
-    try:
-        data = [resolved.read(p) for p in paths]
-    except OSError as exc:
-        raise BackendUnavailableError(f"{resolved.path.name}: cannot read the model ({runtime_message(exc)})") \
-            from exc
+    data = [read_model_file(resolved, p) for p in paths]
     if len(data) == 1:
         return (str(paths[0]),) if checked_onnx(paths[0], data[0]).external else (data[0],)
     return data[0], ov.Tensor(np.frombuffer(data[1], np.uint8))
@@ -162,8 +161,7 @@ class OpenVINOBackend(SegBackend):
                 config["INFERENCE_PRECISION_HINT"] = precision_hint
         model_args = read_model_args(resolved, ov)
         try:
-            model = core.read_model(*model_args)  # the IR weights tensor shares memory with model_args
-            self._model_args = model_args
+            model = core.read_model(*model_args)
             self._compiled = core.compile_model(model, target, config)
         except RuntimeError as exc:
             raise BackendUnavailableError(f"{resolved.path.name}: OpenVINO cannot load the model on {target} "

@@ -13,7 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from inference.backends.base import BackendUnavailableError, SegBackend, check_device, package_version, resolve_for
+from inference.backends.base import (
+    BackendUnavailableError,
+    SegBackend,
+    check_device,
+    package_version,
+    read_model_file,
+    resolve_for,
+)
 
 PREFERENCE = ("tensorrt-int8", "tensorrt-fp16")
 
@@ -55,7 +62,7 @@ class TensorRTBackend(SegBackend):
         self._cuda = cuda_runtime()
         resolved = resolve_for(self.name, Path(model_path), variant, preference=PREFERENCE, verify=verify)
         runtime = trt.Runtime(trt.Logger(trt.Logger.WARNING))
-        self._engine = runtime.deserialize_cuda_engine(resolved.path.read_bytes())
+        self._engine = runtime.deserialize_cuda_engine(read_model_file(resolved))
         if self._engine is None:
             raise BackendUnavailableError(f"{resolved.path.name}: TensorRT cannot deserialize the engine (built for "
                                           "another GPU or TensorRT version? rebuild it with `otscc export`)")

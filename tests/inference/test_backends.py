@@ -144,6 +144,47 @@ def test_manifest_hash_is_verified_and_mismatch_refused(tmp_path):
     assert resolve_model(folder, "litert", "tflite-int8", verify=False).integrity == "not checked"
 
 
+def test_the_runtime_gets_the_bytes_the_manifest_verified(tmp_path, monkeypatch):
+    """``ResolvedModel.read``: the bytes handed to a runtime are checked against the digest the manifest recorded,
+    so a file replaced after the check is refused; nothing is checked when nothing was verified."""
+    folder = _folder_with_manifest(tmp_path)
+    model = folder / "model_int8.tflite"
+    resolved = resolve_model(folder, "litert", "tflite-int8")
+    assert resolved.read() == model.read_bytes()
+    unchecked = resolve_model(folder, "litert", "tflite-int8", verify=False)
+    model.write_bytes(model.read_bytes()[:-1] + b"z")  # replaced after both were resolved
+    with pytest.raises(ModelIntegrityError, match="does not match .* the file changed after it was verified"):
+        resolved.read()
+    assert unchecked.read() == model.read_bytes()  # "not checked", as its integrity note says
+    with pytest.raises(ModelIntegrityError, match="not among the files"):
+        resolved.read(folder / "model_fp32.tflite")
+
+
+def test_a_relative_model_folder_is_verified_like_an_absolute_one(tmp_path, monkeypatch):
+    """``--model .`` or a bare file name from inside the folder: its parent's manifest must still be found."""
+    folder = _folder_with_manifest(tmp_path)
+    data = json.loads((folder / "manifest.json").read_text())
+    data["model_dir"] = folder.name
+    (folder / "manifest.json").rename(tmp_path / "manifest.json")
+    (tmp_path / "manifest.json").write_text(json.dumps(data | {"variants": {"tflite-int8": {
+        **data["variants"]["tflite-int8"], "files": [{**data["variants"]["tflite-int8"]["files"][0],
+                                                       "path": f"{folder.name}/model_int8.tflite"}]}}}))
+    monkeypatch.chdir(folder)
+    for given in (".", "model_int8.tflite", f"../{folder.name}"):
+        resolved = resolve_model(given, "litert", "tflite-int8")
+        assert resolved.integrity.startswith("sha256 verified"), given
+        assert resolved.read() == (folder / "model_int8.tflite").read_bytes()
+
+
+def test_a_shipped_variant_without_a_hash_for_its_file_is_refused(tmp_path):
+    folder = _folder_with_manifest(tmp_path)
+    data = json.loads((folder / "manifest.json").read_text())
+    data["variants"]["tflite-int8"]["files"] = []
+    (folder / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ModelIntegrityError, match="records no hash for this file"):
+        resolve_model(folder, "litert", "tflite-int8")
+
+
 def test_unlisted_and_unshipped_files_are_passed_over(tmp_path):
     folder = _folder_with_manifest(tmp_path, shipped=False)
     with pytest.raises(VariantUnavailable, match="not shipped .failed validation"):
@@ -348,4 +389,3 @@ def test_cpu_info_is_read_once_and_matches_both_spellings():
     assert info.has("AVX512VNNI", "avx_vnni") == "AVX512VNNI"
     assert info.has("amx_int8", "avx_vnni") == "avx_vnni"
     assert info.has("amx_int8") is None
-    assert cpu_info().model  # never empty: falls back to the platform's name

@@ -256,3 +256,25 @@ def test_no_reference_is_written_on_a_cpu_that_refuses_a_shipped_variant(tmp_pat
         made.make_reference(out=out)
     assert not out.exists()
     assert made.main(["--out", str(out)]) == 1 and not out.exists()
+
+
+def test_no_reference_is_written_where_a_cpu_runtime_is_missing(tmp_path, monkeypatch):
+    """A development environment without, say, ONNX Runtime would write a reference without its masks."""
+    from export.packaging import reference as made
+    from inference.backends import base
+    from inference.errors import OtsccError
+
+    real = base.load_backend
+
+    def no_onnxruntime(name, *args, **kwargs):
+        if name == "onnxruntime":
+            raise base.BackendUnavailableError("onnxruntime is not installed (test)")
+        return real(name, *args, **kwargs)
+
+    monkeypatch.setattr(base, "load_backend", no_onnxruntime)
+    monkeypatch.setattr("inference.backends.ov.int8_dot_product", lambda: "any (test)")
+    out = tmp_path / "ref"
+    with pytest.raises(OtsccError, match=r"onnxruntime/onnx: onnxruntime is not installed \(test\)") as err:
+        made.make_reference(out=out)
+    assert "litert-gpu" not in str(err.value)  # GPU-only backends are never part of the reference
+    assert not out.exists()
