@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 WIDEST_ISA = ("amx_int8", "avx512_vnni", "avx512f", "avx2", "avx", "sse4_2", "asimd", "neon")
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8",
              "neon", "asimd")
+#: numpy's CPU-dispatch name of a flag where it differs from the upper-cased kernel name without underscores
+#: (where there is no /proc/cpuinfo: Windows, macOS); AMX has none
+_NUMPY_NAMES = {"sse4_2": "SSE42", "fma": "FMA3", "neon": "NEON", "asimd": "ASIMD"}
 LIBRARIES = ("ai-edge-litert", "onnxruntime", "onnxruntime-gpu", "openvino", "tensorrt", "tensorflow", "numpy",
              "SimpleITK", "pyradiomics")
 REFERENCE = ("keras", "keras")  # (format, runtime) every other row is compared with
@@ -69,7 +72,8 @@ def device_facts() -> dict:
             versions[lib] = importlib.metadata.version(lib)
         except importlib.metadata.PackageNotFoundError:
             continue
-    facts = {"cpu": cpu.model, "isa": [f for f in ISA_FLAGS if f in cpu.flags], "logical_cores": os.cpu_count(),
+    isa = [f for f in ISA_FLAGS if cpu.has(f, _NUMPY_NAMES.get(f, f.upper().replace("_", "")))]
+    facts = {"cpu": cpu.model, "isa": isa, "logical_cores": os.cpu_count(),
              "platform": platform.platform(), "python": platform.python_version(), "gpu": _gpu_name(),
              "libraries": versions, "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "")}
     try:

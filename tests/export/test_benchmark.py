@@ -26,6 +26,15 @@ def test_device_facts_have_no_identifiers():
     assert not {"hostname", "user", "node"} & set(facts)
 
 
+def test_isa_flags_come_from_numpy_where_the_kernel_does_not_list_them(monkeypatch):
+    """Windows and macOS have no /proc/cpuinfo: the facts then name what numpy's CPU dispatch found."""
+    from inference.cpu import CpuInfo
+
+    info = CpuInfo(model="x", flags=frozenset(), dispatch=frozenset({"SSE42", "AVX2", "FMA3", "AVX512VNNI"}))
+    monkeypatch.setattr("export.benchmark.cpu_info", lambda: info)
+    assert device_facts()["isa"] == ["sse4_2", "avx2", "fma", "avx512_vnni"]
+
+
 @pytest.fixture(scope="module")
 def short_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "this.json"
