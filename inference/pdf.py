@@ -5,11 +5,13 @@ rendering were 0.6-1.1 s of every ``otscc predict`` and whose stack was ~21 MB o
 
 Coordinates are PDF points (1/72 inch) from the page's top left corner, y growing downwards. Text uses the
 PDF standard fonts Helvetica and Helvetica-Bold (every PDF viewer has them; nothing is embedded) in
-WinAnsiEncoding: characters outside it are written as "?". Text stays text (searchable, selectable).
+WinAnsiEncoding: letters outside it lose their diacritics where that helps ("ř" -> "r"), anything else is
+written as "?". Text stays text (searchable, selectable).
 """
 
 from __future__ import annotations
 
+import unicodedata
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,9 +53,31 @@ _ASCENT, _DESCENT = 0.718, 0.207
 
 
 def encode(text: str) -> bytes:
-    """``text`` in WinAnsiEncoding (cp1252); anything else becomes "?" and control characters a space."""
-    text = "".join(" " if ord(c) < 32 else c for c in text)
-    return text.encode("cp1252", errors="replace")
+    """``text`` in WinAnsiEncoding (cp1252). A letter outside it loses its diacritics where that leaves one inside
+    it (Polish "Łódź" -> "Lodz", Czech "ř" -> "r", Vietnamese "ệ" -> "e"), so a name stays readable; anything
+    else becomes "?" and control characters a space. The unaltered text stays in result.json."""
+    return "".join(_winansi(c) for c in text).encode("cp1252", errors="replace")
+
+
+def _winansi(char: str) -> str:
+    if ord(char) < 32:
+        return " "
+    try:
+        char.encode("cp1252")
+        return char
+    except UnicodeEncodeError:
+        pass
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    base = _NO_DECOMPOSITION.get(char, base)
+    try:
+        base.encode("cp1252")
+    except UnicodeEncodeError:
+        return "?"
+    return base or "?"
+
+
+#: letters with a stroke or bar, which Unicode does not decompose into base letter + mark
+_NO_DECOMPOSITION = {"Ł": "L", "ł": "l", "Đ": "D", "đ": "d", "Ħ": "H", "ħ": "h", "Ŧ": "T", "ŧ": "t", "ı": "i"}
 
 
 def text_width(text: str, size: float, bold: bool = False) -> float:

@@ -15,12 +15,21 @@ needs_poppler = pytest.mark.skipif(any(shutil.which(t) is None for t in ("pdfinf
                                    reason="poppler-utils (pdfinfo, pdftotext, pdftoppm) not installed")
 
 
+def test_letters_outside_winansi_keep_their_base_letter():
+    from inference.pdf import encode
+
+    assert encode("Łódź Dvořák Nguyễn").decode("cp1252") == "Lódz Dvorák Nguyen"  # ó, á are WinAnsi: kept
+    assert encode("Größe Ø é") == "Größe Ø é".encode("cp1252")
+    assert encode("腫瘍 \u2603 a\x01b") == b"?? ? a b"  # no base letter in WinAnsi; control character
+
+
 @needs_poppler
 def test_text_survives_escaping_and_the_file_parses(tmp_path):
     page = Page()
     page.text(40, 60, r"risk (intermediate) 25% \ back-slash", 10)
     page.text(40, 80, "bold: Größe", 10, bold=True)
     page.text(40, 100, "not in WinAnsi: 腫瘍", 10)
+    page.text(40, 120, "Łódź Dvořák Nguyễn", 10)
     pdf = write_pdf(page, tmp_path / "t.pdf", metadata={"Title": "a (b) c"})
     proc = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True, check=True)
     assert proc.stderr == ""  # no "Syntax Error" / xref repairs
@@ -30,6 +39,7 @@ def test_text_survives_escaping_and_the_file_parses(tmp_path):
                           check=True).stdout
     assert r"risk (intermediate) 25% \ back-slash" in text
     assert "bold: Größe" in text and "not in WinAnsi: ??" in text
+    assert "Lódz Dvorák Nguyen" in text  # diacritics outside WinAnsi dropped, the letters kept
     assert page.texts[0] == r"risk (intermediate) 25% \ back-slash"
 
 
