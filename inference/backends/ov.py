@@ -10,11 +10,11 @@ it sets ``NNCF_CI`` (NNCF then installs its no-op telemetry stub), makes the con
 even a "forced" event leaves the machine. The backend calls it before creating a ``Core``; the exporter
 calls it before importing NNCF or ovc.
 
-Files: an IR is read as ``read_model(xml, bin)`` with both paths checked to stay inside the model folder
-(no symlink out of it); the ONNX file is scanned for external data first (``onnx_scan``), as for ONNX Runtime.
-OpenVINO parses the files' bytes as read and hashed again against the manifest's digests right before (an
-IR's weights as a tensor over them; a file replaced after the manifest check is refused), except an ONNX file
-that keeps external data, which is opened by path.
+Files: an IR's ``.xml`` and ``.bin`` are named explicitly and both checked to stay inside the model folder (no
+symlink out of it); the ONNX file is scanned for external data first (``onnx_scan``), as for ONNX Runtime.
+OpenVINO parses the files' bytes as read and hashed again against the manifest's digests right before
+(``read_model(xml_bytes, Tensor(bin_bytes))``; a file replaced after the manifest check is refused), except an
+ONNX file that keeps external data, which is opened by path.
 """
 
 from __future__ import annotations
