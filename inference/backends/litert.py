@@ -26,6 +26,7 @@ from inference.backends.base import (
     resolve_for,
     runtime_message,
 )
+from inference.backends.versions import import_runtime
 from inference.native_output import native_stderr_to_log
 
 log = logging.getLogger(__name__)
@@ -52,10 +53,8 @@ def check_flatbuffer(path: Path, content: bytes | None = None) -> None:
 def open_interpreter(path: Path, threads: int, delegates=None, content: bytes | None = None):
     """A LiteRT interpreter with tensors allocated; typed error for files the runtime rejects. ``content``: the
     file's bytes as read (and verified) by the caller; the interpreter then parses those, not the file again."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError as exc:
-        raise BackendUnavailableError(f"ai-edge-litert is not installed ({exc})") from exc
+    import_runtime("ai_edge_litert")
+    from ai_edge_litert.interpreter import Interpreter
     check_flatbuffer(path, content)
     source = {"model_path": str(path)} if content is None else {"model_content": content}
     try:

@@ -26,6 +26,7 @@ from inference.backends.base import (
     runtime_message,
 )
 from inference.backends.litert import check_flatbuffer, delegation_report, open_interpreter
+from inference.backends.versions import import_runtime
 from inference.native_output import native_stderr_to_log
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class LiteRTGpuBackend(SegBackend):
                  threads: int | None = None, verify: bool = True, delegate: str | None = None,
                  accelerator: str = "gpu") -> None:
         check_device(self.name, device, ("gpu",))
+        import_runtime("ai_edge_litert")
         resolved = resolve_for(self.name, Path(model_path), variant, verify=verify)
         content = read_model_file(resolved)  # the bytes the manifest's digest covers; the runtime parses these
         check_flatbuffer(resolved.path, content)

@@ -30,6 +30,7 @@ from inference.backends.base import (
     runtime_message,
 )
 from inference.backends.onnx_scan import checked_onnx
+from inference.backends.versions import import_runtime
 
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
@@ -48,10 +49,7 @@ class OnnxRuntimeBackend(SegBackend):
     def __init__(self, model_path: Path, *, variant: str | None = None, device: str = "cpu",
                  threads: int | None = None, verify: bool = True) -> None:
         check_device(self.name, device, ("cpu", "gpu"))
-        try:
-            import onnxruntime as ort
-        except ImportError as exc:
-            raise BackendUnavailableError(f"onnxruntime is not installed ({exc})") from exc
+        ort = import_runtime("onnxruntime")
         ort.disable_telemetry_events()
         providers = self._providers(ort, device)
         resolved = resolve_for(self.name, Path(model_path), variant, verify=verify)

@@ -38,6 +38,7 @@ from inference.backends.base import (
     runtime_message,
 )
 from inference.backends.onnx_scan import checked_onnx, confine
+from inference.backends.versions import import_runtime
 from inference.cpu import cpu_info
 from inference.formats import get_format
 
@@ -133,10 +134,7 @@ class OpenVINOBackend(SegBackend):
         for float variants, OpenVINO's default for int8 ones."""
         check_device(self.name, device, tuple(DEVICES))
         disable_openvino_telemetry()
-        try:
-            import openvino as ov
-        except ImportError as exc:
-            raise BackendUnavailableError(f"openvino is not installed ({exc})") from exc
+        ov = import_runtime("openvino")
         core = ov.Core()
         target = self._device(core, device)
         no_int8 = device == "cpu" and int8_dot_product() is None
