@@ -39,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from inference.commands import positive_int
 from inference.errors import BackendCrashedError, CancelledError
 from inference.native_output import KEEP_ENV as KEEP_NATIVE_STDERR
 
@@ -490,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog=MODULE, description="test-load a segmentation model (internal)")
     parser.add_argument("--backend", default="auto", help="backend, format or auto (default: auto)")
     parser.add_argument("--model", required=True, help="model folder or file")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads (default: the runtime's)")
+    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: the runtime's)")
     parser.add_argument("--skip", action="append", default=[], help="auto candidate label to pass over")
     return _child(parser.parse_args(argv))
 

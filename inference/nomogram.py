@@ -83,28 +83,67 @@ def validate(data: dict) -> dict:
     return data
 
 
+#: the accepted range of the two numeric clinical values (a plausibility check, not the nomogram's fitted range)
+PLAUSIBLE = {"age": (0.0, 120.0, "years"), "doi_mm": (0.0, 100.0, "mm")}
+
+
+def canonical_value(key: str, value: Any) -> Any:
+    """One clinical value in its canonical form: age and doi_mm floats, sex "M"/"F", ct_stage "T1"-"T3",
+    cn_status 0/1. Accepts the spellings of clinical.json, CSV files and the command line (case-insensitive;
+    "male", "cT2", "2", "cN+", "N0", numbers as text).
+
+    Raises:
+        ClinicalValueError: the value cannot be read or is implausible (the message names it and what is accepted).
+    """
+    if isinstance(value, bool):  # JSON true/false: a bool is an int in Python, so "age": true would read as 1
+        raise ClinicalValueError(f"{key} must not be true/false, got {value!r}")
+    text = str(value).strip().upper()
+    if key == "sex":
+        sex = {"M": "M", "MALE": "M", "F": "F", "FEMALE": "F"}.get(text)
+        if sex is None:
+            raise ClinicalValueError(f"sex must be M or F, got {value!r}")
+        return sex
+    if key == "ct_stage":
+        stage = text.removeprefix("C").removeprefix("T")
+        if isinstance(value, (int, float)) and value in (1, 2, 3):
+            stage = str(int(value))
+        if stage not in ("1", "2", "3"):
+            raise ClinicalValueError(f"ct_stage must be T1, T2 or T3, got {value!r}")
+        return f"T{stage}"
+    if key == "cn_status":
+        node = {"0": 0, "N0": 0, "CN0": 0, "1": 1, "N+": 1, "CN+": 1, "N1": 1, "CN1": 1}.get(text)
+        if node is None and isinstance(value, (int, float)) and value in (0, 1):
+            node = int(value)
+        if node is None:
+            raise ClinicalValueError(f"cn_status must be 0 (cN0) or 1 (cN+), got {value!r}")
+        return node
+    if key in PLAUSIBLE:
+        lo, hi, unit = PLAUSIBLE[key]
+        name = "age" if key == "age" else "depth of invasion (doi_mm)"
+        try:
+            number = float(value)
+        except (TypeError, ValueError) as exc:
+            raise ClinicalValueError(f"{name} must be a number of {unit}, got {value!r}") from exc
+        if not (lo < number < hi if key == "age" else lo <= number < hi):
+            raise ClinicalValueError(f"{name} {value!r} {unit} is implausible (accepted: {lo:g} to {hi:g} {unit})")
+        return number
+    raise ClinicalValueError(f"unknown clinical value {key!r} (known: {', '.join(CLINICAL)})")
+
+
+def normalize_clinical(clinical: dict[str, Any]) -> dict[str, Any]:
+    """The given clinical values in canonical form (see :func:`canonical_value`); keys it does not know and empty
+    values are left out. result.json stores these, whatever spelling the source used."""
+    return {k: canonical_value(k, clinical[k]) for k in CLINICAL if clinical.get(k) not in (None, "")}
+
+
 def encode_clinical(clinical: dict[str, Any]) -> dict[str, float]:
     """Numeric clinical variables: sex M=1/F=0, cT1-3 -> 1-3, cN0/cN+ -> 0/1."""
-    missing = [k for k in CLINICAL if clinical.get(k) is None]
+    missing = [k for k in CLINICAL if clinical.get(k) in (None, "")]
     if missing:
         raise ClinicalValueError(f"missing clinical value(s): {', '.join(missing)}")
-    sex = str(clinical["sex"]).strip().upper()
-    if sex not in ("M", "F"):
-        raise ClinicalValueError(f"sex must be M or F, got {clinical['sex']!r}")
-    stage = str(clinical["ct_stage"]).strip().upper().removeprefix("C")
-    if stage not in ("T1", "T2", "T3", "1", "2", "3"):
-        raise ClinicalValueError(f"ct_stage must be T1, T2 or T3, got {clinical['ct_stage']!r}")
-    cn = str(clinical["cn_status"]).strip().upper()
-    if cn not in ("0", "1", "N0", "N+", "CN0", "CN+"):
-        raise ClinicalValueError(f"cn_status must be 0 or 1, got {clinical['cn_status']!r}")
-    try:
-        age, doi = float(clinical["age"]), float(clinical["doi_mm"])
-    except (TypeError, ValueError) as exc:
-        raise ClinicalValueError(f"age and doi_mm must be numbers ({exc})") from exc
-    if not (0 < age < 120) or not (0 <= doi < 100):
-        raise ClinicalValueError(f"implausible age {age} or depth of invasion {doi} mm")
-    return {"age": age, "sex": 1.0 if sex == "M" else 0.0, "ct_stage": float(stage[-1]),
-            "cn_status": 1.0 if cn in ("1", "N+", "CN+") else 0.0, "doi_mm": doi}
+    c = normalize_clinical(clinical)
+    return {"age": c["age"], "sex": 1.0 if c["sex"] == "M" else 0.0, "ct_stage": float(c["ct_stage"][1]),
+            "cn_status": float(c["cn_status"]), "doi_mm": c["doi_mm"]}
 
 
 LABELS = {"radscore": "Rad-score", "age": "Age (years)", "sex": "Sex", "ct_stage": "Clinical T stage",
@@ -200,6 +239,21 @@ class Nomogram:
             if probability < group["below"]:
                 return group["name"]
         return self.data["risk_groups"][-1]["name"]
+
+    def outside_fitted_range(self, values: dict[str, float]) -> list[str]:
+        """Warnings for numeric variables (encoded ``values``, the rad-score included) outside the range of the
+        patients the nomogram was fitted on (its axes): there the risk is an extrapolation."""
+        out = []
+        for name in self.model["variables"]:
+            if name in CATEGORIES or name not in values:
+                continue
+            lo, hi = self.model["axes"][name]
+            if not lo <= values[name] <= hi:
+                what = {"age": "age", "doi_mm": "depth of invasion", "radscore": "rad-score"}.get(name, name)
+                unit = {"age": " years", "doi_mm": " mm"}.get(name, "")
+                out.append(f"{what} {values[name]:.4g}{unit} is outside the range of the patients the nomogram was "
+                           f"fitted on ({lo:g} to {hi:g}{unit}): the risk is an extrapolation, read it with care")
+        return out
 
     def borderline(self, probability: float, margin: float = BORDERLINE_MARGIN) -> dict | None:
         """The nearest risk-group boundary when ``probability`` lies within ``margin`` of it, else None:

@@ -58,17 +58,42 @@ def load_clinical(patient_dir: str | Path, csv_file: str | Path | None = None,
             raise ClinicalValueError(f"{jfile}: expected an object of clinical values")
         values.update({k: data[k] for k in CLINICAL if data.get(k) not in (None, "")})
     if csv_file is not None:
-        import csv
-
         ids = {Path(patient_dir).name, patient_id} - {None}
-        try:
-            with open(csv_file, newline="") as fh:
-                rows = [r for r in csv.DictReader(fh) if r.get("patient_id") in ids]
-        except OSError as exc:
-            raise ClinicalValueError(f"{csv_file}: cannot read clinical CSV ({exc})") from exc
+        rows = [(line, r) for line, r in read_clinical_csv(csv_file) if r["patient_id"].strip() in ids]
+        if len(rows) > 1:
+            raise ClinicalValueError(f"{csv_file}: lines {', '.join(str(line) for line, _ in rows)} all name patient "
+                                     f"{rows[0][1]['patient_id'].strip()!r}; keep one row per patient")
         if rows:
-            values.update({k: rows[0][k] for k in CLINICAL if rows[0].get(k) not in (None, "")})
+            row = rows[0][1]
+            values.update({k: row[k].strip() for k in CLINICAL if (row.get(k) or "").strip()})
     return values
+
+
+def read_clinical_csv(csv_file: str | Path) -> list[tuple[int, dict[str, str]]]:
+    """(line number, row) of a clinical CSV: a ``patient_id`` column and any of the clinical columns, separated by
+    commas, semicolons (spreadsheets in many locales) or tabs.
+
+    Raises:
+        ClinicalValueError: unreadable, or without a ``patient_id`` column or any clinical column.
+    """
+    import csv
+
+    try:
+        with open(csv_file, newline="", encoding="utf-8-sig") as fh:  # -sig: Excel's byte-order mark
+            text = fh.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ClinicalValueError(f"{csv_file}: cannot read clinical CSV ({exc})") from exc
+    header = text.splitlines()[0] if text.strip() else ""
+    delimiter = max(",;\t", key=header.count)
+    reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
+    columns = [c.strip() for c in reader.fieldnames or []]
+    if "patient_id" not in columns:
+        raise ClinicalValueError(f"{csv_file}: no patient_id column (first line: {header[:80]!r}); expected "
+                                 f"patient_id and any of {', '.join(CLINICAL)}")
+    if not set(columns) & set(CLINICAL):
+        raise ClinicalValueError(f"{csv_file}: no clinical column ({', '.join(CLINICAL)}) beside patient_id")
+    reader.fieldnames = columns
+    return [(reader.line_num, {k: v or "" for k, v in row.items() if k is not None}) for row in reader]
 
 
 @dataclass
@@ -95,6 +120,9 @@ class Prediction:
     edited: bool = False
     borderline: dict | None = None  # the risk-group boundary the risk lies near (Nomogram.borderline), else None
 
+    def sequences(self) -> dict[str, dict[str, str]]:
+        return _sequences(self.prepared.patient)
+
     def to_json(self) -> dict[str, Any]:
         s = self.score
         return {
@@ -106,6 +134,7 @@ class Prediction:
             "points": None if s is None else {k: round(v, 2) for k, v in s.points.items()},
             "total_points": None if s is None else round(s.total_points, 2),
             "clinical": self.clinical, "doi_mm_estimated": self.doi_estimated,
+            "sequences": self.sequences(), "input_notes": list(self.prepared.patient.notes),
             "tumor": self.measures.to_dict(), "mask_edited": self.edited,
             "features_used": None if s is None else {
                 f: self.features.features[f] for f in self.provenance["nomogram_features"]},
@@ -113,6 +142,12 @@ class Prediction:
             "timings_s": {k: round(v, 3) for k, v in self.timings.items()},
             "warnings": self.warnings, "synthetic_training_data": True, "disclaimer": DISCLAIMER,
         }
+
+
+def _sequences(patient) -> dict[str, dict[str, str]]:
+    """Which input became each sequence, and why: ``{"cet1": {"source": "series #5", "reason": ...}}``. A path
+    given with --cet1/--t2/--t1 is reduced to its last part (folder names may name the patient)."""
+    return {role: {"source": Path(d.label).name or d.label, "reason": d.reason} for role, d in patient.roles.items()}
 
 
 def borderline_warning(probability: float, near: dict) -> str:
@@ -205,9 +240,9 @@ class Pipeline:
                 f"missing clinical value(s): {', '.join(missing)}; give them on the command line "
                 f"(--age/--sex/--ct-stage/--cn-status/--doi-mm, --doi-mm auto for the mask estimate), "
                 f"in clinical.json in the patient folder, or with --clinical FILE.csv")
-        from inference.nomogram import encode_clinical
+        from inference.nomogram import encode_clinical, normalize_clinical
 
-        encode_clinical(clinical)  # validate before the slow radiomics step
+        clinical.update(normalize_clinical(clinical))  # validated before the slow radiomics step; canonical types
         result, status, near = None, "ok", None
         if features is not None and features.provenance.get("mask_sha256") != _array_sha256_raw(mask.array > 0):
             features = None  # extracted from another mask: extract again
@@ -229,6 +264,7 @@ class Pipeline:
             result = self.nomogram.score(features.features, clinical)
             timings["nomogram"] = time.perf_counter() - start
             report("nomogram", 1.0)
+            warnings += self.nomogram.outside_fitted_range({**encode_clinical(clinical), "radscore": result.radscore})
             near = self.nomogram.borderline(result.probability)
             if near is not None:
                 warnings.append(borderline_warning(result.probability, near))
@@ -361,3 +397,28 @@ def check_output_dir(out: str | Path, inputs: list[str | Path]) -> Path:
                               "(inputs are never written to)")
     return out
 
+
+def check_writable_dir(out: str | Path) -> Path:
+    """Make sure results can be written to ``out`` before any long work: it, or the nearest folder above it that
+    exists (``out`` is created only when the first result is written), takes a test file. Nothing is left behind.
+
+    Raises:
+        OutputError: ``out`` (or a part of its path) is a file, or the folder cannot be written to.
+    """
+    import tempfile
+
+    from inference.errors import OutputError
+
+    out = Path(out)
+    base = out
+    while not base.exists() and base.parent != base:
+        base = base.parent
+    if not base.is_dir():
+        raise OutputError(f"{base} is a file, not a folder; choose an output folder")
+    try:
+        with tempfile.TemporaryFile(dir=base, prefix=".otscc-write-check-"):
+            pass
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write results there ({exc.strerror or exc}); choose a folder you can "
+                          "write to") from exc
+    return out

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.atomic import atomic_path
-from inference.nomogram import LABELS, Nomogram
+from inference.nomogram import CATEGORIES, LABELS, Nomogram
 from inference.pdf import Page, mask_outline, wrap, write_pdf
 from inference.preprocess import canonical_axes, to_canonical
 
@@ -158,12 +158,13 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
     page.text(MARGIN, y, risk, 11, bold=True)
     tumor = r["tumor"]
     c = r["clinical"]
-    doi = f"{c.get('doi_mm')} mm" + (" (ESTIMATED from the mask)" if r["doi_mm_estimated"] else "")
+    doi = f"{_number(c.get('doi_mm'))} mm" + (" (ESTIMATED from the mask)" if r["doi_mm_estimated"] else "")
     lines = [f"Tumor: {tumor['volume_ml']:.2f} ml, largest diameter {tumor['largest_diameter_mm']:.1f} mm, "
              f"mask-estimated DOI {tumor['doi_estimate_mm']:.1f} mm"
              + ("; mask EDITED by the user" if r["mask_edited"] else ""),
-             f"Clinical: age {c.get('age')}, sex {c.get('sex')}, clinical T stage {c.get('ct_stage')}, "
-             f"MRI node status {c.get('cn_status')}, depth of invasion {doi}"]
+             f"Clinical: age {_number(c.get('age'))}, sex {c.get('sex')}, clinical T stage {c.get('ct_stage')}, "
+             f"MRI node status {CATEGORIES['cn_status'].get(c.get('cn_status'), c.get('cn_status'))}, "
+             f"depth of invasion {doi}"]
     if r["status"] == "ok":
         lines.append(f"Rad-score {r['radscore']:+.3f}; total points {r['total_points']:.1f}; points: "
                      + ", ".join(f"{LABELS.get(k, k)} {v:.0f}" for k, v in r["points"].items()))
@@ -208,3 +209,8 @@ def write_report(prediction, path: str | Path, *, nomogram: Nomogram, model_dir:
     with atomic_path(path) as tmp:
         write_pdf(page, tmp, metadata=metadata)
     return path
+
+
+def _number(value) -> str:
+    """68.0 -> "68", 7.8 -> "7.8"; anything else as it is."""
+    return f"{value:g}" if isinstance(value, float) else str(value)

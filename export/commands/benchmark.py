@@ -13,6 +13,7 @@ from pathlib import Path
 
 from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL, SAMPLE_PATIENT
 from inference.atomic import write_json
+from inference.commands import positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,7 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="timed single-slice runs per backend, in rotating blocks of 10 across all backends (default: 30)")
     a("--warmup", type=int, default=5, help="untimed warm-up runs before each block (default: 5)")
     a("--pipeline-runs", type=int, default=3, help="whole-pipeline runs per backend (default: 3)")
-    a("--threads", type=int, default=None, help="CPU threads for every runtime (default: each runtime's choice)")
+    a("--threads", type=positive_int, default=None,
+      help="CPU threads for every runtime (default: each runtime's choice)")
     a("--json", metavar="FILE", help="write the full results as JSON (default: none)")
     a("--chart", metavar="FILE.png", help="write a bar chart (default: beside --json as .png, else none)")
     a("--compare", nargs="+", metavar="RESULT.json",

@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 from inference.assets import DEFAULT_SEG_MODEL
+from inference.commands import positive_int
 from inference.errors import InputError
 from inference.formats import FORMATS
 
@@ -35,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "test split (default: none; int8 formats are then skipped and nothing is validated)")
     parser.add_argument("--validate-patients", type=int, default=None, metavar="N",
                         help="validate on the first N test-split patients (default: all; 0: no validation)")
-    parser.add_argument("--threads", type=int, default=None,
+    parser.add_argument("--threads", type=positive_int, default=None,
                         help="CPU threads for the runtimes during validation (default: runtime choice, max 4)")
     parser.add_argument("--calibration-patients", type=int, default=defaults.calibration_patients,
                         help="training-split patients sampled for calibration and QAT (default: %(default)s)")

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
 from inference.atomic import atomic_path
+from inference.commands import positive_int
 from inference.commands.inspect import add_sequence_arguments
 from inference.errors import InputError, OtsccError
 from inference.memory import release_memory
@@ -39,8 +40,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_sequence_arguments(parser)
     g = parser.add_argument_group("clinical values (override clinical.json in the patient folder and --clinical)")
     g.add_argument("--age", type=float, help="age in years")
-    g.add_argument("--sex", choices=("M", "F"), help="sex")
-    g.add_argument("--ct-stage", choices=("T1", "T2", "T3"), help="clinical T stage")
+    g.add_argument("--sex", type=str.upper, choices=("M", "F"), help="sex")
+    g.add_argument("--ct-stage", type=str.upper, choices=("T1", "T2", "T3"), help="clinical T stage")
     g.add_argument("--cn-status", choices=("0", "1"), help="MRI node status: 0 = cN0, 1 = cN+")
     g.add_argument("--doi-mm", help="depth of invasion in mm, or 'auto' for the estimate from the mask "
                                     "(labelled ESTIMATED in the result and report)")
@@ -48,7 +49,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="CSV with a patient_id column and age,sex,ct_stage,cn_status,doi_mm (default: none)")
     a("--backend", default="auto", help="segmentation backend, or auto for the fastest that works here "
                                         "(default: auto)")
-    a("--threads", type=int, default=None, help="CPU threads for the backend (default: backend's choice)")
+    a("--threads", type=positive_int, default=None, help="CPU threads for the backend, 1 or more (default: the "
+                                                         "backend's choice)")
     a("--model", default=str(DEFAULT_SEG_MODEL), help="segmentation model folder (default: the shipped one)")
     a("--nomogram", default=str(DEFAULT_NOMOGRAM), help="nomogram JSON (default: the shipped one)")
     a("--register", choices=("auto", "always", "never"), default="auto",
@@ -89,10 +91,11 @@ def find_patients(root: Path, force_batch: bool) -> list[Path] | None:
 
 
 class _Progress:
-    """One-line stage progress on stderr (quiet with --json)."""
+    """One-line stage progress on stderr (quiet with --json, and when stderr is a file or pipe: a log would keep
+    every redrawn line)."""
 
     def __init__(self, enabled: bool, prefix: str = "") -> None:
-        self.enabled, self.prefix, self.last = enabled, prefix, None
+        self.enabled, self.prefix, self.last = enabled and sys.stderr.isatty(), prefix, None
 
     def __call__(self, stage: str, fraction: float) -> None:
         if self.enabled and (stage, round(fraction, 1)) != self.last:
@@ -116,8 +119,11 @@ def _open_audit(args, root: Path):
     return audit
 
 
-def _predict_one(pipeline, folder: Path, args, progress, audit) -> tuple:
-    """Predict, write and audit one patient; a failure is audited (error type only) and re-raised."""
+def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[str, str] | None = None) -> tuple:
+    """Predict, write and audit one patient; a failure is audited (error type only) and re-raised.
+
+    ``written``: patient id -> folder of the patients a batch has written so far; a second folder with the same
+    id (the same DICOM study copied twice, say) would overwrite the first one's results, so it fails instead."""
     from inference.audit import audit_entry, failure_entry
     from inference.pipeline import load_clinical
 
@@ -128,6 +134,10 @@ def _predict_one(pipeline, folder: Path, args, progress, audit) -> tuple:
         prepared = pipeline.prepare(folder, cet1=args.cet1, t2=args.t2, t1=args.t1, register=args.register,
                                     progress=progress)
         patient_key = prepared.patient.patient_id
+        if written is not None and patient_key in written:
+            raise InputError(f"{folder.name}: patient id {patient_key} was already written from folder "
+                             f"{written[patient_key]!r} in this batch (the same patient or DICOM study twice?); "
+                             "its results were not overwritten")
         clinical = {**load_clinical(folder, args.clinical, prepared.patient.patient_id), **_cli_clinical(args)}
         prediction = pipeline.predict(prepared, clinical, progress=progress)
         paths = pipeline.write(prediction, args.out, report=not args.no_report)
@@ -159,6 +169,11 @@ def _print_result(prediction, paths: dict, seconds: float, audit_path: Path) -> 
     doi = r["clinical"].get("doi_mm")
     print(f"  tumor {t['volume_ml']:.2f} ml, largest diameter {t['largest_diameter_mm']:.1f} mm; DOI {doi} mm"
           + (" (ESTIMATED from the mask)" if r["doi_mm_estimated"] else ""))
+    if prediction.prepared.patient.source_kind == "dicom":  # the series chosen for each sequence, and why
+        for role, seq in r["sequences"].items():
+            print(f"  {role:<5} {seq['source']}: {seq['reason']}")
+    for note in r["input_notes"]:
+        print(f"  note: {note}")
     b = r["backend"]
     notes = b.get("notes", [])
     print(f"  backend: {b.get('backend')} {b.get('variant', b.get('model_file', ''))}"
@@ -175,16 +190,20 @@ def _print_result(prediction, paths: dict, seconds: float, audit_path: Path) -> 
 
 
 def run(args: argparse.Namespace) -> int:
-    from inference.pipeline import Pipeline, check_output_dir
+    from inference.pipeline import Pipeline, check_output_dir, check_writable_dir
 
     root = Path(args.patient)
     if not root.exists():
         raise InputError(f"{root}: no such patient folder")
     patients = find_patients(root, args.batch)
-    check_output_dir(args.out, [root])
-    audit = _open_audit(args, root)
     if patients is not None and any((args.cet1, args.t2, args.t1)):
         raise InputError("--cet1/--t2/--t1 name one patient's series; they cannot be used with a batch")
+    if patients == []:
+        raise InputError(f"{root}: --batch found no patient folders in it (a batch is a folder of patient folders; "
+                         "for one patient, leave out --batch)")
+    check_output_dir(args.out, [root])
+    check_writable_dir(args.out)  # a read-only or mistyped --out fails now, not after every patient's work
+    audit = _open_audit(args, root)
     pipeline = Pipeline(model_dir=args.model, nomogram=args.nomogram, backend=args.backend, threads=args.threads)
     if patients is None:
         start = time.perf_counter()
@@ -203,7 +222,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run_batch(pipeline, patients: list[Path], args, audit) -> int:
-    rows, failed, summary_error = [], 0, None
+    rows, failed, summary_error, written = [], 0, None, {}
     summary = Path(args.out) / "summary.csv"
     for i, folder in enumerate(patients, 1):
         start = time.perf_counter()
@@ -211,8 +230,9 @@ def _run_batch(pipeline, patients: list[Path], args, audit) -> int:
         row = dict.fromkeys(SUMMARY_COLUMNS, "")
         row["folder"] = folder.name
         try:
-            prediction, _ = _predict_one(pipeline, folder, args, progress, audit)
+            prediction, _ = _predict_one(pipeline, folder, args, progress, audit, written)
             r = prediction.to_json()
+            written[r["patient_id"]] = folder.name
             row.update(patient_id=r["patient_id"], status=r["status"], probability=r["probability"] or "",
                        risk_group=r["risk_group"] or "", borderline=_borderline_text(r),
                        tumor_volume_ml=r["tumor"]["volume_ml"],
@@ -240,12 +260,12 @@ def _run_batch(pipeline, patients: list[Path], args, audit) -> int:
     if summary_error is not None:
         print(f"summary.csv could not be written ({summary_error}); the per-patient lines above are the record",
               file=sys.stderr)
-    if args.json:
-        json.dump(rows, sys.stdout, indent=2)
+    if args.json:  # null where the CSV has an empty cell, as in result.json
+        json.dump([{k: None if v == "" else v for k, v in row.items()} for row in rows], sys.stdout, indent=2)
         print()
     else:
-        print(f"{len(rows) - failed} of {len(rows)} patients done, {failed} failed; summary: {summary}; "
-              f"audit log: {audit.path}")
+        where = f"summary: {summary}" if summary_error is None else "summary.csv NOT written"
+        print(f"{len(rows) - failed} of {len(rows)} patients done, {failed} failed; {where}; audit log: {audit.path}")
     return 1 if failed or summary_error is not None else 0
 
 

@@ -78,3 +78,30 @@ def test_gui_command_arguments():
     assert args.patient == "some/patient" and args.threads == 2
     with pytest.raises(SystemExit):
         parser.parse_args(["--backend", "no-such-backend"])
+
+
+@pytest.mark.parametrize(("environ", "platform", "refused"), [
+    ({}, "linux", True),
+    ({"DISPLAY": ":0"}, "linux", False),
+    ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", False),
+    ({"QT_QPA_PLATFORM": "offscreen"}, "linux", False),  # tests, headless screenshots
+    ({"QT_QPA_PLATFORM": "xcb"}, "linux", True),
+    ({}, "win32", False),
+    ({}, "darwin", False),
+])
+def test_gui_without_a_display_says_so_instead_of_a_qt_abort(environ, platform, refused):
+    from desktop.commands.gui import display_problem
+
+    problem = display_problem(environ, platform)
+    assert (problem is not None) == refused
+    if refused:
+        assert problem.startswith("no display found") and "xvfb-run" in problem
+
+
+def test_gui_command_without_a_display_exits_with_one_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    done = subprocess.run([sys.executable, "-m", "inference.cli", "gui"], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]  # one line, no Qt abort or traceback
+    assert done.stderr.startswith("otscc gui: error: no display found")

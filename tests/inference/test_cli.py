@@ -50,7 +50,8 @@ def test_inspect_json(patient, capsys):
     assert {"load", "register"} <= set(report["timings_s"])
 
 
-def test_predict_error_starts_on_a_clean_line_after_the_progress(tmp_path, capsys):
+def test_predict_error_starts_on_a_clean_line_after_the_progress(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # progress is drawn on a terminal only
     write_volume(tmp_path / "cet1.nii.gz")
     write_volume(tmp_path / "t1.nii.gz")
     assert main(["predict", str(tmp_path), "--out", str(tmp_path.parent / "out")]) == 2
@@ -58,6 +59,14 @@ def test_predict_error_starts_on_a_clean_line_after_the_progress(tmp_path, capsy
     assert "load" in err  # the progress line was drawn ...
     shown = err.split("\r")[-1]  # ... and wiped: what the terminal shows after the last carriage return
     assert shown.startswith("otscc predict: error:") and "no T2 file" in shown
+
+
+def test_no_progress_redraws_when_stderr_is_a_file_or_pipe(tmp_path, capsys):
+    write_volume(tmp_path / "cet1.nii.gz")
+    write_volume(tmp_path / "t1.nii.gz")
+    assert main(["predict", str(tmp_path), "--out", str(tmp_path.parent / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "\r" not in err and err.startswith("otscc predict: error:") and "no T2 file" in err
 
 
 def test_error_is_one_line_without_traceback(tmp_path, capsys):

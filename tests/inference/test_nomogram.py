@@ -95,7 +95,11 @@ def test_load_refuses_non_json(tmp_path):
 
 @pytest.mark.parametrize("change, message", [
     ({"age": None}, "missing clinical value"), ({"sex": "X"}, "sex"), ({"ct_stage": "T4"}, "ct_stage"),
-    ({"cn_status": 2}, "cn_status"), ({"doi_mm": "deep"}, "numbers"), ({"age": 300}, "implausible"),
+    ({"cn_status": 2}, "cn_status"), ({"doi_mm": "deep"}, r"depth of invasion \(doi_mm\) must be a number of mm"),
+    ({"age": 300}, r"age 300 years is implausible \(accepted: 0 to 120 years\)"),
+    ({"doi_mm": -1}, r"depth of invasion \(doi_mm\) -1 mm is implausible"),
+    ({"age": True}, "age must not be true/false"), ({"doi_mm": float("nan")}, "implausible"),
+    ({"cn_status": True}, "cn_status must not be true/false"),
 ])
 def test_clinical_values_are_checked(change, message):
     with pytest.raises(ClinicalValueError, match=message):
@@ -119,3 +123,28 @@ def test_borderline_names_the_nearest_group_boundary(probability, expected):
         assert (near["boundary"], near["groups"]) == expected and near["margin"] == 0.05
     assert Nomogram(example()).borderline(0.3, margin=0.11) == {"boundary": 0.2, "margin": 0.11,
                                                                 "groups": ("low", "intermediate")}
+
+
+@pytest.mark.parametrize("given", [
+    {"age": "68", "sex": "m", "ct_stage": "ct2", "cn_status": "cN+", "doi_mm": "7.8"},  # CSV text
+    {"age": 68, "sex": "Male", "ct_stage": 2, "cn_status": 1, "doi_mm": 7.8},  # clinical.json numbers
+    {"age": 68.0, "sex": "M", "ct_stage": "T2", "cn_status": "1", "doi_mm": 7.8},  # command line
+])
+def test_every_source_spelling_gives_the_same_canonical_values(given):
+    from inference.nomogram import normalize_clinical
+
+    assert normalize_clinical(given) == {"age": 68.0, "sex": "M", "ct_stage": "T2", "cn_status": 1, "doi_mm": 7.8}
+    assert type(normalize_clinical(given)["cn_status"]) is int
+
+
+def test_values_outside_the_fitted_range_are_flagged_as_extrapolation():
+    nomogram = Nomogram(example())
+    axes = nomogram.model["axes"]
+    inside = {name: (lo + hi) / 2 for name, (lo, hi) in axes.items()}
+    assert nomogram.outside_fitted_range(inside) == []
+    lo, hi = axes["age"]
+    (warning,) = nomogram.outside_fitted_range({**inside, "age": lo - 1})
+    assert warning.startswith(f"age {lo - 1:g} years is outside the range of the patients the nomogram was fitted on")
+    assert "extrapolation" in warning
+    assert len(nomogram.outside_fitted_range({**inside, "age": hi + 1, "radscore": axes["radscore"][1] + 0.5})) == 2
+    assert nomogram.outside_fitted_range({**inside, "sex": 5.0}) == []  # categories are checked when read

@@ -268,6 +268,11 @@ def test_litert_fp32_export_matches_keras(tiny_cohort, tmp_path):
         assert written.GetSize() == reference.GetSize()
         assert np.allclose(written.GetOrigin(), reference.GetOrigin(), atol=1e-3)
     assert main(["eval-seg", "--model", str(out), "--cohort", str(tmp_path), "--split", "test"]) == 2
+    # the cohort is an input: masks are never written into it
+    before = sorted(p.relative_to(tiny_cohort) for p in tiny_cohort.rglob("*"))
+    assert main(["eval-seg", "--model", str(out), "--cohort", str(tiny_cohort), "--save-masks",
+                 str(tiny_cohort / "masks")]) == 3
+    assert sorted(p.relative_to(tiny_cohort) for p in tiny_cohort.rglob("*")) == before
 
 
 @pytest.mark.slow

@@ -22,6 +22,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from inference.pipeline import check_output_dir, check_writable_dir
+
+    if args.save_masks:  # the cohort is an input: never written to; a bad folder fails before the evaluation
+        check_output_dir(args.save_masks, [args.cohort])
+        check_writable_dir(args.save_masks)
     ids = select_patients(Path(args.cohort), Path(args.model), args.split)
     backend = load_backend(args.backend, args.model)
 

@@ -62,6 +62,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from inference.pipeline import check_output_dir
+
+    check_output_dir(args.out, [args.cohort])  # the cohort is an input: never written to
     cfg = TrainConfig(
         model=ModelConfig(alpha=args.alpha, size=args.size, decoder=args.decoder, head_skip=args.head_skip),
         fov_mm=args.fov_mm,
