@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from desktop.nomogram_layout import NomogramRow, nomogram_rows, thin_ticks
 from desktop.session import Session
-from inference.nomogram import Nomogram
+from inference.nomogram import Nomogram, encode_clinical
 from inference.pipeline import DISCLAIMER
 
 GROUP_COLORS = {"low": "#2e8b57", "intermediate": "#d08000", "high": "#c02020"}
@@ -145,6 +145,9 @@ class RiskPanel(QGroupBox):
                 notes.insert(0, f"<b style='color:#d08000'>BORDERLINE: within {p.borderline['margin'] * 100:g} "
                                 f"percentage points of the {p.borderline['boundary']:.0%} boundary; {low} or {high} "
                                 f"both possible</b>")
+            if self.nomogram is not None:  # a risk read off the nomogram beyond its patients: say so beside it
+                values = {**encode_clinical(p.clinical), "radscore": score.radscore}
+                notes[1:1] = [f"<b style='color:#d08000'>{w}</b>" for w in self.nomogram.outside_fitted_range(values)]
             if p.doi_estimated:
                 notes.append(f"DOI {p.clinical['doi_mm']} mm ESTIMATED from the mask")
             if p.edited:

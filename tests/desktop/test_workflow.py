@@ -74,6 +74,23 @@ def test_a_borderline_risk_is_flagged_in_the_risk_panel(segmented):
         panel.sync()
 
 
+def test_a_risk_outside_the_nomogram_fit_is_flagged_in_the_risk_panel(segmented):
+    from dataclasses import replace
+
+    s, panel = segmented.session, segmented.risk_panel
+    before = s.prediction
+    assert "extrapolation" not in panel.detail.text()  # the sample patient is inside the fitted ranges
+    try:
+        s.prediction = replace(before, clinical={**before.clinical, "age": 5.0})
+        panel.sync()
+        assert "age 5 years is outside the range of the patients the nomogram was fitted on" in panel.detail.text()
+        assert "extrapolation" in panel.detail.text()
+    finally:
+        s.prediction = before
+        panel.sync()
+    assert "extrapolation" not in panel.detail.text()
+
+
 def test_cancel_really_stops_segmentation(segmented):
     before = segmented.session.prediction
     calls_before = len(segmented.presenter.reports)
