@@ -198,6 +198,11 @@ def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
         key = _resolve_series_key(value, series)
         if key is not None:
             fixed[role] = key
+        elif not Path(value).exists():  # neither a series of this folder nor a path: say what the folder holds
+            found = ", ".join(s.label if s.number else f"{s.label} (UID {s.uid})" for s in series)
+            raise PatientNotFoundError(
+                f"--{role} {value}: no series of {root.name} has that number or SeriesInstanceUID, and no such file "
+                f"or folder exists; series found: {found}")
         else:
             volumes[role], reason = _load_override(value, role, max_voxels)
             roles[role] = RoleDecision(role, str(value), str(value), reason)

@@ -36,6 +36,12 @@ class BackendUnavailableError(OtsccError):
     """The runtime is not installed or cannot run this model here; the message says why."""
 
 
+class UnknownBackendError(BackendUnavailableError):
+    """``--backend`` names no backend or format: a usage error (exit 2, as argparse's own)."""
+
+    exit_code = 2
+
+
 class NotValidatedOnThisCPU(BackendUnavailableError):
     """The variant runs here, but this CPU computes it in a way its validation did not cover (e.g. OpenVINO int8
     without VNNI instructions); it is not used here."""
@@ -197,7 +203,7 @@ def select_backend(name: str = "auto", model_path: str | Path | None = None, *,
         candidates = tuple(Candidate(runtime, name, _default_device(runtime)) for runtime in get_format(name).runtimes)
     else:
         valid = ", ".join(dict.fromkeys(["auto", *BACKENDS, *(f.name for f in FORMATS)]))  # keras, tf-trt: both
-        raise BackendUnavailableError(f"unknown backend {name!r}; choose from {valid}")
+        raise UnknownBackendError(f"unknown backend {name!r}; choose from {valid}")
     return _first_working(candidates, model_path, options)
 
 

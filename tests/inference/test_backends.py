@@ -356,6 +356,7 @@ def test_an_unknown_backend_lists_each_choice_once():
         select_backend("cuda", DEFAULT_SEG_MODEL)
     choices = str(error.value).split("choose from ")[1].split(", ")
     assert len(choices) == len(set(choices)) and {"auto", "litert", "keras", "tflite-int8"} <= set(choices)
+    assert error.value.exit_code == 2  # a usage error, as argparse's own; a known backend that cannot run: 1
 
 
 def test_openvino_int8_is_refused_on_a_cpu_without_vnni_and_the_float_model_runs(monkeypatch):

@@ -199,3 +199,10 @@ def test_dicom_series_choices_are_printed_with_their_reasons(tmp_path, capsys):
         assert "series #" in line and "description says" in line
     assert "note: 2 file(s) skipped" in text
     assert tree_digest(SAMPLE_DICOM) == before
+
+
+def test_a_series_number_that_is_not_there_lists_the_series_that_are(tmp_path, capsys):
+    assert main(["predict", str(SAMPLE_DICOM), "--out", str(tmp_path / "out"), "--cet1", "9", *FAST]) == 2
+    err = capsys.readouterr().err
+    assert "--cet1 9: no series of sample_patient_dicom has that number" in err
+    assert "series found: series #2 (20 images), series #3 (20 images), series #5 (20 images)" in err
