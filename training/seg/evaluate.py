@@ -96,6 +96,7 @@ def format_table(result: dict) -> str:
 
         lines.append(f"{name:<8} {s['n']:>3}  {_cell(s, 'dice'):>13}  {_cell(s, 'iou'):>13}  "
                      f"{_cell(s, 'hd95_mm', '{:.1f}'):>13}  {s['volume_error_ml']['mean']:>+10.2f}")
+    lines.append("each cell: mean [median]; vol err: mean of predicted minus true volume")
     return "\n".join(lines)
 
 
