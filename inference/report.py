@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.atomic import atomic_path
-from inference.nomogram import CATEGORIES, LABELS, Nomogram
+from inference.nomogram import CATEGORIES, LABELS, Nomogram, encode_clinical
 from inference.pdf import Page, mask_outline, wrap, write_pdf
 from inference.preprocess import canonical_axes, to_canonical
 
@@ -165,13 +165,19 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
              f"Clinical: age {_number(c.get('age'))}, sex {c.get('sex')}, clinical T stage {c.get('ct_stage')}, "
              f"MRI node status {CATEGORIES['cn_status'].get(c.get('cn_status'), c.get('cn_status'))}, "
              f"depth of invasion {doi}"]
+    outside = []
     if r["status"] == "ok":
         lines.append(f"Rad-score {r['radscore']:+.3f}; total points {r['total_points']:.1f}; points: "
                      + ", ".join(f"{LABELS.get(k, k)} {v:.0f}" for k, v in r["points"].items()))
+        # a risk read beyond the patients the nomogram was fitted on: said under the risk, not in the footer
+        outside = nomogram.outside_fitted_range({**encode_clinical(c), "radscore": r["radscore"]})
     y += 6
     for line in (w for text in lines for w in wrap(text, inner, 7)):
         y += 10.5
         page.text(MARGIN, y, line, 7)
+    for line in (w for text in outside for w in wrap(f"Warning: {text}", inner, 7, bold=True)):
+        y += 10.5
+        page.text(MARGIN, y, line, 7, bold=True, color="#a05000")
     y = _draw_images(page, y + 12, prediction) + 24
     page.text(MARGIN, y, "Fusion nomogram (red: this patient)", 8)
     foot_top = page.height - 100
@@ -183,7 +189,7 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
             f"Nomogram sha256 {r['nomogram_sha256'][:16]}... (fitted on {r['nomogram_mask_source']} masks of a "
             f"SYNTHETIC cohort); otscc-edge {r['otscc_edge']}",
             f"Stage timings: {timings}",
-            *[f"Warning: {w}" for w in r["warnings"][:4]]]
+            *[f"Warning: {w}" for w in r["warnings"] if w not in outside]]
     y = foot_top
     lines = [w for text in foot for w in wrap(text, inner, 6)]
     room = int((page.height - 14 - foot_top) // 9) + 1

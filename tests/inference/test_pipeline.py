@@ -174,6 +174,13 @@ def test_report_page_says_what_the_result_says(pipeline, prediction):
     wordy = replace(prediction, warnings=[f"warning {i}: " + "a long explanation " * 30 for i in range(4)])
     texts = build_page(wordy, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir).texts
     assert texts[-1].startswith("... ") and texts[-1].endswith("more line(s): see result.json")
+    # a risk beyond the nomogram's fitted range: the warning stands under the risk, in full, not in the footer
+    young = pipeline.rescore(prediction, clinical={**CLINICAL, "age": 5})
+    (warning,) = [w for w in young.warnings if "outside the range" in w]
+    texts = build_page(young, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir).texts
+    start = next(i for i, t in enumerate(texts) if t.startswith("Risk of cervical lymph-node metastasis: "))
+    body = " ".join(texts[start + 1:])
+    assert f"Warning: {warning}" in body and body.count("outside the range") == 1
 
 
 def test_a_risk_near_a_group_boundary_is_flagged_everywhere(pipeline, prediction, monkeypatch, capsys):
