@@ -26,7 +26,7 @@ from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
 from inference.errors import AmbiguousSequenceError, CancelledError
 from inference.isolation import probe_backend
 from inference.measure import TumorMeasures, measure_mask
-from inference.nomogram import CLINICAL, ClinicalValueError
+from inference.nomogram import CLINICAL, ClinicalValueError, normalize_clinical
 from inference.pipeline import Pipeline, Prediction, check_output_dir, load_clinical
 
 log = logging.getLogger(__name__)
@@ -104,6 +104,18 @@ class Segmented:
 def clinical_complete(clinical: dict[str, Any]) -> list[str]:
     """Names of the clinical values still missing."""
     return [k for k in CLINICAL if clinical.get(k) in (None, "")]
+
+
+def clinical_problem(clinical: dict[str, Any]) -> str | None:
+    """What stops these values from giving a risk (a missing or implausible value), in words; None if nothing."""
+    missing = clinical_complete(clinical)
+    if missing:
+        return f"enter {', '.join(missing)} to compute the risk"
+    try:
+        normalize_clinical({k: v for k, v in clinical.items() if not (k == "doi_mm" and v == "auto")})
+    except ClinicalValueError as exc:
+        return f"{exc}; correct it to compute the risk"
+    return None
 
 
 class Engine:
@@ -189,10 +201,9 @@ class Engine:
         timings = dict(prepared.timings)
         timings["preprocess"] = seg.seconds.get("preprocess", 0.0)
         timings["segment"] = seg.seconds.get("inference", 0.0) + seg.seconds.get("postprocess", 0.0)
-        missing = clinical_complete(clinical)
-        if missing:
-            return Segmented(seg.mask, measure_mask(seg.mask), None,
-                             f"enter {', '.join(missing)} to compute the risk", timings, list(seg.warnings))
+        problem = clinical_problem(clinical)
+        if problem is not None:
+            return Segmented(seg.mask, measure_mask(seg.mask), None, problem, timings, list(seg.warnings))
         try:
             prediction = pipeline.score(prepared, seg.mask, clinical, progress=progress, cancelled=cancelled,
                                         timings=timings)

@@ -207,6 +207,8 @@ class MainWindow(QMainWindow):
         self._after_job(name, "cancelled", f"{JOB_TITLES[name]} cancelled: nothing was changed.")
 
     def _after_job(self, name: str, outcome: str, text: str) -> None:
+        if outcome != "finished":  # an earlier success ("Exported to ...") must not stand beside this failure
+            self.statusBar().clearMessage()
         self.progress.finish(JOB_STAGES[name], text, done=outcome == "finished")
         self._refresh_backend()
         self.update_actions()
@@ -249,8 +251,11 @@ class MainWindow(QMainWindow):
         self.session.set_loaded(result)
         release_memory()  # the previous patient's arrays were just dropped
         self._remember(result.path)
-        if result.warnings:
-            self.statusBar().showMessage("Warning: " + "; ".join(result.warnings), 15000)
+        # what reading the images said too (duplicate DICOM files ignored, files skipped, a series taken from a
+        # sub-folder): the command line prints it, the window showed only clinical.json problems
+        said = list(self.session.warnings) + list(result.prepared.patient.notes)
+        if said:
+            self.statusBar().showMessage("Warning: " + "; ".join(said), 30000)
 
     def _ask_roles(self, question: RoleQuestion) -> None:
         dialog = RolesDialog(question.message, question.rows, self)
@@ -279,13 +284,12 @@ class MainWindow(QMainWindow):
         s = self.session
         if s.segmented is None:
             return False
-        missing = s.missing_clinical()
-        if missing:
-            s.clinical_problem = f"enter {', '.join(missing)} to compute the risk"
+        problem = s.clinical_blocker()
+        if problem is not None:  # the risk on screen (if any) is withdrawn until the values are complete
+            s.clinical_problem = problem
             s.events.prediction.emit()
             if explicit:
-                self.errors.report(InputError(f"missing clinical value(s): {', '.join(missing)}; enter them in "
-                                              "the Clinical values panel"), "Risk update")
+                self.errors.report(InputError(f"{problem} (Clinical values panel)"), "Risk update")
             return False
         if self.runner.busy:
             self._pending_rescore = True
@@ -296,9 +300,13 @@ class MainWindow(QMainWindow):
             **kwargs, progress=progress, cancelled=cancelled), self.session.set_prediction)
 
     def _on_clinical_edited(self) -> None:
-        self.session.set_clinical(self.clinical_panel.values())
-        if self.session.risk_stale or (self.session.prediction is None and self.session.segmented is not None):
+        s = self.session
+        s.set_clinical(self.clinical_panel.values())
+        if s.risk_stale or (s.prediction is None and s.segmented is not None):
             self.rescore_if_possible()
+        elif s.clinical_problem is not None and s.clinical_blocker() is None:  # back to the values of the risk
+            s.clinical_problem = None
+            s.events.prediction.emit()
 
     # -- export --------------------------------------------------------------------------------------
     def export(self, folder: str | Path | None = None) -> bool:
@@ -306,6 +314,9 @@ class MainWindow(QMainWindow):
         if s.prediction is None:
             self.errors.report(InputError("nothing to export yet: segment the patient and enter the clinical "
                                           "values first"), "Export")
+            return False
+        if s.risk_withdrawn:
+            self.errors.report(InputError(f"no risk for the values entered: {s.clinical_problem}"), "Export")
             return False
         if s.risk_stale:
             self.errors.report(InputError("the mask or the clinical values changed since the risk was computed; "

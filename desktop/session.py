@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop.engine import Loaded, Segmented, clinical_complete
+from desktop.engine import Loaded, Segmented, clinical_complete, clinical_problem
 from desktop.events import Events
 from desktop.mask_edit import MaskEditor
 from desktop.model import ViewerModel
@@ -105,6 +105,15 @@ class Session:
 
     def missing_clinical(self) -> list[str]:
         return clinical_complete(self.clinical)
+
+    def clinical_blocker(self) -> str | None:
+        """Why the current values cannot give a risk (missing or implausible), or None."""
+        return clinical_problem(self.clinical)
+
+    @property
+    def risk_withdrawn(self) -> bool:
+        """A risk is on record but the values now entered cannot give one: the old risk must not be shown."""
+        return self.prediction is not None and self.clinical_problem is not None and self.risk_stale
 
     # -- transitions (called on the GUI thread with job results) --------------------------------------
     def set_loaded(self, loaded: Loaded) -> None:

@@ -125,7 +125,8 @@ def canonical_value(key: str, value: Any) -> Any:
         except (TypeError, ValueError) as exc:
             raise ClinicalValueError(f"{name} must be a number of {unit}, got {value!r}") from exc
         if not (lo < number < hi if key == "age" else lo <= number < hi):
-            raise ClinicalValueError(f"{name} {value!r} {unit} is implausible (accepted: {lo:g} to {hi:g} {unit})")
+            shown = f"{value:g}" if isinstance(value, (int, float)) else repr(value)
+            raise ClinicalValueError(f"{name} {shown} {unit} is implausible (accepted: {lo:g} to {hi:g} {unit})")
         return number
     raise ClinicalValueError(f"unknown clinical value {key!r} (known: {', '.join(CLINICAL)})")
 
@@ -144,6 +145,17 @@ def encode_clinical(clinical: dict[str, Any]) -> dict[str, float]:
     c = normalize_clinical(clinical)
     return {"age": c["age"], "sex": 1.0 if c["sex"] == "M" else 0.0, "ct_stage": float(c["ct_stage"][1]),
             "cn_status": float(c["cn_status"]), "doi_mm": c["doi_mm"]}
+
+
+def axis_position(points: float, ticks: list[tuple[str, float]]) -> tuple[float, bool]:
+    """Where to draw a patient's ``points`` on an axis with these ``(label, points)`` ticks: the position itself,
+    or, for a value beyond the axis (a variable outside the fitted range), the nearer end and True, so the dot
+    stays on its own axis instead of landing on the labels beside it."""
+    if not ticks:
+        return points, False
+    lo, hi = min(t[1] for t in ticks), max(t[1] for t in ticks)
+    clamped = min(max(points, lo), hi)
+    return clamped, clamped != points
 
 
 LABELS = {"radscore": "Rad-score", "age": "Age (years)", "sex": "Sex", "ct_stage": "Clinical T stage",
@@ -251,7 +263,8 @@ class Nomogram:
             if not lo <= values[name] <= hi:
                 what = {"age": "age", "doi_mm": "depth of invasion", "radscore": "rad-score"}.get(name, name)
                 unit = {"age": " years", "doi_mm": " mm"}.get(name, "")
-                out.append(f"{what} {values[name]:.4g}{unit} is outside the range of the patients the nomogram was "
+                value = f"{values[name]:.4g}" + (" mm" if name == "doi_mm" else "")  # "age 1", not "age 1 years"
+                out.append(f"{what} {value} is outside the range of the patients the nomogram was "
                            f"fitted on ({lo:g} to {hi:g}{unit}): the risk is an extrapolation, read it with care")
         return out
 

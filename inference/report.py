@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.atomic import atomic_path
-from inference.nomogram import CATEGORIES, LABELS, Nomogram, encode_clinical
+from inference.nomogram import CATEGORIES, LABELS, Nomogram, axis_position, encode_clinical
 from inference.pdf import Page, mask_outline, wrap, write_pdf
 from inference.preprocess import canonical_axes, to_canonical
 
@@ -54,6 +54,7 @@ def _model_summary(model_dir: Path) -> str:
 
 MARGIN = 30.0
 RED = "#d01010"
+BEYOND = "#e07000"  # a patient dot held at the end of an axis its value lies beyond
 
 
 def _grayscale(image: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -128,8 +129,9 @@ def draw_nomogram(page: Page, box: tuple[float, float, float, float], nomogram: 
             page.text(x_of(p), y - 5, text, 5.5, align="center")
         page.lines(segments, width=0.6)
         page.text(bx + label_w - 8, y, label, 6.5, align="right", valign="center")
-        if mark is not None:
-            page.dot(x_of(mark), y, 2.2, color=RED)
+        if mark is not None:  # a value beyond its axis: at the axis end, in orange (the warning says why)
+            x, beyond = axis_position(mark, ticks)
+            page.dot(x_of(x), y, 2.2, color=BEYOND if beyond else RED)
 
 
 def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:

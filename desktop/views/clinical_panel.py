@@ -43,7 +43,9 @@ class ClinicalPanel(QGroupBox):
         super().__init__("Clinical values", parent)
         self.session = session
         self.age = QSpinBox()
-        self.age.setRange(0, 119)
+        # three digits: a limit of 119 made the box drop the last digit typed ("150" became 15, a plausible age
+        # that fed the risk); an implausible age now reaches the plausibility check and is named there
+        self.age.setRange(0, 999)
         self.age.setSpecialValueText(MISSING)  # 0 = not given
         self.age.setSuffix(" years")
         self.sex, self.ct_stage, self.cn_status = QComboBox(), QComboBox(), QComboBox()

@@ -15,6 +15,7 @@ from inference.pipeline import DISCLAIMER
 
 GROUP_COLORS = {"low": "#2e8b57", "intermediate": "#d08000", "high": "#c02020"}
 MARK_COLOR = (208, 16, 16)
+BEYOND_COLOR = (224, 112, 0)
 X_RANGE = (-56.0, 114.0)  # row labels left of 0, the 0-100 axes, the patient's points right of 100
 
 
@@ -32,6 +33,7 @@ class NomogramPlot(pg.PlotWidget):
         self.setMinimumHeight(250)
         self.rows: list[NomogramRow] = []
         self.marks: list[tuple[float, float]] = []
+        self.beyond: list[tuple[float, float]] = []  # marks held at an axis end (value beyond the axis)
         self._font = QFont()
         self._font.setPointSizeF(7.5)
         self._drawn: tuple | None = None
@@ -48,7 +50,7 @@ class NomogramPlot(pg.PlotWidget):
 
     def draw(self, nomogram: Nomogram | None, points: dict[str, float] | None, total: float | None) -> None:
         self.clear()
-        self.rows, self.marks = [], []
+        self.rows, self.marks, self.beyond = [], [], []
         self._drawn = (nomogram, points, total)
         if nomogram is None:
             return
@@ -70,11 +72,15 @@ class NomogramPlot(pg.PlotWidget):
             self._text(row.label, -3, y, (1.0, 0.5), bold=True)
             if row.mark is not None:
                 self.marks.append((row.mark, y))
+                color = BEYOND_COLOR if row.beyond else MARK_COLOR
+                if row.beyond:  # held at the end of its axis (the value lies beyond it): orange, said in words
+                    self.beyond.append((row.mark, y))
                 if row.value_text:
-                    self._text(row.value_text, 102, y, (0.0, 0.5), color=MARK_COLOR)
+                    self._text(row.value_text, 102, y, (0.0, 0.5), color=color)
         if self.marks:
+            brushes = [BEYOND_COLOR if m in self.beyond else MARK_COLOR for m in self.marks]
             self.plot([m[0] for m in self.marks], [m[1] for m in self.marks], pen=None, symbol="o",
-                      symbolSize=9, symbolBrush=MARK_COLOR, symbolPen="w")
+                      symbolSize=9, symbolBrush=brushes, symbolPen="w")
             total_x = self.marks[-1][0]
             self.plot([total_x, total_x], [0, 1], pen=pg.mkPen(MARK_COLOR, width=1, style=Qt.PenStyle.DashLine))
         self.setXRange(*X_RANGE, padding=0)
@@ -124,11 +130,12 @@ class RiskPanel(QGroupBox):
     def sync(self) -> None:
         s, p = self.session, self.session.prediction
         score = None if p is None else p.score
-        if p is None:
+        if p is None or s.risk_withdrawn:  # no risk, or one computed from values that are no longer entered
+            score = None
             problem = s.clinical_problem or ("Press Segment to compute the risk." if s.prepared is not None
                                              else "No patient open.")
             self.headline.setText("<span style='font-size:15pt; color:#777'>Risk: —</span>")
-            self.detail.setText(problem)
+            self.detail.setText(problem[:1].upper() + problem[1:])
         elif score is None:
             self.headline.setText("<span style='font-size:15pt'>No tumor found by the model</span>")
             self.detail.setText("No radiomics and no risk are reported. Paint the tumor and press Recompute if "
@@ -158,6 +165,21 @@ class RiskPanel(QGroupBox):
             self.detail.setText("; ".join(notes))
         self.plot.draw(self.nomogram, None if score is None else score.points,
                        None if score is None else score.total_points)
+        self._fit_labels()
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(ev)
+        self._fit_labels()
+
+    def _fit_labels(self) -> None:
+        """Reserve the height the wrapped texts need at the current width: the side column reports no
+        height-for-width (main_window._PanelColumn), so without this a note that wraps to more lines pushed the
+        nomogram's bottom rows (the risk scale) out of the panel instead of making the column scroll."""
+        for label in (self.headline, self.detail, self.disclaimer):
+            width = label.width() if label.width() > 50 else max(300, self.width() - 30)
+            needed = label.heightForWidth(width)
+            if needed > 0 and needed != label.minimumHeight():
+                label.setMinimumHeight(needed)
 
     @property
     def probability_text(self) -> str:

@@ -83,7 +83,7 @@ def test_a_risk_outside_the_nomogram_fit_is_flagged_in_the_risk_panel(segmented)
     try:
         s.prediction = replace(before, clinical={**before.clinical, "age": 5.0})
         panel.sync()
-        assert "age 5 years is outside the range of the patients the nomogram was fitted on" in panel.detail.text()
+        assert "age 5 is outside the range of the patients the nomogram was fitted on" in panel.detail.text()
         assert "extrapolation" in panel.detail.text()
     finally:
         s.prediction = before

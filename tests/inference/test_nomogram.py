@@ -144,7 +144,7 @@ def test_values_outside_the_fitted_range_are_flagged_as_extrapolation():
     assert nomogram.outside_fitted_range(inside) == []
     lo, hi = axes["age"]
     (warning,) = nomogram.outside_fitted_range({**inside, "age": lo - 1})
-    assert warning.startswith(f"age {lo - 1:g} years is outside the range of the patients the nomogram was fitted on")
+    assert warning.startswith(f"age {lo - 1:g} is outside the range of the patients the nomogram was fitted on")
     assert "extrapolation" in warning
     assert len(nomogram.outside_fitted_range({**inside, "age": hi + 1, "radscore": axes["radscore"][1] + 0.5})) == 2
     assert nomogram.outside_fitted_range({**inside, "sex": 5.0}) == []  # categories are checked when read

@@ -92,7 +92,7 @@ def test_an_age_outside_the_nomogram_fit_gives_a_risk_with_a_warning_everywhere(
     text = capsys.readouterr().out
     result = json.loads((out / "sample_patient" / "result.json").read_text())
     (warning,) = [w for w in result["warnings"] if "outside the range" in w]
-    assert warning.startswith("age 1 years is outside the range of the patients the nomogram was fitted on (24 to ")
+    assert warning.startswith("age 1 is outside the range of the patients the nomogram was fitted on (24 to ")
     assert f"warning: {warning}" in text
 
 

@@ -1,0 +1,105 @@
+"""What the window does with a clinician's mistakes: an implausible or cleared clinical value, warnings from reading
+the images, a long note beside the nomogram, a failed export after a good one (found by a GUI review under Xvfb)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from PySide6.QtTest import QTest
+
+from inference.assets import SAMPLE_PATIENT
+from tests.desktop.conftest import wait_job
+from tests.desktop.test_workflow import rescored
+
+pytestmark = pytest.mark.gui
+
+SAMPLE_DICOM = SAMPLE_PATIENT.parent / "sample_patient_dicom"
+
+
+def _settle(window, qtbot) -> None:
+    """Let the clinical panel's debounced edit reach the session (no rescore is expected)."""
+    qtbot.waitUntil(lambda: not window.clinical_panel._timer.isActive(), timeout=3000)
+    qtbot.wait(50)
+
+
+def test_typing_an_implausible_age_keeps_all_its_digits_and_withdraws_the_risk(segmented, qtbot):
+    w, s, panel = segmented, segmented.session, segmented.risk_panel
+    before = s.prediction
+    w.clinical_panel.age.selectAll()
+    QTest.keyClicks(w.clinical_panel.age.lineEdit(), "150")
+    assert w.clinical_panel.age.value() == 150  # the box had kept "15": a plausible age that fed the risk
+    _settle(w, qtbot)
+    assert s.prediction is before  # no risk was computed from it
+    assert "Risk: —" in panel.headline.text() and f"{before.score.probability:.0%}" not in panel.headline.text()
+    assert panel.detail.text() == ("Age 150 years is implausible (accepted: 0 to 120 years); correct it to compute "
+                                   "the risk")
+    w.clinical_panel.set_values({"age": before.clinical["age"]})  # back to the values of the risk on record
+    _settle(w, qtbot)
+    assert f"{before.score.probability:.0%}" in panel.headline.text() and s.clinical_problem is None
+
+
+def test_clearing_a_value_withdraws_the_risk_and_says_what_to_enter(segmented, qtbot):
+    w, s, panel = segmented, segmented.session, segmented.risk_panel
+    before = s.prediction
+    w.clinical_panel.set_values({"age": 0})  # the box's empty value ("—")
+    _settle(w, qtbot)
+    assert "Risk: —" in panel.headline.text() and panel.detail.text() == "Enter age to compute the risk"
+    assert not panel.plot.marks  # the nomogram no longer shows the old patient points
+    assert not w.export(folder=str(w.engine.audit.path.parent / "never"))
+    assert "no risk for the values entered: enter age to compute the risk" in w.presenter.reports[-1].message
+    w.clinical_panel.set_values({"age": before.clinical["age"] + 1})
+    rescored(w, qtbot)
+    assert f"{s.prediction.score.probability:.0%}" in panel.headline.text() and s.clinical_problem is None
+    w.clinical_panel.set_values({"age": before.clinical["age"]})
+    rescored(w, qtbot)
+
+
+def test_a_value_beyond_its_axis_is_held_at_the_axis_end_in_orange(segmented, qtbot):
+    w, s, plot = segmented, segmented.session, segmented.risk_panel.plot
+    age = s.prediction.clinical["age"]
+    w.clinical_panel.set_values({"age": 5})
+    rescored(w, qtbot)
+    try:
+        row = next(r for r in plot.rows if r.label.startswith("Age"))
+        ticks = [x for _, x in row.ticks]
+        assert row.beyond and row.mark == min(ticks) and row.value_text.endswith(" pts")
+        assert len(plot.beyond) == 1  # drawn in orange, its points in orange beside it
+        assert "extrapolation" in w.risk_panel.detail.text()
+    finally:
+        w.clinical_panel.set_values({"age": age})
+        rescored(w, qtbot)
+    assert not plot.beyond
+
+
+def test_long_notes_do_not_push_the_risk_scale_out_of_the_panel(segmented, qtbot):
+    w, panel = segmented, segmented.risk_panel
+    w.resize(1366, 700)  # a small laptop screen
+    w.clinical_panel.set_values({"age": 5})  # extrapolation note, two lines or more
+    rescored(w, qtbot)
+    try:
+        qtbot.wait(100)
+        plot_bottom = panel.plot.geometry().bottom()
+        assert plot_bottom <= panel.contentsRect().bottom(), (plot_bottom, panel.contentsRect())
+        assert panel.detail.height() >= panel.detail.heightForWidth(panel.detail.width())
+    finally:
+        w.clinical_panel.set_values({"age": 68})
+        rescored(w, qtbot)
+        w.resize(1600, 1000)
+
+
+def test_warnings_from_reading_the_images_are_shown(window, tmp_path):
+    patient = tmp_path / "dicom"
+    shutil.copytree(SAMPLE_DICOM, patient)
+    first = sorted(patient.glob("*.dcm"))[0]
+    shutil.copy(first, patient / f"{first.stem} (1).dcm")  # a file stored twice
+    assert window.open_patient(patient)
+    assert wait_job(window) == ("load", "finished"), window.presenter.reports
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Warning: ") and "cop" in message.lower() and "file(s) skipped" in message
+
+
+def test_a_failed_job_clears_an_earlier_success_from_the_status_bar(window):
+    window.statusBar().showMessage("Exported to /somewhere", 15000)
+    window._after_job("export", "failed", "Export failed: read-only file system")
+    assert window.statusBar().currentMessage() == ""
