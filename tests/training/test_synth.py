@@ -230,3 +230,24 @@ def test_cli_writes_cohort_and_summary(tmp_path, capsys, monkeypatch):
     assert "[1/1] SYN0001" in out.err and "SYNTHETIC" in out.out
     png = (tmp_path / "SYN0001" / "preview.png").read_bytes()
     assert png.startswith(b"\x89PNG")
+
+
+def test_cli_never_writes_into_a_folder_that_holds_files(tmp_path, capsys):
+    from inference.cli import main
+
+    cohort = tmp_path / "cohort"
+    (cohort / "SYN0001").mkdir(parents=True)
+    (cohort / "clinical.csv").write_text("patient_id,age\nSYN0001,60\n")
+    before = sorted(p.relative_to(cohort) for p in cohort.rglob("*"))
+    assert main(["synth", "--patients", "1", "--seed", "5", "--out", str(cohort)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("otscc synth: error: ") and "already holds files" in err
+    assert sorted(p.relative_to(cohort) for p in cohort.rglob("*")) == before
+    assert (cohort / "clinical.csv").read_text() == "patient_id,age\nSYN0001,60\n"
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert main(["synth", "--patients", "1", "--out", str(afile)]) == 3
+    assert "is a file, not a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["synth", "--patients", "0", "--out", str(tmp_path / "new")])
+    assert stop.value.code == 2 and not (tmp_path / "new").exists()
