@@ -123,7 +123,7 @@ def _size_mb(model_dir: Path, row: ModelFormat) -> float | None:
             total += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
         elif path.is_file():
             total += path.stat().st_size
-    return round(total / 2**20, 2) if total else None
+    return round(total / 1e6, 2) if total else None  # decimal MB, as otscc export (MiB before 2026-11-30)
 
 
 def load_variant(row: ModelFormat, runtime: str, model_dir: Path, threads: int | None):
@@ -156,11 +156,12 @@ def time_slices(backends: dict, slices: np.ndarray, runs: int, warmup: int = 5, 
     times = {label: [] for label in backends}
     active = dict(backends)
     block = max(1, min(block, runs))
-    rounds = max(1, -(-runs // block))
+    rounds = max(1, -(-runs // block))  # the last round times what is left: 25 runs = 10 + 10 + 5
     for round_ in range(rounds):
+        timed = min(block, runs - round_ * block) if runs > 0 else 1  # exactly ``runs`` timed calls in all
         for label, backend in list(active.items()):
             try:
-                for k in range(warmup + block):
+                for k in range(warmup + timed):
                     one = slices[(round_ * block + k) % len(slices)][None]
                     start = time.perf_counter()
                     backend.predict(one)
@@ -330,6 +331,20 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def device_labels(results: list[dict]) -> list[str]:
+    """Column / legend names, one per result; results whose device label is the same (two runs on one machine)
+    are told apart by their thread count and then their file name."""
+    base = [_label(r) for r in results]
+    labels = list(base)
+    for i, lab in enumerate(base):
+        if base.count(lab) > 1:
+            threads = results[i].get("threads")
+            source = results[i].get("_source")
+            count = f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
+            labels[i] = lab + count + (f" [{source}]" if source else "")
+    return labels
+
+
 def _label(result: dict) -> str:
     """Column / legend name of a device: CPU model, its widest vector ISA (two machines may share a model name,
     e.g. virtual "AMD EPYC"s with and without AVX-512), a oneDNN ISA limit in brackets, the GPU."""
@@ -419,10 +434,11 @@ def write_chart(results: list[dict], path: Path) -> Path:
         draw.text(left - 8, top + (k + 0.5) * row_h, text, font, anchor="rm")
     draw.text((left + right) / 2, bottom + 30, "ms per 256x256 slice (median; lower is better)"
               + ("; log scale" if log else ""), font, anchor="ma")
-    for i, (res, _vals) in enumerate(series):
+    names = device_labels(results)
+    for i, (_res, _vals) in enumerate(series):
         y = bottom + 62 + 22 * i
         draw.rectangle(left, y - 6, left + 22, y + 6, COLORS[i % len(COLORS)])
-        draw.text(left + 30, y, _label(res), small, anchor="lm")
+        draw.text(left + 30, y, names[i], small, anchor="lm")
     path = Path(path)
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(draw.png())
@@ -435,13 +451,34 @@ def load_results(paths: list[Path]) -> list[dict]:
     results = []
     for p in paths:
         try:
-            data = json.loads(Path(p).read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise InputError(f"{p}: not a readable benchmark JSON ({exc})") from exc
+            data = json.loads(Path(p).read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{p}: not a readable benchmark JSON ({type(exc).__name__}: {exc})"[:300]) from exc
         if not isinstance(data, dict) or data.get("kind") != "otscc-benchmark":
             raise InputError(f"{p}: not an otscc benchmark result (run otscc benchmark --json FILE)")
-        results.append(data)
+        problem = _result_problem(data)
+        if problem:
+            raise InputError(f"{p}: an incomplete or altered benchmark result ({problem}); use the file "
+                             "otscc benchmark --json wrote")
+        results.append({**data, "_source": Path(p).name})
     return results
+
+
+def _result_problem(data: dict) -> str | None:
+    """What a result lacks that the comparison reads, or None."""
+    device = data.get("device")
+    if not isinstance(device, dict) or not isinstance(device.get("cpu"), str):
+        return "no device.cpu"
+    rows = data.get("rows")
+    if not isinstance(rows, list):
+        return "no rows"
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("format", "runtime", "status")):
+            return f"row {i} lacks format, runtime or status"
+        p50 = row.get("slice_ms_p50")
+        if row["status"] == "ok" and (isinstance(p50, bool) or not isinstance(p50, (int, float))):
+            return f"row {i} ({row['format']} / {row['runtime']}) is ok but has no numeric slice_ms_p50"
+    return None
 
 
 def compare_table(results: list[dict]) -> str:
@@ -449,7 +486,7 @@ def compare_table(results: list[dict]) -> str:
     keys = []
     for res in results:
         keys.extend((r["format"], r["runtime"]) for r in res["rows"] if (r["format"], r["runtime"]) not in keys)
-    labels = [_label(r) for r in results]
+    labels = device_labels(results)
     width = max(14, *(len(lab) + 2 for lab in labels))  # labels whole: devices may differ only at the end
     lines = [f"{'format / runtime':<30}" + "".join(f"{lab:>{width}}" for lab in labels)]
     for key in keys:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL, SAMPLE_PATIENT
 from inference.atomic import write_json
-from inference.commands import positive_int
+from inference.commands import nonnegative_int, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -22,10 +22,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--model", default=str(DEFAULT_SEG_MODEL), help="model folder with the variants (default: the shipped one)")
     a("--patient", default=str(SAMPLE_PATIENT), help="patient for the pipeline timings (default: the sample)")
     a("--nomogram", default=str(DEFAULT_NOMOGRAM), help="nomogram JSON (default: the shipped one)")
-    a("--runs", type=int, default=30,
+    a("--runs", type=positive_int, default=30,
       help="timed single-slice runs per backend, in rotating blocks of 10 across all backends (default: 30)")
-    a("--warmup", type=int, default=5, help="untimed warm-up runs before each block (default: 5)")
-    a("--pipeline-runs", type=int, default=3, help="whole-pipeline runs per backend (default: 3)")
+    a("--warmup", type=nonnegative_int, default=5, help="untimed warm-up runs before each block (default: 5)")
+    a("--pipeline-runs", type=positive_int, default=3, help="whole-pipeline runs per backend (default: 3)")
     a("--threads", type=positive_int, default=None,
       help="CPU threads for every runtime (default: each runtime's choice)")
     a("--json", metavar="FILE", help="write the full results as JSON (default: none)")
@@ -36,14 +36,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from export.benchmark import compare_table, format_table, load_results, run_benchmark, write_chart
+    from inference.errors import InputError, OutputError
+    from inference.pipeline import check_writable_dir
 
     chart = Path(args.chart) if args.chart else (Path(args.json).with_suffix(".png") if args.json else None)
+    if chart is not None and chart.suffix.lower() != ".png":
+        raise InputError(f"--chart {chart}: the chart is a PNG; name it FILE.png")
+    if args.compare and args.json:
+        raise InputError("--json writes a measurement; with --compare the inputs are the results (use --chart for "
+                         "the merged chart)")
+    for target in filter(None, (Path(args.json) if args.json else None, chart)):  # fail now, not after the run
+        if target.is_dir():
+            raise OutputError(f"{target} is a folder; give a file name")
+        check_writable_dir(target.parent)
     if args.compare:
         results = load_results([Path(p) for p in args.compare])
         print(compare_table(results))
         if chart:
             print(f"chart: {write_chart(results, chart)}")
         return 0
+    if args.formats is not None and not args.formats.strip():
+        raise InputError("--formats is empty; leave it out to measure every format")
     formats = [f.strip() for f in args.formats.split(",")] if args.formats else None
     if formats:
         from inference.formats import get_format
@@ -52,9 +65,8 @@ def run(args: argparse.Namespace) -> int:
             try:
                 get_format(name)
             except KeyError as exc:
-                from inference.errors import InputError
-
                 raise InputError(str(exc.args[0])) from exc
+    check_inputs(Path(args.model), Path(args.patient))
 
     def progress(message: str) -> None:
         print(f"... {message}", file=sys.stderr, flush=True)
@@ -70,3 +82,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"chart: {write_chart([result], chart)}")
     json.dumps(result)
     return 0
+
+
+def check_inputs(model_dir: Path, patient: Path) -> None:
+    """Fail before any measurement when the model folder is missing or the patient lacks the clinical values its
+    pipeline timings need (every row would otherwise report the same failure, exit 0)."""
+    from inference.errors import InputError
+    from inference.nomogram import CLINICAL, ClinicalValueError, normalize_clinical
+    from inference.pipeline import load_clinical
+
+    if not model_dir.is_dir():
+        raise InputError(f"--model {model_dir}: no such model folder")
+    if not patient.is_dir():
+        return  # the pipeline's own loader names what is wrong with it
+    values = load_clinical(patient)
+    missing = [k for k in CLINICAL if values.get(k) in (None, "")]
+    if missing:
+        raise InputError(f"--patient {patient}: no {', '.join(missing)} in its clinical.json; the pipeline timings "
+                         "run the nomogram and need every clinical value (add them to clinical.json)")
+    try:
+        normalize_clinical(values)
+    except ClinicalValueError as exc:
+        raise InputError(f"--patient {patient}: {exc}") from exc

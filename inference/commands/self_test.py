@@ -42,7 +42,7 @@ from pathlib import Path
 
 from inference.assets import ASSETS, DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL, SAMPLE_PATIENT
 from inference.commands import positive_int
-from inference.errors import OtsccError
+from inference.errors import InputError, OtsccError
 
 SELFTEST_DIR = ASSETS / "selftest"
 REFERENCE_NAME = "reference.json"
@@ -291,8 +291,8 @@ def seg_candidates(model_dir: Path, requested: list[str] | None) -> list[SegCand
             elif not variant and backend in {f.name for f in FORMATS}:
                 out.extend(SegCandidate(r, backend, named=True) for r in get_format(backend).runtimes)
             else:
-                valid = ", ".join([*BACKENDS, *(f.name for f in FORMATS)])
-                raise OtsccError(f"--backends: unknown {item!r}; use a backend or format name ({valid}) "
+                valid = ", ".join(dict.fromkeys([*BACKENDS, *(f.name for f in FORMATS)]))  # keras, tf-trt: once
+                raise InputError(f"--backends: unknown {item!r}; use a backend or format name ({valid}) "
                                  "or BACKEND:FORMAT")
         return out
     pairs = [SegCandidate(r, f.name) for f in FORMATS if (model_dir / f.file).exists()

@@ -135,3 +135,102 @@ def test_device_labels_tell_apart_machines_with_the_same_cpu_name():
     assert _label(device(["sse4_2", "avx", "avx2", "fma"])) == "AMD EPYC (avx2)"
     assert _label(device([], gpu="NVIDIA H200")) == "AMD EPYC + NVIDIA H200"
     assert _label({"device": {"cpu": "Intel(R) Core(TM) i5 CPU", "gpu": ""}}) == "Intel Core i5"
+
+
+# -- mistakes an engineer makes (found by a review, 2026-11-30) ------------------------------------------------
+@pytest.mark.parametrize(("runs", "timed"), [(1, 1), (10, 10), (15, 15), (25, 25)])
+def test_time_slices_times_exactly_the_runs_asked_for(runs, timed):
+    import numpy as np
+
+    from export.benchmark import time_slices
+
+    class Counting:
+        calls = 0
+
+        def predict(self, batch):
+            Counting.calls += 1
+            return batch[..., 0]
+
+    Counting.calls = 0
+    out = time_slices({"a": Counting()}, np.zeros((3, 8, 8, 3), np.float32), runs=runs, warmup=2)
+    assert out["a"]["runs"] == timed  # was rounded up to blocks of 10: 15 asked, 20 timed, 15 reported
+    assert Counting.calls == timed + 2 * -(-runs // 10)  # two warm-up calls per block
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"\x89PNG\r\n\x1a\n\x00\x00", "not a readable benchmark JSON"),
+    ('{"kind": "otscc-benchmark"}'.encode("utf-16"), "not a readable benchmark JSON"),
+    (json.dumps({"kind": "otscc-benchmark", "device": {"cpu": "x"}}).encode(), r"incomplete .*\(no rows\)"),
+    (json.dumps({"kind": "otscc-benchmark", "rows": []}).encode(), r"\(no device.cpu\)"),
+    (json.dumps({"kind": "otscc-benchmark", "device": {"cpu": "x"},
+                 "rows": [{"format": "onnx", "status": "ok"}]}).encode(), "row 0 lacks format, runtime or status"),
+    (json.dumps({"kind": "otscc-benchmark", "device": {"cpu": "x"},
+                 "rows": [{"format": "onnx", "runtime": "ort", "status": "ok", "slice_ms_p50": None}]}).encode(),
+     "ok but has no numeric slice_ms_p50"),
+])
+def test_compare_refuses_unreadable_or_incomplete_files_with_one_line(tmp_path, capsys, content, message):
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        load_results([bad])
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(_chart_result("x", {"onnx": 1.0})))
+    assert main(["benchmark", "--compare", str(good), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("otscc benchmark: error: ") and len(err.strip().splitlines()) == 1
+
+
+def test_compare_tells_two_runs_on_one_machine_apart(tmp_path):
+    from export.benchmark import device_labels
+
+    paths = []
+    for name, threads in (("two.json", 2), ("one.json", 1)):
+        paths.append(tmp_path / name)
+        paths[-1].write_text(json.dumps({**_chart_result("AMD EPYC", {"onnx": 1.0}), "threads": threads}))
+    assert device_labels(load_results(paths)) == ["AMD EPYC, 2 threads [two.json]", "AMD EPYC, 1 thread [one.json]"]
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(_chart_result("Laptop i5", {"onnx": 2.0})))
+    assert device_labels(load_results([paths[0], other])) == ["AMD EPYC", "Laptop i5"]
+
+
+@pytest.mark.parametrize("bad_args", [
+    ["--runs", "0"], ["--pipeline-runs", "-1"], ["--warmup", "-1"], ["--formats", ""], ["--chart", "x.jpg"],
+    ["--model", "/nonexistent/model"], ["--compare", "a.json", "--json", "b.json"],
+])
+def test_usage_mistakes_fail_before_measuring(tmp_path, monkeypatch, capsys, bad_args):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("export.benchmark.run_benchmark", lambda **kw: pytest.fail("measured anyway"))
+    try:
+        code = main(["benchmark", *bad_args])
+    except SystemExit as stop:
+        code = stop.code
+    assert code == 2, capsys.readouterr()
+
+
+def test_an_unwritable_json_path_fails_before_measuring(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("export.benchmark.run_benchmark", lambda **kw: pytest.fail("measured anyway"))
+    afile = tmp_path / "a.json"
+    afile.write_text("{}")
+    assert main(["benchmark", "--json", str(afile / "x.json")]) == 3
+    assert main(["benchmark", "--json", str(tmp_path)]) == 3
+    assert "is a folder" in capsys.readouterr().err
+
+
+def test_a_patient_without_clinical_values_fails_before_measuring(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from inference.assets import SAMPLE_PATIENT
+
+    monkeypatch.setattr("export.benchmark.run_benchmark", lambda **kw: pytest.fail("measured anyway"))
+    patient = tmp_path / "p"
+    shutil.copytree(SAMPLE_PATIENT, patient)
+    (patient / "clinical.json").unlink()
+    assert main(["benchmark", "--patient", str(patient)]) == 2
+    assert "no age, sex, ct_stage, cn_status, doi_mm in its clinical.json" in capsys.readouterr().err
+
+
+def test_self_test_unknown_backend_is_a_usage_error_listing_each_choice_once(capsys):
+    assert main(["self-test", "--backends", "nosuch"]) == 2
+    err = capsys.readouterr().err
+    choices = err.split("(")[1].split(")")[0].split(", ")
+    assert len(choices) == len(set(choices)) and "keras" in choices
