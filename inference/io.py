@@ -91,10 +91,28 @@ def load_patient(
     if any(role in ROLES for role in named):
         patient = _load_files(root, named, overrides, load_mask, max_voxels)
     else:
+        if not overrides and not (root / "clinical.json").is_file():
+            _refuse_a_folder_of_patients(root)
         patient = _load_dicom(root, named, overrides, max_voxels)
     for volume in patient.volumes.values():
         patient.warnings.extend(volume.meta.pop("warnings", []))
     return patient
+
+
+def _refuse_a_folder_of_patients(root: Path) -> None:
+    """A folder whose sub-folders are patients (sequence-named images or a clinical.json) is a batch, not one
+    patient: scanning it as one DICOM folder took the first patient's DICOM files and skipped the rest silently."""
+    patients = []
+    for child in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        try:
+            if (child / "clinical.json").is_file() or any(role in ROLES for role in _named_image_files(child)):
+                patients.append(child.name)
+        except OSError:
+            continue
+    if patients:
+        shown = ", ".join(patients[:5]) + (f" and {len(patients) - 5} more" if len(patients) > 5 else "")
+        raise PatientNotFoundError(f"{root}: a folder of {len(patients)} patient folder(s) ({shown}), not one "
+                                   "patient; open one of them (otscc predict runs a whole folder as a batch)")
 
 
 def _named_image_files(root: Path) -> dict[str, list[Path]]:

@@ -206,3 +206,20 @@ def test_a_series_number_that_is_not_there_lists_the_series_that_are(tmp_path, c
     err = capsys.readouterr().err
     assert "--cet1 9: no series of sample_patient_dicom has that number" in err
     assert "series found: series #2 (20 images), series #3 (20 images), series #5 (20 images)" in err
+
+
+def test_a_folder_of_patients_is_not_read_as_one_dicom_patient(tmp_path, capsys):
+    from inference.errors import PatientNotFoundError
+    from inference.io import load_patient
+
+    root = tmp_path / "patients"
+    shutil.copytree(SAMPLE_PATIENT, root / "nifti_one")
+    shutil.copytree(SAMPLE_DICOM, root / "dicom_two")
+    with pytest.raises(PatientNotFoundError, match=r"a folder of 2 patient folder\(s\) \(dicom_two, nifti_one\)"):
+        load_patient(root)  # was: dicom_two's series taken, nifti_one's files skipped, no error
+    assert main(["inspect", str(root)]) == 2
+    assert "open one of them" in capsys.readouterr().err
+    nested = tmp_path / "one_dicom_patient"
+    shutil.copytree(SAMPLE_DICOM, nested / "series_folder")  # one patient whose DICOM sits in a sub-folder
+    (nested / "series_folder" / "clinical.json").unlink()
+    assert load_patient(nested).source_kind == "dicom"

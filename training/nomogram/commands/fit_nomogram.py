@@ -21,7 +21,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--masks", choices=("auto", "manual"), default="auto",
       help="auto = masks predicted by --model, manual = ground-truth masks (default: auto)")
     a("--model", default=str(DEFAULT_SEG_MODEL), help="segmentation model folder (default: the shipped one)")
-    a("--out", required=True, help="nomogram JSON to write (the clinical-only model goes to OUT.clinical.json)")
+    a("--out", required=True, help="nomogram JSON to write, e.g. nomo.json (the clinical-only model goes beside it "
+                                    "as nomo.clinical.json)")
     a("--features", default=None, help="feature cache CSV (default: beside OUT, features_<masks>.csv)")
     a("--seed", type=int, default=0, help="seed for the LASSO cross-validation folds (default: 0)")
 
