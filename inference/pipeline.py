@@ -134,7 +134,7 @@ class Prediction:
             "points": None if s is None else {k: round(v, 2) for k, v in s.points.items()},
             "total_points": None if s is None else round(s.total_points, 2),
             "clinical": self.clinical, "doi_mm_estimated": self.doi_estimated,
-            "sequences": self.sequences(), "input_notes": list(self.prepared.patient.notes),
+            "sequences": self.sequences(),
             "tumor": self.measures.to_dict(), "mask_edited": self.edited,
             "features_used": None if s is None else {
                 f: self.features.features[f] for f in self.provenance["nomogram_features"]},
@@ -145,9 +145,17 @@ class Prediction:
 
 
 def _sequences(patient) -> dict[str, dict[str, str]]:
-    """Which input became each sequence, and why: ``{"cet1": {"source": "series #5", "reason": ...}}``. A path
-    given with --cet1/--t2/--t1 is reduced to its last part (folder names may name the patient)."""
-    return {role: {"source": Path(d.label).name or d.label, "reason": d.reason} for role, d in patient.roles.items()}
+    """Which input became each sequence, and why: ``{"cet1": {"source": "series #5 (20 images)", "reason": ...}}``.
+    A DICOM series is named by number only (docs/privacy.md); one given with --cet1/--t2/--t1 as a path or UID is
+    "given with --cet1"; an image file by its name."""
+    out = {}
+    for role, d in patient.roles.items():
+        if patient.source_kind == "dicom" and not d.label.startswith("series #"):
+            source = f"given with --{role}"
+        else:
+            source = Path(d.label).name or d.label
+        out[role] = {"source": source, "reason": d.reason}
+    return out
 
 
 def borderline_warning(probability: float, near: dict) -> str:

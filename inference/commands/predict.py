@@ -172,7 +172,7 @@ def _print_result(prediction, paths: dict, seconds: float, audit_path: Path) -> 
     if prediction.prepared.patient.source_kind == "dicom":  # the series chosen for each sequence, and why
         for role, seq in r["sequences"].items():
             print(f"  {role:<5} {seq['source']}: {seq['reason']}")
-    for note in r["input_notes"]:
+    for note in prediction.prepared.patient.notes:  # terminal only: they may name the folder's other files
         print(f"  note: {note}")
     b = r["backend"]
     notes = b.get("notes", [])

@@ -223,3 +223,18 @@ def test_a_folder_of_patients_is_not_read_as_one_dicom_patient(tmp_path, capsys)
     shutil.copytree(SAMPLE_DICOM, nested / "series_folder")  # one patient whose DICOM sits in a sub-folder
     (nested / "series_folder" / "clinical.json").unlink()
     assert load_patient(nested).source_kind == "dicom"
+
+
+def test_result_json_names_series_by_number_even_when_chosen_by_uid(tmp_path, capsys):
+    import pydicom
+
+    files = sorted(SAMPLE_DICOM.glob("*.dcm"))
+    uid = next(ds.SeriesInstanceUID for ds in (pydicom.dcmread(f, stop_before_pixels=True) for f in files)
+               if str(ds.SeriesNumber) == "5")
+    out = tmp_path / "out"
+    assert main(["predict", str(SAMPLE_DICOM), "--out", str(out), "--cet1", uid, *FAST]) == 0
+    capsys.readouterr()
+    (result_file,) = out.glob("*/result.json")
+    result = json.loads(result_file.read_text())
+    assert result["sequences"]["cet1"] == {"source": "series #5 (20 images)", "reason": "chosen by the user (override)"}
+    assert uid not in result_file.read_text()  # docs/privacy.md: UIDs never reach an output
