@@ -240,6 +240,7 @@ class MainWindow(QMainWindow):
         if not self.may_discard_edits():
             return False
         self.session.clear()
+        self.progress.reset()
         release_memory()
         self.statusBar().showMessage("Patient closed.", 4000)
         return True

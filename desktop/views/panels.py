@@ -86,6 +86,12 @@ class ProgressPanel(QGroupBox):
                 self.bars[stage].setValue(0)
         self.status.setText(text)
 
+    def reset(self, text: str = "Open a patient to start.") -> None:
+        """Empty bars and a fresh status line (a closed patient's run, or its failed export, is not current)."""
+        for bar in self.bars.values():
+            bar.setValue(0)
+        self.status.setText(text)
+
     def value(self, stage: str) -> int:
         return self.bars[stage].value()
 

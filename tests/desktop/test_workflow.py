@@ -381,6 +381,7 @@ def test_close_patient_frees_the_session_and_reopens(window):
     assert not window.model.loaded and window.model.mask is None
     assert window.windowTitle() == "otscc-edge"
     assert not window.actions["segment"].isEnabled() and not window.actions["close_patient"].isEnabled()
+    assert window.progress.value("load") == 0 and window.progress.status.text() == "Open a patient to start."
     assert not window.presenter.reports
     assert window.open_patient(SAMPLE_PATIENT)  # the window is as good as new
     assert wait_job(window) == ("load", "finished"), window.presenter.reports
