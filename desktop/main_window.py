@@ -292,6 +292,9 @@ class MainWindow(QMainWindow):
             if explicit:
                 self.errors.report(InputError(f"{problem} (Clinical values panel)"), "Risk update")
             return False
+        if s.clinical_problem is not None:  # the values are fine now: a cancelled run must not leave the old text
+            s.clinical_problem = None
+            s.events.prediction.emit()
         if self.runner.busy:
             self._pending_rescore = True
             return False

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from inference.nomogram import Nomogram, axis_position
+from inference.nomogram import Nomogram
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,7 @@ class NomogramRow:
     ticks: list[tuple[str, float]]  # (text, x on 0..100)
     mark: float | None  # the patient's position on this row (x on 0..100), None when not applicable
     value_text: str = ""  # e.g. "23 pts"
-    beyond: bool = False  # the value lies beyond the axis: ``mark`` is held at its end
+    beyond: bool = False  # the value lies outside the fitted range: ``mark`` is held at its end
 
 
 def nomogram_rows(nomogram: Nomogram, points: dict[str, float] | None,
@@ -31,7 +31,7 @@ def nomogram_rows(nomogram: Nomogram, points: dict[str, float] | None,
     for axis in nomogram.axes():
         value = None if points is None else points.get(axis.variable)
         ticks = [(t, float(x)) for t, x in axis.ticks]
-        mark, beyond = (None, False) if value is None else axis_position(value, ticks)
+        mark, beyond = (None, False) if value is None else nomogram.mark_position(axis.variable, value)
         text = "" if value is None else f"{value:.0f} pts"  # in orange when beyond: no room for words there
         rows.append(NomogramRow(axis.label, ticks, mark, text, beyond))
     total_ticks = [(f"{t:g}", float(t) * scale) for t in np.linspace(0, max_total, 6).round(0)]

@@ -17,7 +17,7 @@ from desktop.events import Events
 from desktop.mask_edit import MaskEditor
 from desktop.model import ViewerModel
 from inference.measure import TumorMeasures, measure_mask
-from inference.nomogram import CLINICAL
+from inference.nomogram import CLINICAL, ClinicalValueError, canonical_value
 from inference.pipeline import Prediction
 
 
@@ -28,13 +28,11 @@ def normalize_clinical(values: dict[str, Any]) -> dict[str, Any]:
         if key not in CLINICAL or value in (None, ""):
             continue
         text = str(value).strip().upper()
-        if key == "sex":
-            out[key] = text[:1] if text[:1] in ("M", "F") else None
-        elif key == "ct_stage":
-            stage = text.removeprefix("C").removeprefix("T")
-            out[key] = f"T{stage}" if stage in ("1", "2", "3") else None
-        elif key == "cn_status":
-            out[key] = 1 if text in ("1", "N+", "CN+") else 0 if text in ("0", "N0", "CN0") else None
+        if key in ("sex", "ct_stage", "cn_status"):  # the spellings the command line and CSVs read, too
+            try:
+                out[key] = canonical_value(key, value)
+            except ClinicalValueError:
+                out[key] = None  # the field stays empty and the risk panel asks for it
         elif key == "doi_mm" and text == "AUTO":
             out[key] = "auto"
         else:

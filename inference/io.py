@@ -217,7 +217,7 @@ def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
         if key is not None:
             fixed[role] = key
         elif not Path(value).exists():  # neither a series of this folder nor a path: say what the folder holds
-            found = ", ".join(s.label if s.number else f"{s.label} (UID {s.uid})" for s in series)
+            found = ", ".join(s.label for s in series)  # never a UID (docs/privacy.md): otscc inspect lists them
             raise PatientNotFoundError(
                 f"--{role} {value}: no series of {root.name} has that number or SeriesInstanceUID, and no such file "
                 f"or folder exists; series found: {found}")

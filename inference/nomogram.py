@@ -147,17 +147,6 @@ def encode_clinical(clinical: dict[str, Any]) -> dict[str, float]:
             "cn_status": float(c["cn_status"]), "doi_mm": c["doi_mm"]}
 
 
-def axis_position(points: float, ticks: list[tuple[str, float]]) -> tuple[float, bool]:
-    """Where to draw a patient's ``points`` on an axis with these ``(label, points)`` ticks: the position itself,
-    or, for a value beyond the axis (a variable outside the fitted range), the nearer end and True, so the dot
-    stays on its own axis instead of landing on the labels beside it."""
-    if not ticks:
-        return points, False
-    lo, hi = min(t[1] for t in ticks), max(t[1] for t in ticks)
-    clamped = min(max(points, lo), hi)
-    return clamped, clamped != points
-
-
 LABELS = {"radscore": "Rad-score", "age": "Age (years)", "sex": "Sex", "ct_stage": "Clinical T stage",
           "cn_status": "MRI node status", "doi_mm": "Depth of invasion (mm)"}
 #: categorical variables: encoded value -> label
@@ -291,6 +280,16 @@ class Nomogram:
         i = self.model["variables"].index(variable)
         coef, mean, sd = self.model["coefficients"][i], self.model["means"][i], self.model["sds"][i]
         return (coef * (value - mean) / sd - self._term_min[i]) * self._scale
+
+    def mark_position(self, variable: str, points: float) -> tuple[float, bool]:
+        """Where to draw a patient's ``points`` on ``variable``'s axis: the position itself, or, for a value outside
+        the range the nomogram was fitted on (``model.axes``, as ``outside_fitted_range``), the nearer end of that
+        range and True, so the dot stays on its own axis instead of landing on the labels beside it. A value
+        inside the fitted range but beyond the outermost tick (age 25 with ticks 40-80) is drawn where it is."""
+        lo, hi = self.model["axes"][variable]
+        a, b = sorted((self.points_of(variable, lo), self.points_of(variable, hi)))
+        held = min(max(points, a), b)
+        return held, abs(held - points) > 1e-9
 
     def axes(self, ticks: int = 6) -> list[NomogramAxis]:
         """The variable axes to draw (the GUI and the PDF report draw the same thing)."""

@@ -61,8 +61,9 @@ def load_clinical(patient_dir: str | Path, csv_file: str | Path | None = None,
         ids = {Path(patient_dir).name, patient_id} - {None}
         rows = [(line, r) for line, r in read_clinical_csv(csv_file) if r["patient_id"].strip() in ids]
         if len(rows) > 1:
-            raise ClinicalValueError(f"{csv_file}: lines {', '.join(str(line) for line, _ in rows)} all name patient "
-                                     f"{rows[0][1]['patient_id'].strip()!r}; keep one row per patient")
+            named = ", ".join(f"line {line} ({r['patient_id'].strip()!r})" for line, r in rows)
+            raise ClinicalValueError(f"{csv_file}: {named} all match this patient ({' or '.join(sorted(ids))}); "
+                                     "keep one row per patient")
         if rows:
             row = rows[0][1]
             values.update({k: row[k].strip() for k in CLINICAL if (row.get(k) or "").strip()})
@@ -79,10 +80,13 @@ def read_clinical_csv(csv_file: str | Path) -> list[tuple[int, dict[str, str]]]:
     import csv
 
     try:
-        with open(csv_file, newline="", encoding="utf-8-sig") as fh:  # -sig: Excel's byte-order mark
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = Path(csv_file).read_bytes()
+    except OSError as exc:
         raise ClinicalValueError(f"{csv_file}: cannot read clinical CSV ({exc})") from exc
+    try:
+        text = raw.decode("utf-8-sig")  # -sig: Excel's byte-order mark
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")  # Excel on Windows saves "CSV" in the ANSI code page
     header = text.splitlines()[0] if text.strip() else ""
     delimiter = max(",;\t", key=header.count)
     reader = csv.DictReader(text.splitlines(), delimiter=delimiter)
@@ -93,7 +97,13 @@ def read_clinical_csv(csv_file: str | Path) -> list[tuple[int, dict[str, str]]]:
     if not set(columns) & set(CLINICAL):
         raise ClinicalValueError(f"{csv_file}: no clinical column ({', '.join(CLINICAL)}) beside patient_id")
     reader.fieldnames = columns
-    return [(reader.line_num, {k: v or "" for k, v in row.items() if k is not None}) for row in reader]
+    rows = [(reader.line_num, {k: v or "" for k, v in row.items() if k is not None}) for row in reader]
+    if delimiter == ";":  # a semicolon-separated export uses the decimal comma: 7,8 mm is 7.8
+        for _, row in rows:
+            for key in ("age", "doi_mm"):
+                if key in row and row[key].count(",") == 1 and "." not in row[key]:
+                    row[key] = row[key].replace(",", ".")
+    return rows
 
 
 @dataclass
@@ -146,15 +156,17 @@ class Prediction:
 
 def _sequences(patient) -> dict[str, dict[str, str]]:
     """Which input became each sequence, and why: ``{"cet1": {"source": "series #5 (20 images)", "reason": ...}}``.
-    A DICOM series is named by number only (docs/privacy.md); one given with --cet1/--t2/--t1 as a path or UID is
-    "given with --cet1"; an image file by its name."""
+    A DICOM series is named by number only (docs/privacy.md); anything given with --cet1/--t2/--t1 as a path is
+    "given with --cet1", its reason without the typed name; an image file found by its role name keeps that name."""
     out = {}
     for role, d in patient.roles.items():
-        if patient.source_kind == "dicom" and not d.label.startswith("series #"):
-            source = f"given with --{role}"
+        if "chosen by the user" in d.reason:  # an override: its reason names the typed file or folder
+            out[role] = {"source": d.label if d.label.startswith("series #") else f"given with --{role}",
+                         "reason": "chosen by the user (override)"}
+        elif patient.source_kind == "dicom" and not d.label.startswith("series #"):
+            out[role] = {"source": f"given with --{role}", "reason": d.reason}
         else:
-            source = Path(d.label).name or d.label
-        out[role] = {"source": source, "reason": d.reason}
+            out[role] = {"source": Path(d.label).name or d.label, "reason": d.reason}
     return out
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.atomic import atomic_path
-from inference.nomogram import CATEGORIES, LABELS, Nomogram, axis_position, encode_clinical
+from inference.nomogram import CATEGORIES, LABELS, Nomogram, encode_clinical
 from inference.pdf import Page, mask_outline, wrap, write_pdf
 from inference.preprocess import canonical_axes, to_canonical
 
@@ -54,7 +54,7 @@ def _model_summary(model_dir: Path) -> str:
 
 MARGIN = 30.0
 RED = "#d01010"
-BEYOND = "#e07000"  # a patient dot held at the end of an axis its value lies beyond
+BEYOND = "#e07000"  # a patient dot held at the end of the fitted range its value lies outside
 
 
 def _grayscale(image: np.ndarray, lo: float, hi: float) -> np.ndarray:
@@ -110,8 +110,10 @@ def draw_nomogram(page: Page, box: tuple[float, float, float, float], nomogram: 
     total_ticks = [(f"{t:g}", t * 100 / max_total) for t in np.linspace(0, max_total, 6).round(0)]
     rows += [("Total points", total_ticks),
              ("Risk of LNM", [(lab, t * 100 / max_total) for lab, t in nomogram.probability_ticks()])]
-    patient = [None] + [points.get(a.variable) if points else None for a in axes]
-    patient += [None if total is None else total * 100 / max_total] * 2
+    # (x, held): a variable's dot is held at the end of its fitted range when the value lies beyond it
+    patient = [None] + [nomogram.mark_position(a.variable, points[a.variable]) if points and a.variable in points
+                        else None for a in axes]
+    patient += [None if total is None else (total * 100 / max_total, False)] * 2
     bx, by, bw, bh = box
     label_w = 0.26 * bw  # room for the axis names left of the 0-100 points scale
     x_of = lambda p: bx + label_w + (p / 100) * (bw - label_w - 10)  # noqa: E731
@@ -129,9 +131,9 @@ def draw_nomogram(page: Page, box: tuple[float, float, float, float], nomogram: 
             page.text(x_of(p), y - 5, text, 5.5, align="center")
         page.lines(segments, width=0.6)
         page.text(bx + label_w - 8, y, label, 6.5, align="right", valign="center")
-        if mark is not None:  # a value beyond its axis: at the axis end, in orange (the warning says why)
-            x, beyond = axis_position(mark, ticks)
-            page.dot(x_of(x), y, 2.2, color=BEYOND if beyond else RED)
+        if mark is not None:  # a value outside the fitted range: held at its end, in orange (the warning says why)
+            x, held = mark
+            page.dot(x_of(x), y, 2.2, color=BEYOND if held else RED)
 
 
 def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:

@@ -95,12 +95,12 @@ def check_inputs(model_dir: Path, patient: Path) -> None:
         raise InputError(f"--model {model_dir}: no such model folder")
     if not patient.is_dir():
         return  # the pipeline's own loader names what is wrong with it
-    values = load_clinical(patient)
+    values = {"doi_mm": "auto", **load_clinical(patient)}  # as run_benchmark: no measured DOI -> the estimate
     missing = [k for k in CLINICAL if values.get(k) in (None, "")]
     if missing:
         raise InputError(f"--patient {patient}: no {', '.join(missing)} in its clinical.json; the pipeline timings "
-                         "run the nomogram and need every clinical value (add them to clinical.json)")
+                         "run the nomogram and need them (add them to clinical.json)")
     try:
-        normalize_clinical(values)
+        normalize_clinical({k: v for k, v in values.items() if not (k == "doi_mm" and str(v).lower() == "auto")})
     except ClinicalValueError as exc:
         raise InputError(f"--patient {patient}: {exc}") from exc

@@ -53,8 +53,12 @@ def check_flatbuffer(path: Path, content: bytes | None = None) -> None:
 def open_interpreter(path: Path, threads: int, delegates=None, content: bytes | None = None):
     """A LiteRT interpreter with tensors allocated; typed error for files the runtime rejects. ``content``: the
     file's bytes as read (and verified) by the caller; the interpreter then parses those, not the file again."""
-    import_runtime("ai_edge_litert")
-    from ai_edge_litert.interpreter import Interpreter
+    import_runtime("ai_edge_litert")  # missing, too old: named; the package imports no native code itself, so:
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except Exception as exc:  # noqa: BLE001 (a native extension can fail to load with any exception type)
+        raise BackendUnavailableError(f"ai-edge-litert is installed but its interpreter cannot be loaded "
+                                      f"({type(exc).__name__}: {exc})") from exc
     check_flatbuffer(path, content)
     source = {"model_path": str(path)} if content is None else {"model_content": content}
     try:

@@ -57,7 +57,11 @@ class LiteRTGpuBackend(SegBackend):
             self._open_compiled(resolved.path, content, accelerator, threads)
 
     def _open_delegate(self, path: Path, content: bytes, library: str) -> None:
-        from ai_edge_litert.interpreter import load_delegate
+        try:
+            from ai_edge_litert.interpreter import load_delegate
+        except Exception as exc:  # noqa: BLE001 (a native extension can fail to load with any exception type)
+            raise BackendUnavailableError(f"ai-edge-litert's interpreter cannot be loaded ({type(exc).__name__}: "
+                                          f"{exc})") from exc
 
         try:
             handle = load_delegate(library)
@@ -76,7 +80,7 @@ class LiteRTGpuBackend(SegBackend):
             from ai_edge_litert.compiled_model import CompiledModel
             from ai_edge_litert.hardware_accelerator import HardwareAccelerator
             from ai_edge_litert.options import CpuOptions, Options
-        except ImportError as exc:
+        except Exception as exc:  # noqa: BLE001 (ImportError, or a native extension failing with another type)
             raise BackendUnavailableError(f"this ai-edge-litert has no CompiledModel API ({exc})") from exc
         accel = HardwareAccelerator.GPU if accelerator == "gpu" else HardwareAccelerator.CPU
         options = Options(hardware_accelerators=accel, cpu_options=CpuOptions(num_threads=threads or 0))

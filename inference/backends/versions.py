@@ -59,7 +59,7 @@ def import_runtime(name: str) -> ModuleType:
     try:
         module = _import(name)
     except ModuleNotFoundError as exc:
-        if exc.name is not None and exc.name.split(".")[0] == name:
+        if exc.name == name:  # the package itself; a missing part of it is an incomplete install, below
             raise BackendUnavailableError(f"{dist} is not installed ({fix})") from exc
         raise BackendUnavailableError(_broken(dist, exc, fix)) from exc
     except Exception as exc:  # noqa: BLE001 (a native extension can fail to load with any exception type)

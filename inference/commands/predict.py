@@ -40,9 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_sequence_arguments(parser)
     g = parser.add_argument_group("clinical values (override clinical.json in the patient folder and --clinical)")
     g.add_argument("--age", type=float, help="age in years")
-    g.add_argument("--sex", type=str.upper, choices=("M", "F"), help="sex")
-    g.add_argument("--ct-stage", type=str.upper, choices=("T1", "T2", "T3"), help="clinical T stage")
-    g.add_argument("--cn-status", choices=("0", "1"), help="MRI node status: 0 = cN0, 1 = cN+")
+    g.add_argument("--sex", type=_clinical("sex"), metavar="M|F", help="sex (M, F; male, female)")
+    g.add_argument("--ct-stage", type=_clinical("ct_stage"), metavar="T1|T2|T3",
+                   help="clinical T stage (T1-T3; cT2 or 2 also read)")
+    g.add_argument("--cn-status", type=_clinical("cn_status"), metavar="0|1",
+                   help="MRI node status: 0 = cN0, 1 = cN+ (cN0/cN+ also read)")
     g.add_argument("--doi-mm", help="depth of invasion in mm, or 'auto' for the estimate from the mask "
                                     "(labelled ESTIMATED in the result and report)")
     g.add_argument("--clinical", metavar="FILE.csv",
@@ -60,6 +62,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--json", action="store_true", help="print result.json (one patient) or the summary rows (batch) as JSON")
     a("--audit-log", metavar="FILE", help="append-only audit log to add this run to (default: OUT/audit.jsonl; "
                                           "never inside PATIENT); its pseudonym key stays in the user data folder")
+
+
+def _clinical(key: str):
+    """argparse type: a clinical value in any spelling ``canonical_value`` reads (as clinical.json and CSVs)."""
+    def parse(text: str):
+        from inference.nomogram import ClinicalValueError, canonical_value
+
+        try:
+            return canonical_value(key, text)
+        except ClinicalValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parse.__name__ = key  # argparse names the type in its messages
+    return parse
 
 
 def _cli_clinical(args: argparse.Namespace) -> dict:

@@ -39,6 +39,20 @@ def test_typing_an_implausible_age_keeps_all_its_digits_and_withdraws_the_risk(s
     assert f"{before.score.probability:.0%}" in panel.headline.text() and s.clinical_problem is None
 
 
+def test_a_new_run_for_corrected_values_drops_the_old_problem_at_once(segmented, qtbot):
+    """Were the run cancelled, the panel must not go back to the problem of values no longer entered."""
+    w, s = segmented, segmented.session
+    before = dict(s.clinical)
+    s.set_clinical({**before, "age": 150.0})
+    assert not w.rescore_if_possible() and s.clinical_problem.startswith("age 150 years is implausible")
+    s.set_clinical({**before, "age": before["age"] + 2})
+    assert w.rescore_if_possible()  # a job started ...
+    assert s.clinical_problem is None and "implausible" not in w.risk_panel.detail.text()  # ... problem gone now
+    assert wait_job(w) == ("rescore", "finished")
+    w.clinical_panel.set_values({"age": before["age"]})
+    rescored(w, qtbot)
+
+
 def test_clearing_a_value_withdraws_the_risk_and_says_what_to_enter(segmented, qtbot):
     w, s, panel = segmented, segmented.session, segmented.risk_panel
     before = s.prediction
@@ -61,11 +75,19 @@ def test_a_value_beyond_its_axis_is_held_at_the_axis_end_in_orange(segmented, qt
     w.clinical_panel.set_values({"age": 5})
     rescored(w, qtbot)
     try:
+        nomogram = w.risk_panel.nomogram
+        lo = nomogram.model["axes"]["age"][0]
         row = next(r for r in plot.rows if r.label.startswith("Age"))
-        ticks = [x for _, x in row.ticks]
-        assert row.beyond and row.mark == min(ticks) and row.value_text.endswith(" pts")
+        assert row.beyond and row.mark == pytest.approx(nomogram.points_of("age", lo))  # the fitted range's end
+        assert row.value_text == f"{s.prediction.score.points['age']:.0f} pts"
         assert len(plot.beyond) == 1  # drawn in orange, its points in orange beside it
         assert "extrapolation" in w.risk_panel.detail.text()
+        # inside the fitted range but left of the first tick (the ticks start at a round age): drawn where it is
+        w.clinical_panel.set_values({"age": lo + 1})
+        rescored(w, qtbot)
+        row = next(r for r in plot.rows if r.label.startswith("Age"))
+        assert row.mark < min(x for _, x in row.ticks) and not row.beyond and not plot.beyond
+        assert row.mark == pytest.approx(nomogram.points_of("age", lo + 1))
     finally:
         w.clinical_panel.set_values({"age": age})
         rescored(w, qtbot)

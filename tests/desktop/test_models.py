@@ -157,6 +157,10 @@ def test_normalize_clinical_spellings():
                                  "synthetic": True, "smoker": "yes"})
     assert values == {"age": 68.0, "sex": "M", "ct_stage": "T2", "cn_status": 1, "doi_mm": "auto"}
     assert normalize_clinical({"sex": "X", "ct_stage": "T9", "cn_status": "maybe"}) == {}
+    # the spellings the command line and CSVs read are read here too (cN1 and 1.0 were dropped, "male" was kept)
+    assert normalize_clinical({"sex": "female", "ct_stage": 3, "cn_status": "cN1"}) == {"sex": "F", "ct_stage": "T3",
+                                                                                      "cn_status": 1}
+    assert normalize_clinical({"cn_status": 1.0, "sex": True}) == {"cn_status": 1}
 
 
 def test_audit_log_appends_json_lines(tmp_path):

@@ -219,14 +219,21 @@ def test_an_unwritable_json_path_fails_before_measuring(tmp_path, monkeypatch, c
 def test_a_patient_without_clinical_values_fails_before_measuring(tmp_path, monkeypatch, capsys):
     import shutil
 
-    from inference.assets import SAMPLE_PATIENT
+    from inference.assets import DEFAULT_SEG_MODEL, SAMPLE_PATIENT
 
     monkeypatch.setattr("export.benchmark.run_benchmark", lambda **kw: pytest.fail("measured anyway"))
     patient = tmp_path / "p"
     shutil.copytree(SAMPLE_PATIENT, patient)
     (patient / "clinical.json").unlink()
     assert main(["benchmark", "--patient", str(patient)]) == 2
-    assert "no age, sex, ct_stage, cn_status, doi_mm in its clinical.json" in capsys.readouterr().err
+    assert "no age, sex, ct_stage, cn_status in its clinical.json" in capsys.readouterr().err
+    from export.commands.benchmark import check_inputs
+
+    (patient / "clinical.json").write_text(json.dumps({"age": 60, "sex": "F", "ct_stage": "T1", "cn_status": 0}))
+    check_inputs(DEFAULT_SEG_MODEL, patient)  # no DOI: the estimate, as before
+    (patient / "clinical.json").write_text(json.dumps({"age": 60, "sex": "F", "ct_stage": "T1", "cn_status": 0,
+                                                       "doi_mm": "auto"}))
+    check_inputs(DEFAULT_SEG_MODEL, patient)
 
 
 def test_self_test_unknown_backend_is_a_usage_error_listing_each_choice_once(capsys):

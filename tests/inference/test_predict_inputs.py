@@ -48,7 +48,7 @@ def test_a_csv_with_only_unknown_columns_is_an_error(tmp_path):
 
 
 @pytest.mark.parametrize("text", [
-    "patient_id;age;sex;ct_stage;cn_status;doi_mm\nP1;70;M;T2;0;7.8\n",  # a spreadsheet in a comma-decimal locale
+    "patient_id;age;sex;ct_stage;cn_status;doi_mm\nP1;70;M;T2;0;7,8\n",  # a spreadsheet in a comma-decimal locale
     "patient_id\tage\tsex\tct_stage\tcn_status\tdoi_mm\nP1\t70\tM\tT2\t0\t7.8\n",
     "\ufeffpatient_id,age,sex,ct_stage,cn_status,doi_mm\nP1, 70 ,M,T2,0,7.8\n",  # Excel's byte-order mark, spaces
 ])
@@ -59,10 +59,17 @@ def test_semicolon_tab_and_excel_csvs_are_read(tmp_path, text):
                                                        "doi_mm": "7.8"}
 
 
+def test_a_windows_excel_csv_in_its_ansi_code_page_is_read(tmp_path):
+    table = tmp_path / "clin.csv"
+    table.write_bytes("patient_id;age;sex;ct_stage;cn_status;doi_mm;Bemerkung\nP1;70;M;T2;0;7,8;Größe\n"
+                      .encode("cp1252"))
+    assert load_clinical(_folder(tmp_path), table)["doi_mm"] == "7.8"
+
+
 def test_two_rows_for_one_patient_are_an_error_naming_the_lines(tmp_path):
     table = tmp_path / "clin.csv"
     table.write_text("patient_id,age,sex\nP1,70,M\nP2,50,F\nP1,40,F\n")
-    with pytest.raises(ClinicalValueError, match=r"lines 2, 4 all name patient 'P1'"):
+    with pytest.raises(ClinicalValueError, match=r"line 2 \('P1'\), line 4 \('P1'\) all match this patient"):
         load_clinical(_folder(tmp_path), table)
     assert load_clinical(_folder(tmp_path, "P2"), table) == {"age": "50", "sex": "F"}  # other patients still read
 
@@ -106,12 +113,20 @@ def test_unreadable_clinical_json_values_are_refused_by_name(tmp_path, capsys, b
     assert bad.split(":")[0].strip('"') in capsys.readouterr().err
 
 
-def test_command_line_accepts_lower_case_sex_and_stage(tmp_path, capsys):
+@pytest.mark.parametrize(("sex", "stage", "node"), [("f", "t3", "1"), ("female", "cT3", "cN+"), ("F", "3", "N1")])
+def test_command_line_reads_the_spellings_clinical_files_use(tmp_path, capsys, sex, stage, node):
     out = tmp_path / "out"
-    assert main(["predict", str(SAMPLE_PATIENT), "--out", str(out), "--sex", "f", "--ct-stage", "t3", *FAST]) == 0
+    assert main(["predict", str(SAMPLE_PATIENT), "--out", str(out), "--sex", sex, "--ct-stage", stage,
+                 "--cn-status", node, *FAST]) == 0
     capsys.readouterr()
     clinical = json.loads((out / "sample_patient" / "result.json").read_text())["clinical"]
-    assert (clinical["sex"], clinical["ct_stage"]) == ("F", "T3")
+    assert (clinical["sex"], clinical["ct_stage"], clinical["cn_status"]) == ("F", "T3", 1)
+
+
+def test_command_line_names_an_unreadable_spelling(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["predict", str(SAMPLE_PATIENT), "--out", str(tmp_path / "out"), "--ct-stage", "T4"])
+    assert stop.value.code == 2 and "ct_stage must be T1, T2 or T3, got 'T4'" in capsys.readouterr().err
 
 
 # -- batches --------------------------------------------------------------------------------------------------
@@ -238,3 +253,17 @@ def test_result_json_names_series_by_number_even_when_chosen_by_uid(tmp_path, ca
     result = json.loads(result_file.read_text())
     assert result["sequences"]["cet1"] == {"source": "series #5 (20 images)", "reason": "chosen by the user (override)"}
     assert uid not in result_file.read_text()  # docs/privacy.md: UIDs never reach an output
+
+
+def test_a_typed_file_name_never_reaches_result_json(tmp_path, capsys):
+    patient = tmp_path / "p"
+    shutil.copytree(SAMPLE_PATIENT, patient)
+    named = tmp_path / "Smith_John_MRN12345.nii.gz"  # a file name that identifies someone, given with --t1
+    shutil.move(patient / "t1.nii.gz", named)
+    out = tmp_path / "out"
+    assert main(["predict", str(patient), "--out", str(out), "--t1", str(named), *FAST]) == 0
+    capsys.readouterr()
+    text = (out / "p" / "result.json").read_text()
+    assert "Smith" not in text and "MRN12345" not in text
+    sequence = json.loads(text)["sequences"]["t1"]
+    assert sequence == {"source": "given with --t1", "reason": "chosen by the user (override)"}

@@ -133,3 +133,27 @@ def test_auto_passes_over_a_too_old_runtime_with_the_reason_in_its_notes(monkeyp
         assert any("ai-edge-litert 2.0.2 is older than 2.1.5" in note for note in notes), notes
     finally:
         backend.close()
+
+
+def test_auto_passes_over_a_litert_whose_interpreter_cannot_load(monkeypatch):
+    """The package imports no native code itself, so import_runtime passes; its interpreter module can still fail
+    (a broken or foreign-platform install): auto must fall back, not crash."""
+    import builtins
+    import sys
+
+    real_import = builtins.__import__
+
+    def broken(name, *args, **kwargs):
+        if name == "ai_edge_litert.interpreter" or (name == "ai_edge_litert" and args and args[2]
+                                                    and "interpreter" in args[2]):
+            raise ImportError("libtensorflowlite_c.so: cannot open shared object file")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "ai_edge_litert.interpreter", raising=False)
+    monkeypatch.setattr(builtins, "__import__", broken)
+    backend, notes = select_backend("auto")
+    try:
+        assert backend.name != "litert"
+        assert any("interpreter cannot be loaded (ImportError: libtensorflowlite_c.so" in note for note in notes), notes
+    finally:
+        backend.close()
