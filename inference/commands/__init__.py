@@ -3,24 +3,20 @@
 import argparse
 
 
-def positive_int(text: str) -> int:
-    """argparse type for counts such as --threads: an integer of 1 or more (0 or -1 would silently mean
-    something else to each runtime)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 1 or more, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
-    return value
+def _count_of_at_least(minimum: int):
+    """argparse type: a whole number of ``minimum`` or more (0 or -1 threads would silently mean something else to
+    each runtime; 0 timed runs would still time one)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number of {minimum} or more, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected {minimum} or more, got {value}")
+        return value
+
+    return parse
 
 
-def nonnegative_int(text: str) -> int:
-    """argparse type for counts that may be zero (e.g. --warmup)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected 0 or more, got {value}")
-    return value
+positive_int = _count_of_at_least(1)  #: --threads, --runs, --patients, ...
+nonnegative_int = _count_of_at_least(0)  #: --warmup
