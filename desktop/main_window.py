@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QScrollArea,
     QSplitter,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -34,7 +33,7 @@ from desktop.model import ViewerModel
 from desktop.qt_compat import guard
 from desktop.session import Session
 from desktop.views.clinical_panel import ClinicalPanel
-from desktop.views.panels import MaskPanel, ProgressPanel
+from desktop.views.panels import MaskPanel, PanelColumn, ProgressPanel
 from desktop.views.risk_panel import RiskPanel
 from desktop.views.viewer import ViewerWidget
 from desktop.worker import JobRunner
@@ -51,15 +50,6 @@ JOB_TITLES = {"load": "Loading the patient", "segment": "Segmentation", "rescore
 MAX_RECENT = 8
 DEFAULT_SIZE = (1600, 1000)
 GEOMETRY_KEY = "window/geometry"
-
-
-class _PanelColumn(QVBoxLayout):
-    """The side panels' column. It reports no height-for-width (word-wrapped labels make Qt's layouts report
-    one), so the scroll area around it fits the panels to its height, down to their minimum, as a plain
-    layout would: with it, the area sized them to their preferred height and scrolled even on 1600x1000."""
-
-    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
-        return False
 
 
 class MainWindow(QMainWindow):
@@ -132,7 +122,7 @@ class MainWindow(QMainWindow):
 
     def _build_layout(self) -> None:
         side = QWidget()
-        side_layout = _PanelColumn(side)
+        side_layout = PanelColumn(side)
         side_layout.setContentsMargins(4, 4, 4, 4)
         for panel in (self.progress, self.mask_panel, self.clinical_panel):
             side_layout.addWidget(panel)
@@ -252,8 +242,7 @@ class MainWindow(QMainWindow):
         self.session.set_loaded(result)
         release_memory()  # the previous patient's arrays were just dropped
         self._remember(result.path)
-        # what reading the images said too (duplicate DICOM files ignored, files skipped, a series taken from a
-        # sub-folder): the command line prints it, the window showed only clinical.json problems
+        # what reading the images said too (duplicate DICOM files, files skipped), as the command line prints it
         said = list(self.session.warnings) + list(result.prepared.patient.notes)
         if said:
             self.statusBar().showMessage("Warning: " + "; ".join(said), 30000)

@@ -12,7 +12,6 @@ Timings on a shared machine are noisy: compare ratios within one run and read me
 from __future__ import annotations
 
 import importlib.metadata
-import json
 import logging
 import math
 import os
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from export.benchmark_results import load_results  # noqa: F401 (part of this module's API: --compare)
 from inference.cpu import cpu_info
 from inference.formats import FORMATS, ModelFormat
 
@@ -443,42 +443,6 @@ def write_chart(results: list[dict], path: Path) -> Path:
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(draw.png())
     return path
-
-
-def load_results(paths: list[Path]) -> list[dict]:
-    from inference.errors import InputError
-
-    results = []
-    for p in paths:
-        try:
-            data = json.loads(Path(p).read_bytes().decode("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"{p}: not a readable benchmark JSON ({type(exc).__name__}: {exc})"[:300]) from exc
-        if not isinstance(data, dict) or data.get("kind") != "otscc-benchmark":
-            raise InputError(f"{p}: not an otscc benchmark result (run otscc benchmark --json FILE)")
-        problem = _result_problem(data)
-        if problem:
-            raise InputError(f"{p}: an incomplete or altered benchmark result ({problem}); use the file "
-                             "otscc benchmark --json wrote")
-        results.append({**data, "_source": Path(p).name})
-    return results
-
-
-def _result_problem(data: dict) -> str | None:
-    """What a result lacks that the comparison reads, or None."""
-    device = data.get("device")
-    if not isinstance(device, dict) or not isinstance(device.get("cpu"), str):
-        return "no device.cpu"
-    rows = data.get("rows")
-    if not isinstance(rows, list):
-        return "no rows"
-    for i, row in enumerate(rows):
-        if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("format", "runtime", "status")):
-            return f"row {i} lacks format, runtime or status"
-        p50 = row.get("slice_ms_p50")
-        if row["status"] == "ok" and (isinstance(p50, bool) or not isinstance(p50, (int, float))):
-            return f"row {i} ({row['format']} / {row['runtime']}) is ok but has no numeric slice_ms_p50"
-    return None
 
 
 def compare_table(results: list[dict]) -> str:

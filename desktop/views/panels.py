@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QSlider,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -196,3 +197,12 @@ class MaskPanel(QGroupBox):
         return (f"Volume <b>{m.volume_ml:.2f} ml</b> &nbsp; largest diameter <b>{m.largest_diameter_mm:.1f} mm"
                 f"</b><br>estimated depth of invasion <b>{m.doi_estimate_mm:.1f} mm</b> "
                 f"(thickness {m.thickness_mm:.1f} mm, {m.slices} slice{'' if m.slices == 1 else 's'}){edited}")
+
+
+class PanelColumn(QVBoxLayout):
+    """The side panels' column. It reports no height-for-width (word-wrapped labels make Qt's layouts report
+    one), so the scroll area around it fits the panels to its height, down to their minimum, as a plain
+    layout would: with it, the area sized them to their preferred height and scrolled even on 1600x1000."""
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt's name)
+        return False

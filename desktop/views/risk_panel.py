@@ -33,7 +33,7 @@ class NomogramPlot(pg.PlotWidget):
         self.setMinimumHeight(250)
         self.rows: list[NomogramRow] = []
         self.marks: list[tuple[float, float]] = []
-        self.beyond: list[tuple[float, float]] = []  # marks held at an axis end (value beyond the axis)
+        self.beyond: list[tuple[float, float]] = []  # marks held at the end of the fitted range
         self._font = QFont()
         self._font.setPointSizeF(7.5)
         self._drawn: tuple | None = None
@@ -73,7 +73,7 @@ class NomogramPlot(pg.PlotWidget):
             if row.mark is not None:
                 self.marks.append((row.mark, y))
                 color = BEYOND_COLOR if row.beyond else MARK_COLOR
-                if row.beyond:  # held at the end of its axis (the value lies beyond it): orange, said in words
+                if row.beyond:  # held at the end of the fitted range (the value lies outside it): orange
                     self.beyond.append((row.mark, y))
                 if row.value_text:
                     self._text(row.value_text, 102, y, (0.0, 0.5), color=color)
@@ -173,7 +173,7 @@ class RiskPanel(QGroupBox):
 
     def _fit_labels(self) -> None:
         """Reserve the height the wrapped texts need at the current width: the side column reports no
-        height-for-width (main_window._PanelColumn), so without this a note that wraps to more lines pushed the
+        height-for-width (panels.PanelColumn), so without this a note that wraps to more lines pushed the
         nomogram's bottom rows (the risk scale) out of the panel instead of making the column scroll."""
         for label in (self.headline, self.detail, self.disclaimer):
             width = label.width() if label.width() > 50 else max(300, self.width() - 30)
