@@ -305,7 +305,10 @@ def test_drop_a_folder_opens_it_and_the_ui_stays_responsive(window):
     assert window.session.path == SAMPLE_PATIENT and window.viewer.stack.currentIndex() == 1
     gaps = np.diff(ticks)
     assert len(ticks) > 0.3 * elapsed / 0.02  # the GUI thread kept serving its timer while loading
-    assert gaps.max() < 1.0, f"the GUI froze for {gaps.max():.2f} s"
+    # Quiet machine: the longest gap is ~25 ms. Under CI's parallel load a 1.13 s stall was seen once; a load run on
+    # the GUI thread would stall it for most of the load (3 s quiet), so half the load time still catches that.
+    limit = min(2.0, 0.5 * elapsed)
+    assert gaps.max() < limit, f"the GUI froze for {gaps.max():.2f} s of a {elapsed:.2f} s load"
 
 
 def test_settings_list_the_backend_registry(window):
