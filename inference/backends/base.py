@@ -36,6 +36,12 @@ class BackendUnavailableError(OtsccError):
     """The runtime is not installed or cannot run this model here; the message says why."""
 
 
+class BrokenRuntimeError(BackendUnavailableError):
+    """The runtime is installed but cannot be used: it fails to load, or it is older than the oldest tested version.
+    ``--backend auto`` passes over it like a missing one; ``otscc self-test`` reports it as a failure (a broken
+    install of a product dependency), not a skip."""
+
+
 class UnknownBackendError(BackendUnavailableError):
     """``--backend`` names no backend or format: a usage error (exit 2, as argparse's own)."""
 

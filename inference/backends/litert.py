@@ -19,6 +19,7 @@ import numpy as np
 
 from inference.backends.base import (
     BackendUnavailableError,
+    BrokenRuntimeError,
     SegBackend,
     check_device,
     package_version,
@@ -57,8 +58,8 @@ def open_interpreter(path: Path, threads: int, delegates=None, content: bytes | 
     try:
         from ai_edge_litert.interpreter import Interpreter
     except Exception as exc:  # noqa: BLE001 (a native extension can fail to load with any exception type)
-        raise BackendUnavailableError(f"ai-edge-litert is installed but its interpreter cannot be loaded "
-                                      f"({type(exc).__name__}: {exc})") from exc
+        raise BrokenRuntimeError(f"ai-edge-litert is installed but its interpreter cannot be loaded "
+                                 f"({type(exc).__name__}: {exc})") from exc
     check_flatbuffer(path, content)
     source = {"model_path": str(path)} if content is None else {"model_content": content}
     try:

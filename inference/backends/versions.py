@@ -15,7 +15,7 @@ import os
 import re
 from types import ModuleType
 
-from inference.backends.base import BackendUnavailableError
+from inference.backends.base import BackendUnavailableError, BrokenRuntimeError
 
 _import = importlib.import_module  # tests replace it
 
@@ -51,8 +51,8 @@ def import_runtime(name: str) -> ModuleType:
     """``import name`` for a backend, with a typed, actionable error.
 
     Raises:
-        BackendUnavailableError: the runtime is missing, fails to import (e.g. built for another NumPy), or is
-            older than ``MINIMUM``; the message names the fix.
+        BackendUnavailableError: the runtime is missing; the message names the fix.
+        BrokenRuntimeError: it fails to import (e.g. built for another NumPy) or is older than ``MINIMUM``.
     """
     dist, minimum = MINIMUM[name]
     fix = f"pip install --upgrade '{dist}>={minimum}'"
@@ -61,14 +61,14 @@ def import_runtime(name: str) -> ModuleType:
     except ModuleNotFoundError as exc:
         if exc.name == name:  # the package itself; a missing part of it is an incomplete install, below
             raise BackendUnavailableError(f"{dist} is not installed ({fix})") from exc
-        raise BackendUnavailableError(_broken(dist, exc, fix)) from exc
+        raise BrokenRuntimeError(_broken(dist, exc, fix)) from exc
     except Exception as exc:  # noqa: BLE001 (a native extension can fail to load with any exception type)
-        raise BackendUnavailableError(_broken(dist, exc, fix)) from exc
+        raise BrokenRuntimeError(_broken(dist, exc, fix)) from exc
     found = installed_version(module, dist)
     if os.environ.get("OTSCC_SKIP_RUNTIME_FLOOR") == "1":  # python -m export.oldest_runtimes: see how older fail
         return module
     if found is not None and version_tuple(found) < version_tuple(minimum):
-        raise BackendUnavailableError(f"{dist} {found.split('-')[0]} is older than {minimum}, the oldest version "
+        raise BrokenRuntimeError(f"{dist} {found.split('-')[0]} is older than {minimum}, the oldest version "
                                       f"tested with these model files ({fix})")
     return module
 

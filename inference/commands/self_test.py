@@ -15,7 +15,8 @@ Checks, in order (each one row of a pass/fail/skip table; any failure gives exit
   "does the installed product compute what was built and validated?"; how close an int8 variant is to
   the float model is export validation's question (on the sample's 202-voxel tumor the int8 variants
   differ from the float mask by up to 32 voxels). A backend whose runtime or device is missing is
-  skipped (a row says why), unless it was named with ``--backends``: then it fails. The TensorFlow
+  skipped (a row says why), unless it was named with ``--backends``: then it fails. A runtime that is
+  installed but fails to load, or is older than the oldest tested version, always fails its rows. The TensorFlow
   backends (keras, tf-trt) are not part of the runtime and run only when named;
 * **radiomics**: every pyradiomics feature (all image types and feature classes of ``assets/radiomics.yaml``)
   inside the reference mask equals the stored value within ``FEATURE_RTOL``;
@@ -322,7 +323,7 @@ def check_backend(candidate: SegCandidate, prepared, reference: Reference | None
     (int8 variants legitimately differ from the float model by a few voxels; export validation judges that).
     A variant without a stored mask is compared with the float reference mask.
     """
-    from inference.backends.base import BackendUnavailableError, load_backend, self_check
+    from inference.backends.base import BackendUnavailableError, BrokenRuntimeError, load_backend, self_check
     from inference.backends.manifest import sha256_file
     from inference.errors import ModelIntegrityError
     from inference.segment import segment
@@ -334,6 +335,8 @@ def check_backend(candidate: SegCandidate, prepared, reference: Reference | None
                                threads=threads)
     except ModelIntegrityError as exc:
         return Check(name, "fail", str(exc), time.perf_counter() - start)
+    except BrokenRuntimeError as exc:  # installed but unusable: a broken install, named or not
+        return Check(name, "fail", f"runtime broken: {exc}", time.perf_counter() - start)
     except BackendUnavailableError as exc:
         return Check(name, "fail" if candidate.named else "skip", f"not available here: {exc}",
                      time.perf_counter() - start)

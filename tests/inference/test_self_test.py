@@ -214,6 +214,20 @@ def test_named_backend_that_cannot_run_fails(tmp_path):
     assert row.status == "skip"
 
 
+def test_a_broken_runtime_fails_its_row_even_when_not_named(tmp_path, monkeypatch):
+    """An installed runtime that cannot load (or is too old) is a broken install of a product dependency: skipping
+    it would let the self-test pass on a laptop whose default backend cannot run."""
+    import types
+
+    from inference.backends import versions
+
+    real = versions._import
+    monkeypatch.setattr(versions, "_import", lambda name: types.SimpleNamespace(__version__="0.1")
+                        if name == "onnxruntime" else real(name))
+    row = st.check_backend(st.SegCandidate("onnxruntime", "onnx"), None, None, DEFAULT_SEG_MODEL, None)
+    assert row.status == "fail" and "onnxruntime 0.1 is older than" in row.detail, row
+
+
 def test_table_shows_verdict():
     checks = [st.Check("a", "pass", "ok"), st.Check("b", "fail", "bad"), st.Check("c", "skip", "n/a")]
     table = st.format_table(checks)
