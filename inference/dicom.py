@@ -112,7 +112,7 @@ class DicomSeries:
         spacing = [_float(v) for v in _strings(h.get("PixelSpacing"))] or [0.0, 0.0]
         return {
             "series_uid": self.uid,
-            "series_number": self.number,
+            "series_number": _int(self.number, None),  # a number in JSON; null when absent or not an integer
             "description": self.description,
             "images": len(self.slices),
             "rows": _int(h.get("Rows")),
@@ -129,7 +129,7 @@ def _float(value) -> float | None:
         return None
 
 
-def _int(value, default: int = 0) -> int:
+def _int(value, default: int | None = 0) -> int | None:
     """An integer tag value; ``default`` when absent or malformed (e.g. a US tag holding two values)."""
     try:
         return default if value is None or value == "" else int(value)

@@ -50,6 +50,12 @@ def test_inspect_json(patient, capsys):
     assert {"load", "register"} <= set(report["timings_s"])
 
 
+def test_inspect_json_gives_dicom_series_numbers_as_numbers(capsys):
+    assert main(["inspect", str(REPO / "assets" / "sample_patient_dicom"), "--json", "--register", "never"]) == 0
+    found = json.loads(capsys.readouterr().out)["series_found"]
+    assert [s["series_number"] for s in found] == [2, 3, 5]
+
+
 def test_predict_error_starts_on_a_clean_line_after_the_progress(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # progress is drawn on a terminal only
     write_volume(tmp_path / "cet1.nii.gz")
