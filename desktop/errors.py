@@ -99,6 +99,7 @@ class ErrorSink(QObject):
         self.presenter = presenter or self._show_box
         self.history: list[ErrorReport] = []
         self.box: QMessageBox | None = None
+        self._unread: list[ErrorReport] = []  # shown in the open box, newest last
 
     def report(self, error: BaseException, context: str = "Operation") -> ErrorReport | None:
         if isinstance(error, CancelledError):  # not an error: the user asked for it
@@ -114,9 +115,21 @@ class ErrorSink(QObject):
         return report
 
     def _show_box(self, report: ErrorReport) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, report.title, report.text, QMessageBox.StandardButton.Ok,
+        """One box at a time: a new error replaces a box still open (boxes piled up, one per failed job), and the
+        new box names the earlier errors that were not dismissed yet, so none goes unseen."""
+        unread = self._unread if self.box is not None and self.box.isVisible() else []
+        if self.box is not None:
+            self.box.close()
+            self.box.deleteLater()
+        self._unread = [*unread, report]
+        text = report.text
+        if unread:
+            earlier = "\n".join(f"- {r.title}: {r.message.splitlines()[0]}" for r in unread[-3:])
+            more = f" ({len(unread) - 3} more in the log)" if len(unread) > 3 else ""
+            text += f"\n\nEarlier, not yet dismissed{more}:\n{earlier}"
+        box = QMessageBox(QMessageBox.Icon.Warning, report.title, text, QMessageBox.StandardButton.Ok,
                           self._parent)
-        box.setDetailedText(report.details)
+        box.setDetailedText("\n".join(r.details for r in reversed(self._unread)))
         box.setObjectName("errorBox")
         self.box = box
         box.setModal(False)

@@ -253,6 +253,23 @@ def test_error_dialog_is_non_modal_by_default(window):
     sink.box.close()
 
 
+def test_a_new_error_replaces_an_open_box_and_names_the_earlier_one(window):
+    from desktop.errors import ErrorSink
+
+    sink = ErrorSink(window)
+    sink.report(UnreadableFileError("cet1.nii.gz: truncated"), "Loading the patient")
+    first = sink.box
+    sink.report(OSError("disk full"), "Exporting")
+    assert not first.isVisible() and sink.box.isVisible()  # one box on screen, not a pile
+    assert sink.box.windowTitle() == "Exporting failed" and "disk full" in sink.box.text()
+    text = sink.box.text()
+    assert "Earlier, not yet dismissed" in text and "Loading the patient failed: cet1.nii.gz" in text
+    sink.box.close()  # dismissed: the next box starts afresh
+    sink.report(OSError("again"), "Exporting")
+    assert "Earlier" not in sink.box.text()
+    sink.box.close()
+
+
 def test_error_boxes_leave_out_command_line_advice(window, tmp_path):
     folder = tmp_path / "no_t2"
     shutil.copytree(SAMPLE_PATIENT, folder)
