@@ -67,8 +67,8 @@ class NomogramPlot(pg.PlotWidget):
             tick_x = [v for _, x in shown for v in (x, x)]
             tick_y = [v for _ in shown for v in (y, y + 0.15)]
             self.plot(tick_x, tick_y, pen=black, connect="pairs")
-            for text, x in shown:
-                self._text(text, x, y + 0.15, (0.5, 1.0))
+            for text, x in shown:  # on white, above the dashed total-to-risk connector that crosses the risk labels
+                self._text(text, x, y + 0.15, (0.5, 1.0), fill="w")
             self._text(row.label, -3, y, (1.0, 0.5), bold=True)
             if row.mark is not None:
                 self.marks.append((row.mark, y))
@@ -86,8 +86,10 @@ class NomogramPlot(pg.PlotWidget):
         self.setXRange(*X_RANGE, padding=0)
         self.setYRange(-0.6, n - 0.2, padding=0)
 
-    def _text(self, text: str, x: float, y: float, anchor, *, bold: bool = False, color=(0, 0, 0)) -> None:
-        item = pg.TextItem(text, color=color, anchor=anchor)
+    def _text(self, text: str, x: float, y: float, anchor, *, bold: bool = False, color=(0, 0, 0),
+              fill=None) -> None:
+        item = pg.TextItem(text, color=color, anchor=anchor, fill=fill)
+        item.setZValue(5)  # above the axes and the connector
         font = QFont(self._font)
         font.setBold(bold)
         item.setFont(font)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from inference.assets import SAMPLE_PATIENT
@@ -125,3 +126,17 @@ def test_a_failed_job_clears_an_earlier_success_from_the_status_bar(window):
     window.statusBar().showMessage("Exported to /somewhere", 15000)
     window._after_job("export", "failed", "Export failed: read-only file system")
     assert window.statusBar().currentMessage() == ""
+
+
+def test_the_dashed_total_to_risk_line_does_not_cross_out_the_risk_labels(segmented):
+    """The connector from the total points down to the risk axis runs through the risk row's tick labels (it struck
+    out "0.2" on the sample patient): the labels sit on white, above it."""
+    import pyqtgraph as pg
+
+    plot = segmented.risk_panel.plot
+    labels = [i for i in plot.getPlotItem().items if isinstance(i, pg.TextItem) and i.toPlainText() in {"0.2", "0.5"}]
+    connector = [i for i in plot.getPlotItem().items if isinstance(i, pg.PlotDataItem)
+                 and i.opts["pen"] is not None and pg.mkPen(i.opts["pen"]).style() == Qt.PenStyle.DashLine]
+    assert labels and len(connector) == 1
+    for label in labels:
+        assert label.zValue() > connector[0].zValue() and label.fill.color().alpha() == 255
