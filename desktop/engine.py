@@ -234,7 +234,7 @@ class Engine:
         """mask.nii.gz, result.json and report.pdf under ``out/<patient_id>/`` (never inside an input)."""
         out = check_output_dir(out, inputs)
         _check(cancelled)
-        paths = self._pipeline_for(progress, cancelled).write(prediction, out)
+        paths = self._pipeline_for(progress, cancelled).write(prediction, out, inputs=inputs)
         self._audit("export", prediction, paths)
         return paths
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -344,8 +344,13 @@ class Pipeline:
                          features=prediction.features if mask is None else None)
         return replace(new, warnings=list(dict.fromkeys(new.warnings)))
 
-    def write(self, prediction: Prediction, out_root: str | Path, *, report: bool = True) -> dict[str, Path]:
+    def write(self, prediction: Prediction, out_root: str | Path, *, report: bool = True,
+              inputs: Sequence[str | Path] = ()) -> dict[str, Path]:
         """Write ``out_root/<patient_id>/{mask.nii.gz, report.pdf, result.json}`` as one set.
+
+        ``inputs``: the patient's folders; the set's folder must not be one of them or lie inside one. Checking
+        ``out_root`` alone is not enough: with ``out_root`` the folder that *holds* the patient folder,
+        ``out_root/<patient_id>`` is the patient folder itself, and its reference ``mask.nii.gz`` was replaced.
 
         Every file is first written under a temporary name in that folder and fsynced; only when all of them
         are complete are they renamed onto their names (mask, report, then result.json) and the folder
@@ -368,6 +373,8 @@ class Pipeline:
         from inference.errors import OutputError
 
         folder = Path(out_root) / prediction.patient_id
+        if inputs:
+            check_output_dir(folder, inputs, what=f"the results for {prediction.patient_id}")
         names = {"mask": "mask.nii.gz", "report": "report.pdf", "result": "result.json"}
         try:
             with staged_files(folder) as stage:
@@ -405,14 +412,19 @@ def _array_sha256_raw(array) -> str:
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
 
 
-def check_output_dir(out: str | Path, inputs: list[str | Path]) -> Path:
-    """Refuse an output folder inside (or equal to) an input folder: inputs are never written to."""
+def check_output_dir(out: str | Path, inputs: Sequence[str | Path], *, what: str = "") -> Path:
+    """Refuse an output folder inside (or equal to) an input folder: inputs are never written to. ``what``: the
+    outputs bound for ``out`` (then the message says where they would have gone)."""
     from inference.errors import OutputError
 
     out = Path(out).resolve()
     for src in inputs:
         src = Path(src).resolve()
         if out == src or src in out.parents:
+            if what:
+                raise OutputError(f"{what} would be written to {out}, which is {'' if out == src else 'inside '}the "
+                                  f"input folder {src}; nothing was written. Choose an output folder that does not "
+                                  "hold the patient folder (inputs are never written to)")
             raise OutputError(f"{out} is inside the input folder {src}; choose an output folder elsewhere "
                               "(inputs are never written to)")
     return out

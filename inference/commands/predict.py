@@ -156,7 +156,7 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
                              "its results were not overwritten")
         clinical = {**load_clinical(folder, args.clinical, prepared.patient.patient_id), **_cli_clinical(args)}
         prediction = pipeline.predict(prepared, clinical, progress=progress)
-        paths = pipeline.write(prediction, args.out, report=not args.no_report)
+        paths = pipeline.write(prediction, args.out, report=not args.no_report, inputs=[folder])
     except OtsccError as exc:
         try:
             audit.append(failure_entry("predict", patient_key, exc, pipeline=pipeline))

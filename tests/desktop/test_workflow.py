@@ -218,6 +218,19 @@ def test_export_writes_outside_the_input_and_audits(segmented, tmp_path):
     assert w.actions["export"].isEnabled() and w.actions["segment"].isEnabled()  # still usable
 
 
+def test_export_to_the_folder_holding_the_patient_is_refused(segmented, tmp_path):
+    """There, out/<patient id> is the patient folder itself: its reference mask.nii.gz used to be replaced. The
+    engine is given a copy of the patient as the input, so a regression cannot write into the repository."""
+    w = segmented
+    patient = tmp_path / w.session.patient_id
+    shutil.copytree(SAMPLE_PATIENT, patient)
+    before = sorted((p.name, p.stat().st_mtime_ns) for p in patient.iterdir())
+    with pytest.raises(OutputError, match="which is the input folder"):
+        w.engine.export(w.session.prediction, tmp_path, [patient], progress=lambda *a: None,
+                        cancelled=lambda: False)
+    assert sorted((p.name, p.stat().st_mtime_ns) for p in patient.iterdir()) == before
+
+
 def test_malformed_patient_gives_one_readable_error(window, tmp_path):
     bad = tmp_path / "bad_patient"
     bad.mkdir()

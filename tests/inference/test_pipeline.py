@@ -279,6 +279,19 @@ def test_predict_cli_refuses_output_inside_input(nomogram_file, tmp_path, capsys
     assert not (patient / "results").exists()
 
 
+def test_predict_cli_refuses_the_folder_that_holds_the_patient(nomogram_file, tmp_path, capsys):
+    """--out set to the patient folder's parent: out/<patient_id> *is* the patient folder (its reference mask.nii.gz
+    used to be replaced by the predicted one)."""
+    patient = tmp_path / "sample_patient"
+    shutil.copytree(SAMPLE_PATIENT, patient)
+    before = tree_digest(patient)
+    code = main(["predict", str(patient), "--out", str(tmp_path), "--nomogram", str(nomogram_file),
+                 "--register", "never", "--no-report", "--backend", "litert"])
+    assert code == OutputError.exit_code
+    assert f"would be written to {patient}, which is the input folder" in capsys.readouterr().err
+    assert tree_digest(patient) == before
+
+
 def test_predict_cli_batch_skips_a_bad_patient(nomogram_file, tmp_path, capsys):
     batch = tmp_path / "batch"
     shutil.copytree(SAMPLE_PATIENT, batch / "good")
