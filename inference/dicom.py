@@ -236,6 +236,10 @@ def _native_pixel_bytes(ds: pydicom.Dataset) -> int | None:
     return None if length == 0xFFFFFFFF else int(length)
 
 
+#: files a study folder holds beside its images (text, tables, documents): passed over without a note
+NOT_IMAGES = frozenset({".json", ".txt", ".csv", ".tsv", ".md", ".pdf", ".html", ".xml", ".yaml", ".yml", ".log"})
+
+
 def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
     """Find DICOM image series under ``root``.
 
@@ -245,6 +249,8 @@ def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
     groups: dict[str, DicomSeries] = {}
     skipped: Counter[str] = Counter()
     for path in _iter_files(Path(root)):
+        if path.suffix.lower() in NOT_IMAGES:  # clinical.json, a README: not worth a warning on every open
+            continue
         ds = _read_header(path)
         if ds is None:
             skipped["non-DICOM or unreadable"] += 1

@@ -326,3 +326,13 @@ def test_one_image_at_two_positions_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(GeometryError, match="same SOPInstanceUID") as error:
         load_patient(tmp_path)
     assert "moved" not in str(error.value) and written[4].files[0].name not in str(error.value)  # no file names
+
+
+def test_text_files_beside_the_series_are_passed_over_but_other_junk_is_counted(tmp_path: Path) -> None:
+    """The DICOM sample's README.txt and clinical.json (read by otscc itself) gave 'Warning: 2 file(s) skipped'
+    on every open."""
+    (tmp_path / "clinical.json").write_text("{}")
+    (tmp_path / "README.txt").write_text("notes")
+    (tmp_path / "IM0001").write_bytes(b"not dicom at all")
+    series, notes = dicom.scan_folder(tmp_path)
+    assert series == [] and notes == ["1 file(s) skipped: non-DICOM or unreadable"]
