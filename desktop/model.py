@@ -227,6 +227,9 @@ class ViewerModel:
         if mode is not None and mode not in OVERLAY_MODES:
             raise ValueError(f"unknown overlay mode {mode!r}; choose from {OVERLAY_MODES}")
         self.overlay_visible = self.overlay_visible if visible is None else bool(visible)
+        if not self.overlay_visible and self.tool != "navigate":  # hidden while painting: stop painting
+            self.tool = "navigate"
+            self.events.tool.emit()
         self.overlay_mode = mode or self.overlay_mode
         self.overlay_opacity = self.overlay_opacity if opacity is None else float(min(max(opacity, 0.0), 1.0))
         self.events.overlay.emit()
@@ -240,6 +243,8 @@ class ViewerModel:
         self.tool = tool or self.tool
         self.brush_mm = self.brush_mm if brush_mm is None else float(min(max(brush_mm, 0.5), 50.0))
         self.events.tool.emit()
+        if self.tool != "navigate" and not self.overlay_visible:  # never edit a mask nobody can see
+            self.set_overlay(visible=True)
 
     def set_show_identifiers(self, show: bool) -> None:
         self.show_identifiers = bool(show)

@@ -113,6 +113,17 @@ def test_mask_editor_brush_in_mm_with_undo_redo():
     assert editor.can_redo
 
 
+def test_no_painting_on_a_hidden_mask():
+    m = ViewerModel()
+    m.set_overlay(visible=False)
+    m.set_tool("paint")  # choosing a brush shows the mask
+    assert m.overlay_visible and m.tool == "paint"
+    m.set_overlay(visible=False)  # hiding it while painting stops painting
+    assert m.tool == "navigate"
+    m.set_tool("navigate")
+    assert not m.overlay_visible  # looking without the mask stays possible
+
+
 def test_disc_respects_anisotropic_pixels():
     inside = disc((21, 21), (2.0, 0.5), (10.5, 10.5), radius_mm=4.0)
     rows, cols = np.nonzero(inside)
