@@ -216,7 +216,7 @@ class Engine:
 
     def rescore(self, *, prediction: Prediction | None, prepared, mask, clinical: dict[str, Any],
                 edited: bool, timings: dict[str, float] | None = None, progress: Progress,
-                cancelled: Cancelled) -> Prediction:
+                cancelled: Cancelled, automatic=None) -> Prediction:
         """Radiomics + nomogram again after a mask edit or a clinical change (``Pipeline.rescore``)."""
         pipeline = self._pipeline_for(progress, cancelled)
         _check(cancelled)
@@ -225,16 +225,18 @@ class Engine:
                                  timings=timings, edited=edited)
         else:
             new = pipeline.rescore(prediction, mask=mask if edited else None, clinical=clinical,
-                                   progress=progress)
+                                   progress=progress, automatic=automatic)
         self._audit("rescore", new)
         return new
 
     def export(self, prediction: Prediction, out: str | Path, inputs: list[Path], *, progress: Progress,
-               cancelled: Cancelled) -> dict[str, Path]:
-        """mask.nii.gz, result.json and report.pdf under ``out/<patient_id>/`` (never inside an input)."""
+               cancelled: Cancelled, replace_other: bool = False) -> dict[str, Path]:
+        """mask.nii.gz, result.json and report.pdf under ``out/<patient_id>/`` (never inside an input; results of
+        other images there only with ``replace_other``)."""
         out = check_output_dir(out, inputs)
         _check(cancelled)
-        paths = self._pipeline_for(progress, cancelled).write(prediction, out, inputs=inputs)
+        paths = self._pipeline_for(progress, cancelled).write(prediction, out, inputs=inputs,
+                                                              replace_other=replace_other)
         self._audit("export", prediction, paths)
         return paths
 

@@ -29,6 +29,7 @@ from desktop.actions import build_actions
 from desktop.dialogs import LogDialog, RolesDialog, SettingsDialog, about_html
 from desktop.engine import Engine, Loaded, RoleQuestion, Segmented
 from desktop.errors import ErrorReport, ErrorSink
+from desktop.guards import EditGuards
 from desktop.model import ViewerModel
 from desktop.qt_compat import guard
 from desktop.session import Session
@@ -52,7 +53,7 @@ DEFAULT_SIZE = (1600, 1000)
 GEOMETRY_KEY = "window/geometry"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(EditGuards, QMainWindow):
     """Signal ``job_done(name, outcome)`` with outcome "finished", "failed" or "cancelled"."""
 
     job_done = Signal(str, str)
@@ -71,6 +72,8 @@ class MainWindow(QMainWindow):
         self.ask_directory: Callable[[str], str | None] = self._ask_directory
         #: how to ask before unexported mask edits are dropped (message -> True to discard); tests replace it
         self.confirm_discard: Callable[[str], bool] = self._confirm_discard
+        #: how to ask before an export replaces results of other images (message -> True to replace)
+        self.confirm_replace: Callable[[str], bool] = self._confirm_replace
         #: the prediction last exported (its edits are safe on disk); weak, so a closed patient's arrays are freed
         self._exported: Callable[[], object] = lambda: None
         self.roles_dialog: RolesDialog | None = None
@@ -163,9 +166,14 @@ class MainWindow(QMainWindow):
         self.session.events.patient.connect(self._refresh_title)
 
     # -- jobs ----------------------------------------------------------------------------------------
-    def start_job(self, name: str, fn, on_done: Callable[[object], None]) -> bool:
+    def _busy(self) -> bool:
+        """True (and said in the status bar) while a job runs: asked before any question, which would be moot."""
         if self.runner.busy:
             self.statusBar().showMessage(f"Busy: {JOB_TITLES[self.runner.current]} is running.", 4000)
+        return self.runner.busy
+
+    def start_job(self, name: str, fn, on_done: Callable[[object], None]) -> bool:
+        if self._busy():
             return False
         self._handlers[name] = on_done
         self.progress.begin(JOB_STAGES[name], f"{JOB_TITLES[name]}...")
@@ -213,8 +221,9 @@ class MainWindow(QMainWindow):
         if path:
             self.open_patient(path)
 
-    def open_patient(self, path: str | Path, overrides: dict[str, str] | None = None) -> bool:
-        if not self.may_discard_edits():
+    def open_patient(self, path: str | Path, overrides: dict[str, str] | None = None, *, asked: bool = False) -> bool:
+        """``asked``: the discard question was answered already (the roles dialog continues an opening)."""
+        if self._busy() or not (asked or self.may_discard_edits()):
             return False
         path = Path(path)
         if path.is_file():  # a dropped image file: its folder is the patient
@@ -224,10 +233,7 @@ class MainWindow(QMainWindow):
 
     def close_patient(self) -> bool:
         """Close the open patient (File > Close patient); refused while a job runs. Exported files stay."""
-        if self.runner.busy:
-            self.statusBar().showMessage(f"Busy: {JOB_TITLES[self.runner.current]} is running.", 4000)
-            return False
-        if not self.may_discard_edits():
+        if self._busy() or not self.may_discard_edits():
             return False
         self.session.clear()
         self.progress.reset()
@@ -249,7 +255,7 @@ class MainWindow(QMainWindow):
 
     def _ask_roles(self, question: RoleQuestion) -> None:
         dialog = RolesDialog(question.message, question.rows, self)
-        dialog.accepted.connect(lambda: self.open_patient(question.path, dialog.choice()))
+        dialog.accepted.connect(lambda: self.open_patient(question.path, dialog.choice(), asked=True))
         self.roles_dialog = dialog
         dialog.open()
 
@@ -258,6 +264,8 @@ class MainWindow(QMainWindow):
         s = self.session
         if s.prepared is None:
             self.errors.report(InputError("no patient is open"), "Segmentation")
+            return
+        if self._busy() or not self.may_discard_edits(" and segmenting again replaces the mask", mask_only=True):
             return
         prepared, clinical = s.prepared, s.clinical_for_scoring()
         self.start_job("segment", lambda progress, cancelled: self.engine.segment(
@@ -288,7 +296,8 @@ class MainWindow(QMainWindow):
             self._pending_rescore = True
             return False
         kwargs = dict(prediction=s.prediction, prepared=s.prepared, mask=s.current_mask(),
-                      clinical=s.clinical_for_scoring(), edited=s.mask_changed, timings=s.segmented.timings)
+                      clinical=s.clinical_for_scoring(), edited=s.mask_changed, timings=s.segmented.timings,
+                      automatic=s.segmented.mask)
         return self.start_job("rescore", lambda progress, cancelled: self.engine.rescore(
             **kwargs, progress=progress, cancelled=cancelled), self.session.set_prediction)
 
@@ -304,6 +313,9 @@ class MainWindow(QMainWindow):
     # -- export --------------------------------------------------------------------------------------
     def export(self, folder: str | Path | None = None) -> bool:
         s = self.session
+        self.clinical_panel.flush()  # values typed a moment ago: the export must not hold the ones before them
+        if self._busy():  # e.g. the risk for those values, just started
+            return False
         if s.prediction is None:
             self.errors.report(InputError("nothing to export yet: segment the patient and enter the clinical "
                                           "values first"), "Export")
@@ -319,8 +331,11 @@ class MainWindow(QMainWindow):
         if not folder:
             return False
         prediction, inputs = s.prediction, [s.path]
+        replace = self.may_replace_export(folder, prediction)
+        if replace is None:
+            return False
         return self.start_job("export", lambda progress, cancelled: self.engine.export(
-            prediction, folder, inputs, progress=progress, cancelled=cancelled),
+            prediction, folder, inputs, progress=progress, cancelled=cancelled, replace_other=replace),
             lambda paths: self._on_exported(paths, prediction))
 
     def _on_exported(self, paths: dict[str, Path], prediction=None) -> None:
@@ -463,31 +478,6 @@ class MainWindow(QMainWindow):
         if urls and urls[0].isLocalFile():
             event.acceptProposedAction()
             self.open_patient(urls[0].toLocalFile())
-
-    def unexported_edits(self) -> list[str]:
-        """What the user changed that no export holds yet: "tumor mask", "clinical values" or nothing."""
-        s = self.session
-        unexported = s.prediction is None or s.prediction is not self._exported()
-        mask = s.editor is not None and s.edited and (s.mask_changed or unexported)
-        clinical = s.clinical_edited and (unexported or s.risk_stale)
-        return [name for name, changed in (("tumor mask", mask), ("clinical values", clinical)) if changed]
-
-    def may_discard_edits(self) -> bool:
-        """True when closing or replacing the patient loses no user edit, or the user chose to discard them."""
-        edits = self.unexported_edits()
-        if not edits:
-            return True
-        return self.confirm_discard(
-            f"Patient {self.session.patient_id}: your edits of the {' and the '.join(edits)} were not exported. "
-            "Discard them? (Cancel, then Export results, keeps them.)")
-
-    def _confirm_discard(self, message: str) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Warning, "Unexported edits", message, parent=self)
-        discard = box.addButton("Discard edits", QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
-        box.exec()
-        return box.clickedButton() is discard
 
     def closeEvent(self, event) -> None:  # noqa: N802
         if not self.may_discard_edits():

@@ -60,6 +60,7 @@ def take(out: Path, patient: Path, nomogram: Path | None) -> dict[str, float]:
     data = Path(tempfile.mkdtemp(prefix="otscc-shots-"))
     window = create_window(folder=data, factory=factory)
     window.confirm_discard = lambda message: True  # a scripted session: its demo edits may go
+    window.confirm_replace = lambda message: False
     window.resize(1600, 1000)
     window.show()
     app.processEvents()

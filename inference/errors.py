@@ -77,6 +77,11 @@ class OutputError(OtsccError):
     exit_code = 3
 
 
+class ExistingResultsError(OutputError):
+    """The output folder already holds results computed from other images (another patient of the same folder
+    name, another study); they are not replaced unless asked (``--overwrite``, or the GUI's question)."""
+
+
 class ModelIntegrityError(OtsccError):
     """A model file does not match the SHA-256 its folder's manifest.json records (changed or corrupted).
 

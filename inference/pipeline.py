@@ -334,9 +334,17 @@ class Pipeline:
         return prediction
 
     def rescore(self, prediction: Prediction, *, mask: Volume | None = None,
-                clinical: dict[str, Any] | None = None, progress: Progress | None = None) -> Prediction:
-        """Re-run radiomics and the nomogram after a mask edit or a clinical change (``edited`` is kept)."""
-        edited = prediction.edited or mask is not None
+                clinical: dict[str, Any] | None = None, progress: Progress | None = None,
+                automatic: Volume | None = None) -> Prediction:
+        """Re-run radiomics and the nomogram after a mask edit or a clinical change. ``edited``: whether ``mask``
+        differs from the model's ``automatic`` mask (edits undone give False again); without ``automatic``, any
+        new mask counts as edited and an edited prediction stays so."""
+        if mask is not None and automatic is not None:
+            import numpy as np
+
+            edited = not np.array_equal(mask.array > 0, automatic.array > 0)
+        else:
+            edited = prediction.edited or mask is not None
         timings = {k: v for k, v in prediction.timings.items() if k not in ("radiomics", "nomogram")}
         new = self.score(prediction.prepared, mask if mask is not None else prediction.mask,
                          clinical if clinical is not None else prediction.clinical, progress=progress,
@@ -345,8 +353,12 @@ class Pipeline:
         return replace(new, warnings=list(dict.fromkeys(new.warnings)))
 
     def write(self, prediction: Prediction, out_root: str | Path, *, report: bool = True,
-              inputs: Sequence[str | Path] = ()) -> dict[str, Path]:
+              inputs: Sequence[str | Path] = (), replace_other: bool = False) -> dict[str, Path]:
         """Write ``out_root/<patient_id>/{mask.nii.gz, report.pdf, result.json}`` as one set.
+
+        A set already there is replaced when it was computed from the same CE-T1 image (a re-run); one computed
+        from another (another patient whose folder has the same name, another study) is refused with
+        ``ExistingResultsError`` unless ``replace_other``.
 
         ``inputs``: the patient's folders; the set's folder must not be one of them or lie inside one. Checking
         ``out_root`` alone is not enough: with ``out_root`` the folder that *holds* the patient folder,
@@ -375,6 +387,8 @@ class Pipeline:
         folder = Path(out_root) / prediction.patient_id
         if inputs:
             check_output_dir(folder, inputs, what=f"the results for {prediction.patient_id}")
+        if not replace_other:
+            check_same_images(folder, prediction)
         names = {"mask": "mask.nii.gz", "report": "report.pdf", "result": "result.json"}
         try:
             with staged_files(folder) as stage:
@@ -410,6 +424,38 @@ def _array_sha256_raw(array) -> str:
     import numpy as np
 
     return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+
+
+def existing_result(folder: Path) -> dict[str, Any] | None:
+    """The ``result.json`` of a set already in ``folder`` (an unreadable one counts as foreign: {}), or None."""
+    path = Path(folder) / "result.json"
+    if not path.is_file():
+        return None
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def check_same_images(folder: Path, prediction: Prediction) -> None:
+    """Refuse to replace results that were computed from other images than ``prediction``'s.
+
+    Raises:
+        ExistingResultsError: ``folder`` holds a result of other input images (or an unreadable result.json).
+    """
+    from inference.errors import ExistingResultsError
+
+    found = existing_result(folder)
+    # CE-T1 only: it is the reference grid, read as stored; T2/T1 are resampled onto it through a registration
+    # that is reproducible only to the last digits and changes with --register, so their hashes may differ
+    if found is None or (found.get("input_sha256") or {}).get("cet1") == prediction.provenance["input_sha256"]["cet1"]:
+        return
+    what = (f"risk {found['probability']:.0%}" if isinstance(found.get("probability"), float) else "no risk")
+    raise ExistingResultsError(
+        f"{folder} already holds results computed from other images ({what}; patient id "
+        f"{found.get('patient_id', 'unknown')}): another patient whose folder has the same name, or another study. "
+        "Nothing was written; choose another output folder", cli_hint="(or pass --overwrite to replace them)")
 
 
 def check_output_dir(out: str | Path, inputs: Sequence[str | Path], *, what: str = "") -> Path:

@@ -177,6 +177,13 @@ class ClinicalPanel(QGroupBox):
     def _edited(self, *_) -> None:
         self._timer.start()
 
+    def flush(self) -> None:
+        """Apply values typed in the last ``DEBOUNCE_MS`` now (before an export, a close or a new segmentation: the
+        session would otherwise still hold the values from before the last keystrokes)."""
+        if self._timer.isActive():
+            self._timer.stop()
+            self._emit_if_changed()
+
     def _emit_if_changed(self) -> None:
         if self.values() != self.session.clinical:
             self.changed.emit()

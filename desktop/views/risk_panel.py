@@ -117,8 +117,9 @@ class RiskPanel(QGroupBox):
                                       "padding: 3px;")
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
+        # right under the risk, above the notes: in view whenever the risk is, however many warnings follow
+        layout.addWidget(self.disclaimer)
         layout.addWidget(self.detail)
-        layout.addWidget(self.disclaimer)  # with the risk, in view whenever the risk is (short screens scroll)
         layout.addWidget(self.plot, 1)
         for event in (session.events.prediction, session.events.mask_edit, session.events.clinical,
                       session.events.patient):
@@ -144,10 +145,14 @@ class RiskPanel(QGroupBox):
                                 "you see one.")
         else:
             color = GROUP_COLORS.get(score.risk_group, "#333")
+            stale = s.risk_stale  # the number no longer belongs to what is on screen: greyed and struck through
+            number = f"<s>{score.probability:.0%}</s>" if stale else f"{score.probability:.0%}"
             self.headline.setText(
-                f"<span style='font-size:17pt'><b>{score.probability:.0%}</b></span>&nbsp; risk of cervical "
-                f"lymph-node metastasis &nbsp;<span style='font-size:13pt; color:{color}'><b>"
-                f"{score.risk_group.upper()}</b></span>")
+                f"<span style='{'color:#999' if stale else ''}'><span style='font-size:17pt'><b>{number}</b></span>"
+                f"&nbsp; risk of cervical lymph-node metastasis &nbsp;<span style='font-size:13pt; "
+                f"color:{'#999' if stale else color}'><b>{score.risk_group.upper()}</b></span></span>"
+                + ("<br><b style='color:#d08000'>OUT OF DATE: the mask or clinical values changed. Press Recompute "
+                   "risk.</b>" if stale else ""))
             notes = [f"Rad-score {score.radscore:+.3f}, total points {score.total_points:.0f}"]
             if p.borderline:
                 low, high = p.borderline["groups"]
@@ -161,9 +166,6 @@ class RiskPanel(QGroupBox):
                 notes.append(f"DOI {p.clinical['doi_mm']} mm ESTIMATED from the mask")
             if p.edited:
                 notes.append("mask edited by the user")
-            if s.risk_stale:
-                notes.append("<b style='color:#d08000'>out of date: the mask or clinical values changed "
-                             "(Recompute)</b>")
             self.detail.setText("; ".join(notes))
         self.plot.draw(self.nomogram, None if score is None else score.points,
                        None if score is None else score.total_points)

@@ -59,6 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="co-registration of T2/T1 to CE-T1 (default: auto, skipped when the grids coincide)")
     a("--batch", action="store_true", help="treat PATIENT as a folder of patients (default: detected)")
     a("--no-report", action="store_true", help="skip report.pdf (default: write it)")
+    a("--overwrite", action="store_true",
+      help="replace results in --out that were computed from other images (another patient whose folder has the "
+           "same name); results of the same images are always replaced (default: refuse)")
     a("--json", action="store_true", help="print result.json (one patient) or the summary rows (batch) as JSON")
     a("--audit-log", metavar="FILE", help="append-only audit log to add this run to (default: OUT/audit.jsonl; "
                                           "never inside PATIENT); its pseudonym key stays in the user data folder")
@@ -156,7 +159,8 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
                              "its results were not overwritten")
         clinical = {**load_clinical(folder, args.clinical, prepared.patient.patient_id), **_cli_clinical(args)}
         prediction = pipeline.predict(prepared, clinical, progress=progress)
-        paths = pipeline.write(prediction, args.out, report=not args.no_report, inputs=[folder])
+        paths = pipeline.write(prediction, args.out, report=not args.no_report, inputs=[folder],
+                               replace_other=args.overwrite)
     except OtsccError as exc:
         try:
             audit.append(failure_entry("predict", patient_key, exc, pipeline=pipeline))

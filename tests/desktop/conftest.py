@@ -59,6 +59,7 @@ def make_window(folder: Path, factory, **kwargs):
     window.presenter = presenter
     window.ask_directory = lambda title: None  # never a blocking file dialog
     window.confirm_discard = lambda message: True  # never a blocking "discard edits?" box
+    window.confirm_replace = lambda message: False  # never a blocking "replace results of other images?" box
     window.show()
     return window
 

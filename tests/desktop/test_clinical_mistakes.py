@@ -116,6 +116,7 @@ def test_warnings_from_reading_the_images_are_shown(window, tmp_path):
     shutil.copytree(SAMPLE_DICOM, patient)
     first = sorted(patient.glob("*.dcm"))[0]
     shutil.copy(first, patient / f"{first.stem} (1).dcm")  # a file stored twice
+    (patient / "IM_0999").write_bytes(b"not a DICOM file")  # a file that cannot be read
     assert window.open_patient(patient)
     assert wait_job(window) == ("load", "finished"), window.presenter.reports
     message = window.statusBar().currentMessage()

@@ -480,14 +480,16 @@ def test_unexported_mask_edits_are_not_dropped_without_asking(qapp, tmp_path, fa
     edited = int(m.mask.sum())
     assert not w.close_patient() and not w.open_patient(SAMPLE_PATIENT)
     w.close()
-    assert w.isVisible() and len(asked) == 3 and "not exported" in asked[0]
+    w.segment()  # segmenting again replaces the edited mask: asked too (it used to drop the edits and the undo)
+    assert w.isVisible() and len(asked) == 4 and "not exported" in asked[0] and "segmenting again" in asked[3]
+    assert not w.runner.busy and w.session.editor.can_undo
     assert w.session.prepared is not None and int(m.mask.sum()) == edited  # nothing was dropped
     w.mask_panel.recompute_button.click()
     assert wait_job(w) == ("rescore", "finished"), w.presenter.reports
     w.ask_directory = lambda title: str(tmp_path / "out")
     assert w.export()
     assert wait_job(w) == ("export", "finished"), w.presenter.reports
-    assert w.close_patient() and len(asked) == 3  # exported: closing asks nothing
+    assert w.close_patient() and len(asked) == 4  # exported: closing asks nothing
     close_window(w)
 
 
@@ -519,3 +521,68 @@ def test_unexported_clinical_edits_are_not_dropped_without_asking(qapp, tmp_path
     count = len(asked)
     assert w.unexported_edits() == [] and w.close_patient() and len(asked) == count  # exported: no question
     close_window(w)
+
+
+def test_values_typed_a_moment_ago_are_not_lost_or_exported_stale(segmented, tmp_path):
+    """The panel applies typed values after a short pause: an export or a close within it used the values from
+    before the last keystrokes (the report said DOI 7.8 while the field showed 15), and a close asked nothing."""
+    w, s = segmented, segmented.session
+    w.ask_directory = lambda title: str(tmp_path / "out")
+    asked: list[str] = []
+    w.confirm_discard = lambda message: asked.append(message) or False
+    age = s.prediction.clinical["age"]
+    try:
+        w.clinical_panel.set_values({"age": age + 9})  # typed; the pause has not passed yet
+        assert not w.close_patient() and "clinical values" in asked[-1]
+        assert not w.export()  # not with the old values: the risk for the new ones is being computed
+        assert wait_job(w) == ("rescore", "finished"), w.presenter.reports
+        assert w.export() and wait_job(w) == ("export", "finished"), w.presenter.reports
+        result = json.loads((tmp_path / "out" / s.patient_id / "result.json").read_text())
+        assert result["clinical"]["age"] == age + 9
+    finally:
+        w.confirm_discard = lambda message: True
+        w.clinical_panel.set_values({"age": age})
+        w.clinical_panel.flush()
+        if w.runner.busy:
+            wait_job(w)
+
+
+def test_an_export_over_results_of_other_images_asks_first(segmented, tmp_path):
+    w, s = segmented, segmented.session
+    target = tmp_path / "out" / s.patient_id
+    target.mkdir(parents=True)
+    other = {"patient_id": s.patient_id, "probability": 0.72, "input_sha256": {"cet1": "another patient"}}
+    (target / "result.json").write_text(json.dumps(other))
+    asked: list[str] = []
+    w.confirm_replace = lambda message: asked.append(message) or False  # Cancel
+    assert not w.export(tmp_path / "out") and not w.runner.busy
+    assert "OTHER images (a risk of 72%)" in asked[0]
+    assert json.loads((target / "result.json").read_text()) == other and sorted(target.iterdir()) == [
+        target / "result.json"]
+    w.confirm_replace = lambda message: asked.append(message) or True  # Replace them
+    assert w.export(tmp_path / "out") and wait_job(w) == ("export", "finished"), w.presenter.reports
+    assert json.loads((target / "result.json").read_text())["input_sha256"] == s.prediction.provenance["input_sha256"]
+    assert w.export(tmp_path / "out") and wait_job(w) == ("export", "finished")  # its own results: no question
+    assert len(asked) == 2
+
+
+def test_a_risk_that_no_longer_fits_the_mask_is_struck_through(segmented, qtbot):
+    """After an edit the old risk stayed on screen at full size, with a small note as the only sign."""
+    w, m, editor = segmented, segmented.model, segmented.session.editor
+    assert "OUT OF DATE" not in w.risk_panel.headline.text()
+    w.model.set_overlay(visible=False)
+    w.actions["erase"].trigger()
+    assert m.overlay_visible  # a brush on a hidden mask painted where nobody could see
+    z = int(np.argmax(editor.mask.sum(axis=(1, 2))))
+    rows, cols = np.nonzero(editor.mask[z])
+    editor.begin_stroke(0)  # what a click of the eraser on the tumor does
+    assert editor.dab("axial", z, (float(rows[0]), float(cols[0])), 3.0) > 0
+    editor.end_stroke()
+    try:
+        assert w.session.risk_stale
+        headline = w.risk_panel.headline.text()
+        assert "OUT OF DATE" in headline and "<s>" in headline and "color:#999" in headline
+    finally:
+        w.actions["undo"].trigger()
+        w.actions["navigate"].trigger()
+    assert not w.session.risk_stale and "OUT OF DATE" not in w.risk_panel.headline.text()

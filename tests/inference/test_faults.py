@@ -133,8 +133,9 @@ def stand_in(version: int) -> SimpleNamespace:
     rng = np.random.default_rng(version)
     mask = Volume((rng.random((48, 256, 256)) < 0.3).astype(np.uint8), Geometry((256, 256, 48), (0.8, 0.8, 3.0),
                                                                                 (0.0, 0.0, 0.0)))
-    return SimpleNamespace(patient_id="P001", mask=mask, timings={}, report=rng.bytes(REPORT_BYTES),
-                           to_json=lambda: {"status": "ok", "version": version})
+    images = {"input_sha256": {"cet1": "P001 CE-T1"}}  # one patient's images, computed again: replaced each time
+    return SimpleNamespace(patient_id="P001", mask=mask, timings={}, report=rng.bytes(REPORT_BYTES), provenance=images,
+                           to_json=lambda: {"status": "ok", "version": version, **images})
 
 
 def fake_write_report(prediction, path, *, nomogram, model_dir) -> Path:

@@ -123,6 +123,11 @@ def test_rescore_after_mask_edit(pipeline, prediction):
     assert edited.edited and edited.to_json()["mask_edited"] is True
     assert edited.measures.volume_ml < prediction.measures.volume_ml
     assert edited.features.features != prediction.features.features
+    # the edit undone: the automatic mask again, and the result says so (it stayed "mask_edited: true")
+    undone = pipeline.rescore(edited, mask=prediction.mask.with_array(prediction.mask.array.copy()),
+                              automatic=prediction.mask)
+    assert not undone.edited and undone.to_json()["mask_edited"] is False
+    assert pipeline.rescore(undone, mask=edited.mask, automatic=prediction.mask).edited
 
 
 @pytest.mark.parametrize("drop", ["age", "doi_mm", "cn_status"])
@@ -290,6 +295,30 @@ def test_predict_cli_refuses_the_folder_that_holds_the_patient(nomogram_file, tm
     assert code == OutputError.exit_code
     assert f"would be written to {patient}, which is the input folder" in capsys.readouterr().err
     assert tree_digest(patient) == before
+
+
+def test_predict_cli_keeps_another_patients_results_of_the_same_folder_name(nomogram_file, tmp_path, capsys):
+    first, second = tmp_path / "a" / "P1", tmp_path / "b" / "P1"
+    shutil.copytree(SAMPLE_PATIENT, first)
+    shutil.copytree(SAMPLE_PATIENT, second)
+    image = sitk.ReadImage(str(second / "cet1.nii.gz"))
+    sitk.WriteImage(sitk.Cast(image, sitk.sitkFloat32) * 1.02, str(second / "cet1.nii.gz"))  # other images
+    out = tmp_path / "out"
+
+    def predict(patient: Path, *extra: str) -> int:
+        return main(["predict", str(patient), "--out", str(out), "--nomogram", str(nomogram_file), "--register",
+                     "never", "--no-report", "--backend", "litert", *extra])
+
+    assert predict(first) == 0
+    kept = tree_digest(out / "P1")
+    capsys.readouterr()
+    assert predict(second) == OutputError.exit_code
+    err = capsys.readouterr().err
+    assert "already holds results computed from other images" in err and "--overwrite" in err
+    assert tree_digest(out / "P1") == kept
+    assert predict(first) == 0  # the same images again: a re-run replaces its own results
+    assert predict(second, "--overwrite") == 0
+    assert tree_digest(out / "P1") != kept
 
 
 def test_predict_cli_batch_skips_a_bad_patient(nomogram_file, tmp_path, capsys):

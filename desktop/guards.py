@@ -1,0 +1,63 @@
+"""What the main window asks before it could lose the user's work: unexported edits before the patient is closed,
+replaced or re-segmented, and results of other images before an export would replace them.
+
+A mixin of ``MainWindow`` (it uses its session, clinical panel and dialogs); the questions are injectable
+(``confirm_discard``, ``confirm_replace``: message -> True to go ahead), tests replace them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QMessageBox
+
+from inference.pipeline import existing_result
+
+
+class EditGuards:
+    def unexported_edits(self) -> list[str]:
+        """What the user changed that no export holds yet: "tumor mask", "clinical values" or nothing."""
+        self.clinical_panel.flush()  # values typed a moment ago count too
+        s = self.session
+        unexported = s.prediction is None or s.prediction is not self._exported()
+        mask = s.editor is not None and s.edited and (s.mask_changed or unexported)
+        clinical = s.clinical_edited and (unexported or s.risk_stale)
+        return [name for name, changed in (("tumor mask", mask), ("clinical values", clinical)) if changed]
+
+    def may_discard_edits(self, doing: str = "", *, mask_only: bool = False) -> bool:
+        """True when closing or replacing the patient loses no user edit, or the user chose to discard them.
+        ``mask_only``: only the mask is replaced (segmenting again; ``doing`` says so), the clinical values stay."""
+        edits = [e for e in self.unexported_edits() if not mask_only or e == "tumor mask"]
+        if not edits:
+            return True
+        return self.confirm_discard(
+            f"Patient {self.session.patient_id}: your edits of the {' and the '.join(edits)} were not exported"
+            f"{doing}. Discard them? (Cancel, then Export results, keeps them.)")
+
+    def _confirm_discard(self, message: str) -> bool:
+        return self._ask_destructive("Unexported edits", message, "Discard edits")
+
+    def may_replace_export(self, folder: str | Path, prediction) -> bool | None:
+        """Whether the export may replace results of other images in ``folder/<patient id>``: False when there are
+        none (nothing to replace but a re-export of these images), True when the user agreed, None: cancelled."""
+        target = Path(folder) / prediction.patient_id
+        found = existing_result(target)
+        if found is None or (found.get("input_sha256") or {}).get("cet1") == prediction.provenance["input_sha256"][
+                "cet1"]:
+            return False
+        risk = found.get("probability")
+        said = f"a risk of {risk:.0%}" if isinstance(risk, float) else "no risk"
+        message = (f"{target} already holds results computed from OTHER images ({said}): another patient whose "
+                   "folder has the same name, or another study. Replace them with this patient's results?")
+        return True if self.confirm_replace(message) else None
+
+    def _confirm_replace(self, message: str) -> bool:
+        return self._ask_destructive("Results of other images", message, "Replace them")
+
+    def _ask_destructive(self, title: str, message: str, action: str) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=self)
+        go = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        return box.clickedButton() is go
