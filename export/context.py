@@ -72,7 +72,12 @@ class ExportContext:
         from training.seg.model import build_model
 
         model = build_model(self.model_config, batch_size=batch_size)
-        model.load_weights(str(self.model_dir / "best.weights.h5"))
+        weights = self.model_dir / "best.weights.h5"
+        try:
+            model.load_weights(str(weights))
+        except (OSError, ValueError) as exc:  # h5py: truncated, not HDF5; a shape mismatch with config.json
+            raise InputError(f"{weights}: the float model's weights cannot be loaded ({exc}); the file is damaged "
+                             "or belongs to another configuration, so no variant can be built") from exc
         return model
 
     @cached_property

@@ -89,6 +89,11 @@ def export_model(model_dir: Path, out_dir: Path, formats: list[str], *, cohort: 
                  progress: Callable[[str], None] | None = None) -> ExportReport:
     """Build, validate and record the requested formats.
 
+    Variants are built and validated in a staging folder inside ``out_dir``; only then are their files moved onto
+    their names and the manifest written. A run that fails or is interrupted leaves the folder's variants and
+    manifest as they were (a failed export into a model folder used to replace a variant's file and leave the
+    manifest's hash of the old one, so the model no longer loaded).
+
     Args:
         model_dir: float model folder (``config.json``, ``best.weights.h5``, ``split.json``).
         out_dir: where variants and the manifest go.
@@ -97,32 +102,76 @@ def export_model(model_dir: Path, out_dir: Path, formats: list[str], *, cohort: 
         validate_patients: how many test-split patients to validate on (None: all; 0: no validation).
         progress: optional callback receiving one line per step.
     """
+    import tempfile
+
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     check_output_folder(model_dir, out_dir)
     say = progress or (lambda line: None)
-    ctx = ExportContext(model_dir, out_dir, Path(cohort) if cohort else None, settings or ExportSettings())
+    settings = settings or ExportSettings()
+    validating = cohort is not None and validate_patients != 0
+    if validating:  # before minutes of building, not after
+        _validation_ids(ExportContext(model_dir, out_dir, Path(cohort), settings), validate_patients)
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=".otscc-export-", dir=out_dir))
+    ctx = ExportContext(model_dir, stage, Path(cohort) if cohort else None, settings)
     try:
         results = _build_all(ctx, formats, say)
+        _copy_reference(model_dir, stage)  # the variants load beside their float reference for validation
+        report = ExportReport(stage, stage, results)
+        if not any(r.status == OK for r in results.values()):
+            pass  # nothing new to validate (e.g. only GPU rows requested on a CPU machine)
+        elif validating:
+            _validate(ctx, report, validate_patients, say)
+        else:
+            report.notes.append("not validated (no --cohort or --validate-patients 0): variants are not shipped")
+            for result in results.values():
+                if result.status == OK:
+                    result.reason = "not validated"
+        _commit(stage, out_dir, results)
     finally:
         ctx.cleanup()
+        shutil.rmtree(stage, ignore_errors=True)
+        if created and not any(out_dir.iterdir()):  # a run that failed leaves no empty folder it made
+            out_dir.rmdir()
     _copy_reference(model_dir, out_dir)
-    report = ExportReport(out_dir, out_dir, results)
-    if not any(r.status == OK for r in results.values()):
-        pass  # nothing new to validate (e.g. only GPU rows requested on a CPU machine)
-    elif cohort is not None and validate_patients != 0:
-        _validate(ctx, report, validate_patients, say)
-    else:
-        report.notes.append("not validated (no --cohort or --validate-patients 0): variants are not shipped")
-        for result in results.values():
-            if result.status == OK:
-                result.reason = "not validated"
+    report.out_dir = out_dir
     path, data = build_manifest(out_dir, ctx.size, ctx.grid.fov_mm, results,
                                 reference_validation=report.reference_validation,
                                 validation_info=report.validation_info)
     write_manifest(path, data)
     report.manifest_path = path
     return report
+
+
+def _commit(stage: Path, out_dir: Path, results: dict[str, FormatResult]) -> None:
+    """Move the built variants' files (or folders) from the staging folder onto their names in ``out_dir``."""
+    import os
+
+    for result in results.values():
+        if result.status != OK:
+            continue
+        for name in result.files:
+            source, target = stage / name, out_dir / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.is_dir() and not target.is_symlink():  # a SavedModel folder: swap, then drop the old one
+                old = target.with_name(f".old-{os.getpid()}-{target.name}")
+                os.replace(target, old)
+                os.replace(source, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(source, target)
+
+
+def _validation_ids(ctx: ExportContext, limit: int | None) -> list[str]:
+    """The test-split patients to validate on; an error when the cohort lacks them (the wrong cohort)."""
+    split = ctx.split()
+    ids = split["test"] if limit is None else split["test"][:limit]
+    missing = [pid for pid in ids if not (ctx.cohort / pid).is_dir()]
+    if missing:
+        raise InputError(f"{ctx.cohort} lacks test patients {missing[:3]}: validation needs the training cohort "
+                         f"the model's split.json was drawn from; nothing was built")
+    return ids
 
 
 def _build_all(ctx: ExportContext, formats: list[str], say) -> dict[str, FormatResult]:
@@ -134,7 +183,10 @@ def _build_all(ctx: ExportContext, formats: list[str], say) -> dict[str, FormatR
         if reason:
             results[name] = FormatResult(name, SKIPPED, reason)
             say(f"{name}: skipped ({reason})")
-    for fmt in plan_formats([n for n in formats if n not in results]):
+    plan = plan_formats([n for n in formats if n not in results])
+    if plan:
+        ctx.float_model  # noqa: B018 (cached) a damaged model fails once, here, not as every format's failure
+    for fmt in plan:
         dependency = results.get(fmt.built_from) if fmt.built_from else None
         if dependency is not None and dependency.status != OK:
             results[fmt.name] = FormatResult(fmt.name, SKIPPED, f"needs {fmt.built_from}, which was "
@@ -176,10 +228,7 @@ def _validate(ctx: ExportContext, report: ExportReport, limit: int | None, say) 
     from export.validate import validate
 
     split = ctx.split()
-    ids = split["test"] if limit is None else split["test"][:limit]
-    missing = [pid for pid in ids if not (ctx.cohort / pid).is_dir()]
-    if missing:
-        raise InputError(f"{ctx.cohort} lacks test patients {missing[:3]}: validation needs the training cohort")
+    ids = _validation_ids(ctx, limit)
     variants = {}
     for name, result in report.results.items():
         if result.status != OK:

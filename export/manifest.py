@@ -53,10 +53,20 @@ def toolchain_versions() -> dict[str, str]:
 
 
 def manifest_location(out_dir: Path) -> tuple[Path, str]:
-    """(manifest path, ``model_dir`` value): the shipped folder's manifest lives one level up."""
-    if Path(out_dir).resolve() == DEFAULT_SEG_MODEL.resolve():
+    """(manifest path, ``model_dir`` value): the shipped folder's manifest lives one level up, and so does that of
+    any folder whose parent's manifest names it (a copy of ``assets/models``): a second ``manifest.json`` inside
+    the folder would hide that one and with it every variant this run did not rebuild."""
+    out_dir = Path(out_dir)
+    if out_dir.resolve() == DEFAULT_SEG_MODEL.resolve():
         return MODELS / MANIFEST_NAME, DEFAULT_SEG_MODEL.name
-    return Path(out_dir) / MANIFEST_NAME, "."
+    if not (out_dir / MANIFEST_NAME).is_file():
+        try:
+            found = find_manifest(out_dir)
+        except ModelIntegrityError:
+            found = None
+        if found is not None and found.path.parent == out_dir.parent:
+            return found.path, out_dir.name
+    return out_dir / MANIFEST_NAME, "."
 
 
 def build_manifest(out_dir: Path, size: int, fov_mm: float, results: dict[str, FormatResult], *,

@@ -69,7 +69,8 @@ def run_step(fmt: ModelFormat, out_dir: Path, build: Callable[[], dict | None]) 
         log.warning("%s failed: %s", fmt.name, exc)
         return FormatResult(fmt.name, FAILED, str(exc), round(time.perf_counter() - start, 2))
     except Exception as exc:  # a converter's own error must not stop the other formats
-        log.exception("%s failed", fmt.name)
+        log.warning("%s failed: %s: %s", fmt.name, type(exc).__name__, exc)
+        log.debug("%s failed", fmt.name, exc_info=True)  # the traceback with --debug
         return FormatResult(fmt.name, FAILED, f"{type(exc).__name__}: {exc}", round(time.perf_counter() - start, 2))
     seconds = round(time.perf_counter() - start, 2)
     log.info("%s built in %.1f s (%d bytes)", fmt.name, seconds, size)

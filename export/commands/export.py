@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 from inference.assets import DEFAULT_SEG_MODEL
-from inference.commands import positive_int
+from inference.commands import nonnegative_int, positive_int
 from inference.errors import InputError
 from inference.formats import FORMATS
 
@@ -34,30 +34,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cohort", type=Path, default=None,
                         help="training cohort: int8 calibration slices from its training split, validation on its "
                              "test split (default: none; int8 formats are then skipped and nothing is validated)")
-    parser.add_argument("--validate-patients", type=int, default=None, metavar="N",
+    parser.add_argument("--validate-patients", type=nonnegative_int, default=None, metavar="N",
                         help="validate on the first N test-split patients (default: all; 0: no validation)")
     parser.add_argument("--threads", type=positive_int, default=None,
                         help="CPU threads for the runtimes during validation (default: runtime choice, max 4)")
-    parser.add_argument("--calibration-patients", type=int, default=defaults.calibration_patients,
+    parser.add_argument("--calibration-patients", type=positive_int, default=defaults.calibration_patients,
                         help="training-split patients sampled for calibration and QAT (default: %(default)s)")
-    parser.add_argument("--calibration-slices", type=int, default=defaults.calibration_slices,
+    parser.add_argument("--calibration-slices", type=positive_int, default=defaults.calibration_slices,
                         help="calibration slices, half with tumor (default: %(default)s)")
-    parser.add_argument("--qat-steps", type=int, default=defaults.qat_steps,
+    parser.add_argument("--qat-steps", type=positive_int, default=defaults.qat_steps,
                         help="quantization-aware fine-tuning steps of batch 8 (default: %(default)s)")
     parser.add_argument("--json", action="store_true",
                         help="print the manifest's variant entries as JSON (default: a table)")
 
 
 def parse_formats(text: str) -> list[str]:
-    names = [n.strip() for n in text.split(",") if n.strip()]
+    names = [n.strip().lower() for n in text.split(",") if n.strip()]  # TFLITE-FP32 is tflite-fp32
     if names == ["all"]:
         return [f.name for f in FORMATS]
+    if "all" in names:
+        raise InputError(f"--formats {text}: 'all' stands alone (it already includes every format)")
     valid = {f.name for f in FORMATS}
     unknown = [n for n in names if n not in valid]
     if unknown or not names:
         raise InputError(f"unknown format(s) {', '.join(unknown) or '(none given)'}; choose from "
                          f"{', '.join(sorted(valid))} or 'all'")
-    return names
+    return list(dict.fromkeys(names))
 
 
 def format_table(report) -> str:

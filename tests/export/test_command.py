@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from inference.cli import main
 
 
@@ -31,6 +33,17 @@ def test_export_command_rejects_bad_formats_and_outputs(tiny_model, capsys):
     assert "inside the input model folder" in capsys.readouterr().err
     assert main(["export", "--model", str(tiny_model), "--out", str(tiny_model), "--formats", "tflite-int4"]) == 2
     assert "unknown format" in capsys.readouterr().err
+    assert main(["export", "--model", str(tiny_model), "--out", str(tiny_model), "--formats", "all,onnx"]) == 2
+    assert "'all' stands alone" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # argparse: a count below its range is a usage error
+        main(["export", "--model", str(tiny_model), "--out", str(tiny_model), "--validate-patients", "-3"])
+    assert exit_.value.code == 2
+
+
+def test_format_names_ignore_case_and_repeats():
+    from export.commands.export import parse_formats
+
+    assert parse_formats("TFLITE-FP32, onnx,tflite-fp32") == ["tflite-fp32", "onnx"]
 
 
 def test_rows_that_cannot_be_built_here_skip_without_building_their_sources(tiny_model, tmp_path):
@@ -45,3 +58,37 @@ def test_rows_that_cannot_be_built_here_skip_without_building_their_sources(tiny
     assert set(report.results) == set(unavailable)
     assert all(r.status == "skipped" and r.reason for r in report.results.values())
     assert not (tmp_path / "gpu" / "saved_model").exists() and not (tmp_path / "gpu" / "model.onnx").exists()
+
+
+def test_a_failed_export_leaves_the_folders_variants_and_manifest_as_they_were(tiny_model, export_cohort, tmp_path,
+                                                                             monkeypatch):
+    """A failure after the build (here: in validation) used to leave the new file under the old manifest's hash,
+    so the model folder no longer loaded; and a cohort without the split's test patients failed after the build."""
+    import hashlib
+
+    from export import exporter
+    from inference.errors import InputError
+
+    def converter(content: bytes):  # stands in for the TensorFlow conversion (a minute): the files are the point
+        return lambda ctx, fmt, path: path.write_bytes(content) and None
+
+    out = tmp_path / "model"
+    monkeypatch.setitem(exporter.CONVERTERS, "tflite-fp32", converter(b"\0\0\0\0TFL3 the variant in use"))
+    exporter.export_model(tiny_model, out, ["tflite-fp32"], validate_patients=0)
+    digest = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir() if p.is_file()}
+    assert "model_fp32.tflite" in digest and "manifest.json" in digest
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("validation crashed")
+
+    monkeypatch.setattr(exporter, "_validate", broken)
+    monkeypatch.setitem(exporter.CONVERTERS, "tflite-fp32", converter(b"\0\0\0\0TFL3 a new build"))
+    with pytest.raises(RuntimeError, match="validation crashed"):
+        exporter.export_model(tiny_model, out, ["tflite-fp32"], cohort=export_cohort, validate_patients=1)
+    assert {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir() if p.is_file()} == digest
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no staging folder left
+    built: list[str] = []
+    monkeypatch.setitem(exporter.CONVERTERS, "tflite-fp32", lambda ctx, fmt, path: built.append(fmt.name))
+    with pytest.raises(InputError, match="nothing was built"):
+        exporter.export_model(tiny_model, out, ["tflite-fp32"], cohort=tmp_path, validate_patients=1)
+    assert built == []

@@ -57,3 +57,22 @@ def test_entries_of_formats_not_rebuilt_are_kept_while_valid(shipped_layout):
                                               validation_info=None)
     assert set(third["variants"]) == {"onnx"}  # the changed file no longer matches: its entry is dropped
     json.dumps(third)
+
+
+def test_a_copy_of_the_shipped_layout_keeps_its_manifest_one_level_up(shipped_layout, tmp_path, monkeypatch):
+    """An export into a copy of assets/models/seg wrote seg/manifest.json with that run's formats only; it hid the
+    parent manifest, and with it every variant the run did not rebuild (predict fell back to Keras)."""
+    seg = shipped_layout / "seg"
+    path, data = export_manifest.build_manifest(seg, 32, 160.0, {"tflite-int8": _result(True)},
+                                                reference_validation=None, validation_info=None)
+    export_manifest.write_manifest(path, data)
+    copy = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(shipped_layout, copy)  # no longer the shipped folder: found through its parent's manifest
+    (copy / "seg" / "model.onnx").write_bytes(b"onnx")
+    onnx = FormatResult("onnx", "ok", None, 1.0, ["model.onnx"], 4, {}, {"passed": True}, True)
+    path, again = export_manifest.build_manifest(copy / "seg", 32, 160.0, {"onnx": onnx},
+                                                 reference_validation=None, validation_info=None)
+    assert path == copy / "manifest.json" and again["model_dir"] == "seg"
+    assert set(again["variants"]) == {"tflite-int8", "onnx"}
