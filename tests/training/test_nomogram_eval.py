@@ -74,7 +74,8 @@ def _fit_auto(study) -> dict:
 
         clinical = read_clinical(study["cohort"])
         train = sorted(study["split"]["train"] + study["split"]["validation"])
-        table = feature_table(study["cohort"], train, "auto", study["runs"] / "features_auto.csv")
+        table = feature_table(study["cohort"], train, "auto", study["runs"] / "features_auto.csv",
+                              model_dir=study["model"])
         x, names = as_matrix(table)
         y = np.array([int(clinical[p]["lnm"]) for p in table])
         nomo, clin = fit_nomogram(x, names, [clinical[p] for p in table], y, mask_source="auto")
@@ -117,7 +118,8 @@ def test_fit_nomogram_cli_writes_valid_nomogram_and_clinical_model(study, tmp_pa
 
 
 def test_fit_nomogram_refuses_a_cohort_without_clinical_csv(study, tmp_path, capsys):
-    argv = ["fit-nomogram", "--cohort", str(tmp_path), "--masks", "manual", "--model", str(study["model"]),
+    (tmp_path / "cohort").mkdir()
+    argv = ["fit-nomogram", "--cohort", str(tmp_path / "cohort"), "--masks", "manual", "--model", str(study["model"]),
             "--out", str(tmp_path / "n.json"), "--features", str(study["runs"] / "features_manual.csv")]
     assert main(argv) == InputError.exit_code
     assert "clinical.csv" in capsys.readouterr().err

@@ -21,11 +21,55 @@ log = logging.getLogger(__name__)
 
 
 def read_clinical(cohort: Path) -> dict[str, dict]:
+    """The cohort's ``clinical.csv`` by patient id, read like ``otscc predict --clinical`` (comma, semicolon or
+    tab; byte-order mark; decimal comma); each row keeps its line number as ``"_line"``.
+
+    Raises:
+        InputError: no such file, no ``patient_id`` column, or one patient on two rows.
+    """
+    from inference.pipeline import read_clinical_csv
+
     path = Path(cohort) / "clinical.csv"
     if not path.exists():
         raise InputError(f"{path}: the cohort has no clinical.csv")
-    with open(path, newline="") as fh:
-        return {r["patient_id"]: r for r in csv.DictReader(fh)}
+    rows: dict[str, dict] = {}
+    for line, row in read_clinical_csv(path):
+        pid = row.get("patient_id", "").strip()
+        if not pid:
+            continue
+        if pid in rows:
+            raise InputError(f"{path}: patient {pid} is on lines {rows[pid]['_line']} and {line}; keep one row")
+        rows[pid] = {**row, "patient_id": pid, "_line": line}
+    return rows
+
+
+def check_clinical(clinical: dict[str, dict], ids: list[str], where: Path) -> np.ndarray:
+    """The outcomes (lnm 0/1) of ``ids``, after checking every patient's row and clinical values, so a bad value
+    fails before minutes of feature extraction and names its patient and line.
+
+    Raises:
+        InputError: a patient without a row, an outcome that is not 0 or 1, or a clinical value the nomogram
+            cannot use.
+    """
+    from inference.nomogram import ClinicalValueError, encode_clinical
+
+    csv_path = Path(where) / "clinical.csv"
+    missing = [p for p in ids if p not in clinical]
+    if missing:
+        raise InputError(f"{csv_path}: no row for {len(missing)} of the {len(ids)} patients of the split (e.g. "
+                         f"{', '.join(missing[:3])}): the model's split.json belongs to another cohort")
+    outcomes = []
+    for pid in ids:
+        row = clinical[pid]
+        lnm = str(row.get("lnm", "")).strip()
+        if lnm not in ("0", "1"):
+            raise InputError(f"{csv_path} line {row['_line']}, patient {pid}: lnm must be 0 or 1, got {lnm!r}")
+        try:
+            encode_clinical(row)
+        except ClinicalValueError as exc:
+            raise InputError(f"{csv_path} line {row['_line']}, patient {pid}: {exc}") from exc
+        outcomes.append(int(lnm))
+    return np.array(outcomes)
 
 
 def patient_features(folder: Path, masks: str, backend=None, params: dict | None = None) -> dict[str, float]:
@@ -45,9 +89,53 @@ def patient_features(folder: Path, masks: str, backend=None, params: dict | None
     return {**result.features, "mask_volume_ml": float(mask.array.sum() * mask.geometry.voxel_volume_ml)}
 
 
+def cache_source(cohort: Path, masks: str, model_dir: Path | None) -> dict[str, str]:
+    """What a feature cache's rows depend on: the cohort (its clinical.csv), the mask source and, for automatic
+    masks, the segmentation model (its float weights, from which every variant is built)."""
+    from inference.backends.manifest import sha256_file
+
+    source = {"cohort_clinical_csv_sha256": sha256_file(Path(cohort) / "clinical.csv"), "masks": masks}
+    if masks == "auto" and model_dir is not None:
+        found = [Path(model_dir) / n for n in ("best.weights.h5", "model_fp32.tflite")
+                 if (Path(model_dir) / n).is_file()]
+        source["model_sha256"] = sha256_file(found[0]) if found else str(Path(model_dir).resolve())
+    return source
+
+
+def check_cache_source(cache: Path, source: dict[str, str]) -> None:
+    """Refuse a feature cache computed from another cohort, mask source or model (rows are keyed by patient id
+    only, so another cohort's SYN0001 would be taken as this one's); record the source of a new cache.
+
+    Raises:
+        InputError: ``cache`` records another source.
+    """
+    import json
+
+    record = Path(f"{cache}.source.json")
+    if record.is_file():
+        try:
+            recorded = json.loads(record.read_text())
+        except (OSError, ValueError):
+            recorded = None
+        if recorded != source:
+            differs = sorted(k for k in {**source, **(recorded or {})} if (recorded or {}).get(k) != source.get(k))
+            raise InputError(f"{cache}: these cached features were computed from another "
+                             f"{' / '.join(differs) or 'source'} than this run's; choose another --features "
+                             f"file (or --out folder), or delete {cache} and {record.name} to recompute them")
+        return
+    if cache.exists():
+        log.warning("%s has no record of the cohort and model it was computed from; assuming this run's", cache)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(record) as tmp:
+        tmp.write_text(json.dumps(source, indent=1))
+
+
 def feature_table(cohort: Path, ids: list[str], masks: str, cache: Path, backend=None,
-                  progress: Callable[[int, int, str], None] | None = None) -> dict[str, dict[str, float]]:
-    """Features per patient id, read from / appended to ``cache`` (CSV)."""
+                  progress: Callable[[int, int, str], None] | None = None,
+                  model_dir: Path | None = None) -> dict[str, dict[str, float]]:
+    """Features per patient id, read from / appended to ``cache`` (CSV); ``model_dir``: the model that segments
+    for automatic masks (recorded with the cache, ``check_cache_source``)."""
+    check_cache_source(cache, cache_source(cohort, masks, model_dir))
     rows = _read_cache(cache)
     params = load_params()
     for i, pid in enumerate(ids):

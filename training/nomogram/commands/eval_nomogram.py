@@ -19,7 +19,7 @@ from inference.atomic import write_json
 from inference.errors import InputError
 from inference.nomogram import Nomogram
 from training.nomogram import evaluate
-from training.nomogram.features import feature_table, read_clinical
+from training.nomogram.features import check_clinical, feature_table, read_clinical
 from training.progress import PatientProgress
 
 log = logging.getLogger(__name__)
@@ -54,10 +54,7 @@ def run(args: argparse.Namespace) -> int:
     cohort, model_dir = Path(args.cohort), Path(args.model)
     sets = evaluate.read_split(model_dir)
     clinical = read_clinical(cohort)
-    unknown = [p for s in evaluate.SETS for p in sets[s] if p not in clinical]
-    if unknown:
-        raise InputError(f"{cohort / 'clinical.csv'}: no row for split patient(s) {unknown[:5]}: "
-                         "--model's split.json belongs to another cohort")
+    check_clinical(clinical, [p for s in evaluate.SETS for p in sets[s]], cohort)  # before any feature work
     paths = [Path(args.nomogram), *(Path(c) for c in args.compare)]
     nomograms = [Nomogram.load(p) for p in paths]
     caches = [evaluate.feature_cache(p, n.data["mask_source"], Path(args.features) if i == 0 and args.features
@@ -124,7 +121,8 @@ def _feature_tables(cohort: Path, model_dir: Path, sets: dict, nomograms: list[N
             backend = load_backend("litert", model_dir)
 
         with PatientProgress(f"features ({masks}) ") as progress:
-            tables.append(feature_table(cohort, ids, masks, cache, backend if masks == "auto" else None, progress))
+            tables.append(feature_table(cohort, ids, masks, cache, backend if masks == "auto" else None, progress,
+                                        model_dir=model_dir))
     return tables
 
 

@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 
 from inference.assets import DEFAULT_SEG_MODEL
 from inference.atomic import write_json
-from training.nomogram.features import as_matrix, feature_table, read_clinical
+from inference.errors import InputError
+from training.nomogram.evaluate import cached_ids
+from training.nomogram.features import (
+    as_matrix,
+    cache_source,
+    check_cache_source,
+    check_clinical,
+    feature_table,
+    read_clinical,
+)
 from training.nomogram.fit import fit_nomogram
 from training.progress import PatientProgress
 
@@ -27,28 +37,58 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--seed", type=int, default=0, help="seed for the LASSO cross-validation folds (default: 0)")
 
 
+#: the fewest patients of each outcome the fit accepts: the cross-validated LASSO needs both outcomes in each of
+#: its folds, and with fewer events the fit separates the few patients perfectly (training AUC 0 or 1)
+MIN_PER_OUTCOME = 10
+
+
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    split = json.loads((Path(args.model) / "split.json").read_text())
+    out, cohort, model_dir = Path(args.out), Path(args.cohort), Path(args.model)
+    cache = Path(args.features) if args.features else out.with_name(f"features_{args.masks}.csv")
+    for path, what in ((out, "--out"), (cache, "the feature cache")):
+        if cohort.resolve() in path.resolve().parents:
+            raise InputError(f"{what} {path} is inside the cohort {cohort}; write it elsewhere (the cohort is input)")
+    split_path = model_dir / "split.json"
+    if not split_path.is_file():
+        raise InputError(f"{split_path}: no such file; --model must be a model folder trained on this cohort (its "
+                         "split.json says which patients are training patients)")
+    split = json.loads(split_path.read_text())
     train_ids = sorted(split["train"] + split["validation"])
-    clinical = read_clinical(Path(args.cohort))
+    clinical = read_clinical(cohort)
+    check_cache_source(cache, cache_source(cohort, args.masks, model_dir))  # another cohort's rows: refused
+    cached = cached_ids(cache)
+    absent = [p for p in train_ids if p not in cached and not (cohort / p).is_dir()]
+    if absent:
+        raise InputError(f"{cohort} lacks {len(absent)} of the {len(train_ids)} training patients of {split_path} "
+                         f"(e.g. {', '.join(absent[:3])}): the split was drawn from another cohort")
+    y_all = check_clinical(clinical, train_ids, cohort)  # bad values fail now, not after the features
+    counts = np.bincount(y_all, minlength=2)
+    if counts.min() < MIN_PER_OUTCOME:
+        raise InputError(f"{len(train_ids)} training patients with {counts[1]} LNM-positive and {counts[0]} negative: "
+                         f"the fit needs at least {MIN_PER_OUTCOME} of each outcome (a larger cohort)")
     backend = None
     if args.masks == "auto":
         from inference.backends import load_backend
 
-        backend = load_backend("litert", args.model)
-    cache = Path(args.features) if args.features else out.with_name(f"features_{args.masks}.csv")
+        backend = load_backend("litert", model_dir)
 
     with PatientProgress("features ") as progress:
-        table = feature_table(Path(args.cohort), train_ids, args.masks, cache, backend, progress)
+        table = feature_table(cohort, train_ids, args.masks, cache, backend, progress, model_dir=model_dir)
     x, names = as_matrix(table)
     ids = list(table)
     y = np.array([int(clinical[p]["lnm"]) for p in ids])
+    if np.bincount(y, minlength=2).min() < MIN_PER_OUTCOME:
+        raise InputError(f"only {len(ids)} of {len(train_ids)} training patients have features ({np.sum(y)} "
+                         f"LNM-positive): too few to fit; see the warnings above for the patients skipped")
+    sys.stderr.write(f"fitting the rad-score and the nomogram on {len(ids)} patients (about a minute) ...\n")
     nomogram, clinical_only = fit_nomogram(x, names, [clinical[p] for p in ids], y, mask_source=args.masks,
                                            seed=args.seed)
+    m = nomogram["training_metrics"]
+    if m["auc_fusion"] < 0.5:  # below chance on its own training patients: a failed fit, not a model
+        raise InputError(f"the fit failed: training AUC of the fusion model {m['auc_fusion']:.3f} (below chance on "
+                         "the patients it was fitted on); nothing was written")
     _write_json(out, nomogram)
     _write_json(out.with_suffix(".clinical.json"), {"kind": "clinical", "model": clinical_only})
-    m = nomogram["training_metrics"]
     print(f"fitted on {m['n']} training patients ({m['prevalence']:.0%} LNM): {len(nomogram['radscore']['features'])} "
           f"of {m['candidate_features']} features selected; training AUC fusion {m['auc_fusion']:.3f}, "
           f"clinical-only {m['auc_clinical']:.3f}, rad-score {m['auc_radscore']:.3f} (SYNTHETIC data) -> {out}")
