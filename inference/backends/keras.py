@@ -76,9 +76,17 @@ class KerasBackend(SegBackend):
             raise BackendUnavailableError(
                 f"the Keras backend needs the training extra (TensorFlow, tf-keras): {exc}") from exc
         config_file, weights = folder / "config.json", folder / "best.weights.h5"
-        config = model_mod.ModelConfig.from_dict(json.loads(config_file.read_text())["train"]["model"])
+        try:
+            config = model_mod.ModelConfig.from_dict(json.loads(config_file.read_text())["train"]["model"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise BackendUnavailableError(f"{config_file}: not a model configuration this version can read "
+                                          f"({type(exc).__name__}: {exc})") from exc
         self.model = model_mod.build_model(config)
-        self.model.load_weights(str(weights))
+        try:
+            self.model.load_weights(str(weights))
+        except (OSError, ValueError, RuntimeError) as exc:  # h5py on a truncated or foreign file, a shape mismatch
+            raise BackendUnavailableError(f"{weights}: the weights cannot be loaded ({runtime_message(exc)}); "
+                                          "the file is damaged or belongs to another configuration") from exc
         self.input_size, self.model_file, self.format_name = config.size, weights.name, "keras-weights"
         tf = self._tf
         self._run = tf.function(lambda x: self.model(x, training=False), reduce_retracing=True)

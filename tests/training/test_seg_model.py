@@ -241,7 +241,7 @@ def test_crop_training_validates_and_exports_at_full_size(tiny_cohort, tmp_path)
     assert load_backend("keras", out).predict(np.zeros((1, 96, 96, 3), np.float32)).shape == (1, 96, 96)
 
 
-def test_litert_fp32_export_matches_keras(tiny_cohort, tmp_path):
+def test_litert_fp32_export_matches_keras(tiny_cohort, tmp_path, capsys):
     from inference.backends import load_backend
     from training.seg.export_tflite import export_fp32
 
@@ -273,6 +273,12 @@ def test_litert_fp32_export_matches_keras(tiny_cohort, tmp_path):
     assert main(["eval-seg", "--model", str(out), "--cohort", str(tiny_cohort), "--save-masks",
                  str(tiny_cohort / "masks")]) == 3
     assert sorted(p.relative_to(tiny_cohort) for p in tiny_cohort.rglob("*")) == before
+    # a damaged model: one line and the input-error exit code, not an h5py / LiteRT traceback
+    (out / "best.weights.h5").write_bytes((out / "best.weights.h5").read_bytes()[:4096])
+    capsys.readouterr()
+    assert main(["eval-seg", "--model", str(out), "--cohort", str(tiny_cohort), "--backend", "keras"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("otscc eval-seg: error:") and "weights cannot be loaded" in err and "Traceback" not in err
 
 
 @pytest.mark.slow

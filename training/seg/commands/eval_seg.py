@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from inference.backends import load_backend
+from inference.backends.base import self_check
 from training.progress import PatientProgress
 from training.seg.evaluate import add_patient_arguments, evaluate, format_table, select_patients
 
@@ -29,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
         check_writable_dir(args.save_masks)
     ids = select_patients(Path(args.cohort), Path(args.model), args.split)
     backend = load_backend(args.backend, args.model)
+    self_check(backend)  # a damaged model file fails here, in one line, not mid-evaluation with a traceback
 
     with PatientProgress() as progress:
         result = evaluate(Path(args.cohort), ids, backend,
