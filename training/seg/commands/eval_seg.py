@@ -15,10 +15,13 @@ from training.seg.evaluate import add_patient_arguments, evaluate, format_table,
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     a = parser.add_argument
     add_patient_arguments(parser)
-    a("--cohort", required=True, help="cohort folder with ground-truth masks")
+    a("--cohort", required=True, help="cohort folder with ground-truth masks (required)")
     a("--backend", choices=("litert", "keras"), default="litert",
-      help="runtime to evaluate (default: litert, the fp32 model the product runs)")
-    a("--save-masks", default=None, metavar="DIR", help="write DIR/<patient_id>.nii.gz on each CE-T1 grid")
+      help="runtime to evaluate: litert runs the float model_fp32.tflite (the figures in docs/segmentation.md; "
+           "the product's default CPU variant is int8, validated against it by otscc export), keras the float "
+           "weights (default: litert)")
+    a("--save-masks", default=None, metavar="DIR",
+      help="write DIR/<patient_id>.nii.gz on each CE-T1 grid (default: none)")
     a("--json", action="store_true", help="print per-patient rows and summaries as JSON (default: table)")
 
 
