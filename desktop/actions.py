@@ -110,8 +110,8 @@ def _toolbar(w: MainWindow, a: dict[str, QAction]) -> None:
     bar.setObjectName("mainToolbar")
     bar.setMovable(False)
     w.addToolBar(bar)
-    for name in ("open", "segment", "cancel"):
-        bar.addAction(a[name])
+    for name in ("open", "segment", "cancel", "export"):  # the workflow first: on a 1280 px screen the end of the
+        bar.addAction(a[name])                              # bar folds into the overflow menu (Export was there)
     bar.addSeparator()
     bar.addWidget(QLabel(" Sequence "))
     combo = QComboBox()
@@ -123,7 +123,7 @@ def _toolbar(w: MainWindow, a: dict[str, QAction]) -> None:
     bar.addWidget(combo)
     w.sequence_combo = combo
     for name in ("orthogonal", "side_by_side", None, "reset_wl", "fit", "overlay", None, *TOOLS, None, "undo",
-                 "redo", "recompute", None, "export"):
+                 "redo", "recompute"):
         bar.addSeparator() if name is None else bar.addAction(a[name])
     a["orthogonal"].setText("Orthogonal")
     a["side_by_side"].setText("Side by side")

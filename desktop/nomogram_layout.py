@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from inference.nomogram import Nomogram
 
 
@@ -34,7 +32,7 @@ def nomogram_rows(nomogram: Nomogram, points: dict[str, float] | None,
         mark, beyond = (None, False) if value is None else nomogram.mark_position(axis.variable, value)
         text = "" if value is None else f"{value:.0f} pts"  # in orange when beyond: no room for words there
         rows.append(NomogramRow(axis.label, ticks, mark, text, beyond))
-    total_ticks = [(f"{t:g}", float(t) * scale) for t in np.linspace(0, max_total, 6).round(0)]
+    total_ticks = [(label, t * scale) for label, t in nomogram.total_ticks()]
     mark = None if total is None else float(total) * scale
     rows.append(NomogramRow("Total points", total_ticks, mark, "" if total is None else f"{total:.0f}"))
     risk = [(label, float(t) * scale) for label, t in nomogram.probability_ticks()]

@@ -310,6 +310,16 @@ class Nomogram:
     def max_total_points(self) -> float:
         return sum(max(self.points_of(n, v) for v in self.model["axes"][n]) for n in self.model["variables"])
 
+    def total_ticks(self, most: int = 6) -> list[tuple[str, float]]:
+        """(label, total points) for round ticks of the total-points axis: 0, 50, 100 ... rather than 0, 47, 95 ...
+        (the sixths of the maximum, hard to read a patient's total off); at most ``most`` intervals."""
+        top = self.max_total_points
+        step = _nice_step(top / most)
+        ticks = [(f"{step * i:g}", step * i) for i in range(int(top / step + 1e-9) + 1)]
+        if top - ticks[-1][1] > 1e-6:  # the axis runs to the maximum: an unlabelled end mark there
+            ticks.append(("", top))
+        return ticks
+
     def probability_ticks(self, probabilities=(0.01, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99)
                           ) -> list[tuple[str, float]]:
         """(label, total points) for probability ticks that fall on the total-points axis."""

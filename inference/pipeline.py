@@ -10,6 +10,7 @@ The result's ``status`` is ``"ok"`` or ``"no_tumor"`` (the model found nothing: 
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import logging
@@ -291,6 +292,7 @@ class Pipeline:
         if doi_estimated:
             warnings.append(f"depth of invasion {clinical['doi_mm']} mm is ESTIMATED from the mask, not measured")
         provenance = {
+            "computed_at": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),  # local time, with offset
             "otscc_edge": __version__, **self._hashes,
             "nomogram_version": self.nomogram.data.get("created"),  # its only version field: when it was fitted
             "nomogram_kind": self.nomogram.data.get("kind"),

@@ -107,7 +107,7 @@ def draw_nomogram(page: Page, box: tuple[float, float, float, float], nomogram: 
     axes = nomogram.axes()
     rows = [("Points", [(f"{p:g}", p) for p in range(0, 101, 10)])] + [(a.label, a.ticks) for a in axes]
     max_total = nomogram.max_total_points
-    total_ticks = [(f"{t:g}", t * 100 / max_total) for t in np.linspace(0, max_total, 6).round(0)]
+    total_ticks = [(label, t * 100 / max_total) for label, t in nomogram.total_ticks()]
     rows += [("Total points", total_ticks),
              ("Risk of LNM", [(lab, t * 100 / max_total) for lab, t in nomogram.probability_ticks()])]
     # (x, held): a variable's dot is held at the end of its fitted range when the value lies beyond it
@@ -148,6 +148,10 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
     r = prediction.to_json()
     inner = page.width - 2 * MARGIN
     page.text(MARGIN, 38, f"otscc-edge report: patient {r['patient_id']}", 13, bold=True)
+    if r.get("computed_at"):  # when this result was computed (the same instant as in result.json)
+        when = r["computed_at"]
+        page.text(page.width - MARGIN, 38, f"computed {when[:10]} {when[11:16]} (UTC{when[19:] or ''})", 7,
+                  align="right")
     disclaimer = wrap(DISCLAIMER, inner - 12, 7.5)
     box_h = 9.5 * len(disclaimer) + 8
     page.rect(MARGIN, 50, inner, box_h, fill="#fff0f0", stroke="#a00000", width=0.8)
