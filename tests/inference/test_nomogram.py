@@ -148,3 +148,15 @@ def test_values_outside_the_fitted_range_are_flagged_as_extrapolation():
     assert "extrapolation" in warning
     assert len(nomogram.outside_fitted_range({**inside, "age": hi + 1, "radscore": axes["radscore"][1] + 0.5})) == 2
     assert nomogram.outside_fitted_range({**inside, "sex": 5.0}) == []  # categories are checked when read
+
+
+def test_total_point_ticks_are_round_and_reach_the_maximum():
+    nomo = Nomogram(example())
+    top = nomo.max_total_points
+    ticks = nomo.total_ticks()
+    labelled = [t for label, t in ticks if label]
+    step = labelled[1] - labelled[0]
+    assert labelled[0] == 0 and step in (10, 20, 25, 50, 100, 200, 250, 500)
+    assert all(abs(b - a - step) < 1e-9 for a, b in zip(labelled, labelled[1:], strict=False))
+    assert len(labelled) <= 7 and ticks[-1][1] == pytest.approx(top)  # the axis still runs to the maximum
+    assert all(float(label) == t for label, t in ticks if label)  # the label is the value, not a rounding of it

@@ -72,6 +72,11 @@ def test_prediction_result(prediction, pipeline):
     assert r["backend"]["backend"] == "litert" and len(r["nomogram_sha256"]) == 64
     assert r["synthetic_training_data"] is True and "SYNTHETIC" in r["disclaimer"]
     assert {"preprocess", "segment", "radiomics", "nomogram"} <= set(r["timings_s"])
+    import datetime
+
+    computed = datetime.datetime.fromisoformat(r["computed_at"])  # when, with the UTC offset: unambiguous
+    assert computed.tzinfo is not None and abs(computed - datetime.datetime.now(datetime.UTC)).total_seconds() < 3600
+    assert prediction.to_json()["computed_at"] == r["computed_at"]  # fixed at scoring, not at each to_json()
     json.dumps(r)  # plain JSON
 
 
