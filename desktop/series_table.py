@@ -83,8 +83,11 @@ def _dicom_rows(root: Path) -> list[SeriesRow]:
 
 
 def initial_choice(rows: list[SeriesRow]) -> dict[str, str | None]:
-    """Role -> key pre-selected in the dialog: the first row guessed for each role (the user decides)."""
+    """Role -> key pre-selected in the dialog: the row guessed for each role when it is the only one; a role two
+    rows could fill stays unchosen (OK waits for the user: pre-filling the first made the arbitrary choice one
+    click away)."""
     choice: dict[str, str | None] = {}
     for role in ROLE_LABELS:
-        choice[role] = next((r.key for r in rows if r.guess == role), None)
+        guessed = [r.key for r in rows if r.guess == role]
+        choice[role] = guessed[0] if len(guessed) == 1 else None
     return choice

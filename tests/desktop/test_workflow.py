@@ -307,6 +307,10 @@ def test_ambiguous_roles_dialog_lets_the_user_choose(window, tmp_path):
     assert names == ["cet1.nii.gz", "t1.nii.gz", "t1c.nii.gz", "t2.nii.gz"]
     assert dialog.table.item(0, 4).text() == "CE-T1" and "file name" in dialog.table.item(0, 5).text()
     assert dialog.table.item(0, 1).text() == "256 x 256 x 20" and dialog.table.item(0, 3).text() == "20"
+    ok = dialog.buttons.button(dialog.buttons.StandardButton.Ok)
+    # the ambiguous role is left for the user (it came pre-filled with the first candidate, one click from OK)
+    assert dialog.combos["cet1"].currentData() is None and not ok.isEnabled()
+    assert dialog.combos["t2"].currentData() == str(folder / "t2.nii.gz")  # the unambiguous ones are filled in
     dialog.choose("t2", str(folder / "t1.nii.gz"))
     assert not dialog.buttons.button(dialog.buttons.StandardButton.Ok).isEnabled()  # T1 used twice
     dialog.choose("t2", str(folder / "t2.nii.gz"))
