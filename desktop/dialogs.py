@@ -32,6 +32,9 @@ from inference.roles import ROLE_LABELS
 COLUMNS = ("Series", "Size (voxels)", "Spacing", "Images", "Automatic guess", "Why")
 
 
+DESCRIPTION_WIDTH = 280  # px: the widest the series description column starts
+
+
 class RolesDialog(QDialog):
     """Lists every candidate series and lets the user say which is CE-T1, T2 and T1."""
 
@@ -56,6 +59,9 @@ class RolesDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(len(COLUMNS) - 1, QHeaderView.ResizeMode.Stretch)
+        if header.sectionSize(0) > DESCRIPTION_WIDTH:  # a long series description pushed the guess and why columns
+            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)  # out of view: cut (tooltip: all)
+            header.resizeSection(0, DESCRIPTION_WIDTH)
         self.combos: dict[str, QComboBox] = {}
         form = QFormLayout()
         chosen = initial_choice(rows)

@@ -590,3 +590,18 @@ def test_a_risk_that_no_longer_fits_the_mask_is_struck_through(segmented, qtbot)
         w.actions["undo"].trigger()
         w.actions["navigate"].trigger()
     assert not w.session.risk_stale and "OUT OF DATE" not in w.risk_panel.headline.text()
+
+
+def test_a_long_series_description_does_not_push_the_guess_out_of_the_roles_dialog(window):
+    from desktop.dialogs import DESCRIPTION_WIDTH, RolesDialog
+    from desktop.series_table import SeriesRow
+
+    long = "AX T1 FS POST GD " + "MULTIPHASE DYNAMIC 3D VIBE RECONSTRUCTION " * 3
+    rows = [SeriesRow(f"uid{i}", f"#{i} {long}", "256 x 256 x 20", "0.8 x 0.8 x 4 mm", 20, "cet1", "description")
+            for i in (5, 6)]
+    dialog = RolesDialog("2 series could be CE-T1", rows, window)
+    header = dialog.table.horizontalHeader()
+    assert header.sectionSize(0) == DESCRIPTION_WIDTH and dialog.table.item(0, 0).toolTip().endswith("TION ")
+    shown = sum(header.sectionSize(c) for c in range(5))  # description ... automatic guess
+    assert shown < dialog.width()
+    dialog.close()
