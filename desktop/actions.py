@@ -35,6 +35,8 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
                         "Open a patient folder (NIfTI/NRRD/MHA files or DICOM)")
     a["export"] = _action(w, "&Export results...", lambda: w.export(), "Ctrl+E",
                           "Write mask.nii.gz, result.json and report.pdf to a folder outside the patient folder")
+    a["choose_sequences"] = _action(w, "Choose &sequences...", w.choose_sequences, None,
+                                    "Say which series is CE-T1, T2 and T1 when the automatic choice is wrong")
     a["close_patient"] = _action(w, "&Close patient", w.close_patient, QKeySequence.StandardKey.Close,
                                  "Close the open patient and free its memory (exported files stay)")
     a["quit"] = _action(w, "&Quit", w.close, QKeySequence.StandardKey.Quit)
@@ -80,6 +82,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     file_menu.addAction(a["open"])
     w.recent_menu = file_menu.addMenu("&Recent patients")
     file_menu.addAction(a["export"])
+    file_menu.addAction(a["choose_sequences"])
     file_menu.addAction(a["close_patient"])
     file_menu.addSeparator()
     file_menu.addAction(a["quit"])

@@ -38,13 +38,16 @@ DESCRIPTION_WIDTH = 280  # px: the widest the series description column starts
 class RolesDialog(QDialog):
     """Lists every candidate series and lets the user say which is CE-T1, T2 and T1."""
 
-    def __init__(self, message: str, rows: list[SeriesRow], parent: QWidget | None = None) -> None:
+    def __init__(self, message: str, rows: list[SeriesRow], parent: QWidget | None = None, *,
+                 asked: bool = True) -> None:
+        """``asked``: loading stopped to ask (ambiguous roles); False: the user opened it to change the roles."""
         super().__init__(parent)
         self.setObjectName("rolesDialog")
         self.setWindowTitle("Which series is which?")
         self.rows = rows
-        intro = QLabel("The sequence roles could not be decided automatically:<br><i>"
-                       + message.replace("<", "&lt;") + "</i><br>Choose the series for each role.")
+        lead = ("The sequence roles could not be decided automatically:" if asked else
+                "The sequence roles of the open patient, as used now:")
+        intro = QLabel(f"{lead}<br><i>" + message.replace("<", "&lt;") + "</i><br>Choose the series for each role.")
         intro.setWordWrap(True)
         self.intro = intro
         self.table = QTableWidget(len(rows), len(COLUMNS))

@@ -19,17 +19,17 @@ from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QScrollArea,
     QSplitter,
     QWidget,
 )
 
 from desktop.actions import build_actions
-from desktop.dialogs import LogDialog, RolesDialog, SettingsDialog, about_html
+from desktop.dialogs import RolesDialog
 from desktop.engine import Engine, Loaded, RoleQuestion, Segmented
 from desktop.errors import ErrorReport, ErrorSink
 from desktop.guards import EditGuards
+from desktop.launchers import DialogLaunchers
 from desktop.model import ViewerModel
 from desktop.qt_compat import guard
 from desktop.session import Session
@@ -53,7 +53,7 @@ DEFAULT_SIZE = (1600, 1000)
 GEOMETRY_KEY = "window/geometry"
 
 
-class MainWindow(EditGuards, QMainWindow):
+class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
     """Signal ``job_done(name, outcome)`` with outcome "finished", "failed" or "cancelled"."""
 
     job_done = Signal(str, str)
@@ -350,6 +350,7 @@ class MainWindow(EditGuards, QMainWindow):
         a["open"].setEnabled(not busy)
         a["settings"].setEnabled(not busy)  # a backend change waits for the running job (it may be loading one)
         a["close_patient"].setEnabled(has_patient and not busy)
+        a["choose_sequences"].setEnabled(has_patient and not busy)
         a["segment"].setEnabled(has_patient and not busy)
         a["cancel"].setEnabled(busy)
         a["export"].setEnabled(s.prediction is not None and not busy)
@@ -398,45 +399,6 @@ class MainWindow(EditGuards, QMainWindow):
             self.setWindowTitle(f"otscc-edge — {pid}")
         else:
             self.setWindowTitle("otscc-edge — patient (identifiers hidden: View > Show patient identifiers)")
-
-    def show_settings(self) -> None:
-        from inference.backends.base import BACKENDS
-
-        st = self.engine.settings
-        dialog = SettingsDialog(["auto", *BACKENDS], st.backend, st.threads, self)
-        dialog.accepted.connect(lambda: self.apply_settings(*dialog.values()))
-        self.settings_dialog = dialog
-        dialog.open()
-
-    def apply_settings(self, backend: str, threads: int | None) -> None:
-        self.engine.configure(backend=backend, threads=threads)
-        self.settings.setValue("backend", backend)
-        self.settings.setValue("threads", threads or 0)
-        self._shown_pipeline = None
-        self._refresh_backend()
-
-    def show_about(self) -> None:
-        box = QMessageBox(QMessageBox.Icon.Information, "About otscc-edge", about_html(),
-                          QMessageBox.StandardButton.Ok, self)
-        box.setObjectName("aboutBox")
-        self.about_box = box
-        box.open()
-
-    def show_log(self) -> None:
-        self.log_dialog = LogDialog(self.log_path, self)
-        self.log_dialog.show()
-
-    def show_benchmark(self) -> None:
-        from desktop.benchmark import BenchmarkDialog
-
-        self.benchmark_dialog = BenchmarkDialog(self)
-        self.benchmark_dialog.show()
-
-    def show_self_test(self) -> None:
-        from desktop.self_test import SelfTestDialog
-
-        self.self_test_dialog = SelfTestDialog(self)
-        self.self_test_dialog.show()
 
     def _ask_directory(self, title: str) -> str | None:
         return QFileDialog.getExistingDirectory(self, title) or None

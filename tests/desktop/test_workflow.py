@@ -605,3 +605,23 @@ def test_a_long_series_description_does_not_push_the_guess_out_of_the_roles_dial
     shown = sum(header.sectionSize(c) for c in range(5))  # description ... automatic guess
     assert shown < dialog.width()
     dialog.close()
+
+
+def test_an_automatic_sequence_choice_can_be_changed(window, tmp_path):
+    """The roles dialog only came up when the roles were ambiguous: a wrong automatic choice could not be fixed."""
+    folder = tmp_path / "p"
+    shutil.copytree(SAMPLE_PATIENT, folder)
+    assert not window.actions["choose_sequences"].isEnabled()  # no patient yet
+    window.open_patient(folder)
+    assert wait_job(window) == ("load", "finished") and window.roles_dialog is None
+    assert window.actions["choose_sequences"].isEnabled() and window.choose_sequences()
+    dialog = window.roles_dialog
+    assert "as used now" in dialog.intro.text()
+    assert {r: c.currentData() for r, c in dialog.combos.items()} == {
+        role: str(folder / f"{role}.nii.gz") for role in ("cet1", "t2", "t1")}
+    dialog.choose("t2", str(folder / "t1.nii.gz"))
+    dialog.choose("t1", str(folder / "t2.nii.gz"))  # the user says the two were swapped
+    dialog.accept()
+    assert wait_job(window) == ("load", "finished"), window.presenter.reports
+    roles = window.session.prepared.patient.roles
+    assert roles["t2"].label.endswith("t1.nii.gz") and "override" in roles["t2"].reason
