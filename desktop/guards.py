@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 
-from inference.pipeline import existing_result
+from inference.outputs import existing_result, same_images
 
 
 class EditGuards:
@@ -42,8 +42,7 @@ class EditGuards:
         none (nothing to replace but a re-export of these images), True when the user agreed, None: cancelled."""
         target = Path(folder) / prediction.patient_id
         found = existing_result(target)
-        if found is None or (found.get("input_sha256") or {}).get("cet1") == prediction.provenance["input_sha256"][
-                "cet1"]:
+        if found is None or same_images(found, prediction):
             return False
         risk = found.get("probability")
         said = f"a risk of {risk:.0%}" if isinstance(risk, float) else "no risk"

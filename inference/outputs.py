@@ -1,0 +1,91 @@
+"""Where results may be written: never into an input folder, only into a folder that takes a file, and never over
+results of other images without being asked (``Pipeline.write`` and the commands call these before writing)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+
+def existing_result(folder: Path) -> dict[str, Any] | None:
+    """The ``result.json`` of a set already in ``folder`` (an unreadable one counts as foreign: {}), or None."""
+    path = Path(folder) / "result.json"
+    if not path.is_file():
+        return None
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def same_images(found: dict[str, Any], prediction) -> bool:
+    """Whether an existing ``result.json`` (``existing_result``) was computed from ``prediction``'s CE-T1 image.
+
+    CE-T1 only: it is the reference grid, read as stored; T2/T1 are resampled onto it through a registration that
+    is reproducible only to the last digits and changes with --register, so their hashes may differ."""
+    return (found.get("input_sha256") or {}).get("cet1") == prediction.provenance["input_sha256"]["cet1"]
+
+
+def check_same_images(folder: Path, prediction) -> None:
+    """Refuse to replace results that were computed from other images than ``prediction``'s.
+
+    Raises:
+        ExistingResultsError: ``folder`` holds a result of other input images (or an unreadable result.json).
+    """
+    from inference.errors import ExistingResultsError
+
+    found = existing_result(folder)
+    if found is None or same_images(found, prediction):
+        return
+    what = (f"risk {found['probability']:.0%}" if isinstance(found.get("probability"), float) else "no risk")
+    raise ExistingResultsError(
+        f"{folder} already holds results computed from other images ({what}; patient id "
+        f"{found.get('patient_id', 'unknown')}): another patient whose folder has the same name, or another study. "
+        "Nothing was written; choose another output folder", cli_hint="(or pass --overwrite to replace them)")
+
+
+def check_output_dir(out: str | Path, inputs: Sequence[str | Path], *, what: str = "") -> Path:
+    """Refuse an output folder inside (or equal to) an input folder: inputs are never written to. ``what``: the
+    outputs bound for ``out`` (then the message says where they would have gone)."""
+    from inference.errors import OutputError
+
+    out = Path(out).resolve()
+    for src in inputs:
+        src = Path(src).resolve()
+        if out == src or src in out.parents:
+            if what:
+                raise OutputError(f"{what} would be written to {out}, which is {'' if out == src else 'inside '}the "
+                                  f"input folder {src}; nothing was written. Choose an output folder that does not "
+                                  "hold the patient folder (inputs are never written to)")
+            raise OutputError(f"{out} is inside the input folder {src}; choose an output folder elsewhere "
+                              "(inputs are never written to)")
+    return out
+
+
+def check_writable_dir(out: str | Path) -> Path:
+    """Make sure results can be written to ``out`` before any long work: it, or the nearest folder above it that
+    exists (``out`` is created only when the first result is written), takes a test file. Nothing is left behind.
+
+    Raises:
+        OutputError: ``out`` (or a part of its path) is a file, or the folder cannot be written to.
+    """
+    import tempfile
+
+    from inference.errors import OutputError
+
+    out = Path(out)
+    base = out
+    while not base.exists() and base.parent != base:
+        base = base.parent
+    if not base.is_dir():
+        raise OutputError(f"{base} is a file, not a folder; choose an output folder")
+    try:
+        with tempfile.TemporaryFile(dir=base, prefix=".otscc-write-check-"):
+            pass
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write results there ({exc.strerror or exc}); choose a folder you can "
+                          "write to") from exc
+    return out
