@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 
-from inference.outputs import existing_result, same_images
+from inference.outputs import existing_result, replace_problem
 
 
 class EditGuards:
@@ -38,17 +38,13 @@ class EditGuards:
         return self._ask_destructive("Unexported edits", message, "Discard edits")
 
     def may_replace_export(self, folder: str | Path, prediction) -> bool | None:
-        """Whether the export may replace results of other images in ``folder/<patient id>``: False when there are
-        none (nothing to replace but a re-export of these images), True when the user agreed, None: cancelled."""
+        """Whether the export may replace what ``folder/<patient id>`` holds: False when nothing needs asking (no
+        results, or a re-export of these images), True when the user agreed, None: cancelled."""
         target = Path(folder) / prediction.patient_id
-        found = existing_result(target)
-        if found is None or same_images(found, prediction):
+        problem = replace_problem(existing_result(target), prediction)
+        if problem is None:
             return False
-        risk = found.get("probability")
-        said = f"a risk of {risk:.0%}" if isinstance(risk, float) else "no risk"
-        message = (f"{target} already holds results computed from OTHER images ({said}): another patient whose "
-                   "folder has the same name, or another study. Replace them with this patient's results?")
-        return True if self.confirm_replace(message) else None
+        return True if self.confirm_replace(f"{target} already holds {problem}. Replace them?") else None
 
     def _confirm_replace(self, message: str) -> bool:
         return self._ask_destructive("Results of other images", message, "Replace them")

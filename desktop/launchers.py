@@ -57,7 +57,11 @@ class DialogLaunchers:
         s = self.session
         if s.prepared is None or self._busy():
             return False
-        rows = describe_candidates(s.path)
+        try:  # reads the DICOM headers on this thread: a second or two for a large study (noted)
+            rows = describe_candidates(s.path)
+        except OSError as exc:  # the folder was moved or unplugged since it was opened
+            self.errors.report(exc, "Choose sequences")
+            return False
         current = {role: ref.key for role, ref in s.prepared.patient.roles.items()}
         dialog = RolesDialog("change any role; OK reopens the patient with your choice (the automatic choice is "
                              "shown in the table)", rows, self, asked=False)

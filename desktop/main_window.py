@@ -223,6 +223,7 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
 
     def open_patient(self, path: str | Path, overrides: dict[str, str] | None = None, *, asked: bool = False) -> bool:
         """``asked``: the discard question was answered already (the roles dialog continues an opening)."""
+        self.clinical_panel.flush()  # before the busy check: applying typed values may start a risk update
         if self._busy() or not (asked or self.may_discard_edits()):
             return False
         path = Path(path)
@@ -233,6 +234,7 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
 
     def close_patient(self) -> bool:
         """Close the open patient (File > Close patient); refused while a job runs. Exported files stay."""
+        self.clinical_panel.flush()
         if self._busy() or not self.may_discard_edits():
             return False
         self.session.clear()
@@ -265,6 +267,7 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         if s.prepared is None:
             self.errors.report(InputError("no patient is open"), "Segmentation")
             return
+        self.clinical_panel.flush()
         if self._busy() or not self.may_discard_edits(" and segmenting again replaces the mask", mask_only=True):
             return
         prepared, clinical = s.prepared, s.clinical_for_scoring()

@@ -76,7 +76,8 @@ def _dicom_rows(root: Path) -> list[SeriesRow]:
         pixel = summary["pixel_spacing_mm"]
         thickness = summary["slice_thickness_mm"]
         spacing = " x ".join(f"{v:.3g}" for v in pixel) + (f" x {thickness:.3g}" if thickness else "") + " mm"
-        rows.append(SeriesRow(s.uid, f"#{summary['series_number'] or '?'} {summary['description']}",
+        number = "?" if summary["series_number"] is None else summary["series_number"]  # series 0 is a number
+        rows.append(SeriesRow(s.uid, f"#{number} {summary['description']}",
                               f"{summary['columns']} x {summary['rows']} x {summary['images']}", spacing,
                               summary["images"], guess, why))
     return rows

@@ -152,6 +152,8 @@ class Session:
         self.set_prediction(segmented.prediction)
 
     def set_prediction(self, prediction: Prediction | None) -> None:
+        if prediction is not None and prediction.prepared is not self.prepared:  # a job of a patient since closed
+            return
         self.prediction = prediction
         if prediction is not None:
             self.clinical_problem = None

@@ -90,7 +90,8 @@ def export_model(model_dir: Path, out_dir: Path, formats: list[str], *, cohort: 
     """Build, validate and record the requested formats.
 
     Variants are built and validated in a staging folder inside ``out_dir``; only then are their files moved onto
-    their names and the manifest written. A run that fails or is interrupted leaves the folder's variants and
+    their names and the manifest written. A run that fails or is interrupted while building or validating (all but
+    the last fraction of a second: the renames, hashing and the manifest write) leaves the folder's variants and
     manifest as they were (a failed export into a model folder used to replace a variant's file and leave the
     manifest's hash of the old one, so the model no longer loaded).
 
@@ -109,8 +110,9 @@ def export_model(model_dir: Path, out_dir: Path, formats: list[str], *, cohort: 
     say = progress or (lambda line: None)
     settings = settings or ExportSettings()
     validating = cohort is not None and validate_patients != 0
+    probe = ExportContext(model_dir, out_dir, Path(cohort) if cohort else None, settings)  # not a model: fails here
     if validating:  # before minutes of building, not after
-        _validation_ids(ExportContext(model_dir, out_dir, Path(cohort), settings), validate_patients)
+        _validation_ids(probe, validate_patients)
     created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=".otscc-export-", dir=out_dir))
@@ -128,13 +130,13 @@ def export_model(model_dir: Path, out_dir: Path, formats: list[str], *, cohort: 
             for result in results.values():
                 if result.status == OK:
                     result.reason = "not validated"
-        _commit(stage, out_dir, results)
+        _copy_reference(model_dir, out_dir)  # first: the same float files, or a folder that had none
+        _commit(stage, out_dir, results)  # renames only; then the hashes and the manifest (well under a second)
     finally:
         ctx.cleanup()
         shutil.rmtree(stage, ignore_errors=True)
         if created and not any(out_dir.iterdir()):  # a run that failed leaves no empty folder it made
             out_dir.rmdir()
-    _copy_reference(model_dir, out_dir)
     report.out_dir = out_dir
     path, data = build_manifest(out_dir, ctx.size, ctx.grid.fov_mm, results,
                                 reference_validation=report.reference_validation,

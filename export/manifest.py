@@ -56,8 +56,8 @@ def manifest_location(out_dir: Path) -> tuple[Path, str]:
     """(manifest path, ``model_dir`` value): the shipped folder's manifest lives one level up, and so does that of
     any folder whose parent's manifest names it (a copy of ``assets/models``): a second ``manifest.json`` inside
     the folder would hide that one and with it every variant this run did not rebuild."""
-    out_dir = Path(out_dir)
-    if out_dir.resolve() == DEFAULT_SEG_MODEL.resolve():
+    out_dir = Path(out_dir).resolve()  # "--out ." from inside the folder: its parent and name are needed below
+    if out_dir == DEFAULT_SEG_MODEL.resolve():
         return MODELS / MANIFEST_NAME, DEFAULT_SEG_MODEL.name
     if not (out_dir / MANIFEST_NAME).is_file():
         try:

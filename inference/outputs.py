@@ -26,25 +26,39 @@ def same_images(found: dict[str, Any], prediction) -> bool:
 
     CE-T1 only: it is the reference grid, read as stored; T2/T1 are resampled onto it through a registration that
     is reproducible only to the last digits and changes with --register, so their hashes may differ."""
-    return (found.get("input_sha256") or {}).get("cet1") == prediction.provenance["input_sha256"]["cet1"]
+    hashes = found.get("input_sha256")
+    return isinstance(hashes, dict) and hashes.get("cet1") == prediction.provenance["input_sha256"]["cet1"]
+
+
+def replace_problem(found: dict[str, Any] | None, prediction) -> str | None:
+    """Why the results ``found`` in the output folder must not be replaced by ``prediction``'s without asking, or
+    None: there are none, or they are an earlier run of the same images (a re-run replaces its own results)."""
+    if found is None:
+        return None
+    if not found:
+        return "an unreadable result.json (results of an unknown run)"
+    risk = found.get("probability")
+    said = f"risk {risk:.0%}" if isinstance(risk, float) else "no risk"
+    if not same_images(found, prediction):
+        return (f"results computed from OTHER images ({said}; patient id {found.get('patient_id', 'unknown')}): "
+                "another patient whose folder has the same name, or another study")
+    if found.get("mask_edited") is True and not prediction.edited:
+        return f"results with a mask EDITED by the user ({said}); the automatic mask would replace it"
+    return None
 
 
 def check_same_images(folder: Path, prediction) -> None:
-    """Refuse to replace results that were computed from other images than ``prediction``'s.
+    """Refuse to replace results of other images, an unreadable set, or a hand-edited mask with an automatic one.
 
     Raises:
-        ExistingResultsError: ``folder`` holds a result of other input images (or an unreadable result.json).
+        ExistingResultsError: the reason (``replace_problem``) and what to do.
     """
     from inference.errors import ExistingResultsError
 
-    found = existing_result(folder)
-    if found is None or same_images(found, prediction):
-        return
-    what = (f"risk {found['probability']:.0%}" if isinstance(found.get("probability"), float) else "no risk")
-    raise ExistingResultsError(
-        f"{folder} already holds results computed from other images ({what}; patient id "
-        f"{found.get('patient_id', 'unknown')}): another patient whose folder has the same name, or another study. "
-        "Nothing was written; choose another output folder", cli_hint="(or pass --overwrite to replace them)")
+    problem = replace_problem(existing_result(folder), prediction)
+    if problem is not None:
+        raise ExistingResultsError(f"{folder} already holds {problem}. Nothing was written; choose another output "
+                                   "folder", cli_hint="(or pass --overwrite to replace them)")
 
 
 def check_output_dir(out: str | Path, inputs: Sequence[str | Path], *, what: str = "") -> Path:

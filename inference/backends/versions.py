@@ -69,7 +69,7 @@ def import_runtime(name: str) -> ModuleType:
         return module
     if found is not None and version_tuple(found) < version_tuple(minimum):
         raise BrokenRuntimeError(f"{dist} {found.split('-')[0]} is older than {minimum}, the oldest version "
-                                      f"tested with these model files ({fix})")
+                                 f"tested with these model files ({fix})")
     return module
 
 

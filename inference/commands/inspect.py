@@ -64,7 +64,8 @@ def _series_lines(series: list[dict]) -> list[str]:
     lines = ["Series found:"] if series else []
     for s in series:
         spacing = "x".join(f"{v:.3g}" for v in s.get("pixel_spacing_mm", []))
-        line = (f"  #{s.get('series_number') or '?':<4} {s.get('images')} images, {s.get('columns')}x{s.get('rows')}"
+        number = "?" if s.get("series_number") is None else str(s["series_number"])  # series 0 is a number
+        line = (f"  #{number:<4} {s.get('images')} images, {s.get('columns')}x{s.get('rows')}"
                 f" pixels of {spacing} mm")
         if "description" in s:
             line += f"; '{s['description']}' {s.get('series_uid', '')}"

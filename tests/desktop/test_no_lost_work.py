@@ -55,9 +55,13 @@ def test_values_typed_a_moment_ago_are_not_lost_or_exported_stale(segmented, tmp
     age = s.prediction.clinical["age"]
     try:
         w.clinical_panel.set_values({"age": age + 9})  # typed; the pause has not passed yet
-        assert not w.close_patient() and "clinical values" in asked[-1]
-        assert not w.export()  # not with the old values: the risk for the new ones is being computed
+        # applied at once, which starts the risk for them: closing waits for it (a close answered "Discard" while
+        # it ran used to get the closed patient's risk back into the empty window when it finished)
+        assert not w.close_patient() and w.runner.current == "rescore" and not asked
+        assert not w.export()  # not with the old values either
         assert wait_job(w) == ("rescore", "finished"), w.presenter.reports
+        assert s.prediction.clinical["age"] == age + 9
+        assert not w.close_patient() and "clinical values" in asked[-1]  # asked now; Cancel keeps them
         assert w.export() and wait_job(w) == ("export", "finished"), w.presenter.reports
         result = json.loads((tmp_path / "out" / s.patient_id / "result.json").read_text())
         assert result["clinical"]["age"] == age + 9
@@ -78,7 +82,7 @@ def test_an_export_over_results_of_other_images_asks_first(segmented, tmp_path):
     asked: list[str] = []
     w.confirm_replace = lambda message: asked.append(message) or False  # Cancel
     assert not w.export(tmp_path / "out") and not w.runner.busy
-    assert "OTHER images (a risk of 72%)" in asked[0]
+    assert "OTHER images (risk 72%" in asked[0]
     assert json.loads((target / "result.json").read_text()) == other and sorted(target.iterdir()) == [
         target / "result.json"]
     w.confirm_replace = lambda message: asked.append(message) or True  # Replace them
@@ -143,3 +147,20 @@ def test_an_automatic_sequence_choice_can_be_changed(window, tmp_path):
     assert wait_job(window) == ("load", "finished"), window.presenter.reports
     roles = window.session.prepared.patient.roles
     assert roles["t2"].label.endswith("t1.nii.gz") and "override" in roles["t2"].reason
+
+
+def test_a_risk_computed_for_a_closed_patient_is_not_shown(segmented):
+    s = segmented.session
+    stale = s.prediction
+    shown = s.prediction
+    s.prepared = object()  # what another patient opened meanwhile looks like to the session
+    try:
+        s.set_prediction(stale)  # the late result of a job started for the previous patient
+        assert s.prediction is shown
+        s.prediction = None
+        s.set_prediction(stale)
+        assert s.prediction is None
+    finally:
+        s.prepared = stale.prepared
+        s.set_prediction(shown)
+    assert s.prediction is shown

@@ -92,3 +92,18 @@ def test_a_failed_export_leaves_the_folders_variants_and_manifest_as_they_were(t
     with pytest.raises(InputError, match="nothing was built"):
         exporter.export_model(tiny_model, out, ["tflite-fp32"], cohort=tmp_path, validate_patients=1)
     assert built == []
+
+
+def test_not_a_model_folder_fails_before_anything_is_written(tmp_path):
+    from export.exporter import export_model
+    from inference.errors import InputError
+
+    folder = tmp_path / "not_a_model"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("x")
+    with pytest.raises(InputError, match="not a model folder"):
+        export_model(folder, folder, ["tflite-fp32"], validate_patients=0)
+    with pytest.raises(InputError, match="not a model folder"):
+        export_model(folder, tmp_path / "new_out", ["tflite-fp32"], validate_patients=0)
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]  # no staging folder left in the input
+    assert not (tmp_path / "new_out").exists()

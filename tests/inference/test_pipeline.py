@@ -319,11 +319,18 @@ def test_predict_cli_keeps_another_patients_results_of_the_same_folder_name(nomo
     capsys.readouterr()
     assert predict(second) == OutputError.exit_code
     err = capsys.readouterr().err
-    assert "already holds results computed from other images" in err and "--overwrite" in err
+    assert "already holds results computed from OTHER images" in err and "--overwrite" in err
     assert tree_digest(out / "P1") == kept
     assert predict(first) == 0  # the same images again: a re-run replaces its own results
     assert predict(second, "--overwrite") == 0
     assert tree_digest(out / "P1") != kept
+    # a mask edited by hand (exported from the GUI) is not replaced by a batch re-run's automatic mask
+    result = json.loads((out / "P1" / "result.json").read_text())
+    (out / "P1" / "result.json").write_text(json.dumps({**result, "mask_edited": True}))
+    edited = tree_digest(out / "P1")
+    capsys.readouterr()
+    assert predict(second) == OutputError.exit_code and "mask EDITED by the user" in capsys.readouterr().err
+    assert tree_digest(out / "P1") == edited
 
 
 def test_predict_cli_batch_skips_a_bad_patient(nomogram_file, tmp_path, capsys):

@@ -5,7 +5,6 @@ handful of patients, or reuse another cohort's cached features."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 
@@ -66,10 +65,14 @@ def test_fit_refuses_bad_inputs_before_any_work(study, tmp_path, capsys):  # noq
 
 
 def test_cached_features_of_another_cohort_are_refused(study, tmp_path):  # noqa: F811
+    from training.nomogram.features import _read_cache, _write_cache
+
     cache = tmp_path / "features_manual.csv"
-    shutil.copy(study["runs"] / "features_manual.csv", cache)
-    check_cache_source(cache, cache_source(study["cohort"], "manual", None))  # recorded on first use
-    check_cache_source(cache, cache_source(study["cohort"], "manual", None))  # the same source again: fine
+    source = cache_source(study["cohort"], "manual", None)
+    _write_cache(cache, _read_cache(study["runs"] / "features_manual.csv"), source)  # rows and their record
+    check_cache_source(cache, source)  # the same cohort again: fine
     swapped = _cohort_with(study, tmp_path, lambda lines: [lines[0], *reversed(lines[1:])])  # ids moved around
     with pytest.raises(InputError, match="computed from another cohort_clinical_csv_sha256"):
         check_cache_source(cache, cache_source(swapped, "manual", None))
+    cache.unlink()  # deleting the cache is enough to start afresh: its left-over record does not block
+    check_cache_source(cache, cache_source(swapped, "manual", None))

@@ -104,30 +104,33 @@ def cache_source(cohort: Path, masks: str, model_dir: Path | None) -> dict[str, 
 
 def check_cache_source(cache: Path, source: dict[str, str]) -> None:
     """Refuse a feature cache computed from another cohort, mask source or model (rows are keyed by patient id
-    only, so another cohort's SYN0001 would be taken as this one's); record the source of a new cache.
+    only, so another cohort's SYN0001 would be taken as this one's). Writes nothing: the source is recorded with
+    the first rows (``_write_cache``); a record without its cache (the cache was deleted) is stale and ignored.
 
     Raises:
         InputError: ``cache`` records another source.
     """
     import json
 
-    record = Path(f"{cache}.source.json")
-    if record.is_file():
-        try:
-            recorded = json.loads(record.read_text())
-        except (OSError, ValueError):
-            recorded = None
-        if recorded != source:
-            differs = sorted(k for k in {**source, **(recorded or {})} if (recorded or {}).get(k) != source.get(k))
-            raise InputError(f"{cache}: these cached features were computed from another "
-                             f"{' / '.join(differs) or 'source'} than this run's; choose another --features "
-                             f"file (or --out folder), or delete {cache} and {record.name} to recompute them")
+    record = _record_path(cache)
+    if not Path(cache).exists():
         return
-    if cache.exists():
+    if not record.is_file():
         log.warning("%s has no record of the cohort and model it was computed from; assuming this run's", cache)
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(record) as tmp:
-        tmp.write_text(json.dumps(source, indent=1))
+        return
+    try:
+        recorded = json.loads(record.read_text())
+    except (OSError, ValueError):
+        recorded = None
+    if recorded != source:
+        differs = sorted(k for k in {**source, **(recorded or {})} if (recorded or {}).get(k) != source.get(k))
+        raise InputError(f"{cache}: these cached features were computed from another "
+                         f"{' / '.join(differs) or 'source'} than this run's; choose another --features "
+                         f"file (or --out folder), or delete {cache} to recompute them")
+
+
+def _record_path(cache: Path) -> Path:
+    return Path(f"{cache}.source.json")
 
 
 def feature_table(cohort: Path, ids: list[str], masks: str, cache: Path, backend=None,
@@ -135,7 +138,8 @@ def feature_table(cohort: Path, ids: list[str], masks: str, cache: Path, backend
                   model_dir: Path | None = None) -> dict[str, dict[str, float]]:
     """Features per patient id, read from / appended to ``cache`` (CSV); ``model_dir``: the model that segments
     for automatic masks (recorded with the cache, ``check_cache_source``)."""
-    check_cache_source(cache, cache_source(cohort, masks, model_dir))
+    source = cache_source(cohort, masks, model_dir)
+    check_cache_source(cache, source)
     rows = _read_cache(cache)
     params = load_params()
     for i, pid in enumerate(ids):
@@ -145,7 +149,7 @@ def feature_table(cohort: Path, ids: list[str], masks: str, cache: Path, backend
             except (InputError, RadiomicsError) as exc:  # no/too small tumor: skipped, and counted by callers
                 log.warning("%s skipped: %s", pid, exc)
                 rows[pid] = {}
-            _write_cache(cache, rows)
+            _write_cache(cache, rows, source)
         if progress:
             progress(i + 1, len(ids), pid)
     return {pid: rows[pid] for pid in ids if rows.get(pid)}
@@ -158,7 +162,15 @@ def _read_cache(path: Path) -> dict[str, dict[str, float]]:
         return {r.pop("patient_id"): {k: float(v) for k, v in r.items() if v != ""} for r in csv.DictReader(fh)}
 
 
-def _write_cache(path: Path, rows: dict[str, dict[str, float]]) -> None:
+def _write_cache(path: Path, rows: dict[str, dict[str, float]], source: dict[str, str] | None = None) -> None:
+    """The rows, after (``source``) the record of what they were computed from (``check_cache_source``; first:
+    a record without its rows is ignored, rows without a record would be adopted)."""
+    import json
+
+    if source is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(_record_path(path)) as tmp:
+            tmp.write_text(json.dumps(source, indent=1))
     names = sorted({k for r in rows.values() for k in r})
     with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         writer = csv.DictWriter(fh, ["patient_id", *names])
