@@ -167,7 +167,9 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
 
     # -- jobs ----------------------------------------------------------------------------------------
     def _busy(self) -> bool:
-        """True (and said in the status bar) while a job runs: asked before any question, which would be moot."""
+        """True (and said in the status bar) while a job runs: asked before any question, which would be moot.
+        Values typed in the clinical panel a moment ago are applied first: that may start a risk update."""
+        self.clinical_panel.flush()
         if self.runner.busy:
             self.statusBar().showMessage(f"Busy: {JOB_TITLES[self.runner.current]} is running.", 4000)
         return self.runner.busy
@@ -223,7 +225,6 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
 
     def open_patient(self, path: str | Path, overrides: dict[str, str] | None = None, *, asked: bool = False) -> bool:
         """``asked``: the discard question was answered already (the roles dialog continues an opening)."""
-        self.clinical_panel.flush()  # before the busy check: applying typed values may start a risk update
         if self._busy() or not (asked or self.may_discard_edits()):
             return False
         path = Path(path)
@@ -234,7 +235,6 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
 
     def close_patient(self) -> bool:
         """Close the open patient (File > Close patient); refused while a job runs. Exported files stay."""
-        self.clinical_panel.flush()
         if self._busy() or not self.may_discard_edits():
             return False
         self.session.clear()
@@ -267,7 +267,6 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         if s.prepared is None:
             self.errors.report(InputError("no patient is open"), "Segmentation")
             return
-        self.clinical_panel.flush()
         if self._busy() or not self.may_discard_edits(" and segmenting again replaces the mask", mask_only=True):
             return
         prepared, clinical = s.prepared, s.clinical_for_scoring()
@@ -316,8 +315,7 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
     # -- export --------------------------------------------------------------------------------------
     def export(self, folder: str | Path | None = None) -> bool:
         s = self.session
-        self.clinical_panel.flush()  # values typed a moment ago: the export must not hold the ones before them
-        if self._busy():  # e.g. the risk for those values, just started
+        if self._busy():  # e.g. the risk for values typed a moment ago, just started: not exported with the old ones
             return False
         if s.prediction is None:
             self.errors.report(InputError("nothing to export yet: segment the patient and enter the clinical "

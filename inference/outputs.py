@@ -47,7 +47,7 @@ def replace_problem(found: dict[str, Any] | None, prediction) -> str | None:
     return None
 
 
-def check_same_images(folder: Path, prediction) -> None:
+def check_replaceable(folder: Path, prediction) -> None:
     """Refuse to replace results of other images, an unreadable set, or a hand-edited mask with an automatic one.
 
     Raises:

@@ -27,11 +27,10 @@ from inference.errors import CancelledError
 from inference.intake import PreparedPatient, prepare_patient
 from inference.measure import TumorMeasures, measure_mask
 from inference.nomogram import CLINICAL, ClinicalValueError, Nomogram, NomogramResult
-from inference.outputs import (  # noqa: F401 (re-exported: the commands, the GUI and tests import them from here)
+from inference.outputs import (  # noqa: F401 (check_output_dir, check_writable_dir: re-exported for the commands)
     check_output_dir,
-    check_same_images,
+    check_replaceable,
     check_writable_dir,
-    existing_result,
 )
 from inference.radiomics import FeatureSet, extract_patient, load_params
 from inference.volume import Volume
@@ -396,7 +395,7 @@ class Pipeline:
         if inputs:
             check_output_dir(folder, inputs, what=f"the results for {prediction.patient_id}")
         if not replace_other:
-            check_same_images(folder, prediction)
+            check_replaceable(folder, prediction)
         names = {"mask": "mask.nii.gz", "report": "report.pdf", "result": "result.json"}
         try:
             with staged_files(folder) as stage:
