@@ -49,6 +49,7 @@ def prepare_patient(
     t1: str | Path | None = None,
     register: str = "auto",
     progress: Progress | None = None,
+    loaded: Callable[[Patient], None] | None = None,
 ) -> PreparedPatient:
     """Load a patient and co-register T2/T1 to CE-T1.
 
@@ -57,6 +58,9 @@ def prepare_patient(
         cet1, t2, t1: explicit sequence choices (always win).
         register: ``"auto"`` (skip when grids coincide), ``"always"`` or ``"never"`` (resample only).
         progress: optional callback ``(stage, fraction)``.
+        loaded: optional check called with the loaded patient before registration (the slow part): a command
+            refuses there what it would refuse only after all the work otherwise (e.g. results it must not
+            replace), by raising.
     """
     from inference.registration import coregister  # SimpleITK registration only when needed
 
@@ -66,6 +70,8 @@ def prepare_patient(
     start = time.perf_counter()
     patient = load_patient(path, cet1=cet1, t2=t2, t1=t1)
     timings["load"] = time.perf_counter() - start
+    if loaded is not None:
+        loaded(patient)
     report("register", 0.0)
     start = time.perf_counter()
     volumes, registrations = coregister(patient.volumes, reference="cet1", mode=register)

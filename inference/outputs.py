@@ -21,41 +21,48 @@ def existing_result(folder: Path) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else {}
 
 
-def same_images(found: dict[str, Any], prediction) -> bool:
-    """Whether an existing ``result.json`` (``existing_result``) was computed from ``prediction``'s CE-T1 image.
+def same_images(found: dict[str, Any], cet1_sha256: str) -> bool:
+    """Whether an existing ``result.json`` (``existing_result``) was computed from the CE-T1 image whose pixel
+    hash is ``cet1_sha256`` (``result.json`` "input_sha256").
 
     CE-T1 only: it is the reference grid, read as stored; T2/T1 are resampled onto it through a registration that
     is reproducible only to the last digits and changes with --register, so their hashes may differ."""
     hashes = found.get("input_sha256")
-    return isinstance(hashes, dict) and hashes.get("cet1") == prediction.provenance["input_sha256"]["cet1"]
+    return isinstance(hashes, dict) and hashes.get("cet1") == cet1_sha256
 
 
-def replace_problem(found: dict[str, Any] | None, prediction) -> str | None:
+def replace_problem(found: dict[str, Any] | None, prediction=None, *, cet1_sha256: str | None = None,
+                    edited: bool | None = None) -> str | None:
     """Why the results ``found`` in the output folder must not be replaced by ``prediction``'s without asking, or
-    None: there are none, or they are an earlier run of the same images (a re-run replaces its own results)."""
+    None: there are none, or they are an earlier run of the same images (a re-run replaces its own results).
+
+    Before a prediction exists (a command checks as soon as the images are loaded), ``cet1_sha256`` and
+    ``edited`` stand in for it."""
     if found is None:
         return None
     if not found:
         return "an unreadable result.json (results of an unknown run)"
     risk = found.get("probability")
     said = f"risk {risk:.0%}" if isinstance(risk, float) else "no risk"
-    if not same_images(found, prediction):
+    if not same_images(found, prediction.provenance["input_sha256"]["cet1"] if prediction else cet1_sha256):
         return (f"results computed from OTHER images ({said}; patient id {found.get('patient_id', 'unknown')}): "
                 "another patient whose folder has the same name, or another study")
-    if found.get("mask_edited") is True and not prediction.edited:
+    if found.get("mask_edited") is True and not (prediction.edited if prediction else edited):
         return f"results with a mask EDITED by the user ({said}); the automatic mask would replace it"
     return None
 
 
-def check_replaceable(folder: Path, prediction) -> None:
-    """Refuse to replace results of other images, an unreadable set, or a hand-edited mask with an automatic one.
+def check_replaceable(folder: Path, prediction=None, *, cet1_sha256: str | None = None,
+                      edited: bool | None = None) -> None:
+    """Refuse to replace results of other images, an unreadable set, or a hand-edited mask with an automatic one
+    (arguments as ``replace_problem``).
 
     Raises:
         ExistingResultsError: the reason (``replace_problem``) and what to do.
     """
     from inference.errors import ExistingResultsError
 
-    problem = replace_problem(existing_result(folder), prediction)
+    problem = replace_problem(existing_result(folder), prediction, cet1_sha256=cet1_sha256, edited=edited)
     if problem is not None:
         raise ExistingResultsError(f"{folder} already holds {problem}. Nothing was written; choose another output "
                                    "folder", cli_hint="(or pass --overwrite to replace them)")

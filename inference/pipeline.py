@@ -213,9 +213,9 @@ class Pipeline:
 
     # -- stages --------------------------------------------------------------------------------------
     def prepare(self, path: str | Path, *, cet1=None, t2=None, t1=None, register: str = "auto",
-                progress: Progress | None = None) -> PreparedPatient:
-        """Load and co-register (stages ``load`` and ``register``)."""
-        return prepare_patient(path, cet1=cet1, t2=t2, t1=t1, register=register, progress=progress)
+                progress: Progress | None = None, loaded=None) -> PreparedPatient:
+        """Load and co-register (stages ``load`` and ``register``); ``loaded`` as ``prepare_patient``."""
+        return prepare_patient(path, cet1=cet1, t2=t2, t1=t1, register=register, progress=progress, loaded=loaded)
 
     def segment(self, prepared: PreparedPatient, *, progress: Progress | None = None,
                 cancelled: Cancelled | None = None):
@@ -260,15 +260,10 @@ class Pipeline:
         doi_estimated = str(clinical.get("doi_mm", "")).strip().lower() == "auto"
         if doi_estimated:
             clinical["doi_mm"] = round(measures.doi_estimate_mm, 1)
-        missing = [k for k in CLINICAL if clinical.get(k) in (None, "")]
-        if missing:
-            raise ClinicalValueError(
-                f"missing clinical value(s): {', '.join(missing)}; give them on the command line "
-                f"(--age/--sex/--ct-stage/--cn-status/--doi-mm, --doi-mm auto for the mask estimate), "
-                f"in clinical.json in the patient folder, or with --clinical FILE.csv")
         from inference.nomogram import encode_clinical, normalize_clinical
 
-        clinical.update(normalize_clinical(clinical))  # validated before the slow radiomics step; canonical types
+        check_clinical(clinical)  # before the slow radiomics step
+        clinical.update(normalize_clinical(clinical))  # canonical types
         result, status, near = None, "ok", None
         if features is not None and features.provenance.get("mask_sha256") != _array_sha256_raw(mask.array > 0):
             features = None  # extracted from another mask: extract again
@@ -303,8 +298,8 @@ class Pipeline:
             "nomogram_kind": self.nomogram.data.get("kind"),
             "nomogram_mask_source": self.nomogram.data["mask_source"],
             "nomogram_features": list(self.nomogram.rad["features"]),
-            "input_sha256": {role: _array_sha256(v) for role, v in prepared.volumes.items()},
-            "mask_sha256": _array_sha256(mask),
+            "input_sha256": {role: volume_sha256(v) for role, v in prepared.volumes.items()},
+            "mask_sha256": volume_sha256(mask),
             "radiomics": None if features is None else {
                 k: features.provenance[k] for k in ("pyradiomics", "SimpleITK", "numpy")},
         }
@@ -423,7 +418,29 @@ class Pipeline:
         return {**self.backend.describe(), "notes": list(self.backend_notes)}
 
 
-def _array_sha256(volume: Volume) -> str:
+def check_clinical(clinical: dict[str, Any]) -> None:
+    """Refuse a missing or invalid clinical value (``doi_mm`` "auto", the mask estimate, counts as given): the
+    commands call it as soon as a patient is loaded, ``Pipeline.score`` before radiomics.
+
+    Raises:
+        ClinicalValueError: which value, and where to give it.
+    """
+    from inference.nomogram import normalize_clinical
+
+    given = dict(clinical)
+    if str(given.get("doi_mm", "")).strip().lower() == "auto":
+        given["doi_mm"] = 1.0  # stands in for the estimate, which needs the mask
+    missing = [k for k in CLINICAL if given.get(k) in (None, "")]
+    if missing:
+        raise ClinicalValueError(
+            f"missing clinical value(s): {', '.join(missing)}; give them on the command line "
+            f"(--age/--sex/--ct-stage/--cn-status/--doi-mm, --doi-mm auto for the mask estimate), "
+            f"in clinical.json in the patient folder, or with --clinical FILE.csv")
+    normalize_clinical(given)
+
+
+def volume_sha256(volume: Volume) -> str:
+    """SHA-256 of a volume's voxel values (result.json "input_sha256" / "mask_sha256")."""
     return _array_sha256_raw(volume.array)
 
 

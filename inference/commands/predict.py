@@ -144,20 +144,33 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
     ``written``: patient id -> folder of the patients a batch has written so far; a second folder with the same
     id (the same DICOM study copied twice, say) would overwrite the first one's results, so it fails instead."""
     from inference.audit import audit_entry, failure_entry
-    from inference.pipeline import load_clinical
+    from inference.outputs import check_output_dir, check_replaceable
+    from inference.pipeline import check_clinical, load_clinical, volume_sha256
 
     # Before loading there is no patient id: the folder name stands in (pseudonymized by the log); after
     # loading, the patient id, so a patient's failed and successful runs share one pseudonym.
     patient_key = folder.resolve().name
-    try:
-        prepared = pipeline.prepare(folder, cet1=args.cet1, t2=args.t2, t1=args.t1, register=args.register,
-                                    progress=progress)
-        patient_key = prepared.patient.patient_id
+    clinical: dict = {}
+
+    def refuse_early(patient) -> None:
+        """What the later stages would refuse, checked before registration, segmentation and radiomics: clinical
+        values, and where ``Pipeline.write`` would not write."""
+        nonlocal patient_key, clinical
+        patient_key = patient.patient_id
         if written is not None and patient_key in written:
             raise InputError(f"{folder.name}: patient id {patient_key} was already written from folder "
                              f"{written[patient_key]!r} in this batch (the same patient or DICOM study twice?); "
                              "its results were not overwritten")
-        clinical = {**load_clinical(folder, args.clinical, prepared.patient.patient_id), **_cli_clinical(args)}
+        clinical = {**load_clinical(folder, args.clinical, patient_key), **_cli_clinical(args)}
+        check_clinical(clinical)
+        target = Path(args.out) / patient_key
+        check_output_dir(target, [folder], what=f"the results for {patient_key}")
+        if not args.overwrite:
+            check_replaceable(target, cet1_sha256=volume_sha256(patient.volumes["cet1"]), edited=False)
+
+    try:
+        prepared = pipeline.prepare(folder, cet1=args.cet1, t2=args.t2, t1=args.t1, register=args.register,
+                                    progress=progress, loaded=refuse_early)
         prediction = pipeline.predict(prepared, clinical, progress=progress)
         paths = pipeline.write(prediction, args.out, report=not args.no_report, inputs=[folder],
                                replace_other=args.overwrite)

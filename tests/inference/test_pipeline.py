@@ -333,6 +333,35 @@ def test_predict_cli_keeps_another_patients_results_of_the_same_folder_name(nomo
     assert tree_digest(out / "P1") == edited
 
 
+def test_predict_cli_refuses_before_the_slow_stages(nomogram_file, tmp_path, capsys, monkeypatch):
+    """Results it must not replace and a missing clinical value are refused as soon as the images are loaded: a
+    batch of refused patients no longer runs registration, segmentation and radiomics for each first."""
+    import inference.registration
+
+    patient, out = tmp_path / "P1", tmp_path / "out"
+    shutil.copytree(SAMPLE_PATIENT, patient)
+    (out / "P1").mkdir(parents=True)
+    (out / "P1" / "result.json").write_text(json.dumps({"input_sha256": {"cet1": "0" * 64}, "probability": 0.5}))
+    kept = tree_digest(out / "P1")
+
+    def slow_stage(*args, **kwargs):
+        raise AssertionError("a slow stage ran before the refusal")
+
+    monkeypatch.setattr(inference.registration, "coregister", slow_stage)
+    monkeypatch.setattr(Pipeline, "segment", slow_stage)
+
+    def predict(*extra: str) -> int:
+        return main(["predict", str(patient), "--out", str(out), "--nomogram", str(nomogram_file), "--no-report",
+                     "--backend", "litert", *extra])
+
+    assert predict() == OutputError.exit_code
+    assert "already holds results computed from OTHER images" in capsys.readouterr().err
+    (patient / "clinical.json").unlink()
+    assert predict("--overwrite") == ClinicalValueError.exit_code
+    assert "missing clinical value(s): age, sex" in capsys.readouterr().err
+    assert tree_digest(out / "P1") == kept
+
+
 def test_predict_cli_batch_skips_a_bad_patient(nomogram_file, tmp_path, capsys):
     batch = tmp_path / "batch"
     shutil.copytree(SAMPLE_PATIENT, batch / "good")
