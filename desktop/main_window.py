@@ -79,6 +79,8 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         self.roles_dialog: RolesDialog | None = None
         self._handlers: dict[str, Callable[[object], None]] = {}
         self._pending_rescore = False
+        #: an export asked for while the risk for values typed a moment ago was being computed: (folder,)
+        self._pending_export: tuple[str | Path | None] | None = None
         self._shown_pipeline = None
         self.viewer = ViewerWidget(self.model, lambda: self.session.editor)
         self.progress = ProgressPanel()
@@ -216,6 +218,12 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         if self._pending_rescore and not self.runner.busy:
             self._pending_rescore = False
             self.rescore_if_possible()
+        if self._pending_export is not None and not self.runner.busy:  # after the last risk update it waited for
+            (folder,), self._pending_export = self._pending_export, None
+            if name == "rescore" and outcome == "finished":
+                self.export(folder)
+            else:
+                self.statusBar().showMessage(f"Export not started: the risk update {outcome}.", 8000)
 
     # -- opening -------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -315,7 +323,10 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
     # -- export --------------------------------------------------------------------------------------
     def export(self, folder: str | Path | None = None) -> bool:
         s = self.session
-        if self._busy():  # e.g. the risk for values typed a moment ago, just started: not exported with the old ones
+        if self._busy():
+            if self.runner.current == "rescore":  # e.g. for values typed a moment ago: exported once it is ready
+                self._pending_export = (folder,)
+                self.statusBar().showMessage("Export follows when the risk update finishes.", 8000)
             return False
         if s.prediction is None:
             self.errors.report(InputError("nothing to export yet: segment the patient and enter the clinical "

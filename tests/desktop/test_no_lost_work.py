@@ -58,19 +58,44 @@ def test_values_typed_a_moment_ago_are_not_lost_or_exported_stale(segmented, tmp
         # applied at once, which starts the risk for them: closing waits for it (a close answered "Discard" while
         # it ran used to get the closed patient's risk back into the empty window when it finished)
         assert not w.close_patient() and w.runner.current == "rescore" and not asked
-        assert not w.export()  # not with the old values either
+        # not with the old values either: the export waits for their risk and then starts by itself (it used to
+        # say "Busy" and had to be pressed again)
+        assert not w.export() and "Export follows" in w.statusBar().currentMessage()
         assert wait_job(w) == ("rescore", "finished"), w.presenter.reports
         assert s.prediction.clinical["age"] == age + 9
-        assert not w.close_patient() and "clinical values" in asked[-1]  # asked now; Cancel keeps them
-        assert w.export() and wait_job(w) == ("export", "finished"), w.presenter.reports
+        assert w.runner.current == "export" and wait_job(w) == ("export", "finished"), w.presenter.reports
         result = json.loads((tmp_path / "out" / s.patient_id / "result.json").read_text())
         assert result["clinical"]["age"] == age + 9
+        w.clinical_panel.set_values({"age": age + 10})
+        assert not w.close_patient() and wait_job(w) == ("rescore", "finished") and not asked
+        assert not w.close_patient() and "clinical values" in asked[-1]  # asked now; Cancel keeps them
     finally:
         w.confirm_discard = lambda message: True
         w.clinical_panel.set_values({"age": age})
         w.clinical_panel.flush()
         if w.runner.busy:
             wait_job(w)
+
+
+def test_an_export_waiting_for_a_failed_risk_update_is_dropped(segmented, tmp_path, monkeypatch):
+    w, s = segmented, segmented.session
+    age = s.prediction.clinical["age"]
+    w.ask_directory = lambda title: pytest.fail("no export after a failed risk update")
+
+    def fail(**kwargs):
+        raise OSError("radiomics crashed")
+
+    monkeypatch.setattr(w.engine, "rescore", fail)
+    w.presenter.reports.clear()
+    w.clinical_panel.set_values({"age": age + 1})
+    assert not w.export() and wait_job(w) == ("rescore", "failed") and not w.runner.busy
+    assert "Export not started: the risk update failed" in w.statusBar().currentMessage()
+    assert w._pending_export is None and w.presenter.reports
+    monkeypatch.undo()
+    w.clinical_panel.set_values({"age": age})
+    w.clinical_panel.flush()
+    if w.runner.busy:
+        wait_job(w)
 
 
 def test_an_export_over_results_of_other_images_asks_first(segmented, tmp_path):
