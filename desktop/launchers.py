@@ -51,24 +51,23 @@ class DialogLaunchers:
     def choose_sequences(self) -> bool:
         """File > Choose sequences: which series is CE-T1, T2 and T1, for the open patient, whatever was decided
         automatically (a wrong automatic choice could not be corrected before); OK reopens the patient with the
-        choice. False when there is nothing to choose from."""
+        choice once the series are read. False when there is nothing to choose from or a job runs."""
         from desktop.series_table import describe_candidates
 
         s = self.session
         if s.prepared is None or self._busy():
             return False
-        try:  # reads the DICOM headers on this thread: a second or two for a large study (noted)
-            rows = describe_candidates(s.path)
-        except OSError as exc:  # the folder was moved or unplugged since it was opened
-            self.errors.report(exc, "Choose sequences")
-            return False
-        current = {role: ref.key for role, ref in s.prepared.patient.roles.items()}
+        path, current = s.path, {role: ref.key for role, ref in s.prepared.patient.roles.items()}
+        # the DICOM headers are read off the GUI thread: seconds for a large study
+        return self.start_job("series", lambda progress, cancelled: describe_candidates(path),
+                              lambda rows: self._ask_sequences(path, rows, current))
+
+    def _ask_sequences(self, path, rows, current: dict) -> None:
         dialog = RolesDialog("change any role; OK reopens the patient with your choice (the automatic choice is "
                              "shown in the table)", rows, self, asked=False)
         for role, key in current.items():
             if any(r.key == key for r in rows):
                 dialog.choose(role, key)
-        dialog.accepted.connect(lambda: dialog.choice() != current and self.open_patient(s.path, dialog.choice()))
+        dialog.accepted.connect(lambda: dialog.choice() != current and self.open_patient(path, dialog.choice()))
         self.roles_dialog = dialog
         dialog.open()
-        return True

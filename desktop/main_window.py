@@ -45,9 +45,9 @@ from inference.memory import release_memory
 log = logging.getLogger(__name__)
 
 JOB_STAGES = {"load": ("load", "register"), "segment": ("preprocess", "segment", "radiomics", "nomogram"),
-              "rescore": ("radiomics", "nomogram"), "export": ()}
+              "rescore": ("radiomics", "nomogram"), "export": (), "series": ()}
 JOB_TITLES = {"load": "Loading the patient", "segment": "Segmentation", "rescore": "Risk update",
-              "export": "Export"}
+              "export": "Export", "series": "Reading the series"}
 MAX_RECENT = 8
 DEFAULT_SIZE = (1600, 1000)
 GEOMETRY_KEY = "window/geometry"

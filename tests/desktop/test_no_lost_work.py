@@ -162,6 +162,8 @@ def test_an_automatic_sequence_choice_can_be_changed(window, tmp_path):
     window.open_patient(folder)
     assert wait_job(window) == ("load", "finished") and window.roles_dialog is None
     assert window.actions["choose_sequences"].isEnabled() and window.choose_sequences()
+    assert window.runner.current == "series" and window.roles_dialog is None  # headers read off the GUI thread
+    assert wait_job(window) == ("series", "finished"), window.presenter.reports
     dialog = window.roles_dialog
     assert "as used now" in dialog.intro.text()
     assert {r: c.currentData() for r, c in dialog.combos.items()} == {
