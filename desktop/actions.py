@@ -21,7 +21,8 @@ def _action(window: MainWindow, text: str, slot, shortcut: str | QKeySequence.St
         action.setShortcut(QKeySequence(shortcut))
     if tip:
         action.setStatusTip(tip)
-        action.setToolTip(tip)
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        action.setToolTip(f"{tip} ({keys})" if keys else tip)  # the toolbar shows no shortcuts otherwise
     action.setCheckable(checkable)
     action.triggered.connect(slot)
     return action
@@ -42,10 +43,15 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     a["quit"] = _action(w, "&Quit", w.close, QKeySequence.StandardKey.Quit)
     a["segment"] = _action(w, "&Segment", w.segment, "Ctrl+R", "Run the model, radiomics and the nomogram")
     a["cancel"] = _action(w, "&Cancel", w.cancel, "Esc", "Stop the running job")
-    a["undo"] = _action(w, "&Undo", lambda: s.editor and s.editor.undo(), QKeySequence.StandardKey.Undo)
-    a["redo"] = _action(w, "&Redo", lambda: s.editor and s.editor.redo(), QKeySequence.StandardKey.Redo)
+    a["undo"] = _action(w, "&Undo", lambda: s.editor and s.editor.undo(), QKeySequence.StandardKey.Undo,
+                        "Undo the last mask edit")
+    a["redo"] = _action(w, "&Redo", lambda: s.editor and s.editor.redo(), QKeySequence.StandardKey.Redo,
+                        "Redo the mask edit undone last")
     a["recompute"] = _action(w, "Recompute &risk", w.recompute, "Ctrl+Return",
                              "Re-extract radiomics from the edited mask and update the risk")
+    for name, button in (("undo", w.mask_panel.undo_button), ("redo", w.mask_panel.redo_button),
+                         ("recompute", w.mask_panel.recompute_button)):
+        button.setToolTip(a[name].toolTip())  # with the platform's shortcut
     tools = QActionGroup(w)
     for tool, key in zip(TOOLS, ("N", "P", "E"), strict=True):
         a[tool] = _action(w, tool.capitalize(), lambda _=False, t=tool: m.set_tool(t), key,
@@ -128,9 +134,7 @@ def _toolbar(w: MainWindow, a: dict[str, QAction]) -> None:
     for name in ("orthogonal", "side_by_side", None, "reset_wl", "fit", "overlay", None, *TOOLS, None, "undo",
                  "redo", "recompute"):
         bar.addSeparator() if name is None else bar.addAction(a[name])
-    a["orthogonal"].setText("Orthogonal")
-    a["side_by_side"].setText("Side by side")
-    a["overlay"].setText("Mask (M)")
-    a["reset_wl"].setText("Reset W/L")
-    a["fit"].setText("Fit")
-    a["recompute"].setText("Recompute risk")
+    # short labels on the toolbar only: the menus keep their full texts and underlined access keys
+    for name, label in (("orthogonal", "Orthogonal"), ("side_by_side", "Side by side"), ("overlay", "Mask (M)"),
+                        ("reset_wl", "Reset W/L"), ("fit", "Fit"), ("recompute", "Recompute risk")):
+        a[name].setIconText(label)

@@ -186,8 +186,9 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         return True
 
     def cancel(self) -> None:
-        self.runner.cancel()
-        self.progress.status.setText("Cancelling...")
+        if self.runner.busy:
+            self.runner.cancel()
+            self.progress.cancelling()
 
     def _on_finished(self, name: str, result: object) -> None:
         handler = self._handlers.pop(name)
@@ -255,6 +256,7 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         if isinstance(result, RoleQuestion):
             self._ask_roles(result)
             return
+        self.statusBar().clearMessage()  # e.g. "Exported to" the previous patient's folder
         self.session.set_loaded(result)
         release_memory()  # the previous patient's arrays were just dropped
         self._remember(result.path)
@@ -366,6 +368,7 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         a["segment"].setEnabled(has_patient and not busy)
         a["cancel"].setEnabled(busy)
         a["export"].setEnabled(s.prediction is not None and not busy)
+        self.clinical_panel.setEnabled(self.runner.current != "load")  # it shows the previous patient meanwhile
         a["recompute"].setEnabled(has_mask and not busy)
         a["undo"].setEnabled(has_mask and s.editor.can_undo)
         a["redo"].setEnabled(has_mask and s.editor.can_redo)
@@ -409,11 +412,19 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
             self.setWindowTitle("otscc-edge")
         elif self.model.show_identifiers:
             self.setWindowTitle(f"otscc-edge — {pid}")
-        else:
-            self.setWindowTitle("otscc-edge — patient (identifiers hidden: View > Show patient identifiers)")
+        else:  # the pseudonym of File > Recent: which patient is open, without the folder name
+            self.setWindowTitle(f"otscc-edge — {self._recent_label(self.session.path)} (identifiers hidden: View > "
+                                "Show patient identifiers)")
 
     def _ask_directory(self, title: str) -> str | None:
-        return QFileDialog.getExistingDirectory(self, title) or None
+        """A folder dialog that starts where the last one of its kind ended: the last export folder, or the folder
+        holding the last patient opened (it started in the working directory: Ctrl+E, Enter exported there)."""
+        export = title.startswith("Export")
+        key = "dialogs/export_folder" if export else "dialogs/open_folder"
+        picked = QFileDialog.getExistingDirectory(self, title, str(self.settings.value(key, "")))
+        if picked:
+            self.settings.setValue(key, picked if export else str(Path(picked).parent))
+        return picked or None
 
     # -- recent patients -----------------------------------------------------------------------------
     def recent(self) -> list[dict]:
@@ -423,11 +434,16 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
             return []
         return [i for i in items if isinstance(i, dict) and "path" in i]
 
+    def _recent_label(self, path: Path) -> str:
+        """The open patient's name with identifiers hidden: its DICOM pseudonym, or one made from its folder's path
+        (folder names may be names)."""
+        label = self.session.patient_id or Path(path).name
+        return label if label.startswith("anon-") else \
+            "patient-" + hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:8]
+
     def _remember(self, path: Path) -> None:
         path = path.resolve()
-        label = self.session.patient_id or path.name
-        if not label.startswith("anon-"):  # folder names may be names: show a pseudonym unless asked
-            label = "patient-" + hashlib.sha256(str(path).encode()).hexdigest()[:8]
+        label = self._recent_label(path)
         items = [{"path": str(path), "label": label}] + [i for i in self.recent() if i["path"] != str(path)]
         self.settings.setValue("recent", json.dumps(items[:MAX_RECENT]))
         self._rebuild_recent_menu()

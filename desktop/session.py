@@ -123,6 +123,7 @@ class Session:
         self.loaded_clinical = dict(self.clinical)
         self.warnings = list(loaded.warnings) + list(loaded.prepared.warnings)
         self.viewer.set_volumes(loaded.prepared.volumes)
+        self.viewer.set_tool("navigate")  # the first click on a new patient must not paint
         self.events.patient.emit()
         self.events.clinical.emit()
         self.events.prediction.emit()

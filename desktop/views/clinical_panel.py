@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from PySide6.QtCore import QTimer, Signal
-from PySide6.QtGui import QDoubleValidator
+from PySide6.QtCore import QEvent, QObject, QRegularExpression, Qt, QTimer, Signal
+from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QComboBox,
     QGridLayout,
@@ -31,6 +31,9 @@ SEXES = (MISSING, "M", "F")
 STAGES = (MISSING, "T1", "T2", "T3")
 NODES = (MISSING, "cN0", "cN+")
 DEBOUNCE_MS = 500
+#: 0-99.9 mm with one decimal, "." or "," as the separator whatever the locale (a locale's validator let en_US
+#: take "12,25" as 12.25 and made de_DE refuse the "7.8" it was shown)
+DOI_PATTERN = r"\d{0,2}([.,]\d?)?"
 SUGGESTED_STYLE = "font-style: italic; color: #c06000;"
 
 
@@ -53,7 +56,7 @@ class ClinicalPanel(QGroupBox):
         self.ct_stage.addItems(STAGES)
         self.cn_status.addItems(NODES)
         self.doi = QLineEdit()
-        self.doi.setValidator(QDoubleValidator(0.0, 99.9, 1))
+        self.doi.setValidator(QRegularExpressionValidator(QRegularExpression(DOI_PATTERN), self.doi))
         self.doi.setPlaceholderText("measured DOI in mm")
         self.doi_hint = QLabel()
         self.doi_hint.setWordWrap(True)
@@ -82,13 +85,15 @@ class ClinicalPanel(QGroupBox):
         self._timer.setInterval(DEBOUNCE_MS)
         self._timer.timeout.connect(self._emit_if_changed)
         self.age.valueChanged.connect(self._edited)
+        self._keys_stay = _KeysStayInCombo(self)
         for combo in (self.sex, self.ct_stage, self.cn_status):
             combo.currentIndexChanged.connect(self._edited)
+            combo.installEventFilter(self._keys_stay)
         self.doi.textEdited.connect(self._doi_typed)
         self.use_estimate.clicked.connect(self._use_estimate)
-        for event in (session.events.clinical, session.events.patient, session.events.mask_edit,
-                      session.events.prediction):
+        for event in (session.events.clinical, session.events.mask_edit, session.events.prediction):
             event.connect(self.sync)
+        session.events.patient.connect(self._patient_changed)
         self.sync()
 
     # -- reading -------------------------------------------------------------------------------------
@@ -104,10 +109,14 @@ class ClinicalPanel(QGroupBox):
             values["cn_status"] = self.cn_status.currentIndex() - 1
         if self._auto:
             values["doi_mm"] = "auto"
-        elif self.doi.text().strip():
-            with contextlib.suppress(ValueError):  # the validator allows "1." while typing
-                values["doi_mm"] = float(self.doi.text().replace(",", "."))
+        elif self._typed_doi() is not None:
+            values["doi_mm"] = self._typed_doi()
         return values
+
+    def _typed_doi(self) -> float | None:
+        with contextlib.suppress(ValueError):  # empty, or "." alone while typing ("1." reads as 1)
+            return float(self.doi.text().strip().replace(",", "."))
+        return None
 
     def set_values(self, values: dict[str, Any]) -> None:
         """Fill the fields (e.g. from a test or a script) and apply them like user edits."""
@@ -139,11 +148,17 @@ class ClinicalPanel(QGroupBox):
         self.cn_status.setCurrentIndex(0 if c.get("cn_status") is None else int(c["cn_status"]) + 1)
         doi = c.get("doi_mm")
         self._auto = doi == "auto"
-        if not self._auto:
-            self.doi.setText("" if doi is None else f"{float(doi):g}")
+        if not self._auto and self._typed_doi() != (None if doi is None else float(doi)):
+            self.doi.setText("" if doi is None else f"{float(doi):g}")  # not "8." -> "8" mid-typing (then 80)
         for w in widgets:
             w.blockSignals(False)
         self._style_doi()
+
+    def _patient_changed(self) -> None:
+        """Another patient (or none): values typed for the previous one in the last moment are dropped, never
+        applied to this one (they were, when the pause ended just after a load)."""
+        self._timer.stop()
+        self.sync()
 
     def _estimate(self) -> float | None:
         m = self.session.measures
@@ -187,3 +202,15 @@ class ClinicalPanel(QGroupBox):
     def _emit_if_changed(self) -> None:
         if self.values() != self.session.clinical:
             self.changed.emit()
+
+
+class _KeysStayInCombo(QObject):
+    """A letter or digit typed into a focused drop-down selects its item: without this, the window's one-key
+    shortcuts took them ("F" in Sex ran Fit views, "M" hid the mask)."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt's name)
+        if event.type() == QEvent.Type.ShortcutOverride:
+            plain = not (event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier))
+            if plain and event.text().isprintable() and event.text().strip():
+                event.accept()
+        return False

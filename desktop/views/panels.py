@@ -43,6 +43,7 @@ class ProgressPanel(QGroupBox):
         self.cancel_button.setEnabled(False)
         self.status = QLabel("Open a patient to start.")
         self.status.setWordWrap(True)
+        self._cancelling = False
         self.bars: dict[str, QProgressBar] = {}
         grid = QGridLayout(self)
         grid.setVerticalSpacing(2)
@@ -63,13 +64,20 @@ class ProgressPanel(QGroupBox):
         grid.addWidget(self.status, 1 + (len(STAGES) + 1) // 2, 0, 1, 4)
 
     def begin(self, stages: tuple[str, ...], text: str) -> None:
-        for stage in stages:
+        self._cancelling = False
+        # loading starts a new patient's run: the previous patient's bars are not this one's
+        for stage in STAGES if "load" in stages else stages:
             self.bars[stage].setValue(0)
         self.status.setText(text)
 
+    def cancelling(self) -> None:
+        """Cancel was pressed: said until the job ends (a stage's progress no longer replaces it at once)."""
+        self._cancelling = True
+        self.status.setText("Cancelling... (the current step finishes first)")
+
     def set_progress(self, stage: str, fraction: float) -> None:
         if stage not in self.bars:
-            if stage in STATUS_ONLY:
+            if stage in STATUS_ONLY and not self._cancelling:
                 self.status.setText(f"{STATUS_ONLY[stage]}...")
             return
         # a stage that starts means the ones before it in this run are done
@@ -77,9 +85,11 @@ class ProgressPanel(QGroupBox):
             if 0 < self.bars[earlier].value() < 100:
                 self.bars[earlier].setValue(100)
         self.bars[stage].setValue(max(1, round(100 * fraction)))
-        self.status.setText(f"{STAGE_LABELS[stage]}...")
+        if not self._cancelling:
+            self.status.setText(f"{STAGE_LABELS[stage]}...")
 
     def finish(self, stages: tuple[str, ...], text: str, done: bool = True) -> None:
+        self._cancelling = False
         for stage in stages:
             if done:
                 self.bars[stage].setValue(100)
@@ -89,6 +99,7 @@ class ProgressPanel(QGroupBox):
 
     def reset(self, text: str = "Open a patient to start.") -> None:
         """Empty bars and a fresh status line (a closed patient's run, or its failed export, is not current)."""
+        self._cancelling = False
         for bar in self.bars.values():
             bar.setValue(0)
         self.status.setText(text)
