@@ -50,6 +50,7 @@ def prepare_patient(
     register: str = "auto",
     progress: Progress | None = None,
     loaded: Callable[[Patient], None] | None = None,
+    load_mask: bool | str = True,
 ) -> PreparedPatient:
     """Load a patient and co-register T2/T1 to CE-T1.
 
@@ -61,6 +62,7 @@ def prepare_patient(
         loaded: optional check called with the loaded patient before registration (the slow part): a command
             refuses there what it would refuse only after all the work otherwise (e.g. results it must not
             replace), by raising.
+        load_mask: as ``load_patient``; the runtime (predict, the GUI, inspect) passes ``"if usable"``.
     """
     from inference.registration import coregister  # SimpleITK registration only when needed
 
@@ -68,13 +70,85 @@ def prepare_patient(
     timings: dict[str, float] = {}
     report("load", 0.0)
     start = time.perf_counter()
-    patient = load_patient(path, cet1=cet1, t2=t2, t1=t1)
+    patient = load_patient(path, cet1=cet1, t2=t2, t1=t1, load_mask=load_mask)
     timings["load"] = time.perf_counter() - start
+    check_distinct(patient)
     if loaded is not None:
         loaded(patient)
     report("register", 0.0)
     start = time.perf_counter()
     volumes, registrations = coregister(patient.volumes, reference="cet1", mode=register)
+    warn_partial_fields(patient, registrations)
     timings["register"] = time.perf_counter() - start
     report("register", 1.0)
     return PreparedPatient(patient, volumes, registrations, timings)
+
+
+ROLE_NAMES = {"cet1": "CE-T1", "t2": "T2", "t1": "T1"}
+#: below this share of the CE-T1 head region inside a sequence's field of view, the result says so (T2/T1 often
+#: cover fewer slices than CE-T1: the bundled sample's T1 covers 73 %; whether they cover the tumor is checked after
+#: segmentation, ``tumor_coverage_warnings``)
+COVERAGE_WARNING = 0.5
+#: below this share of the tumor inside a sequence's field of view, the result says so
+TUMOR_COVERAGE_WARNING = 0.99
+
+
+def check_distinct(patient: Patient) -> None:
+    """Refuse one image in two roles: the same file or series chosen twice, or identical voxels under two names (a
+    pre-contrast T1 copied as the CE-T1 gave a confident 2.7 % risk without a word).
+
+    Raises:
+        InputError: which roles, and what to check.
+    """
+    import numpy as np
+
+    from inference.errors import InputError
+
+    roles = list(patient.roles)
+    for i, a in enumerate(roles):
+        for b in roles[i + 1:]:
+            same_source = patient.roles[a].key == patient.roles[b].key
+            va, vb = patient.volumes[a].array, patient.volumes[b].array
+            if same_source or (va.shape == vb.shape and np.array_equal(va, vb)):
+                what = f"the same series ({patient.roles[a].label})" if same_source else \
+                    f"identical images ({patient.roles[a].label} and {patient.roles[b].label})"
+                raise InputError(f"{ROLE_NAMES.get(a, a)} and {ROLE_NAMES.get(b, b)} are {what}: each sequence must "
+                                 "be its own acquisition; check the files or the --cet1/--t2/--t1 choices")
+
+
+def warn_partial_fields(patient: Patient, registrations: dict) -> None:
+    """Add a warning, naming the sequence, when T2 or T1 covers less than ``COVERAGE_WARNING`` of the CE-T1 head
+    region: the model sees zeros where it has no voxels (a T2 covering 6 of 20 slices gave 5.6 % without a word)."""
+    from inference.registration import RegistrationSettings
+    from inference.registration_prep import field_coverage
+
+    fixed = patient.volumes["cet1"]
+    for role, result in registrations.items():
+        moving = patient.volumes[role].geometry
+        if result.skipped and moving.same_space(fixed.geometry):
+            continue
+        coverage = field_coverage(fixed, moving, None if result.skipped else result.transform,
+                                  RegistrationSettings())
+        if coverage < COVERAGE_WARNING:
+            result.warnings.append(
+                f"{ROLE_NAMES.get(role, role)} covers only {coverage:.0%} of the CE-T1 head region (the rest is "
+                "filled with zeros for the model): check that the tumor lies inside its field of view, or choose "
+                "another series; the mask and the risk may be wrong")
+
+
+def tumor_coverage_warnings(prepared: PreparedPatient, mask: Volume) -> list[str]:
+    """A warning for each of T2/T1 whose field of view misses part of the tumor ``mask`` (CE-T1 grid): there the
+    model and the radiomics saw zeros instead of that sequence."""
+    from inference.registration_prep import field_coverage
+
+    out, fixed = [], prepared.patient.volumes["cet1"]
+    for role, result in prepared.registrations.items():
+        moving = prepared.patient.volumes[role].geometry
+        if result.skipped and moving.same_space(fixed.geometry):
+            continue
+        coverage = field_coverage(fixed, moving, None if result.skipped else result.transform,
+                                  region=mask.array > 0)
+        if coverage < TUMOR_COVERAGE_WARNING:
+            out.append(f"{ROLE_NAMES.get(role, role)} covers only {coverage:.0%} of the tumor found: outside its field "
+                       "of view the model and the radiomics saw zeros for it; the mask and the risk may be wrong")
+    return out

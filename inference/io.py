@@ -60,7 +60,7 @@ def load_patient(
     cet1: str | Path | None = None,
     t2: str | Path | None = None,
     t1: str | Path | None = None,
-    load_mask: bool = True,
+    load_mask: bool | str = True,
     max_voxels: int = MAX_VOXELS,
 ) -> Patient:
     """Load a patient's CE-T1, T2 and T1 volumes.
@@ -70,7 +70,8 @@ def load_patient(
             folder with several series (any names, nested folders, junk files allowed).
         cet1, t2, t1: explicit choices that always win: an image file, a folder with one DICOM series,
             or (for DICOM folders) a SeriesInstanceUID or series number.
-        load_mask: also read a ``mask``/``label`` file when present (files layout only).
+        load_mask: also read a ``mask``/``label`` file when present (files layout only); ``"if usable"``: a mask
+            file that cannot be used (off the CE-T1 grid, several, unreadable) becomes a note instead of an error.
         max_voxels: per-volume voxel cap.
 
     Raises:
@@ -166,7 +167,14 @@ def _load_files(root, named, overrides, load_mask, max_voxels) -> Patient:
         roles[role] = RoleDecision(role, str(files[0]), files[0].name, f"file name '{files[0].name}'")
     if named.get("?"):
         notes.append("ignored image files with unrecognised names: " + ", ".join(f.name for f in named["?"]))
-    mask = _load_mask(named.get("mask", []), volumes["cet1"], max_voxels) if load_mask else None
+    mask = None
+    if load_mask:
+        try:
+            mask = _load_mask(named.get("mask", []), volumes["cet1"], max_voxels)
+        except InputError as exc:
+            if load_mask != "if usable":
+                raise
+            notes.append(f"reference mask not used: {exc}")  # prediction needs none: it must not block a patient
     return Patient(root.resolve().name, "files", volumes, roles, mask=mask, notes=notes)
 
 
@@ -193,11 +201,24 @@ def _load_mask(files: list[Path], reference: Volume, max_voxels: int) -> Volume 
 
 
 def _resolve_series_key(value, series: list[dicom.DicomSeries]) -> str | None:
+    """The SeriesInstanceUID that ``value`` (a UID or a series number) names, or None.
+
+    Raises:
+        AmbiguousSequenceError: a series number several series share (two studies in one folder, say): the first
+            one used to be taken silently, mixing the studies' sequences.
+    """
     text = str(value)
-    for s in series:
-        if text in (s.uid, s.number):
-            return s.uid
-    return None
+    if any(s.uid == text for s in series):
+        return text
+    numbered = [s for s in series if s.number == text]
+    if len(numbered) > 1:
+        raise AmbiguousSequenceError(
+            f"series number {text} is shared by {len(numbered)} series ({'; '.join(s.label for s in numbered)}): "
+            "the folder may hold several studies.",
+            candidates=[{"key": s.uid, "label": s.label} for s in numbered],
+            cli_hint="Name the series by its SeriesInstanceUID (otscc inspect --show-descriptions lists them), or "
+                     "give each study its own folder.")
+    return numbered[0].uid if numbered else None
 
 
 def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:

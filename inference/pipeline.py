@@ -24,7 +24,7 @@ from inference import __version__
 from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
 from inference.backends.manifest import sha256_file as file_sha256  # noqa: F401 (re-exported: tests, callers)
 from inference.errors import CancelledError
-from inference.intake import PreparedPatient, prepare_patient
+from inference.intake import PreparedPatient, prepare_patient, tumor_coverage_warnings
 from inference.measure import TumorMeasures, measure_mask
 from inference.nomogram import CLINICAL, ClinicalValueError, Nomogram, NomogramResult
 from inference.outputs import (  # noqa: F401 (check_output_dir, check_writable_dir: re-exported for the commands)
@@ -215,7 +215,8 @@ class Pipeline:
     def prepare(self, path: str | Path, *, cet1=None, t2=None, t1=None, register: str = "auto",
                 progress: Progress | None = None, loaded=None) -> PreparedPatient:
         """Load and co-register (stages ``load`` and ``register``); ``loaded`` as ``prepare_patient``."""
-        return prepare_patient(path, cet1=cet1, t2=t2, t1=t1, register=register, progress=progress, loaded=loaded)
+        return prepare_patient(path, cet1=cet1, t2=t2, t1=t1, register=register, progress=progress, loaded=loaded,
+                               load_mask="if usable")  # prediction needs no reference mask
 
     def segment(self, prepared: PreparedPatient, *, progress: Progress | None = None,
                 cancelled: Cancelled | None = None):
@@ -268,6 +269,8 @@ class Pipeline:
         if features is not None and features.provenance.get("mask_sha256") != _array_sha256_raw(mask.array > 0):
             features = None  # extracted from another mask: extract again
         warnings = list(prepared.warnings)
+        if measures.volume_ml > 0:
+            warnings += tumor_coverage_warnings(prepared, mask)
         if measures.volume_ml == 0:
             status = "no_tumor"
             warnings.append("no tumor was found: no radiomics features and no risk are reported")

@@ -14,7 +14,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from inference.errors import RegistrationError
-from inference.volume import Volume
+from inference.volume import Geometry, Volume
 
 if TYPE_CHECKING:
     from inference.registration import RegistrationSettings
@@ -139,3 +139,34 @@ def itk_threads(threads: int):
         yield
     finally:
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(old)
+
+
+#: how many points ``field_coverage`` checks at most (a subsample: the fraction, not the exact edge)
+COVERAGE_POINTS = 5000
+
+
+def field_coverage(fixed: Volume, moving: Geometry, transform: sitk.Transform | None,
+                   settings: RegistrationSettings | None = None, *, region: np.ndarray | None = None) -> float:
+    """Fraction of a region of the fixed image that lies inside the ``moving`` grid's field of view through
+    ``transform`` (fixed -> moving points; identity when None); resampling fills the rest with zeros.
+
+    ``region``: a boolean array on the fixed grid (e.g. the tumor mask); default the head region (undilated, found
+    at the registration's finest level)."""
+    from dataclasses import replace
+
+    if region is None:
+        image = shrink(sitk.Cast(fixed.to_image(), sitk.sitkFloat32), settings.level_spacings_mm[-1])
+        region = sitk.GetArrayViewFromImage(head_mask(image, replace(settings, mask_margin_mm=0.0))) > 0
+        grid = Geometry.from_image(image)
+    else:
+        grid = fixed.geometry
+    zyx = np.argwhere(region)
+    if not len(zyx):
+        return 0.0
+    zyx = zyx[:: max(1, len(zyx) // COVERAGE_POINTS)]
+    points = np.asarray(grid.origin) + (zyx[:, ::-1] * np.asarray(grid.spacing)) @ grid.direction_matrix.T
+    if transform is not None:
+        points = np.array([transform.TransformPoint(p) for p in points.tolist()])
+    index = (points - np.asarray(moving.origin)) @ np.linalg.inv(moving.direction_matrix).T / np.asarray(moving.spacing)
+    inside = np.all((index >= -0.5) & (index <= np.asarray(moving.size) - 0.5), axis=1)
+    return float(inside.mean())

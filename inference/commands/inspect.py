@@ -37,11 +37,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     def progress(stage: str, fraction: float) -> None:
-        if not args.json and fraction == 0.0:
+        if not args.json and fraction == 0.0 and sys.stderr.isatty():  # not into a log file
             print(f"... {stage}", file=sys.stderr, flush=True)
 
     prepared = prepare_patient(args.patient, cet1=args.cet1, t2=args.t2, t1=args.t1,
-                               register=args.register, progress=progress)
+                               register=args.register, progress=progress, load_mask="if usable")
     report = redact(prepared.report(), show_descriptions=args.show_descriptions)
     if args.json:
         json.dump(report, sys.stdout, indent=2)

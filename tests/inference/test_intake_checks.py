@@ -1,0 +1,73 @@
+"""Intake refuses one image in two roles and says when T2/T1 miss part of the head or the tumor (a review with real
+scanner data, 2026-11-30: both gave confident risks without a word)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import SimpleITK as sitk
+
+from inference.assets import ASSETS, SAMPLE_PATIENT
+from inference.errors import InputError
+from inference.intake import prepare_patient, tumor_coverage_warnings
+from inference.io import read_image_file
+
+
+def test_one_image_in_two_roles_is_refused(tmp_path):
+    patient = tmp_path / "p"
+    shutil.copytree(SAMPLE_PATIENT, patient)
+    shutil.copy(patient / "t1.nii.gz", patient / "cet1.nii.gz")  # the pre-contrast T1 copied as the CE-T1
+    with pytest.raises(InputError, match=r"CE-T1 and T1 are identical images \(cet1.nii.gz and t1.nii.gz\)"):
+        prepare_patient(patient, register="never", load_mask="if usable")
+
+
+def test_a_reference_mask_off_the_grid_does_not_block_a_prediction(tmp_path):
+    """predict never uses a mask file; one it cannot use stopped the patient (CLI and GUI) until it was deleted."""
+    patient = tmp_path / "p"
+    shutil.copytree(SAMPLE_PATIENT, patient)
+    shutil.copy(patient / "mask.nii.gz", patient / "label.nii.gz")  # two mask files
+    with pytest.raises(InputError, match="several mask files"):
+        prepare_patient(patient, register="never")  # training and evaluation need the one reference mask
+    prepared = prepare_patient(patient, register="never", load_mask="if usable")
+    assert prepared.patient.mask is None
+    assert any(n.startswith("reference mask not used: several mask files") for n in prepared.patient.notes)
+
+
+def test_one_series_chosen_for_two_roles_is_refused():
+    with pytest.raises(InputError, match="CE-T1 and T2 are the same series"):
+        prepare_patient(ASSETS / "sample_patient_dicom", cet1="5", t2="5", register="never")
+
+
+def test_a_sequence_that_misses_the_head_or_the_tumor_is_named(tmp_path):
+    patient = tmp_path / "p"
+    shutil.copytree(SAMPLE_PATIENT, patient)
+    t2 = sitk.ReadImage(str(patient / "t2.nii.gz"))
+    sitk.WriteImage(t2[:, :, :6], str(patient / "t2.nii.gz"))  # 6 of its 20 slices, where they were
+    prepared = prepare_patient(patient, register="never")
+    warned = [w for w in prepared.warnings if w.startswith("T2 covers only")]
+    assert len(warned) == 1 and "of the CE-T1 head region" in warned[0]
+    mask = read_image_file(SAMPLE_PATIENT / "mask.nii.gz")
+    tumor = tumor_coverage_warnings(prepared, mask)
+    assert len(tumor) == 1 and tumor[0].startswith("T2 covers only") and "of the tumor found" in tumor[0]
+
+    whole = prepare_patient(SAMPLE_PATIENT, register="never")  # its T1 covers 73 % of the head, all of the tumor
+    assert not [w for w in whole.warnings if "covers only" in w]
+    assert tumor_coverage_warnings(whole, mask) == []
+
+
+def test_a_series_number_two_series_share_is_ambiguous(tmp_path):
+    """The first series with the number was taken silently: with two studies in a folder, their sequences mixed."""
+    import pydicom
+
+    from inference.errors import AmbiguousSequenceError
+
+    folder = tmp_path / "d"
+    shutil.copytree(ASSETS / "sample_patient_dicom", folder)
+    for path in folder.glob("*.dcm"):
+        ds = pydicom.dcmread(path)
+        if str(ds.SeriesNumber) == "3":
+            ds.SeriesNumber = 5
+            ds.save_as(path)
+    with pytest.raises(AmbiguousSequenceError, match="series number 5 is shared by 2 series"):
+        prepare_patient(folder, cet1="5", register="never")
