@@ -25,8 +25,8 @@ class PreparedPatient:
     @property
     def warnings(self) -> list[str]:
         out = list(self.patient.warnings)
-        for result in self.registrations.values():
-            out.extend(getattr(result, "warnings", []))
+        for role, result in self.registrations.items():  # which sequence each concerns
+            out.extend(f"{ROLE_NAMES.get(role, role)} registration: {w}" for w in getattr(result, "warnings", []))
         return out
 
     def report(self) -> dict:
@@ -73,6 +73,7 @@ def prepare_patient(
     patient = load_patient(path, cet1=cet1, t2=t2, t1=t1, load_mask=load_mask)
     timings["load"] = time.perf_counter() - start
     check_distinct(patient)
+    check_extent(patient)
     if loaded is not None:
         loaded(patient)
     report("register", 0.0)
@@ -116,6 +117,25 @@ def check_distinct(patient: Patient) -> None:
                                  "be its own acquisition; check the files or the --cet1/--t2/--t1 choices")
 
 
+#: the fewest CE-T1 slices accepted: a 3D tumor mask and its radiomics need a volume (with 2, pyradiomics failed
+#: after the whole computation, with a different internal message on each run)
+MIN_SLICES = 3
+
+
+def check_extent(patient: Patient) -> None:
+    """Refuse a CE-T1 too thin to segment and describe in 3D.
+
+    Raises:
+        InputError: its size, and the minimum.
+    """
+    from inference.errors import InputError
+
+    size = patient.volumes["cet1"].geometry.size
+    if min(size) < MIN_SLICES:
+        raise InputError(f"CE-T1 ({patient.roles['cet1'].label}) is {'x'.join(map(str, size))} voxels: at least "
+                         f"{MIN_SLICES} slices are needed; choose the whole series")
+
+
 def warn_partial_fields(patient: Patient, registrations: dict) -> None:
     """Add a warning, naming the sequence, when T2 or T1 covers less than ``COVERAGE_WARNING`` of the CE-T1 head
     region: the model sees zeros where it has no voxels (a T2 covering 6 of 20 slices gave 5.6 % without a word)."""
@@ -130,7 +150,7 @@ def warn_partial_fields(patient: Patient, registrations: dict) -> None:
         coverage = field_coverage(fixed, moving, None if result.skipped else result.transform,
                                   RegistrationSettings())
         if coverage < COVERAGE_WARNING:
-            result.warnings.append(
+            patient.warnings.append(
                 f"{ROLE_NAMES.get(role, role)} covers only {coverage:.0%} of the CE-T1 head region (the rest is "
                 "filled with zeros for the model): check that the tumor lies inside its field of view, or choose "
                 "another series; the mask and the risk may be wrong")

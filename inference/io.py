@@ -257,11 +257,18 @@ def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
         if role in roles:
             continue
         chosen = by_uid[decision.key]
+        modality = chosen.info().modality
+        if modality and modality.upper() != "MR":  # automatic choices exclude these; a --cet1/--t2/--t1 may not
+            raise InputError(f"{chosen.label} chosen as {ROLE_LABELS[role]} is {modality}, not MR: the model reads "
+                             "MRI only; choose an MR series")
         volumes[role] = dicom.read_series(chosen, max_voxels=max_voxels)
         roles[role] = decision
         warnings.extend(chosen.warnings)
     studies = dicom.study_uids([by_uid[d.key] for d in roles.values() if d.key in by_uid])
-    if len(dicom.group_by_study(series)) > 1:
+    if len(studies) > 1:  # e.g. another patient's T2 beside this one's CE-T1
+        warnings.append(f"the sequences come from {len(studies)} different studies (StudyInstanceUID): check that "
+                        "CE-T1, T2 and T1 are the same patient's, from one session")
+    elif len(dicom.group_by_study(series)) > 1:
         warnings.append(f"the folder holds {len(dicom.group_by_study(series))} studies; check the roles")
     study = sorted(studies)[0] if studies else str(root.resolve())
     return Patient(dicom.pseudonym(study), "dicom", volumes, roles, warnings=warnings, notes=notes,

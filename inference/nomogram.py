@@ -126,7 +126,8 @@ def canonical_value(key: str, value: Any) -> Any:
             raise ClinicalValueError(f"{name} must be a number of {unit}, got {value!r}") from exc
         if not (lo < number < hi if key == "age" else lo <= number < hi):
             shown = f"{value:g}" if isinstance(value, (int, float)) else repr(value)
-            raise ClinicalValueError(f"{name} {shown} {unit} is implausible (accepted: {lo:g} to {hi:g} {unit})")
+            accepted = f"above {lo:g} and below {hi:g}" if key == "age" else f"{lo:g} to below {hi:g}"
+            raise ClinicalValueError(f"{name} {shown} {unit} is implausible (accepted: {accepted} {unit})")
         return number
     raise ClinicalValueError(f"unknown clinical value {key!r} (known: {', '.join(CLINICAL)})")
 

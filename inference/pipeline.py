@@ -37,6 +37,9 @@ from inference.volume import Volume
 
 log = logging.getLogger(__name__)
 
+#: a mask wider than this (largest 3D diameter) is flagged: the oral tongue itself is about 80 mm long
+PLAUSIBLE_DIAMETER_MM = 80
+
 Progress = Callable[[str, float], None]
 Cancelled = Callable[[], bool]
 
@@ -57,11 +60,12 @@ def load_clinical(patient_dir: str | Path, csv_file: str | Path | None = None,
     jfile = Path(patient_dir) / "clinical.json"
     if jfile.is_file():
         try:
-            data = json.loads(jfile.read_text())
+            data = json.loads(jfile.read_text(encoding="utf-8-sig"))  # a byte-order mark, as CSVs may have
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ClinicalValueError(f"{jfile}: not readable JSON ({exc})") from exc
         if not isinstance(data, dict):
             raise ClinicalValueError(f"{jfile}: expected an object of clinical values")
+        data = {str(k).strip().lower(): v for k, v in data.items()}  # "Age" is age
         values.update({k: data[k] for k in CLINICAL if data.get(k) not in (None, "")})
     if csv_file is not None:
         ids = {Path(patient_dir).name, patient_id} - {None}
@@ -271,6 +275,9 @@ class Pipeline:
         warnings = list(prepared.warnings)
         if measures.volume_ml > 0:
             warnings += tumor_coverage_warnings(prepared, mask)
+        if measures.largest_diameter_mm > PLAUSIBLE_DIAMETER_MM:  # a brain MR gave 168 mm and a risk of 74 %
+            warnings.append(f"the tumor found is {measures.largest_diameter_mm:.0f} mm across, more than any tongue "
+                            f"tumor ({PLAUSIBLE_DIAMETER_MM} mm): check that the images are tongue MRI and the mask")
         if measures.volume_ml == 0:
             status = "no_tumor"
             warnings.append("no tumor was found: no radiomics features and no risk are reported")

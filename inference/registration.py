@@ -338,8 +338,8 @@ def register_rigid(
     result.warnings.extend(_plausibility_warnings(result))
     if max(iterations) >= settings.max_iterations:
         result.warnings.append(f"optimizer hit its cap of {settings.max_iterations} iterations before converging")
-    for warning in result.warnings:
-        log.warning("registration: %s", warning)
+    for warning in result.warnings:  # the results carry them to the user, naming the sequence (intake)
+        log.info("registration: %s", warning)
     return result
 
 

@@ -30,7 +30,6 @@ log = logging.getLogger(__name__)
 
 SUMMARY_COLUMNS = ("patient_id", "folder", "status", "probability", "risk_group", "borderline", "tumor_volume_ml",
                    "doi_mm", "doi_mm_estimated", "backend", "seconds", "error")
-ROLE_STEMS = ("cet1", "ce-t1", "ce_t1", "t1c", "t2", "t1")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -93,9 +92,18 @@ def _cli_clinical(args: argparse.Namespace) -> dict:
 
 
 def _is_patient_dir(folder: Path) -> bool:
+    """A clinical.json, or an image file named by sequence (any alias the loader reads: t1ce, T2w, ...)."""
+    from inference.imagefile import image_suffix, strip_suffix
+    from inference.roles import ROLES, role_from_name
+
     if (folder / "clinical.json").is_file():
         return True
-    return any(f.is_file() and f.name.lower().split(".")[0] in ROLE_STEMS for f in folder.iterdir())
+    return any(f.is_file() and image_suffix(f) and role_from_name(strip_suffix(f)) in ROLES for f in folder.iterdir())
+
+
+def not_patients(root: Path, patients: list[Path]) -> list[Path]:
+    """The sub-folders of a detected batch that are not taken as patients (said, never passed over in silence)."""
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p not in patients)
 
 
 def find_patients(root: Path, force_batch: bool) -> list[Path] | None:
@@ -234,6 +242,8 @@ def run(args: argparse.Namespace) -> int:
     if patients == []:
         raise InputError(f"{root}: --batch found no patient folders in it (a batch is a folder of patient folders; "
                          "for one patient, leave out --batch)")
+    if not str(args.out).strip():
+        raise InputError("--out is empty; name the output folder (results go to OUT/<patient_id>/)")
     check_output_dir(args.out, [root])
     check_writable_dir(args.out)  # a read-only or mistyped --out fails now, not after every patient's work
     audit = _open_audit(args, root)
@@ -251,12 +261,22 @@ def run(args: argparse.Namespace) -> int:
         else:
             _print_result(prediction, paths, time.perf_counter() - start, audit.path)
         return 0
-    return _run_batch(pipeline, patients, args, audit)
+    skipped = [] if args.batch else not_patients(root, patients)
+    return _run_batch(pipeline, patients, args, audit, skipped)
 
 
-def _run_batch(pipeline, patients: list[Path], args, audit) -> int:
+SKIPPED_REASON = ("not taken as a patient: no image file named by sequence (cet1/t2/t1 or an alias) and no "
+                  "clinical.json; a DICOM patient needs a clinical.json in its folder, or run with --batch")
+
+
+def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] = ()) -> int:
     rows, failed, summary_error, written = [], 0, None, {}
     summary = Path(args.out) / "summary.csv"
+    for folder in skipped:  # listed first, in the summary too: a patient must not vanish from a batch unseen
+        rows.append({**dict.fromkeys(SUMMARY_COLUMNS, ""), "folder": folder.name, "status": "skipped",
+                     "error": SKIPPED_REASON})
+        if not args.json:
+            print(f"skipped: {folder.name}: {SKIPPED_REASON}", file=sys.stderr, flush=True)
     for i, folder in enumerate(patients, 1):
         start = time.perf_counter()
         progress = _Progress(not args.json, prefix=f"[{i}/{len(patients)}] {folder.name}: ")
@@ -298,7 +318,8 @@ def _run_batch(pipeline, patients: list[Path], args, audit) -> int:
         print()
     else:
         where = f"summary: {summary}" if summary_error is None else "summary.csv NOT written"
-        print(f"{len(rows) - failed} of {len(rows)} patients done, {failed} failed; {where}; audit log: {audit.path}")
+        print(f"{len(rows) - failed - len(skipped)} of {len(rows) - len(skipped)} patients done, {failed} failed"
+              + (f", {len(skipped)} folder(s) skipped" if skipped else "") + f"; {where}; audit log: {audit.path}")
     return 1 if failed or summary_error is not None else 0
 
 

@@ -33,8 +33,8 @@ def test_typing_an_implausible_age_keeps_all_its_digits_and_withdraws_the_risk(s
     _settle(w, qtbot)
     assert s.prediction is before  # no risk was computed from it
     assert "Risk: —" in panel.headline.text() and f"{before.score.probability:.0%}" not in panel.headline.text()
-    assert panel.detail.text() == ("Age 150 years is implausible (accepted: 0 to 120 years); correct it to compute "
-                                   "the risk")
+    assert panel.detail.text() == ("Age 150 years is implausible (accepted: above 0 and below 120 years); correct it "
+                                   "to compute the risk")
     w.clinical_panel.set_values({"age": before.clinical["age"]})  # back to the values of the risk on record
     _settle(w, qtbot)
     assert f"{before.score.probability:.0%}" in panel.headline.text() and s.clinical_problem is None

@@ -4,6 +4,7 @@ scanner data, 2026-11-30: both gave confident risks without a word)."""
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import pytest
 import SimpleITK as sitk
@@ -71,3 +72,42 @@ def test_a_series_number_two_series_share_is_ambiguous(tmp_path):
             ds.save_as(path)
     with pytest.raises(AmbiguousSequenceError, match="series number 5 is shared by 2 series"):
         prepare_patient(folder, cet1="5", register="never")
+
+
+def _dicom_copy(tmp_path, change) -> Path:
+    """The DICOM sample with ``change(dataset)`` applied to series #2 (its T1)."""
+    import pydicom
+
+    folder = tmp_path / "d"
+    shutil.copytree(ASSETS / "sample_patient_dicom", folder)
+    for path in folder.glob("*.dcm"):
+        ds = pydicom.dcmread(path)
+        if str(ds.SeriesNumber) == "2":
+            change(ds)
+            ds.save_as(path)
+    return folder
+
+
+def test_a_non_mr_series_given_by_hand_is_refused(tmp_path):
+    """Automatic choices skip a CT; chosen by --t1 it got a confident 68 % risk."""
+    folder = _dicom_copy(tmp_path, lambda ds: setattr(ds, "Modality", "CT"))
+    with pytest.raises(InputError, match=r"series #2 \(20 images\) chosen as T1 is CT, not MR"):
+        prepare_patient(folder, t1="2", register="never")
+
+
+def test_sequences_of_two_studies_are_named(tmp_path):
+    """Another study's T1 beside this one's CE-T1 and T2 only got 'the folder holds 2 studies'."""
+    folder = _dicom_copy(tmp_path, lambda ds: setattr(ds, "StudyInstanceUID", ds.StudyInstanceUID + ".9"))
+    prepared = prepare_patient(folder, register="never")
+    assert any(w.startswith("the sequences come from 2 different studies") for w in prepared.warnings)
+
+
+def test_a_ce_t1_of_two_slices_is_refused_before_the_work(tmp_path):
+    """It used to fail after segmentation and radiomics, with a different internal message on each run."""
+    patient = tmp_path / "p"
+    shutil.copytree(SAMPLE_PATIENT, patient)
+    (patient / "mask.nii.gz").unlink()
+    image = sitk.ReadImage(str(patient / "cet1.nii.gz"))
+    sitk.WriteImage(image[:, :, 9:11], str(patient / "cet1.nii.gz"))
+    with pytest.raises(InputError, match=r"CE-T1 \(cet1.nii.gz\) is 256x256x2 voxels: at least 3 slices"):
+        prepare_patient(patient, register="never")

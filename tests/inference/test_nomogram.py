@@ -96,7 +96,7 @@ def test_load_refuses_non_json(tmp_path):
 @pytest.mark.parametrize("change, message", [
     ({"age": None}, "missing clinical value"), ({"sex": "X"}, "sex"), ({"ct_stage": "T4"}, "ct_stage"),
     ({"cn_status": 2}, "cn_status"), ({"doi_mm": "deep"}, r"depth of invasion \(doi_mm\) must be a number of mm"),
-    ({"age": 300}, r"age 300 years is implausible \(accepted: 0 to 120 years\)"),
+    ({"age": 300}, r"age 300 years is implausible \(accepted: above 0 and below 120 years\)"),
     ({"doi_mm": -1}, r"depth of invasion \(doi_mm\) -1 mm is implausible"),
     ({"age": True}, "age must not be true/false"), ({"doi_mm": float("nan")}, "implausible"),
     ({"cn_status": True}, "cn_status must not be true/false"),

@@ -164,6 +164,20 @@ def test_no_tumor_gives_no_risk(pipeline, prepared, monkeypatch):
     assert not any(" re " not in op and op.endswith(" c f") for op in page.ops)  # no patient dot drawn
 
 
+def test_a_tumor_wider_than_a_tongue_is_flagged(pipeline, prediction):
+    """A brain MR given as the three sequences got a confident 74 % for a 168 mm 'tumor' without a word."""
+    band = np.zeros_like(prediction.mask.array)
+    band[8:11, 126:129, 10:240] = 1  # 230 voxels of 0.78 mm in-plane: ~180 mm across
+    wide = pipeline.score(prediction.prepared, prediction.mask.with_array(band), dict(CLINICAL))
+    assert any(w.startswith("the tumor found is 179 mm across") for w in wide.warnings), wide.warnings
+    assert not any("mm across" in w for w in prediction.warnings)  # the sample's 1.6 ml tumor is not
+
+
+def test_clinical_json_with_a_byte_order_mark_and_capitalised_keys(tmp_path):
+    (tmp_path / "clinical.json").write_bytes(b"\xef\xbb\xbf" + json.dumps({"Age": 61, " SEX ": "F"}).encode())
+    assert load_clinical(tmp_path) == {"age": 61, "sex": "F"}
+
+
 def test_report_page_says_what_the_result_says(pipeline, prediction):
     from inference.pipeline import DISCLAIMER
     from inference.report import build_page
@@ -373,20 +387,29 @@ def test_predict_cli_batch_skips_a_bad_patient(nomogram_file, tmp_path, capsys):
     shutil.copytree(SAMPLE_PATIENT, nodata)
     (nodata / "clinical.json").unlink()
     (nodata / "mask.nii.gz").unlink()
+    alias = batch / "alias"  # files named as the loader reads them, no clinical.json: was not taken as a patient
+    alias.mkdir()
+    for role, name in (("cet1", "t1ce"), ("t2", "T2w"), ("t1", "T1w")):
+        shutil.copy(SAMPLE_PATIENT / f"{role}.nii.gz", alias / f"{name}.nii.gz")
+    (batch / "notes").mkdir()  # not a patient: listed as skipped, not passed over in silence
+    (batch / "notes" / "readme.txt").write_text("x")
     out = tmp_path / "out"
     code = main(["predict", str(batch), "--out", str(out), "--nomogram", str(nomogram_file), "--register", "never",
                  "--no-report", "--backend", "litert"])
     assert code == 1
     with open(out / "summary.csv", newline="") as fh:
         rows = {r["folder"]: r for r in csv.DictReader(fh)}
-    assert set(rows) == {"good", "bad", "noclinical"}
+    assert set(rows) == {"good", "bad", "noclinical", "alias", "notes"}
+    assert rows["notes"]["status"] == "skipped" and "a DICOM patient needs a clinical.json" in rows["notes"]["error"]
+    assert rows["alias"]["status"] == "error" and "missing clinical value" in rows["alias"]["error"]
     assert rows["good"]["status"] == "ok" and 0 < float(rows["good"]["probability"]) < 1
     assert rows["bad"]["status"] == "error" and rows["bad"]["error"]
     assert rows["noclinical"]["status"] == "error" and "missing clinical value" in rows["noclinical"]["error"]
     assert (out / "good" / "result.json").exists() and not (out / "bad").exists()
     near = json.loads((out / "good" / "result.json").read_text())["borderline"]
     assert rows["good"]["borderline"] == (f"{near['boundary']:.0%} {'/'.join(near['groups'])}" if near else "")
-    assert "2 failed" in capsys.readouterr().out
+    said = capsys.readouterr()
+    assert "4 patients done, 3 failed, 1 folder(s) skipped" in said.out and "skipped: notes:" in said.err
 
 
 def test_dicom_patient_gets_a_pseudonym(pipeline):
