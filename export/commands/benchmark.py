@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -45,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
     if args.compare and args.json:
         raise InputError("--json writes a measurement; with --compare the inputs are the results (use --chart for "
                          "the merged chart)")
+    if args.json and chart and _same_file(Path(args.json), chart):  # the chart would replace the measurement
+        raise InputError(f"--json {args.json} and the chart {chart} are the same file; name the JSON FILE.json "
+                         "(the chart then goes beside it as FILE.png) or give the chart another name with --chart")
     for target in filter(None, (Path(args.json) if args.json else None, chart)):  # fail now, not after the run
         if target.is_dir():
             raise OutputError(f"{target} is a folder; give a file name")
@@ -82,6 +86,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"chart: {write_chart([result], chart)}")
     json.dumps(result)
     return 0
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two output paths name one file, compared without case: the file systems of Windows and macOS
+    laptops ignore it (``same.PNG`` is ``same.png`` there)."""
+    return os.path.normcase(a.resolve()).casefold() == os.path.normcase(b.resolve()).casefold()
 
 
 def check_inputs(model_dir: Path, patient: Path) -> None:

@@ -196,6 +196,7 @@ def test_compare_tells_two_runs_on_one_machine_apart(tmp_path):
 @pytest.mark.parametrize("bad_args", [
     ["--runs", "0"], ["--pipeline-runs", "-1"], ["--warmup", "-1"], ["--formats", ""], ["--chart", "x.jpg"],
     ["--model", "/nonexistent/model"], ["--compare", "a.json", "--json", "b.json"],
+    ["--json", "same.png"], ["--json", "r.png", "--chart", "R.PNG"], ["--json", "d/r.png", "--chart", "D/./R.png"],
 ])
 def test_usage_mistakes_fail_before_measuring(tmp_path, monkeypatch, capsys, bad_args):
     monkeypatch.chdir(tmp_path)
@@ -205,6 +206,15 @@ def test_usage_mistakes_fail_before_measuring(tmp_path, monkeypatch, capsys, bad
     except SystemExit as stop:
         code = stop.code
     assert code == 2, capsys.readouterr()
+
+
+def test_a_chart_that_would_replace_the_json_is_refused_before_measuring(tmp_path, monkeypatch, capsys):
+    """``--json same.png`` put the default chart (the JSON path with .png) over the JSON and said it wrote both."""
+    monkeypatch.setattr("export.benchmark.run_benchmark", lambda **kw: pytest.fail("measured anyway"))
+    assert main(["benchmark", "--json", str(tmp_path / "same.png")]) == 2
+    err = capsys.readouterr().err
+    assert "are the same file" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "same.png").exists()
 
 
 def test_an_unwritable_json_path_fails_before_measuring(tmp_path, monkeypatch, capsys):
