@@ -25,7 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
-from export.benchmark_results import load_results  # noqa: F401 (part of this module's API: --compare)
+from export.benchmark_results import (  # noqa: F401 (load_results: part of this module's API, for --compare)
+    RESULT_VERSION,
+    UNITS,
+    load_results,
+    source_labels,
+)
 from inference.cpu import cpu_info
 from inference.formats import FORMATS, ModelFormat
 
@@ -123,7 +128,7 @@ def _size_mb(model_dir: Path, row: ModelFormat) -> float | None:
             total += sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
         elif path.is_file():
             total += path.stat().st_size
-    return round(total / 1e6, 2) if total else None  # decimal MB, as otscc export (MiB before 2026-11-30)
+    return round(total / 1e6, 2) if total else None  # decimal MB, as otscc export (MiB in version-1 results)
 
 
 def load_variant(row: ModelFormat, runtime: str, model_dir: Path, threads: int | None):
@@ -275,7 +280,8 @@ def run_benchmark(*, model_dir: Path, patient: Path, nomogram: Path, formats: li
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     except ImportError:
         peak = None
-    return {"kind": "otscc-benchmark", "version": 1, "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    return {"kind": "otscc-benchmark", "version": RESULT_VERSION, "units": UNITS,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
             "device": device_facts(), "model_dir": model_dir.name, "patient": patient.name,
             "reference": {"format": ref_pair[0], "runtime": ref_pair[1]}, "runs": runs, "warmup": warmup,
             "pipeline_runs": pipeline_runs, "threads": threads, "peak_rss_mb": peak,
@@ -332,16 +338,18 @@ def format_table(result: dict) -> str:
 
 
 def device_labels(results: list[dict]) -> list[str]:
-    """Column / legend names, one per result; results whose device label is the same (two runs on one machine)
-    are told apart by their thread count and then their file name."""
+    """Column / legend names, one per result, always distinct; results whose device label is the same (two runs on
+    one machine, two laptops of one model) are told apart by their thread count and then the shortest tail of
+    their file paths that differs (``laptopA/result.json``), or, without files, their position."""
     base = [_label(r) for r in results]
     labels = list(base)
-    for i, lab in enumerate(base):
-        if base.count(lab) > 1:
-            threads = results[i].get("threads")
-            source = results[i].get("_source")
-            count = f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
-            labels[i] = lab + count + (f" [{source}]" if source else "")
+    twins = [i for i, lab in enumerate(base) if base.count(lab) > 1]
+    tails = dict(zip(twins, source_labels([str(results[i].get("_source") or f"#{i + 1}") for i in twins]),
+                     strict=True))
+    for i in twins:
+        threads = results[i].get("threads")
+        count = f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
+        labels[i] = f"{base[i]}{count} [{tails[i]}]"
     return labels
 
 

@@ -1,29 +1,84 @@
 """Reading ``otscc benchmark --json`` results back for ``--compare``: a file that is not one, or lacks what the
-comparison reads, is refused with one line (``InputError``) instead of a traceback."""
+comparison reads, is refused with one line (``InputError``) instead of a traceback.
+
+Schema versions (``"version"``):
+
+* 1: ``size_mb`` in MiB (2^20 bytes), as ``otscc benchmark`` wrote it until 2026-11-30 (the shipped
+  ``docs/benchmarks/*.json``). ``load_results`` converts it to decimal MB and says so in ``_notes``.
+* 2: ``size_mb`` in decimal MB (10^6 bytes), like ``otscc export``; the result names every field's unit
+  (``UNITS``).
+
+Any other version is refused: a comparison of numbers whose meaning is unknown would mislead.
+"""
 
 from __future__ import annotations
 
 import json
+import math
+import os
 from pathlib import Path
+
+#: the schema version ``run_benchmark`` writes (bump it whenever a field's meaning changes)
+RESULT_VERSION = 2
+#: versions ``load_results`` reads (older ones converted to the current meaning)
+KNOWN_VERSIONS = (1, 2)
+#: the unit of every number of a version-2 result (written into it as ``"units"``). Memory differs on purpose:
+#: model file sizes in decimal MB as ``otscc export`` prints them, process memory in MiB as the OS reports it.
+UNITS = {"size_mb": "MB (10^6 bytes)", "rss_mb": "MiB (2^20 bytes)", "peak_rss_mb": "MiB (2^20 bytes)",
+         "slice_ms_p50": "ms", "slice_ms_p95": "ms", "load_s": "s", "volume_s": "s", "pipeline_s": "s"}
 
 
 def load_results(paths: list[Path]) -> list[dict]:
+    """Read benchmark results for a comparison, each with ``_source`` (its path, as given) and ``_notes`` (what was
+    converted on reading, for the user).
+
+    Raises:
+        InputError: a file is unreadable, not a benchmark result, of an unknown version, altered (a latency that is
+            not a positive finite number), or given twice.
+    """
     from inference.errors import InputError
 
-    results = []
+    results, seen = [], {}
     for p in paths:
         try:
             data = json.loads(Path(p).read_bytes().decode("utf-8"))
+            identity = _identity(Path(p))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"{p}: not a readable benchmark JSON ({type(exc).__name__}: {exc})"[:300]) from exc
+        if identity in seen:
+            raise InputError(f"{p}: the same file as {seen[identity]}, given twice; give each result once")
+        seen[identity] = p
         if not isinstance(data, dict) or data.get("kind") != "otscc-benchmark":
             raise InputError(f"{p}: not an otscc benchmark result (run otscc benchmark --json FILE)")
+        version = data.get("version")
+        if isinstance(version, bool) or version not in KNOWN_VERSIONS:
+            raise InputError(f"{p}: benchmark result version {version!r}, this otscc-edge reads versions "
+                             f"{', '.join(map(str, KNOWN_VERSIONS))}; compare it with the otscc-edge that wrote it, "
+                             "or measure again with this one")
         problem = _result_problem(data)
         if problem:
             raise InputError(f"{p}: an incomplete or altered benchmark result ({problem}); use the file "
                              "otscc benchmark --json wrote")
-        results.append({**data, "_source": Path(p).name})
+        notes = _upgrade(data, p)
+        results.append({**data, "_source": str(p), "_notes": notes})
     return results
+
+
+def _identity(path: Path) -> tuple:
+    """What makes two paths one file: the same inode (``./a.json`` and ``a.json``, links, other case on Windows
+    and macOS), else the resolved path."""
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino) if st.st_ino else (os.path.normcase(path.resolve()),)
+
+
+def _upgrade(data: dict, path: Path) -> list[str]:
+    """Bring a result to the current version's meaning in place; returns a note per conversion."""
+    if data["version"] == 1:
+        for row in data["rows"]:
+            if row.get("size_mb") is not None:
+                row["size_mb"] = round(row["size_mb"] * 2**20 / 1e6, 2)
+        return [f"{path}: a version-1 result, whose size_mb is in MiB (2^20 bytes); converted to MB (10^6 bytes)"]
+    return []
 
 
 def _result_problem(data: dict) -> str | None:
@@ -37,7 +92,32 @@ def _result_problem(data: dict) -> str | None:
     for i, row in enumerate(rows):
         if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("format", "runtime", "status")):
             return f"row {i} lacks format, runtime or status"
+        name = f"row {i} ({row['format']} / {row['runtime']})"
         p50 = row.get("slice_ms_p50")
-        if row["status"] == "ok" and (isinstance(p50, bool) or not isinstance(p50, (int, float))):
-            return f"row {i} ({row['format']} / {row['runtime']}) is ok but has no numeric slice_ms_p50"
+        if row["status"] == "ok" and not _is_number(p50):
+            return f"{name} is ok but has no numeric slice_ms_p50"
+        if row["status"] == "ok" and not (math.isfinite(p50) and p50 > 0):
+            return f"{name}: slice_ms_p50 is {p50!r}, not a positive number of milliseconds"
+        size = row.get("size_mb")
+        if size is not None and not (_is_number(size) and math.isfinite(size) and size >= 0):
+            return f"{name}: size_mb is {size!r}, not a size"
     return None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def source_labels(sources: list[str]) -> list[str]:
+    """The shortest tails of the files' paths that tell them apart: ``result.json`` when the names differ,
+    ``laptopA/result.json`` and ``laptopB/result.json`` when only their folders do (one file per laptop, collected
+    into folders, all named alike)."""
+    parts = [Path(os.path.abspath(s)).parts for s in sources]
+    labels = []
+    for i, mine in enumerate(parts):
+        others = [p for j, p in enumerate(parts) if j != i]
+        depth = next((d for d in range(1, len(mine) + 1) if all(p[-d:] != mine[-d:] for p in others)), None)
+        # tails of different depths never read alike (one more folder); None: the same path twice (not from
+        # load_results, which refuses it)
+        labels.append("/".join(mine[-depth:]) if depth else f"{sources[i]} #{i + 1}")
+    return labels

@@ -55,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
         check_writable_dir(target.parent)
     if args.compare:
         results = load_results([Path(p) for p in args.compare])
+        for note in (n for r in results for n in r["_notes"]):  # on stderr: stdout is the table
+            print(f"note: {note}", file=sys.stderr)
         print(compare_table(results))
         if chart:
             print(f"chart: {write_chart(results, chart)}")

@@ -98,7 +98,7 @@ def test_compare_refuses_other_json(tmp_path):
 
 
 def _chart_result(cpu: str, ms: dict[str, float]) -> dict:
-    return {"kind": "otscc-benchmark", "device": {"cpu": cpu, "gpu": ""},
+    return {"kind": "otscc-benchmark", "version": 2, "device": {"cpu": cpu, "gpu": ""},
             "rows": [{"format": f, "runtime": "litert", "status": "ok", "slice_ms_p50": v} for f, v in ms.items()]}
 
 
@@ -160,11 +160,12 @@ def test_time_slices_times_exactly_the_runs_asked_for(runs, timed):
 @pytest.mark.parametrize(("content", "message"), [
     (b"\x89PNG\r\n\x1a\n\x00\x00", "not a readable benchmark JSON"),
     ('{"kind": "otscc-benchmark"}'.encode("utf-16"), "not a readable benchmark JSON"),
-    (json.dumps({"kind": "otscc-benchmark", "device": {"cpu": "x"}}).encode(), r"incomplete .*\(no rows\)"),
-    (json.dumps({"kind": "otscc-benchmark", "rows": []}).encode(), r"\(no device.cpu\)"),
-    (json.dumps({"kind": "otscc-benchmark", "device": {"cpu": "x"},
+    (json.dumps({"kind": "otscc-benchmark", "version": 2, "device": {"cpu": "x"}}).encode(),
+     r"incomplete .*\(no rows\)"),
+    (json.dumps({"kind": "otscc-benchmark", "version": 2, "rows": []}).encode(), r"\(no device.cpu\)"),
+    (json.dumps({"kind": "otscc-benchmark", "version": 2, "device": {"cpu": "x"},
                  "rows": [{"format": "onnx", "status": "ok"}]}).encode(), "row 0 lacks format, runtime or status"),
-    (json.dumps({"kind": "otscc-benchmark", "device": {"cpu": "x"},
+    (json.dumps({"kind": "otscc-benchmark", "version": 2, "device": {"cpu": "x"},
                  "rows": [{"format": "onnx", "runtime": "ort", "status": "ok", "slice_ms_p50": None}]}).encode(),
      "ok but has no numeric slice_ms_p50"),
 ])
@@ -251,3 +252,77 @@ def test_self_test_unknown_backend_is_a_usage_error_listing_each_choice_once(cap
     err = capsys.readouterr().err
     choices = err.split("(")[1].split(")")[0].split(", ")
     assert len(choices) == len(set(choices)) and "keras" in choices
+
+
+# -- --compare inputs (found by a review, 2026-11-30) -------------------------------------------------------------
+def _write(path, result):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result))
+    return path
+
+
+def test_compare_labels_files_of_one_name_by_their_folders(tmp_path, capsys):
+    """Each laptop writes result.json; collected into folders, both columns read "AMD EPYC [result.json]"."""
+    from export.benchmark import device_labels
+
+    a = _write(tmp_path / "laptopA" / "result.json", _chart_result("AMD EPYC", {"onnx": 1.0}))
+    b = _write(tmp_path / "laptopB" / "result.json", _chart_result("AMD EPYC", {"onnx": 2.0}))
+    assert device_labels(load_results([a, b])) == ["AMD EPYC [laptopA/result.json]", "AMD EPYC [laptopB/result.json]"]
+    deep = [_write(tmp_path / d / "run" / "result.json", _chart_result("AMD EPYC", {"onnx": 1.0})) for d in "xy"]
+    assert device_labels(load_results([*deep, a])) == ["AMD EPYC [x/run/result.json]", "AMD EPYC [y/run/result.json]",
+                                                       "AMD EPYC [laptopA/result.json]"]
+    assert main(["benchmark", "--compare", str(a), str(b)]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert "laptopA/result.json" in header and "laptopB/result.json" in header
+
+
+def test_compare_refuses_the_same_file_given_twice(tmp_path, monkeypatch, capsys):
+    a = _write(tmp_path / "a.json", _chart_result("AMD EPYC", {"onnx": 1.0}))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError, match="given twice"):
+        load_results([a, tmp_path / "." / "a.json"])
+    assert main(["benchmark", "--compare", "a.json", str(a)]) == 2
+    assert "given twice" in capsys.readouterr().err
+
+
+def test_compare_reads_version_1_sizes_as_mib_and_says_so(tmp_path, capsys):
+    """Version-1 results (docs/benchmarks/*.json) hold size_mb in MiB; version 2 in decimal MB."""
+    old = {**_chart_result("AMD EPYC", {"tflite-fp32": 6.7}), "version": 1}
+    old["rows"][0]["size_mb"] = 1.27
+    path = _write(tmp_path / "old.json", old)
+    new = _write(tmp_path / "new.json", {**_chart_result("Laptop", {"tflite-fp32": 6.7})})
+    first, second = load_results([path, new])
+    assert first["rows"][0]["size_mb"] == 1.33 and "MiB" in first["_notes"][0] and second["_notes"] == []
+    assert main(["benchmark", "--compare", str(path), str(new)]) == 0
+    assert "note: " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("version", [None, 3, "2", True, 0])
+def test_compare_refuses_unknown_versions(tmp_path, capsys, version):
+    result = {**_chart_result("AMD EPYC", {"onnx": 1.0}), "version": version}
+    if version is None:
+        del result["version"]
+    path = _write(tmp_path / "r.json", result)
+    with pytest.raises(InputError, match=r"version .*reads versions 1, 2"):
+        load_results([path])
+
+
+@pytest.mark.parametrize("bad", ["NaN", "-5.0", "0", '"fast"', "Infinity"])
+def test_compare_refuses_latencies_that_are_not_positive_numbers(tmp_path, capsys, bad):
+    """A NaN latency ended in a traceback in export/raster.py; a negative one showed in the table, not the chart."""
+    path = tmp_path / "bad.json"
+    text = json.dumps(_chart_result("AMD EPYC", {"onnx": 1.5})).replace("1.5", bad)
+    path.write_text(text)
+    chart = tmp_path / "c.png"
+    assert main(["benchmark", "--compare", str(path), "--chart", str(chart)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "slice_ms_p50" in err and len(err.strip().splitlines()) == 1
+    assert not chart.exists()
+
+
+def test_a_result_names_its_version_and_units(short_run):
+    from export.benchmark_results import RESULT_VERSION, UNITS
+
+    result, _ = short_run
+    assert result["version"] == RESULT_VERSION == 2 and result["units"]["size_mb"] == UNITS["size_mb"]
+    assert load_results([short_run[1]])[0]["_notes"] == []
