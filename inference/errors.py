@@ -82,6 +82,11 @@ class ExistingResultsError(OutputError):
     name, another study); they are not replaced unless asked (``--overwrite``, or the GUI's question)."""
 
 
+class NothingMeasuredError(OtsccError):
+    """``otscc benchmark`` measured none of the (format, runtime) pairs it was asked for: each one was skipped or
+    failed (its table says why). A non-zero exit, so scripts that benchmark several laptops notice."""
+
+
 class ModelIntegrityError(OtsccError):
     """A model file does not match the SHA-256 its folder's manifest.json records (changed or corrupted).
 

@@ -82,8 +82,14 @@ def run(args: argparse.Namespace) -> int:
                            threads=args.threads, progress=progress)
     print(format_table(result))
     if args.json:
-        write_json(args.json, result)
+        write_json(args.json, result)  # also when nothing was measured: it records why each row was skipped
         print(f"json: {args.json}")
+    measured = [r for r in result["rows"] if r["status"] == "ok" and (formats is None or r["format"] in formats)]
+    if not measured:  # the reference that always runs does not count unless it was asked for
+        from inference.errors import NothingMeasuredError
+
+        raise NothingMeasuredError(f"nothing was measured: {'every format' if formats is None else ', '.join(formats)}"
+                                   " was skipped or failed here (the table says why); no chart was written")
     if chart:
         print(f"chart: {write_chart([result], chart)}")
     json.dumps(result)

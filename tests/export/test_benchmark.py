@@ -326,3 +326,29 @@ def test_a_result_names_its_version_and_units(short_run):
     result, _ = short_run
     assert result["version"] == RESULT_VERSION == 2 and result["units"]["size_mb"] == UNITS["size_mb"]
     assert load_results([short_run[1]])[0]["_notes"] == []
+
+
+def _all_skipped(**kw) -> dict:
+    """What run_benchmark returns on a CPU machine for --formats tensorrt-fp16: only the reference ran."""
+    from dataclasses import asdict
+
+    from export.benchmark import Row, device_facts
+
+    keras = Row("keras", "keras", "fp32", slice_ms_p50=30.0, slice_ms_p95=31.0, volume_s=0.5, size_mb=1.8,
+                dice_vs_reference=1.0, pipeline_s={"segment": 0.5})
+    trt = Row("tensorrt-fp16", "tensorrt", "fp16", status="skipped", reason="BackendUnavailableError: no tensorrt")
+    rows = [keras, trt] if kw["formats"] else [trt]
+    return {"kind": "otscc-benchmark", "version": 2, "device": device_facts(), "patient": "p", "runs": 1,
+            "pipeline_runs": 1, "reference": {"format": "keras", "runtime": "keras"}, "rows": [asdict(r) for r in rows]}
+
+
+@pytest.mark.parametrize("formats", [["--formats", "tensorrt-fp16"], []])
+def test_nothing_measured_is_an_error_without_a_chart(tmp_path, monkeypatch, capsys, formats):
+    """Every requested row skipped (the reference that always runs does not count) gave rc 0 and an empty chart."""
+    monkeypatch.setattr("export.benchmark.run_benchmark", _all_skipped)
+    out = tmp_path / "r.json"
+    assert main(["benchmark", *formats, "--json", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "nothing was measured" in err and len(err.strip().splitlines()) == 1
+    assert json.loads(out.read_text())["rows"][-1]["status"] == "skipped"  # the JSON records the skips
+    assert not out.with_suffix(".png").exists()
