@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 
-from inference.commands import positive_int
+from inference.commands import THREADS_HELP, thread_count
 from inference.errors import OtsccError
 
 
@@ -24,9 +24,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="patient folder to open at start (default: none, open one from the File menu)")
     parser.add_argument("--backend", default=None, choices=["auto", *BACKENDS],
                         help="segmentation backend (default: the last one chosen in Settings, else auto)")
-    parser.add_argument("--threads", type=positive_int, default=None,
-                        help="CPU threads for the backend (default: the last one chosen in Settings, else the "
-                             "backend's choice)")
+    parser.add_argument("--threads", type=thread_count, default=None,
+                        help=f"CPU threads for the backend; {THREADS_HELP} (default: the last one chosen in "
+                             "Settings, else the backend's choice)")
 
 
 def display_problem(environ=os.environ, platform: str = sys.platform) -> str | None:

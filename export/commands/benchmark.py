@@ -14,7 +14,7 @@ from pathlib import Path
 
 from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL, SAMPLE_PATIENT
 from inference.atomic import write_json
-from inference.commands import nonnegative_int, positive_int
+from inference.commands import THREADS_HELP, nonnegative_int, positive_int, thread_count
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,8 +27,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="timed single-slice runs per backend, in rotating blocks of 10 across all backends (default: 30)")
     a("--warmup", type=nonnegative_int, default=5, help="untimed warm-up runs before each block (default: 5)")
     a("--pipeline-runs", type=positive_int, default=3, help="whole-pipeline runs per backend (default: 3)")
-    a("--threads", type=positive_int, default=None,
-      help="CPU threads for every runtime (default: each runtime's choice)")
+    a("--threads", type=thread_count, default=None,
+      help=f"CPU threads for every runtime; {THREADS_HELP} (default: each runtime's choice)")
     a("--json", metavar="FILE", help="write the full results as JSON (default: none)")
     a("--chart", metavar="FILE.png", help="write a bar chart (default: beside --json as .png, else none)")
     a("--compare", nargs="+", metavar="RESULT.json",

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 
 from inference.assets import DEFAULT_SEG_MODEL
-from inference.commands import nonnegative_int, positive_int
+from inference.commands import THREADS_HELP, nonnegative_int, positive_int, thread_count
 from inference.errors import InputError
 from inference.formats import FORMATS
 
@@ -36,8 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "test split (default: none; int8 formats are then skipped and nothing is validated)")
     parser.add_argument("--validate-patients", type=nonnegative_int, default=None, metavar="N",
                         help="validate on the first N test-split patients (default: all; 0: no validation)")
-    parser.add_argument("--threads", type=positive_int, default=None,
-                        help="CPU threads for the runtimes during validation (default: runtime choice, max 4)")
+    parser.add_argument("--threads", type=thread_count, default=None,
+                        help=f"CPU threads for the runtimes during validation; {THREADS_HELP} (default: runtime "
+                             "choice, max 4)")
     parser.add_argument("--calibration-patients", type=positive_int, default=defaults.calibration_patients,
                         help="training-split patients sampled for calibration and QAT (default: %(default)s)")
     parser.add_argument("--calibration-slices", type=positive_int, default=defaults.calibration_slices,

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
 from inference.atomic import atomic_path
-from inference.commands import positive_int
+from inference.commands import THREADS_HELP, thread_count
 from inference.commands.inspect import add_sequence_arguments
 from inference.errors import InputError, OtsccError
 from inference.memory import release_memory
@@ -50,8 +50,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                    help="CSV with a patient_id column and age,sex,ct_stage,cn_status,doi_mm (default: none)")
     a("--backend", default="auto", help="segmentation backend, or auto for the fastest that works here "
                                         "(default: auto)")
-    a("--threads", type=positive_int, default=None, help="CPU threads for the backend, 1 or more (default: the "
-                                                         "backend's choice)")
+    a("--threads", type=thread_count, default=None, help=f"CPU threads for the backend, 1 or more; {THREADS_HELP} "
+                                                          "(default: the backend's choice)")
     a("--model", default=str(DEFAULT_SEG_MODEL), help="segmentation model folder (default: the shipped one)")
     a("--nomogram", default=str(DEFAULT_NOMOGRAM), help="nomogram JSON (default: the shipped one)")
     a("--register", choices=("auto", "always", "never"), default="auto",

@@ -42,7 +42,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from inference.assets import ASSETS, DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL, SAMPLE_PATIENT
-from inference.commands import positive_int
+from inference.commands import THREADS_HELP, thread_count
 from inference.errors import InputError, OtsccError
 
 SELFTEST_DIR = ASSETS / "selftest"
@@ -97,8 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--model", default=str(DEFAULT_SEG_MODEL), help="segmentation model folder (default: the shipped one)")
     a("--nomogram", default=str(DEFAULT_NOMOGRAM), help="nomogram JSON (default: the shipped one)")
     a("--reference", default=str(SELFTEST_DIR), help="self-test reference folder (default: the shipped one)")
-    a("--threads", type=positive_int, default=None,
-      help="CPU threads for the backends (default: each backend's choice)")
+    a("--threads", type=thread_count, default=None,
+      help=f"CPU threads for the backends; {THREADS_HELP} (default: each backend's choice)")
     a("--save-features", metavar="FILE.json",
       help="also write the radiomics features computed here, to compare two installs exactly (default: none)")
 

@@ -98,3 +98,21 @@ def test_help_does_not_import_heavy_modules():
             "if m in sys.modules]\nprint(heavy)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.parametrize("command", ["predict", "self-test", "benchmark"])
+def test_more_threads_than_cpus_is_accepted_with_one_warning(monkeypatch, capsys, command):
+    """--threads 99 on 2 cores ran 40x slower without a word; it is still accepted (oversubscribing on purpose)."""
+    from inference.cli import _build_parser
+
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    extra = ["x", "--out", "y"] if command == "predict" else []
+    args = _build_parser(command).parse_args([command, *extra, "--threads", "99"])
+    assert args.threads == 99
+    err = capsys.readouterr().err
+    assert err.count("warning: --threads 99 is more than the 2 CPU threads") == 1 and "slower" in err
+    assert _build_parser(command).parse_args([command, *extra, "--threads", "2"]).threads == 2
+    assert capsys.readouterr().err == ""
+    with pytest.raises(SystemExit):
+        _build_parser(command).parse_args([command, "--help"])
+    assert "is allowed but much slower" in " ".join(capsys.readouterr().out.split())  # the help says so too
