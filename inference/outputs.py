@@ -110,3 +110,19 @@ def check_writable_dir(out: str | Path) -> Path:
         raise OutputError(f"{out}: cannot write results there ({exc.strerror or exc}); choose a folder you can "
                           "write to") from exc
     return out
+
+
+def check_output_file(path: str | Path, option: str) -> Path:
+    """Make sure a file named on the command line (``option``: ``--json``, ``--save-features``) can be written
+    before any long work: not a folder, and its folder (created when missing, as the writers do) writable.
+
+    Raises:
+        OutputError: ``path`` is a folder, a part of its path is a file, or its folder cannot be written to.
+    """
+    from inference.errors import OutputError
+
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{option} {path} is a folder; give a file name")
+    check_writable_dir(path.parent)
+    return path

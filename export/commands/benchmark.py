@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from export.benchmark import compare_table, format_table, load_results, run_benchmark, write_chart
-    from inference.errors import InputError, OutputError
-    from inference.pipeline import check_writable_dir
+    from inference.errors import InputError
+    from inference.outputs import check_output_file
 
     chart = Path(args.chart) if args.chart else (Path(args.json).with_suffix(".png") if args.json else None)
     if chart is not None and chart.suffix.lower() != ".png":
@@ -49,10 +49,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json and chart and _same_file(Path(args.json), chart):  # the chart would replace the measurement
         raise InputError(f"--json {args.json} and the chart {chart} are the same file; name the JSON FILE.json "
                          "(the chart then goes beside it as FILE.png) or give the chart another name with --chart")
-    for target in filter(None, (Path(args.json) if args.json else None, chart)):  # fail now, not after the run
-        if target.is_dir():
-            raise OutputError(f"{target} is a folder; give a file name")
-        check_writable_dir(target.parent)
+    for option, target in (("--json", args.json), ("--chart", chart)):  # fail now, not after the run
+        if target:
+            check_output_file(target, option)
     if args.compare:
         results = load_results([Path(p) for p in args.compare])
         for note in (n for r in results for n in r["_notes"]):  # on stderr: stdout is the table

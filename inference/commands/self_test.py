@@ -466,10 +466,14 @@ def format_table(checks: list[Check]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from inference.outputs import check_output_file
+
     start = time.perf_counter()
+    # checked first: a folder given as --save-features used to fail after every check, with no table printed
+    features_out = check_output_file(args.save_features, "--save-features") if args.save_features else None
     checks = run_self_test(model_dir=Path(args.model), nomogram=Path(args.nomogram),
                            reference_dir=Path(args.reference), backends=args.backends, threads=args.threads,
-                           features_out=Path(args.save_features) if args.save_features else None)
+                           features_out=features_out)
     failed = any(c.status == "fail" for c in checks)
     if args.json:
         json.dump({"passed": not failed, "seconds": round(time.perf_counter() - start, 2),

@@ -292,3 +292,15 @@ def test_no_reference_is_written_where_a_cpu_runtime_is_missing(tmp_path, monkey
         made.make_reference(out=out)
     assert "litert-gpu" not in str(err.value)  # GPU-only backends are never part of the reference
     assert not out.exists()
+
+
+@pytest.mark.parametrize("where", ["folder", "under_a_file"])
+def test_a_save_features_path_that_cannot_take_the_file_fails_before_any_check(tmp_path, monkeypatch, capsys, where):
+    """--save-features FOLDER ended in an IsADirectoryError traceback after the whole run, its table never printed."""
+    monkeypatch.setattr(st, "run_self_test", lambda **kw: pytest.fail("ran the checks anyway"))
+    (tmp_path / "a_file").write_text("x")
+    target = tmp_path if where == "folder" else tmp_path / "a_file" / "features.json"
+    assert main(["self-test", "--save-features", str(target)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("otscc self-test: error: ") and len(err.strip().splitlines()) == 1
+    assert ("is a folder; give a file name" if where == "folder" else "is a file, not a folder") in err
