@@ -34,6 +34,34 @@ log = logging.getLogger(__name__)
 DELEGATE_ENV = "OTSCC_LITERT_GPU_DELEGATE"
 
 
+#: what LiteRT's ``load_delegate`` calls in a delegate library (an "external delegate")
+DELEGATE_ENTRY_POINTS = ("tflite_plugin_create_delegate", "tflite_plugin_destroy_delegate")
+
+
+def check_delegate_library(library: str) -> None:
+    """Refuse, with the reason, a delegate library LiteRT's ``load_delegate`` would not load. Given a missing file,
+    or a library without the external-delegate entry points, LiteRT leaves a half-built ``Delegate`` whose
+    ``__del__`` prints an "Exception ignored ... AttributeError" traceback on stderr, even in a run that then
+    succeeds on another backend (and a library without the entry points raised a bare AttributeError).
+
+    Raises:
+        BackendUnavailableError: the file is missing, cannot be loaded, or is not a delegate library.
+    """
+    import ctypes
+
+    named = f"GPU delegate {library!r}"
+    if ("/" in library or os.sep in library) and not Path(library).is_file():  # a bare name: the loader's search
+        raise BackendUnavailableError(f"{named}: no such file; set {DELEGATE_ENV} to the vendor's delegate library")
+    try:
+        handle = ctypes.CDLL(library)  # loaded once more by LiteRT: the same handle, the library is not run twice
+    except OSError as exc:
+        raise BackendUnavailableError(f"{named} cannot be loaded ({runtime_message(exc)})") from exc
+    missing = [name for name in DELEGATE_ENTRY_POINTS if not hasattr(handle, name)]
+    if missing:
+        raise BackendUnavailableError(f"{named} is not a TensorFlow Lite delegate library (it has no "
+                                      f"{' or '.join(missing)}); set {DELEGATE_ENV} to the vendor's GPU delegate")
+
+
 class LiteRTGpuBackend(SegBackend):
     name = "litert-gpu"
 
@@ -63,6 +91,7 @@ class LiteRTGpuBackend(SegBackend):
             raise BackendUnavailableError(f"ai-edge-litert's interpreter cannot be loaded ({type(exc).__name__}: "
                                           f"{exc})") from exc
 
+        check_delegate_library(library)
         try:
             handle = load_delegate(library)
         except (ValueError, OSError, RuntimeError) as exc:

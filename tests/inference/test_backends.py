@@ -390,3 +390,22 @@ def test_cpu_info_is_read_once_and_matches_both_spellings():
     assert info.has("AVX512VNNI", "avx_vnni") == "AVX512VNNI"
     assert info.has("amx_int8", "avx_vnni") == "avx_vnni"
     assert info.has("amx_int8") is None
+
+
+@pytest.mark.parametrize(("library", "reason"), [("/nonexistent/delegate.so", "no such file"),
+                                                 ("libc.so.6", "not a TensorFlow Lite delegate library")])
+def test_a_bad_litert_gpu_delegate_gives_its_reason_without_a_traceback(library, reason):
+    """OTSCC_LITERT_GPU_DELEGATE=/nonexistent.so printed "Exception ignored in: <function Delegate.__del__ ...>
+    AttributeError" on stderr, even when the run then succeeded on another backend."""
+    if not (DEFAULT_SEG_MODEL / "model_fp16.tflite").is_file():
+        pytest.skip("no model_fp16.tflite shipped")
+    if library.startswith("libc") and not sys.platform.startswith("linux"):
+        pytest.skip("libc.so.6 is Linux's")
+    code = ("import gc\nfrom inference.assets import DEFAULT_SEG_MODEL\nfrom inference.backends import base\n"
+            "try:\n    base.load_backend('litert-gpu', DEFAULT_SEG_MODEL, threads=1)\n"
+            "except base.BackendUnavailableError as exc:\n    print('refused:', exc)\ngc.collect()\n")
+    env = {**os.environ, "OTSCC_LITERT_GPU_DELEGATE": library}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env,
+                            timeout=300)
+    assert "Exception ignored" not in result.stderr and "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0 and f"refused: GPU delegate {library!r}" in result.stdout and reason in result.stdout
