@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from inference import __version__
@@ -62,6 +63,26 @@ RUNTIME_COMMANDS = frozenset({"inspect", "predict", "gui", "self-test"})
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit code.
+
+    Output piped into a reader that stops early (``otscc benchmark --compare ... | head -1``) ends quietly, as Unix
+    tools do, with exit code 141 (128 + SIGPIPE, what the shell reports for ``yes | head -1``): a script under
+    ``set -o pipefail`` still sees that the output was cut. The rest of stdout goes to devnull, so Python's flush at
+    exit cannot raise again."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            if sys.stdout is not None:  # None in a GUI bundle without a console
+                sys.stdout.flush()  # piped output is block-buffered: a closed pipe shows here, not at exit
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
+
+
+def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
     if command in RUNTIME_COMMANDS:

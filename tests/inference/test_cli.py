@@ -116,3 +116,20 @@ def test_more_threads_than_cpus_is_accepted_with_one_warning(monkeypatch, capsys
     with pytest.raises(SystemExit):
         _build_parser(command).parse_args([command, "--help"])
     assert "is allowed but much slower" in " ".join(capsys.readouterr().out.split())  # the help says so too
+
+
+@pytest.mark.parametrize("args", [["benchmark", "--compare", "docs/benchmarks/epyc_2core.json"],
+                                  ["inspect", "--json", "assets/sample_patient"]])
+def test_output_into_a_closed_pipe_ends_quietly_with_141(args):
+    """`otscc benchmark --compare ... | head -1` ended in a BrokenPipeError traceback, exit code 1."""
+    import os
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has gone before the first line: every write to stdout fails with EPIPE
+    try:
+        result = subprocess.run([sys.executable, "-m", "inference.cli", *args], stdout=write_end,
+                                stderr=subprocess.PIPE, text=True, cwd=REPO, timeout=120)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
+    assert result.returncode == 141
