@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
+    QApplication,
     QFileDialog,
     QFrame,
     QLabel,
@@ -258,6 +259,7 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
             return
         self.statusBar().clearMessage()  # e.g. "Exported to" the previous patient's folder
         self.session.set_loaded(result)
+        self._focus_views()
         release_memory()  # the previous patient's arrays were just dropped
         self._remember(result.path)
         # what reading the images said too (duplicate DICOM files, files skipped), as the command line prints it
@@ -285,6 +287,14 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
 
     def _on_segmented(self, result: Segmented) -> None:
         self.session.set_segmented(result)
+        self._focus_views()
+
+    def _focus_views(self) -> None:
+        """The arrow keys change slices from here (they scrolled the side panel); never taken from a clinical value
+        being typed meanwhile."""
+        focused = QApplication.focusWidget()
+        if focused is None or not self.clinical_panel.isAncestorOf(focused):
+            self.viewer.focus_first()
 
     def recompute(self) -> None:
         """Radiomics and nomogram again from the displayed (edited) mask and the clinical values."""

@@ -78,6 +78,19 @@ class _GraphicsView(pg.GraphicsView):
         super().__init__()
         self.view = view
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._show_focus(False)
+
+    def _show_focus(self, focused: bool) -> None:
+        """A frame on the view that takes the keys (arrows: slices), so keyboard users see where they are."""
+        self.setStyleSheet(f"border: 2px solid {'#2f7de1' if focused else 'transparent'};")
+
+    def focusInEvent(self, ev) -> None:  # noqa: N802
+        self._show_focus(True)
+        super().focusInEvent(ev)
+
+    def focusOutEvent(self, ev) -> None:  # noqa: N802
+        self._show_focus(False)
+        super().focusOutEvent(ev)
 
     def keyPressEvent(self, ev) -> None:  # noqa: N802
         steps = {Qt.Key.Key_Up: 1, Qt.Key.Key_Right: 1, Qt.Key.Key_PageUp: 1,

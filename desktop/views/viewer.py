@@ -61,6 +61,12 @@ class ViewerWidget(QWidget):
     def visible_views(self) -> list[SliceView]:
         return list(self.ortho.values()) if self.model.layout == "orthogonal" else list(self.side.values())
 
+    def focus_first(self) -> None:
+        """Give the keys to the first visible view (after a load or a segmentation the arrows scrolled the panel)."""
+        views = self.visible_views()
+        if views:
+            views[0].graphics.setFocus()
+
     def fit_all(self) -> None:
         for view in self.visible_views():
             view.fit()

@@ -112,3 +112,17 @@ def test_folder_dialogs_start_where_the_last_one_ended(window, tmp_path, monkeyp
     assert window._ask_directory("Open a patient folder")
     assert started[1] == str(tmp_path / "exports")
     assert window._ask_directory.__self__.settings.value("dialogs/open_folder") == str(tmp_path / "patients")
+
+
+def test_after_a_load_the_arrow_keys_change_slices(window):
+    """Focus sat on the side panel after Open and Segment: Down scrolled the panel instead of the slice."""
+    open_and_wait(window, SAMPLE_PATIENT)
+    view = window.viewer.visible_views()[0]
+    assert view.graphics.hasFocus() and "#2f7de1" in view.graphics.styleSheet()  # and it shows
+    before = window.model.cursor
+    QTest.keyClick(view.graphics, Qt.Key.Key_Down)
+    assert window.model.cursor != before
+    window.clinical_panel.age.setFocus()  # typing a value while it segments: the focus stays there
+    window.segment()
+    assert wait_job(window) == ("segment", "finished"), window.presenter.reports
+    assert window.clinical_panel.age.hasFocus()
