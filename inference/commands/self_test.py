@@ -366,7 +366,8 @@ def check_backend(candidate: SegCandidate, prepared, reference: Reference | None
     versus_float = "" if entry is None else f"; {dice(result.mask.array, reference.mask.array):.4f} vs the float mask"
     return Check(name, "pass" if score >= MIN_DICE else "fail",
                  f"Dice {score:.4f} (>= {MIN_DICE}) vs {against}{versus_float}; "
-                 f"{int((result.mask.array > 0).sum())} voxels; {backend.describe().get('device')}", seconds, score)
+                 f"{int((result.mask.array > 0).sum())} voxels; {backend.format_name} on "
+                 f"{backend.describe().get('device')}", seconds, score)
 
 
 def feature_deviations(actual: dict[str, float], expected: dict[str, float]) -> tuple[list[str], float]:
@@ -435,7 +436,9 @@ def run_self_test(*, model_dir: Path = DEFAULT_SEG_MODEL, nomogram: Path = DEFAU
         raise OtsccError(f"the reference mask is not on the sample's CE-T1 grid; {REGENERATE}")
     seg_rows = [check_backend(c, fixed, reference, model_dir, threads) for c in candidates]
     if not any(r.status == "pass" for r in seg_rows):
-        seg_rows.append(Check("segment (any backend)", "fail", "no backend could segment the sample here"))
+        tested = "those --backends named" if backends else "every backend that can run here"
+        seg_rows.append(Check("segment (any backend)", "fail", f"none of the backends tested ({tested}) segmented "
+                                                               "the sample"))
     checks += seg_rows
     start = time.perf_counter()
     prediction = pipeline.score(fixed, reference.mask, load_clinical(sample_dir))
