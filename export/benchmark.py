@@ -277,11 +277,19 @@ def run_benchmark(*, model_dir: Path, patient: Path, nomogram: Path, formats: li
     try:
         import resource
 
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        # ru_maxrss is KiB on Linux, bytes on macOS
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (2 ** 20 if platform.system() == "Darwin" else 1024)
     except ImportError:
         peak = None
+    import datetime
+
+    from inference import __version__
+    from inference.backends.manifest import find_manifest, sha256_file
+
+    manifest = find_manifest(model_dir)  # which model build was timed: results of two builds must not be mixed
     return {"kind": "otscc-benchmark", "version": RESULT_VERSION, "units": UNITS,
-            "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+            "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),  # with its UTC offset
+            "otscc_edge": __version__, "model_manifest_sha256": sha256_file(manifest.path) if manifest else None,
             "device": device_facts(), "model_dir": model_dir.name, "patient": patient.name,
             "reference": {"format": ref_pair[0], "runtime": ref_pair[1]}, "runs": runs, "warmup": warmup,
             "pipeline_runs": pipeline_runs, "threads": threads, "peak_rss_mb": peak,

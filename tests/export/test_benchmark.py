@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 
 import pytest
 
@@ -326,6 +327,13 @@ def test_a_result_names_its_version_and_units(short_run):
     result, _ = short_run
     assert result["version"] == RESULT_VERSION == 2 and result["units"]["size_mb"] == UNITS["size_mb"]
     assert load_results([short_run[1]])[0]["_notes"] == []
+    from inference import __version__
+    from inference.assets import DEFAULT_SEG_MODEL
+    from inference.backends.manifest import find_manifest, sha256_file
+
+    assert result["otscc_edge"] == __version__  # which build, of the product and of the model, was timed
+    assert result["model_manifest_sha256"] == sha256_file(find_manifest(DEFAULT_SEG_MODEL).path)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", result["created"])  # with its UTC offset
 
 
 def _all_skipped(**kw) -> dict:
