@@ -52,14 +52,13 @@ class DialogLaunchers:
         """File > Choose sequences: which series is CE-T1, T2 and T1, for the open patient, whatever was decided
         automatically (a wrong automatic choice could not be corrected before); OK reopens the patient with the
         choice once the series are read. False when there is nothing to choose from or a job runs."""
-        from desktop.series_table import describe_candidates
 
         s = self.session
         if s.prepared is None or self._busy():
             return False
         path, current = s.path, {role: ref.key for role, ref in s.prepared.patient.roles.items()}
         # the DICOM headers are read off the GUI thread: seconds for a large study
-        return self.start_job("series", lambda progress, cancelled: describe_candidates(path),
+        return self.start_job("series", lambda progress, cancelled: _candidates(path, cancelled),
                               lambda rows: self._ask_sequences(path, rows, current))
 
     def _ask_sequences(self, path, rows, current: dict) -> None:
@@ -71,3 +70,14 @@ class DialogLaunchers:
         dialog.accepted.connect(lambda: dialog.choice() != current and self.open_patient(path, dialog.choice()))
         self.roles_dialog = dialog
         dialog.open()
+
+
+def _candidates(path, cancelled) -> list:
+    """The roles dialog's rows, unless Cancel was pressed meanwhile (then no dialog opens)."""
+    from desktop.series_table import describe_candidates
+    from inference.errors import CancelledError
+
+    rows = describe_candidates(path)
+    if cancelled():
+        raise CancelledError("cancelled")
+    return rows

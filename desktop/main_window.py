@@ -50,6 +50,8 @@ JOB_STAGES = {"load": ("load", "register"), "segment": ("preprocess", "segment",
 JOB_TITLES = {"load": "Loading the patient", "segment": "Segmentation", "rescore": "Risk update",
               "export": "Export", "series": "Reading the series"}
 MAX_RECENT = 8
+#: the narrowest the side column's scroll area gets (its panels need 520 px; narrower, it scrolls sideways)
+MIN_SIDE_WIDTH = 300
 DEFAULT_SIZE = (1600, 1000)
 GEOMETRY_KEY = "window/geometry"
 
@@ -141,8 +143,10 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         scroll.setWidget(side)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(side.minimumWidth() + scroll.verticalScrollBar().sizeHint().width())
+        # at 150-200 % scaling 520 px do not fit beside the images: the column then scrolls sideways too, rather
+        # than making the window wider than the screen (Cancel and the disclaimer were off-screen)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        scroll.setMinimumWidth(MIN_SIDE_WIDTH)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.viewer)
         splitter.addWidget(scroll)
@@ -187,6 +191,9 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         return True
 
     def cancel(self) -> None:
+        if self._pending_export is not None:  # the export waiting for this job is cancelled with it
+            self._pending_export = None
+            self.statusBar().showMessage("Export cancelled.", 8000)
         if self.runner.busy:
             self.runner.cancel()
             self.progress.cancelling()
@@ -225,7 +232,8 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
             if name == "rescore" and outcome == "finished":
                 self.export(folder)
             else:
-                self.statusBar().showMessage(f"Export not started: the risk update {outcome}.", 8000)
+                said = {"failed": "failed", "cancelled": "was cancelled"}.get(outcome, outcome)
+                self.statusBar().showMessage(f"Export not started: the risk update {said}.", 8000)
 
     # -- opening -------------------------------------------------------------------------------------
     def open_dialog(self) -> None:
@@ -483,6 +491,7 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         if not self.may_discard_edits():
             event.ignore()
             return
+        self._pending_export = None  # no folder dialog after the window closed
         self.runner.wait()
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         self.settings.sync()

@@ -70,15 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     ``set -o pipefail`` still sees that the output was cut. The rest of stdout goes to devnull, so Python's flush at
     exit cannot raise again."""
     try:
-        try:
-            return _main(argv)
-        finally:
-            if sys.stdout is not None:  # None in a GUI bundle without a console
-                sys.stdout.flush()  # piped output is block-buffered: a closed pipe shows here, not at exit
+        code = _main(argv)  # another exception propagates as it is: a crash is never reported as a closed pipe
+        if sys.stdout is not None:  # None in a GUI bundle without a console
+            sys.stdout.flush()  # piped output is block-buffered: a closed pipe shows here, not at exit
+        return code
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):  # stdout is not a real file (a test's capture, say)
+            pass
         return 141
 
 

@@ -156,9 +156,10 @@ def pseudonym(study_uid: str) -> str:
 
 
 def _iter_files(root: Path):
-    count = 0
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
+    count, seen = 0, set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):  # series folders may be links
+        seen.add(os.path.realpath(dirpath))  # a link back to a folder already walked (a loop) is not followed
+        dirnames[:] = sorted(d for d in dirnames if os.path.realpath(os.path.join(dirpath, d)) not in seen)
         for name in sorted(filenames):
             count += 1
             if count > MAX_FILES:
@@ -258,7 +259,9 @@ def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
         uid = str(ds.get("SeriesInstanceUID", "") or "")
         pos, ori = ds.get("ImagePositionPatient"), ds.get("ImageOrientationPatient")
         if not uid or pos is None or ori is None or "Rows" not in ds or "Columns" not in ds:
-            skipped["DICOM without image geometry (e.g. DICOMDIR, report)"] += 1
+            enhanced = "PerFrameFunctionalGroupsSequence" in ds  # its geometry lives in the functional groups
+            skipped["multi-frame (enhanced) DICOM, not supported yet: export the series as classic single-frame "
+                    "images" if enhanced else "DICOM without image geometry (e.g. DICOMDIR, report)"] += 1
             continue
         try:
             item = _Slice(

@@ -138,8 +138,20 @@ def _load_override(value: str | Path, role: str, max_voxels: int) -> tuple[Volum
                 "its SeriesInstanceUID/series number.",
                 candidates=[s.summary() for s in series],
             )
-        return dicom.read_series(series[0], max_voxels=max_voxels), f"{series[0].label} chosen by the user"
+        volume = _read_mr_series(series[0], role, max_voxels)
+        volume.meta["study"] = dicom.pseudonym(str(series[0].header.get("StudyInstanceUID", "")))  # not the UID
+        return volume, f"{series[0].label} chosen by the user"
     raise PatientNotFoundError(f"--{role} {value}: no such file or folder.")
+
+
+def _read_mr_series(series: dicom.DicomSeries, role: str, max_voxels: int) -> Volume:
+    """Read a series chosen for ``role``: automatic choices exclude other modalities, a user's choice may not (a CT
+    as CE-T1 got a confident 68 %)."""
+    modality = series.info().modality
+    if modality and modality.upper() != "MR":
+        raise InputError(f"{series.label} chosen as {ROLE_LABELS[role]} is {modality}, not MR: the model reads MRI "
+                         "only; choose an MR series")
+    return dicom.read_series(series, max_voxels=max_voxels)
 
 
 def _load_files(root, named, overrides, load_mask, max_voxels) -> Patient:
@@ -231,7 +243,8 @@ def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
                 "them cet1/t2/t1 (e.g. 'cet1.nii.gz').",
                 cli_hint="Or give --cet1/--t2/--t1.",
             )
-        raise PatientNotFoundError(f"{root}: no DICOM series or NIfTI/NRRD/MHA images found.")
+        raise PatientNotFoundError(f"{root}: no DICOM series or NIfTI/NRRD/MHA images found"
+                                   + (f" ({'; '.join(notes)})." if notes else "."))  # e.g. enhanced DICOM, a .zip
     fixed, volumes, roles = {}, {}, {}
     for role, value in overrides.items():
         key = _resolve_series_key(value, series)
@@ -257,17 +270,16 @@ def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
         if role in roles:
             continue
         chosen = by_uid[decision.key]
-        modality = chosen.info().modality
-        if modality and modality.upper() != "MR":  # automatic choices exclude these; a --cet1/--t2/--t1 may not
-            raise InputError(f"{chosen.label} chosen as {ROLE_LABELS[role]} is {modality}, not MR: the model reads "
-                             "MRI only; choose an MR series")
-        volumes[role] = dicom.read_series(chosen, max_voxels=max_voxels)
+        volumes[role] = _read_mr_series(chosen, role, max_voxels)
         roles[role] = decision
         warnings.extend(chosen.warnings)
     studies = dicom.study_uids([by_uid[d.key] for d in roles.values() if d.key in by_uid])
-    if len(studies) > 1:  # e.g. another patient's T2 beside this one's CE-T1
-        warnings.append(f"the sequences come from {len(studies)} different studies (StudyInstanceUID): check that "
-                        "CE-T1, T2 and T1 are the same patient's, from one session")
+    # series given as folders too (by pseudonym: Volume.meta holds no identifier)
+    chosen_studies = {dicom.pseudonym(u) for u in studies} | {v.meta["study"] for v in volumes.values()
+                                                              if v.meta.get("study")}
+    if len(chosen_studies) > 1:  # e.g. another patient's T2 beside this one's CE-T1
+        warnings.append(f"the sequences come from {len(chosen_studies)} different studies (StudyInstanceUID): "
+                        "check that CE-T1, T2 and T1 are the same patient's, from one session")
     elif len(dicom.group_by_study(series)) > 1:
         warnings.append(f"the folder holds {len(dicom.group_by_study(series))} studies; check the roles")
     study = sorted(studies)[0] if studies else str(root.resolve())

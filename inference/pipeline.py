@@ -275,6 +275,10 @@ class Pipeline:
         warnings = list(prepared.warnings)
         if measures.volume_ml > 0:
             warnings += tumor_coverage_warnings(prepared, mask)
+            ends = [name for name, plane in (("first", mask.array[0]), ("last", mask.array[-1])) if plane.any()]
+            if ends:  # the scan may have cut it: volume, diameter, DOI and texture then describe a part
+                warnings.append(f"the tumor found reaches the {' and '.join(ends)} CE-T1 slice: it may extend beyond "
+                                "the scanned volume, so its size and the risk may be underestimated")
         if measures.largest_diameter_mm > PLAUSIBLE_DIAMETER_MM:  # a brain MR gave 168 mm and a risk of 74 %
             warnings.append(f"the tumor found is {measures.largest_diameter_mm:.0f} mm across, more than any tongue "
                             f"tumor ({PLAUSIBLE_DIAMETER_MM} mm): check that the images are tongue MRI and the mask")

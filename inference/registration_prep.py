@@ -156,7 +156,8 @@ def field_coverage(fixed: Volume, moving: Geometry, transform: sitk.Transform | 
 
     if region is None:
         image = shrink(sitk.Cast(fixed.to_image(), sitk.sitkFloat32), settings.level_spacings_mm[-1])
-        region = sitk.GetArrayViewFromImage(head_mask(image, replace(settings, mask_margin_mm=0.0))) > 0
+        # a copy: a view of the temporary mask image would outlive it (a segfault, seen once in four runs)
+        region = sitk.GetArrayFromImage(head_mask(image, replace(settings, mask_margin_mm=0.0))) > 0
         grid = Geometry.from_image(image)
     else:
         grid = fixed.geometry

@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsEllipseItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsEllipseItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from desktop.mask_edit import MaskEditor
 from desktop.model import INVERT_Y, ORIENTATION, PLANE_AXES, SEQUENCE_LABELS, ViewerModel
@@ -124,6 +124,8 @@ class SliceView(QWidget):
         self.setObjectName(f"view_{plane}_{role or 'current'}")
         self.title = QLabel(self)
         self.title.setStyleSheet("color: #ddd; background: #202020; padding: 2px 6px;")
+        # clipped when narrow, never widening the window (at 150-200 % scaling it outgrew a 1366 px screen)
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.graphics = _GraphicsView(self)
         self.graphics.setBackground("k")
         self.box = _SliceViewBox(self)

@@ -101,6 +101,29 @@ def _is_patient_dir(folder: Path) -> bool:
     return any(f.is_file() and image_suffix(f) and role_from_name(strip_suffix(f)) in ROLES for f in folder.iterdir())
 
 
+def holds_images(folder: Path, limit: int = 500) -> bool:
+    """Whether ``folder`` (or a folder in it) holds an image file or a DICOM file, looking at ``limit`` files at
+    most: a skipped folder that does may be a patient the user expected to run."""
+    from inference.imagefile import image_suffix
+
+    seen = 0
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        seen += 1
+        if seen > limit:
+            return False
+        if image_suffix(path) or path.suffix.lower() == ".dcm":
+            return True
+        try:
+            with open(path, "rb") as fh:
+                if fh.read(132)[128:] == b"DICM":
+                    return True
+        except OSError:
+            continue
+    return False
+
+
 def not_patients(root: Path, patients: list[Path]) -> list[Path]:
     """The sub-folders of a detected batch that are not taken as patients (said, never passed over in silence)."""
     return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p not in patients)
@@ -272,11 +295,15 @@ SKIPPED_REASON = ("not taken as a patient: no image file named by sequence (cet1
 def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] = ()) -> int:
     rows, failed, summary_error, written = [], 0, None, {}
     summary = Path(args.out) / "summary.csv"
+    with_images = 0  # skipped folders that hold images: maybe a patient the user expected to run (exit code 1)
     for folder in skipped:  # listed first, in the summary too: a patient must not vanish from a batch unseen
+        images = holds_images(folder)
+        with_images += images
+        reason = SKIPPED_REASON + ("; it holds image files" if images else "")
         rows.append({**dict.fromkeys(SUMMARY_COLUMNS, ""), "folder": folder.name, "status": "skipped",
-                     "error": SKIPPED_REASON})
+                     "error": reason})
         if not args.json:
-            print(f"skipped: {folder.name}: {SKIPPED_REASON}", file=sys.stderr, flush=True)
+            print(f"skipped: {folder.name}: {reason}", file=sys.stderr, flush=True)
     for i, folder in enumerate(patients, 1):
         start = time.perf_counter()
         progress = _Progress(not args.json, prefix=f"[{i}/{len(patients)}] {folder.name}: ")
@@ -320,7 +347,7 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
         where = f"summary: {summary}" if summary_error is None else "summary.csv NOT written"
         print(f"{len(rows) - failed - len(skipped)} of {len(rows) - len(skipped)} patients done, {failed} failed"
               + (f", {len(skipped)} folder(s) skipped" if skipped else "") + f"; {where}; audit log: {audit.path}")
-    return 1 if failed or summary_error is not None else 0
+    return 1 if failed or with_images or summary_error is not None else 0
 
 
 def _write_summary(path: Path, rows: list[dict]) -> None:

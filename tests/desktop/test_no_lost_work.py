@@ -96,6 +96,23 @@ def test_an_export_waiting_for_a_failed_risk_update_is_dropped(segmented, tmp_pa
     w.clinical_panel.flush()
     if w.runner.busy:
         wait_job(w)
+    w.ask_directory = lambda title: None
+
+
+def test_an_export_waiting_for_a_risk_update_is_cancelled_with_it(segmented):
+    w, s = segmented, segmented.session
+    age = s.prediction.clinical["age"]
+    w.ask_directory = lambda title: pytest.fail("no export after Cancel")
+    w.clinical_panel.set_values({"age": age + 2})
+    assert not w.export() and w._pending_export is not None
+    w.cancel()
+    assert w._pending_export is None and w.statusBar().currentMessage() == "Export cancelled."
+    assert wait_job(w)[0] == "rescore" and not w.runner.busy
+    w.clinical_panel.set_values({"age": age})
+    w.clinical_panel.flush()
+    if w.runner.busy:
+        wait_job(w)
+    w.ask_directory = lambda title: None
 
 
 def test_an_export_over_results_of_other_images_asks_first(segmented, tmp_path):

@@ -93,6 +93,15 @@ def test_a_non_mr_series_given_by_hand_is_refused(tmp_path):
     folder = _dicom_copy(tmp_path, lambda ds: setattr(ds, "Modality", "CT"))
     with pytest.raises(InputError, match=r"series #2 \(20 images\) chosen as T1 is CT, not MR"):
         prepare_patient(folder, t1="2", register="never")
+    import pydicom
+
+    alone = tmp_path / "ct"  # the same series given as a folder of its own
+    alone.mkdir()
+    for path in folder.glob("*.dcm"):
+        if str(pydicom.dcmread(path, stop_before_pixels=True).SeriesNumber) == "2":
+            shutil.copy(path, alone / path.name)
+    with pytest.raises(InputError, match="chosen as T1 is CT, not MR"):
+        prepare_patient(ASSETS / "sample_patient_dicom", t1=str(alone), register="never")
 
 
 def test_sequences_of_two_studies_are_named(tmp_path):
@@ -111,3 +120,39 @@ def test_a_ce_t1_of_two_slices_is_refused_before_the_work(tmp_path):
     sitk.WriteImage(image[:, :, 9:11], str(patient / "cet1.nii.gz"))
     with pytest.raises(InputError, match=r"CE-T1 \(cet1.nii.gz\) is 256x256x2 voxels: at least 3 slices"):
         prepare_patient(patient, register="never")
+
+
+def test_a_sequence_outside_the_ce_t1_field_is_refused_naming_it(tmp_path):
+    """With --register never it reached the model as zeros: 'image has no intensity contrast', no sequence named."""
+    patient = tmp_path / "p"
+    shutil.copytree(SAMPLE_PATIENT, patient)
+    (patient / "mask.nii.gz").unlink()
+    t2 = sitk.ReadImage(str(patient / "t2.nii.gz"))
+    t2.SetOrigin([o + 500.0 for o in t2.GetOrigin()])
+    sitk.WriteImage(t2, str(patient / "t2.nii.gz"))
+    with pytest.raises(InputError, match="T2 lies outside the CE-T1 field of view"):
+        prepare_patient(patient, register="never")
+
+
+def test_linked_series_folders_are_read_and_enhanced_dicom_is_named(tmp_path):
+    import pydicom
+
+    from inference.errors import PatientNotFoundError
+
+    store, linked = tmp_path / "store", tmp_path / "linked"
+    shutil.copytree(ASSETS / "sample_patient_dicom", store)
+    for other in store.iterdir():
+        if other.suffix != ".dcm":
+            other.unlink()  # clinical.json would make "series" a patient folder of its own
+    linked.mkdir()
+    (linked / "series").symlink_to(store, target_is_directory=True)  # a study folder of links: was "nothing found"
+    (linked / "series" / "loop").symlink_to(linked, target_is_directory=True)  # and a loop, walked once
+    assert prepare_patient(linked, register="never").patient.source_kind == "dicom"
+    enhanced = tmp_path / "enhanced"
+    enhanced.mkdir()
+    ds = pydicom.dcmread(next(store.glob("*.dcm")))
+    ds.PerFrameFunctionalGroupsSequence = pydicom.Sequence([])  # enhanced MR: geometry only in functional groups
+    del ds.ImagePositionPatient
+    ds.save_as(enhanced / "im.dcm")
+    with pytest.raises(PatientNotFoundError, match=r"multi-frame \(enhanced\) DICOM, not supported yet"):
+        prepare_patient(enhanced, register="never")

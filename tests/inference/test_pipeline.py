@@ -164,13 +164,14 @@ def test_no_tumor_gives_no_risk(pipeline, prepared, monkeypatch):
     assert not any(" re " not in op and op.endswith(" c f") for op in page.ops)  # no patient dot drawn
 
 
-def test_a_tumor_wider_than_a_tongue_is_flagged(pipeline, prediction):
+def test_a_tumor_wider_than_a_tongue_or_cut_by_the_scan_is_flagged(pipeline, prediction):
     """A brain MR given as the three sequences got a confident 74 % for a 168 mm 'tumor' without a word."""
     band = np.zeros_like(prediction.mask.array)
-    band[8:11, 126:129, 10:240] = 1  # 230 voxels of 0.78 mm in-plane: ~180 mm across
+    band[0:3, 126:129, 10:240] = 1  # 230 voxels of 0.78 mm in-plane: ~180 mm across; from the first slice on
     wide = pipeline.score(prediction.prepared, prediction.mask.with_array(band), dict(CLINICAL))
     assert any(w.startswith("the tumor found is 179 mm across") for w in wide.warnings), wide.warnings
-    assert not any("mm across" in w for w in prediction.warnings)  # the sample's 1.6 ml tumor is not
+    assert any(w.startswith("the tumor found reaches the first CE-T1 slice") for w in wide.warnings)
+    assert not any("mm across" in w or "reaches the" in w for w in prediction.warnings)  # the sample's tumor
 
 
 def test_clinical_json_with_a_byte_order_mark_and_capitalised_keys(tmp_path):
@@ -393,14 +394,19 @@ def test_predict_cli_batch_skips_a_bad_patient(nomogram_file, tmp_path, capsys):
         shutil.copy(SAMPLE_PATIENT / f"{role}.nii.gz", alias / f"{name}.nii.gz")
     (batch / "notes").mkdir()  # not a patient: listed as skipped, not passed over in silence
     (batch / "notes" / "readme.txt").write_text("x")
+    from inference.assets import ASSETS
+
+    shutil.copytree(ASSETS / "sample_patient_dicom", batch / "dicom", ignore=shutil.ignore_patterns("*.json"))
     out = tmp_path / "out"
     code = main(["predict", str(batch), "--out", str(out), "--nomogram", str(nomogram_file), "--register", "never",
                  "--no-report", "--backend", "litert"])
     assert code == 1
     with open(out / "summary.csv", newline="") as fh:
         rows = {r["folder"]: r for r in csv.DictReader(fh)}
-    assert set(rows) == {"good", "bad", "noclinical", "alias", "notes"}
+    assert set(rows) == {"good", "bad", "noclinical", "alias", "notes", "dicom"}
     assert rows["notes"]["status"] == "skipped" and "a DICOM patient needs a clinical.json" in rows["notes"]["error"]
+    assert rows["notes"]["error"].endswith("or run with --batch")  # nothing in it looks like images
+    assert rows["dicom"]["status"] == "skipped" and rows["dicom"]["error"].endswith("; it holds image files")
     assert rows["alias"]["status"] == "error" and "missing clinical value" in rows["alias"]["error"]
     assert rows["good"]["status"] == "ok" and 0 < float(rows["good"]["probability"]) < 1
     assert rows["bad"]["status"] == "error" and rows["bad"]["error"]
@@ -409,7 +415,7 @@ def test_predict_cli_batch_skips_a_bad_patient(nomogram_file, tmp_path, capsys):
     near = json.loads((out / "good" / "result.json").read_text())["borderline"]
     assert rows["good"]["borderline"] == (f"{near['boundary']:.0%} {'/'.join(near['groups'])}" if near else "")
     said = capsys.readouterr()
-    assert "4 patients done, 3 failed, 1 folder(s) skipped" in said.out and "skipped: notes:" in said.err
+    assert "4 patients done, 3 failed, 2 folder(s) skipped" in said.out and "skipped: notes:" in said.err
 
 
 def test_dicom_patient_gets_a_pseudonym(pipeline):
