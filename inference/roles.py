@@ -83,8 +83,9 @@ _T2_TEXT = re.compile(r"t2|stir|tirm|\bpd\b|hastes?\b")
 _T1_TEXT = re.compile(r"t1|mprage|vibe|spgr|flash|bravo|lava|thrive|\bfspgr\b")
 _CONTRAST_TEXT = re.compile(
     r"\+\s*c\b|\bc\s*\+|\+\s*gd|gad|\bgd\b|contrast|kontrast|\bce\b|t1c\b|t1ce|\bmdc\b|\bpost\b|\benh"
+    r"|\bpost\s*gd\b|\bpost\s*c\b"  # Philips-style "T1W_TSE_postGd"
 )
-_PRECONTRAST_TEXT = re.compile(r"\bpre\b|native|nativ|\bw/?o\b|without|non.?contrast|\bnc\b")
+_PRECONTRAST_TEXT = re.compile(r"\bpre\b|native|nativ|\bw/?o\b|without|non.?contrast|\bnc\b|\bc\s*-(?!\w)")  # "T1 C-"
 _NO_AGENT = {"", "none", "no", "n/a", "na", "0"}
 
 
@@ -115,6 +116,8 @@ def _weighting(info: SeriesInfo) -> tuple[str | None, str]:
     if text_t1 != text_t2:
         by_text = "t2" if text_t2 else "t1"
         note = f"description says {by_text.upper()}"
+        if by_text == "t2" and not re.search(r"t2|stir|tirm|hastes?\b", info.text):  # only "PD" said it
+            note = "description says PD (proton density, taken as the T2-like sequence)"
         if by_times and by_times != by_text:
             note += f" (but {times} looks {by_times.upper()}-weighted; description trusted)"
         elif by_times:

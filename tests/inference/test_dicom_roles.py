@@ -263,6 +263,11 @@ SERIES_TABLE = [
     ("SUB T1 post-pre", 5, 2, None, None, "subtraction"),
     ("t1_fl3d_tra_dyn", 5, 2, "Gadovist", None, "dynamic"),
     ("AX SE", 1200, 40, None, None, "weighting unknown"),
+    # a review with real scanner naming, 2026-11-30
+    ("T1W_TSE_postGd", 550, 12, None, "cet1", "description says post-contrast"),
+    ("AX T1 C-", 500, 10, "Gadovist", "t1", "pre-contrast despite ContrastBolusAgent"),
+    ("AX T1 C+", 500, 10, None, "cet1", "post-contrast"),
+    ("PD_TSE_AX", 3000, 30, None, "t2", "description says PD (proton density"),
 ]
 
 
