@@ -206,6 +206,11 @@ class Pipeline:
         tune_allocator()  # one Pipeline serves many patients: see inference/memory.py
 
         self.model_dir, self.nomogram_path = Path(model_dir), Path(nomogram)
+        if not self.model_dir.exists():  # said once, not once per backend tried (a 1,200-character line)
+            from inference.errors import InputError
+
+            raise InputError(f"{self.model_dir}: no such model folder; --model takes a folder with the model files "
+                             "and their manifest (default: the shipped one)")
         self.nomogram = Nomogram.load(self.nomogram_path)
         start = time.perf_counter()
         self.backend, self.backend_notes = select_backend(backend, self.model_dir, threads=threads)

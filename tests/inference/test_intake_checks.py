@@ -156,3 +156,11 @@ def test_linked_series_folders_are_read_and_enhanced_dicom_is_named(tmp_path):
     ds.save_as(enhanced / "im.dcm")
     with pytest.raises(PatientNotFoundError, match=r"multi-frame \(enhanced\) DICOM, not supported yet"):
         prepare_patient(enhanced, register="never")
+
+
+def test_a_missing_model_folder_is_said_once(tmp_path, capsys):
+    from inference.cli import main
+
+    assert main(["predict", str(SAMPLE_PATIENT), "--out", str(tmp_path / "out"), "--model", str(tmp_path / "no")]) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'no'}: no such model folder" in err and len(err) < 300  # not one line per backend tried
