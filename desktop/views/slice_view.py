@@ -82,7 +82,8 @@ class _GraphicsView(pg.GraphicsView):
 
     def _show_focus(self, focused: bool) -> None:
         """A frame on the view that takes the keys (arrows: slices), so keyboard users see where they are."""
-        self.setStyleSheet(f"border: 2px solid {'#2f7de1' if focused else 'transparent'};")
+        # the view only: a bare "border" would also frame its orientation letters (child QLabels)
+        self.setStyleSheet(f"QGraphicsView {{ border: 2px solid {'#2f7de1' if focused else 'transparent'}; }}")
 
     def focusInEvent(self, ev) -> None:  # noqa: N802
         self._show_focus(True)
