@@ -167,8 +167,9 @@ class RiskPanel(QGroupBox):
             if p.edited:
                 notes.append("mask edited by the user")
             self.detail.setText("; ".join(notes))
-        self.plot.draw(self.nomogram, None if score is None else score.points,
-                       None if score is None else score.total_points)
+        drawing = (self.nomogram, *((None, None) if score is None else (score.points, score.total_points)))
+        if getattr(self.plot, "_drawn", None) != drawing:  # ~0.1 s: a load's three events redrew it three times
+            self.plot.draw(*drawing)
         self._fit_labels()
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)

@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsEllipseItem, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsEllipseItem, QLabel, QVBoxLayout, QWidget
 
 from desktop.mask_edit import MaskEditor
 from desktop.model import INVERT_Y, ORIENTATION, PLANE_AXES, SEQUENCE_LABELS, ViewerModel
@@ -73,24 +73,25 @@ class _SliceViewBox(pg.ViewBox):
         super().mouseDragEvent(ev, axis)
 
 
+TITLE_STYLE = "color: #ddd; background: {background}; padding: 2px 6px;"
+TITLE_BACKGROUND, FOCUS_BACKGROUND = "#202020", "#2f62b0"
+
+
 class _GraphicsView(pg.GraphicsView):
     def __init__(self, view: SliceView) -> None:
         super().__init__()
         self.view = view
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self._show_focus(False)
 
-    def _show_focus(self, focused: bool) -> None:
-        """A frame on the view that takes the keys (arrows: slices), so keyboard users see where they are."""
-        # the view only: a bare "border" would also frame its orientation letters (child QLabels)
-        self.setStyleSheet(f"QGraphicsView {{ border: 2px solid {'#2f7de1' if focused else 'transparent'}; }}")
-
+    # The view that takes the keys (arrows: slices) has a blue title bar, so keyboard users see where they are. Not
+    # a border: pyqtgraph maps the mouse over the whole widget, and a 2 px frame put the hover and the brush a
+    # voxel off.
     def focusInEvent(self, ev) -> None:  # noqa: N802
-        self._show_focus(True)
+        self.view.title.setStyleSheet(TITLE_STYLE.format(background=FOCUS_BACKGROUND))
         super().focusInEvent(ev)
 
     def focusOutEvent(self, ev) -> None:  # noqa: N802
-        self._show_focus(False)
+        self.view.title.setStyleSheet(TITLE_STYLE.format(background=TITLE_BACKGROUND))
         super().focusOutEvent(ev)
 
     def keyPressEvent(self, ev) -> None:  # noqa: N802
@@ -124,9 +125,7 @@ class SliceView(QWidget):
         self.editor_getter = editor_getter or (lambda: None)
         self.setObjectName(f"view_{plane}_{role or 'current'}")
         self.title = QLabel(self)
-        self.title.setStyleSheet("color: #ddd; background: #202020; padding: 2px 6px;")
-        # clipped when narrow, never widening the window (at 150-200 % scaling it outgrew a 1366 px screen)
-        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.title.setStyleSheet(TITLE_STYLE.format(background=TITLE_BACKGROUND))
         self.graphics = _GraphicsView(self)
         self.graphics.setBackground("k")
         self.box = _SliceViewBox(self)

@@ -118,7 +118,9 @@ def test_after_a_load_the_arrow_keys_change_slices(window):
     """Focus sat on the side panel after Open and Segment: Down scrolled the panel instead of the slice."""
     open_and_wait(window, SAMPLE_PATIENT)
     view = window.viewer.visible_views()[0]
-    assert view.graphics.hasFocus() and "#2f7de1" in view.graphics.styleSheet()  # and it shows
+    from desktop.views.slice_view import FOCUS_BACKGROUND
+
+    assert view.graphics.hasFocus() and FOCUS_BACKGROUND in view.title.styleSheet()  # and it shows
     before = window.model.cursor
     QTest.keyClick(view.graphics, Qt.Key.Key_Down)
     assert window.model.cursor != before
