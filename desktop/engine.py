@@ -27,7 +27,7 @@ from inference.errors import AmbiguousSequenceError, CancelledError
 from inference.isolation import probe_backend
 from inference.measure import TumorMeasures, measure_mask
 from inference.nomogram import CLINICAL, ClinicalValueError, normalize_clinical
-from inference.pipeline import Pipeline, Prediction, check_output_dir, load_clinical
+from inference.pipeline import Pipeline, Prediction, check_model_dir, check_output_dir, load_clinical
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +57,7 @@ def default_factory(settings: EngineSettings) -> Pipeline:
         BackendCrashedError: the runtime crashed on the model in the child; nothing was loaded here.
     """
     backend, notes = settings.backend, ()
+    check_model_dir(settings.model_dir)  # before the probe tries every backend on it
     if settings.isolate:
         probe = probe_backend(settings.backend, settings.model_dir, threads=settings.threads,
                               cancelled=_job_cancelled.get())

@@ -5,7 +5,6 @@ session on the GUI thread.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import weakref
@@ -16,7 +15,6 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
-    QFileDialog,
     QFrame,
     QLabel,
     QMainWindow,
@@ -33,6 +31,7 @@ from desktop.guards import EditGuards
 from desktop.launchers import DialogLaunchers
 from desktop.model import ViewerModel
 from desktop.qt_compat import guard
+from desktop.recent import RecentPatients
 from desktop.session import Session
 from desktop.views.clinical_panel import ClinicalPanel
 from desktop.views.panels import MaskPanel, PanelColumn, ProgressPanel
@@ -49,14 +48,13 @@ JOB_STAGES = {"load": ("load", "register"), "segment": ("preprocess", "segment",
               "rescore": ("radiomics", "nomogram"), "export": (), "series": ()}
 JOB_TITLES = {"load": "Loading the patient", "segment": "Segmentation", "rescore": "Risk update",
               "export": "Export", "series": "Reading the series"}
-MAX_RECENT = 8
 #: the narrowest the side column's scroll area gets (its panels need 520 px; narrower, it scrolls sideways)
 MIN_SIDE_WIDTH = 300
 DEFAULT_SIZE = (1600, 1000)
 GEOMETRY_KEY = "window/geometry"
 
 
-class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
+class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
     """Signal ``job_done(name, outcome)`` with outcome "finished", "failed" or "cancelled"."""
 
     job_done = Signal(str, str)
@@ -84,6 +82,8 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         self._pending_rescore = False
         #: an export asked for while the risk for values typed a moment ago was being computed: (folder,)
         self._pending_export: tuple[str | Path | None] | None = None
+        self._after_note: str | None = None  # a status message for when the running job ends
+        self._closing = False
         self._shown_pipeline = None
         self.viewer = ViewerWidget(self.model, lambda: self.session.editor)
         self.progress = ProgressPanel()
@@ -193,7 +193,7 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
     def cancel(self) -> None:
         if self._pending_export is not None:  # the export waiting for this job is cancelled with it
             self._pending_export = None
-            self.statusBar().showMessage("Export cancelled.", 8000)
+            self._after_note = "Export cancelled."  # said when the job ends (that clears the status bar)
         if self.runner.busy:
             self.runner.cancel()
             self.progress.cancelling()
@@ -220,10 +220,15 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
     def _after_job(self, name: str, outcome: str, text: str) -> None:
         if outcome != "finished":  # an earlier success ("Exported to ...") must not stand beside this failure
             self.statusBar().clearMessage()
+        if self._after_note:
+            self.statusBar().showMessage(self._after_note, 8000)
+            self._after_note = None
         self.progress.finish(JOB_STAGES[name], text, done=outcome == "finished")
         self._refresh_backend()
         self.update_actions()
         self.job_done.emit(name, outcome)
+        if self._closing:  # nothing new starts from a closing window
+            return
         if self._pending_rescore and not self.runner.busy:
             self._pending_rescore = False
             self.rescore_if_possible()
@@ -424,57 +429,6 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         self.backend_label.setToolTip("\n".join([json.dumps({k: v for k, v in d.items() if k != "notes"}),
                                                  *notes]))
 
-    def _refresh_title(self) -> None:
-        pid = self.session.patient_id
-        if pid is None:
-            self.setWindowTitle("otscc-edge")
-        elif self.model.show_identifiers:
-            self.setWindowTitle(f"otscc-edge — {pid}")
-        else:  # the pseudonym of File > Recent: which patient is open, without the folder name
-            self.setWindowTitle(f"otscc-edge — {self._recent_label(self.session.path)} (identifiers hidden: View > "
-                                "Show patient identifiers)")
-
-    def _ask_directory(self, title: str) -> str | None:
-        """A folder dialog that starts where the last one of its kind ended: the last export folder, or the folder
-        holding the last patient opened (it started in the working directory: Ctrl+E, Enter exported there)."""
-        export = title.startswith("Export")
-        key = "dialogs/export_folder" if export else "dialogs/open_folder"
-        picked = QFileDialog.getExistingDirectory(self, title, str(self.settings.value(key, "")))
-        if picked:
-            self.settings.setValue(key, picked if export else str(Path(picked).parent))
-        return picked or None
-
-    # -- recent patients -----------------------------------------------------------------------------
-    def recent(self) -> list[dict]:
-        try:
-            items = json.loads(str(self.settings.value("recent", "[]")))
-        except json.JSONDecodeError:
-            return []
-        return [i for i in items if isinstance(i, dict) and "path" in i]
-
-    def _recent_label(self, path: Path) -> str:
-        """The open patient's name with identifiers hidden: its DICOM pseudonym, or one made from its folder's path
-        (folder names may be names)."""
-        label = self.session.patient_id or Path(path).name
-        return label if label.startswith("anon-") else \
-            "patient-" + hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:8]
-
-    def _remember(self, path: Path) -> None:
-        path = path.resolve()
-        label = self._recent_label(path)
-        items = [{"path": str(path), "label": label}] + [i for i in self.recent() if i["path"] != str(path)]
-        self.settings.setValue("recent", json.dumps(items[:MAX_RECENT]))
-        self._rebuild_recent_menu()
-
-    def _rebuild_recent_menu(self) -> None:
-        menu = self.recent_menu
-        menu.clear()
-        for item in self.recent():
-            text = item["path"] if self.model.show_identifiers else item["label"]
-            menu.addAction(text, lambda p=item["path"]: self.open_patient(p))
-        if menu.isEmpty():
-            menu.addAction("(none yet)").setEnabled(False)
-
     # -- Qt events -----------------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802
         urls = event.mimeData().urls()
@@ -491,7 +445,7 @@ class MainWindow(EditGuards, DialogLaunchers, QMainWindow):
         if not self.may_discard_edits():
             event.ignore()
             return
-        self._pending_export = None  # no folder dialog after the window closed
+        self._closing = True  # a job ending now starts no risk update and no export
         self.runner.wait()
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         self.settings.sync()

@@ -139,7 +139,9 @@ def _load_override(value: str | Path, role: str, max_voxels: int) -> tuple[Volum
                 candidates=[s.summary() for s in series],
             )
         volume = _read_mr_series(series[0], role, max_voxels)
-        volume.meta["study"] = dicom.pseudonym(str(series[0].header.get("StudyInstanceUID", "")))  # not the UID
+        study = str(series[0].header.get("StudyInstanceUID", "") or "")
+        if study:  # compared with the other sequences' studies, by pseudonym
+            volume.meta["study"] = dicom.pseudonym(study)
         return volume, f"{series[0].label} chosen by the user"
     raise PatientNotFoundError(f"--{role} {value}: no such file or folder.")
 
@@ -274,8 +276,8 @@ def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
         roles[role] = decision
         warnings.extend(chosen.warnings)
     studies = dicom.study_uids([by_uid[d.key] for d in roles.values() if d.key in by_uid])
-    # series given as folders too (by pseudonym: Volume.meta holds no identifier)
-    chosen_studies = {dicom.pseudonym(u) for u in studies} | {v.meta["study"] for v in volumes.values()
+    # series given as folders too (their study by pseudonym)
+    chosen_studies = {dicom.pseudonym(u) for u in studies if u} | {v.meta["study"] for v in volumes.values()
                                                               if v.meta.get("study")}
     if len(chosen_studies) > 1:  # e.g. another patient's T2 beside this one's CE-T1
         warnings.append(f"the sequences come from {len(chosen_studies)} different studies (StudyInstanceUID): "

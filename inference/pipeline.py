@@ -206,11 +206,7 @@ class Pipeline:
         tune_allocator()  # one Pipeline serves many patients: see inference/memory.py
 
         self.model_dir, self.nomogram_path = Path(model_dir), Path(nomogram)
-        if not self.model_dir.exists():  # said once, not once per backend tried (a 1,200-character line)
-            from inference.errors import InputError
-
-            raise InputError(f"{self.model_dir}: no such model folder; --model takes a folder with the model files "
-                             "and their manifest (default: the shipped one)")
+        check_model_dir(self.model_dir)
         self.nomogram = Nomogram.load(self.nomogram_path)
         start = time.perf_counter()
         self.backend, self.backend_notes = select_backend(backend, self.model_dir, threads=threads)
@@ -280,10 +276,10 @@ class Pipeline:
         warnings = list(prepared.warnings)
         if measures.volume_ml > 0:
             warnings += tumor_coverage_warnings(prepared, mask)
-            ends = [name for name, plane in (("first", mask.array[0]), ("last", mask.array[-1])) if plane.any()]
-            if ends:  # the scan may have cut it: volume, diameter, DOI and texture then describe a part
-                warnings.append(f"the tumor found reaches the {' and '.join(ends)} CE-T1 slice: it may extend beyond "
-                                "the scanned volume, so its size and the risk may be underestimated")
+            a = mask.array  # every face of the volume: axis 0 is the slice stack for DICOM, not for every file
+            if any(face.any() for face in (a[0], a[-1], a[:, 0], a[:, -1], a[:, :, 0], a[:, :, -1])):
+                warnings.append("the tumor found reaches the edge of the CE-T1 volume: it may extend beyond the "
+                                "scanned field, so its size and the risk may be underestimated")
         if measures.largest_diameter_mm > PLAUSIBLE_DIAMETER_MM:  # a brain MR gave 168 mm and a risk of 74 %
             warnings.append(f"the tumor found is {measures.largest_diameter_mm:.0f} mm across, more than any tongue "
                             f"tumor ({PLAUSIBLE_DIAMETER_MM} mm): check that the images are tongue MRI and the mask")
@@ -435,6 +431,20 @@ class Pipeline:
 
     def describe_backend(self) -> dict[str, Any]:
         return {**self.backend.describe(), "notes": list(self.backend_notes)}
+
+
+def check_model_dir(model_dir: str | Path) -> None:
+    """Refuse a model folder that does not exist, in one line: every backend tried said so in its own clause (a
+    1,200-character line).
+
+    Raises:
+        InputError: the path.
+    """
+    if not Path(model_dir).exists():
+        from inference.errors import InputError
+
+        raise InputError(f"{model_dir}: no such model folder (a folder with the model files and their manifest; "
+                         "the shipped one is the default)")
 
 
 def check_clinical(clinical: dict[str, Any]) -> None:

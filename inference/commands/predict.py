@@ -108,25 +108,28 @@ def holds_images(folder: Path, limit: int = 500) -> bool:
 
     seen = 0
     for path in folder.rglob("*"):
-        if not path.is_file():
+        if path.name.startswith("._") or "__MACOSX" in path.parts:  # macOS archive metadata, not images
             continue
-        seen += 1
-        if seen > limit:
-            return False
-        if image_suffix(path) or path.suffix.lower() == ".dcm":
-            return True
         try:
+            if not path.is_file():
+                continue
+            seen += 1
+            if seen > limit:
+                return False
+            if image_suffix(path) or path.suffix.lower() == ".dcm":
+                return True
             with open(path, "rb") as fh:
                 if fh.read(132)[128:] == b"DICM":
                     return True
-        except OSError:
+        except OSError:  # a folder that can be listed but not entered, an unreadable file
             continue
     return False
 
 
 def not_patients(root: Path, patients: list[Path]) -> list[Path]:
     """The sub-folders of a detected batch that are not taken as patients (said, never passed over in silence)."""
-    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and p not in patients)
+    return sorted(p for p in root.iterdir()
+                  if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX" and p not in patients)
 
 
 def find_patients(root: Path, force_batch: bool) -> list[Path] | None:
@@ -346,7 +349,9 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
     else:
         where = f"summary: {summary}" if summary_error is None else "summary.csv NOT written"
         print(f"{len(rows) - failed - len(skipped)} of {len(rows) - len(skipped)} patients done, {failed} failed"
-              + (f", {len(skipped)} folder(s) skipped" if skipped else "") + f"; {where}; audit log: {audit.path}")
+              + (f", {len(skipped)} folder(s) skipped" if skipped else "")
+              + (f" ({with_images} holding images: exit code 1)" if with_images else "")
+              + f"; {where}; audit log: {audit.path}")
     return 1 if failed or with_images or summary_error is not None else 0
 
 

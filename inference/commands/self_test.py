@@ -366,7 +366,7 @@ def check_backend(candidate: SegCandidate, prepared, reference: Reference | None
     versus_float = "" if entry is None else f"; {dice(result.mask.array, reference.mask.array):.4f} vs the float mask"
     return Check(name, "pass" if score >= MIN_DICE else "fail",
                  f"Dice {score:.4f} (>= {MIN_DICE}) vs {against}{versus_float}; "
-                 f"{int((result.mask.array > 0).sum())} voxels; {backend.format_name} on "
+                 f"{int((result.mask.array > 0).sum())} voxels; {backend.format_name or backend.model_file} on "
                  f"{backend.describe().get('device')}", seconds, score)
 
 
@@ -413,7 +413,7 @@ def run_self_test(*, model_dir: Path = DEFAULT_SEG_MODEL, nomogram: Path = DEFAU
         OtsccError: the reference or the sample cannot be read at all, or ``backends`` names nothing known.
     """
     from inference.backends.base import BackendUnavailableError
-    from inference.errors import ModelIntegrityError
+    from inference.errors import InputError, ModelIntegrityError
     from inference.pipeline import Pipeline, load_clinical
 
     model_dir, reference_dir, sample_dir = Path(model_dir), Path(reference_dir), Path(sample_dir)
@@ -424,7 +424,7 @@ def run_self_test(*, model_dir: Path = DEFAULT_SEG_MODEL, nomogram: Path = DEFAU
     start = time.perf_counter()
     try:
         pipeline = Pipeline(model_dir=model_dir, nomogram=nomogram, backend="auto", threads=threads)
-    except (BackendUnavailableError, ModelIntegrityError) as exc:
+    except (BackendUnavailableError, ModelIntegrityError, InputError) as exc:  # e.g. no such model folder
         return [*checks, Check("auto backend", "fail", str(exc), time.perf_counter() - start)]
     checks.append(Check("auto backend", "pass", pipeline.backend.summary(), time.perf_counter() - start))
     start = time.perf_counter()

@@ -102,7 +102,7 @@ def test_shortcuts_are_shown_and_menus_keep_their_access_keys(window):
 
 def test_folder_dialogs_start_where_the_last_one_ended(window, tmp_path, monkeypatch):
     """The export dialog started in the working directory: Ctrl+E, Enter exported the next patient there."""
-    import desktop.main_window as mw
+    import desktop.recent as mw
 
     started, answers = [], iter([str(tmp_path / "exports"), "", str(tmp_path / "patients" / "p1")])
     monkeypatch.setattr(mw.QFileDialog, "getExistingDirectory",

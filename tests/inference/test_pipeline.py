@@ -170,8 +170,12 @@ def test_a_tumor_wider_than_a_tongue_or_cut_by_the_scan_is_flagged(pipeline, pre
     band[0:3, 126:129, 10:240] = 1  # 230 voxels of 0.78 mm in-plane: ~180 mm across; from the first slice on
     wide = pipeline.score(prediction.prepared, prediction.mask.with_array(band), dict(CLINICAL))
     assert any(w.startswith("the tumor found is 179 mm across") for w in wide.warnings), wide.warnings
-    assert any(w.startswith("the tumor found reaches the first CE-T1 slice") for w in wide.warnings)
+    assert any(w.startswith("the tumor found reaches the edge of the CE-T1 volume") for w in wide.warnings)
     assert not any("mm across" in w or "reaches the" in w for w in prediction.warnings)  # the sample's tumor
+    side = np.zeros_like(band)
+    side[8:11, 120:130, 0:5] = 1  # at an in-plane border: as cut as at an end slice
+    assert any("reaches the edge" in w for w in pipeline.score(prediction.prepared, prediction.mask.with_array(side),
+                                                               dict(CLINICAL)).warnings)
 
 
 def test_clinical_json_with_a_byte_order_mark_and_capitalised_keys(tmp_path):
@@ -416,6 +420,18 @@ def test_predict_cli_batch_skips_a_bad_patient(nomogram_file, tmp_path, capsys):
     assert rows["good"]["borderline"] == (f"{near['boundary']:.0%} {'/'.join(near['groups'])}" if near else "")
     said = capsys.readouterr()
     assert "4 patients done, 3 failed, 2 folder(s) skipped" in said.out and "skipped: notes:" in said.err
+
+
+def test_holds_images_passes_over_macos_archive_metadata(tmp_path):
+    from inference.commands.predict import holds_images
+
+    (tmp_path / "__MACOSX").mkdir()
+    (tmp_path / "__MACOSX" / "._cet1.nii.gz").write_bytes(b"x")
+    (tmp_path / "._t2.nii.gz").write_bytes(b"x")
+    assert not holds_images(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "IM0001").write_bytes(b"\0" * 128 + b"DICM")  # DICOM by its preamble, no suffix
+    assert holds_images(tmp_path)
 
 
 def test_dicom_patient_gets_a_pseudonym(pipeline):

@@ -65,8 +65,8 @@ def test_cli_reads_saved_masks_on_the_truth_grid(tmp_path, capsys):
     spacing = (0.5, 0.5, 4.0)   # x, y, z: the array's axis 0 is the thick one
     _write(truth, cohort / "P1" / "mask.nii.gz", spacing)
     _write(pred, masks / "P1.nii.gz", spacing)
-    for name in ("cet1", "t2", "t1"):
-        _write(truth, cohort / "P1" / f"{name}.nii.gz", spacing)
+    for i, name in enumerate(("cet1", "t2", "t1")):  # three different images: one image in two roles is refused
+        _write(truth * (i + 1), cohort / "P1" / f"{name}.nii.gz", spacing)
     (model / "split.json").write_text(json.dumps({"test": ["P1"], "train": [], "validation": []}))
     table = error_table(cohort, masks, ["P1"])
     assert table["rows"][0]["errors"]["end_slices"] == 104
