@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inference.io import Patient, load_patient
+from inference.roles import ROLE_LABELS
 from inference.volume import Volume
 
 Progress = Callable[[str, float], None]
@@ -26,7 +27,7 @@ class PreparedPatient:
     def warnings(self) -> list[str]:
         out = list(self.patient.warnings)
         for role, result in self.registrations.items():  # which sequence each concerns
-            out.extend(f"{ROLE_NAMES.get(role, role)} registration: {w}" for w in getattr(result, "warnings", []))
+            out.extend(f"{ROLE_LABELS.get(role, role)} registration: {w}" for w in getattr(result, "warnings", []))
         return out
 
     def report(self) -> dict:
@@ -85,7 +86,6 @@ def prepare_patient(
     return PreparedPatient(patient, volumes, registrations, timings)
 
 
-ROLE_NAMES = {"cet1": "CE-T1", "t2": "T2", "t1": "T1"}
 #: below this share of the CE-T1 head region inside a sequence's field of view, the result says so (T2/T1 often
 #: cover fewer slices than CE-T1: the bundled sample's T1 covers 73 %; whether they cover the tumor is checked after
 #: segmentation, ``tumor_coverage_warnings``)
@@ -115,7 +115,7 @@ def check_distinct(patient: Patient) -> None:
             if same_source or (va.shape == vb.shape and np.array_equal(va, vb)):
                 what = f"the same series ({patient.roles[a].label})" if same_source else \
                     f"identical images ({patient.roles[a].label} and {patient.roles[b].label})"
-                raise InputError(f"{ROLE_NAMES.get(a, a)} and {ROLE_NAMES.get(b, b)} are {what}: each sequence must "
+                raise InputError(f"{ROLE_LABELS.get(a, a)} and {ROLE_LABELS.get(b, b)} are {what}: each sequence must "
                                  "be its own acquisition; check the files or the --cet1/--t2/--t1 choices")
 
 
@@ -138,10 +138,9 @@ def check_extent(patient: Patient) -> None:
                          f"{MIN_SLICES} slices are needed; choose the whole series")
 
 
-def warn_partial_fields(patient: Patient, registrations: dict) -> None:
-    """Add a warning, naming the sequence, when T2 or T1 covers less than ``COVERAGE_WARNING`` of the CE-T1 head
-    region: the model sees zeros where it has no voxels (a T2 covering 6 of 20 slices gave 5.6 % without a word)."""
-    from inference.errors import InputError
+def _coverages(patient: Patient, registrations: dict, **region):
+    """(role, share of a CE-T1 region inside that sequence's field of view) for T2/T1; a sequence on the CE-T1
+    grid is skipped (all of it). ``region``: ``field_coverage``'s (the head region by default)."""
     from inference.registration import RegistrationSettings
     from inference.registration_prep import field_coverage
 
@@ -150,15 +149,23 @@ def warn_partial_fields(patient: Patient, registrations: dict) -> None:
         moving = patient.volumes[role].geometry
         if result.skipped and moving.same_space(fixed.geometry):
             continue
-        coverage = field_coverage(fixed, moving, None if result.skipped else result.transform,
-                                  RegistrationSettings())
+        yield role, field_coverage(fixed, moving, None if result.skipped else result.transform,
+                                   RegistrationSettings(), **region)
+
+
+def warn_partial_fields(patient: Patient, registrations: dict) -> None:
+    """Add a warning, naming the sequence, when T2 or T1 covers less than ``COVERAGE_WARNING`` of the CE-T1 head
+    region: the model sees zeros where it has no voxels (a T2 covering 6 of 20 slices gave 5.6 % without a word)."""
+    from inference.errors import InputError
+
+    for role, coverage in _coverages(patient, registrations):
         if coverage < NO_OVERLAP:  # as registration refuses it; without one the model got an empty sequence
-            raise InputError(f"{ROLE_NAMES.get(role, role)} lies outside the CE-T1 field of view (it covers "
+            raise InputError(f"{ROLE_LABELS.get(role, role)} lies outside the CE-T1 field of view (it covers "
                              f"{coverage:.0%} of the CE-T1 head region): the sequences do not overlap in scanner "
                              "coordinates; check that they belong to the same study")
         if coverage < COVERAGE_WARNING:
             patient.warnings.append(
-                f"{ROLE_NAMES.get(role, role)} covers only {coverage:.0%} of the CE-T1 head region (the rest is "
+                f"{ROLE_LABELS.get(role, role)} covers only {coverage:.0%} of the CE-T1 head region (the rest is "
                 "filled with zeros for the model): check that the tumor lies inside its field of view, or choose "
                 "another series; the mask and the risk may be wrong")
 
@@ -166,16 +173,7 @@ def warn_partial_fields(patient: Patient, registrations: dict) -> None:
 def tumor_coverage_warnings(prepared: PreparedPatient, mask: Volume) -> list[str]:
     """A warning for each of T2/T1 whose field of view misses part of the tumor ``mask`` (CE-T1 grid): there the
     model and the radiomics saw zeros instead of that sequence."""
-    from inference.registration_prep import field_coverage
-
-    out, fixed = [], prepared.patient.volumes["cet1"]
-    for role, result in prepared.registrations.items():
-        moving = prepared.patient.volumes[role].geometry
-        if result.skipped and moving.same_space(fixed.geometry):
-            continue
-        coverage = field_coverage(fixed, moving, None if result.skipped else result.transform,
-                                  region=mask.array > 0)
-        if coverage < TUMOR_COVERAGE_WARNING:
-            out.append(f"{ROLE_NAMES.get(role, role)} covers only {coverage:.0%} of the tumor found: outside its field "
-                       "of view the model and the radiomics saw zeros for it; the mask and the risk may be wrong")
-    return out
+    return [f"{ROLE_LABELS.get(role, role)} covers only {coverage:.0%} of the tumor found: outside its field of view "
+            "the model and the radiomics saw zeros for it; the mask and the risk may be wrong"
+            for role, coverage in _coverages(prepared.patient, prepared.registrations, region=mask.array > 0)
+            if coverage < TUMOR_COVERAGE_WARNING]
