@@ -57,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--no-resume", action="store_true", help="start over even if --out holds a checkpoint (default: resume)")
     a("--cache", default=None, help="folder for preprocessed stacks, shareable between runs (default: OUT/cache)")
     a("--max-minutes", type=float, default=None,
-      help="stop after the epoch that passes this wall-clock budget; --resume continues (default: none)")
+      help="stop after the epoch that passes this wall-clock budget; the same command run again resumes "
+      "(default: none)")
     a("--max-patients", type=int, default=None, help="use only the first N patients (default: all)")
 
 
