@@ -1,5 +1,9 @@
 """Typed errors. Every failure a user can cause maps to one of these, with a message that names the
-bad value and says what to do. The CLI prints ``str(error)`` on one line and exits non-zero."""
+bad value and says what to do. The CLI prints ``str(error)`` on one line and exits non-zero.
+
+Exit codes (each class's ``exit_code``): 1 a run that failed; 2 an input or option the user gave that cannot be
+used (as argparse's usage errors); 3 an output that cannot be written; 4 a model file that fails its integrity
+check; 5 a runtime that crashed; 130 cancelled."""
 
 from __future__ import annotations
 

@@ -24,7 +24,14 @@ from inference.errors import InputError, OtsccError
 
 
 class NomogramError(OtsccError):
-    """The nomogram file is invalid."""
+    """The nomogram file is invalid.
+
+    Exit code 2, as every other input the user names (``InputError``: a missing ``--model`` folder, a patient): a
+    bad ``--nomogram`` gave 1, so a script could not tell a wrong argument from a failed run. Not an
+    ``InputError`` subclass: callers that pass over unusable patient inputs must not pass over a broken nomogram.
+    """
+
+    exit_code = 2
 
 
 class ClinicalValueError(InputError):
@@ -207,7 +214,11 @@ class Nomogram:
             data = json.loads(checked.data.decode("utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise NomogramError(f"{path}: not a readable nomogram JSON ({exc})") from exc
-        nomogram = cls(data)
+        try:
+            nomogram = cls(data)
+        except NomogramError as exc:  # the validator names the field; the user needs the file too
+            raise NomogramError(f"{path}: not a valid nomogram ({exc}); give a nomogram JSON written by "
+                                "otscc fit-nomogram") from exc
         nomogram.integrity, nomogram.sha256 = checked.integrity, checked.sha256
         return nomogram
 

@@ -133,3 +133,23 @@ def test_output_into_a_closed_pipe_ends_quietly_with_141(args):
         os.close(write_end)
     assert "Traceback" not in result.stderr and "Exception ignored" not in result.stderr, result.stderr
     assert result.returncode == 141
+
+
+# -- exit codes of user-input errors (found by a review, 2026-11-30) ---------------------------------------------
+@pytest.mark.parametrize("command", ["predict", "benchmark"])
+@pytest.mark.parametrize("content", [None, "{}"])  # no such file; not a nomogram
+def test_a_bad_nomogram_is_an_input_error_like_a_bad_model(command, content, tmp_path, capsys):
+    """``benchmark --nomogram BAD`` exited 1 and ``--model BAD`` 2: a script could not tell a wrong argument from a
+    failed run. Every named input that cannot be used exits 2 (``InputError.exit_code``)."""
+    from inference.assets import SAMPLE_PATIENT
+    from inference.errors import InputError
+
+    nomogram = tmp_path / "nomo.json"
+    if content is not None:
+        nomogram.write_text(content)
+    args = {"predict": ["predict", str(SAMPLE_PATIENT), "--out", str(tmp_path / "out"), "--backend", "litert"],
+            "benchmark": ["benchmark", "--formats", "onnx", "--runs", "1"]}[command]
+    assert main([*args, "--nomogram", str(nomogram)]) == InputError.exit_code == 2
+    assert f"error: {nomogram}: not a " in capsys.readouterr().err  # the file named, whatever is wrong with it
+    assert main([*args, "--model", str(tmp_path / "no-model")]) == 2
+    assert not (tmp_path / "out").exists()
