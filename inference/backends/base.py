@@ -207,21 +207,34 @@ def select_backend(name: str = "auto", model_path: str | Path | None = None, *,
         return _checked(load_backend(name, model_path, **options)), []
     elif name in {f.name for f in FORMATS}:  # a format: its runtimes in table order (fp16: GPU, then CPU)
         candidates = tuple(Candidate(runtime, name, _default_device(runtime)) for runtime in get_format(name).runtimes)
+        return _first_working(candidates, model_path, options, named=name)
     else:
         valid = ", ".join(dict.fromkeys(["auto", *BACKENDS, *(f.name for f in FORMATS)]))  # keras, tf-trt: both
         raise UnknownBackendError(f"unknown backend {name!r}; choose from {valid}")
     return _first_working(candidates, model_path, options)
 
 
-def _first_working(candidates: tuple[Candidate, ...], model_path: Path,
-                   options: dict) -> tuple[SegBackend, list[str]]:
+def _first_working(candidates: tuple[Candidate, ...], model_path: Path, options: dict, *,
+                   named: str | None = None) -> tuple[SegBackend, list[str]]:
     """The first candidate that loads and passes the self-check.
 
     A ``ModelIntegrityError`` (a file differs from its manifest, or would make the runtime read outside the
     model folder) stops the walk, under ``auto`` too: a changed shipped file means a damaged or altered
     install, which must be seen and repaired, not hidden behind another variant's result.
+
+    Args:
+        candidates: what to try, in order.
+        model_path: model folder.
+        options: constructor options for every candidate.
+        named: the format the user asked for (``--backend openvino-int8``), None under ``auto``. When none of its
+            runtimes works, the error says that this format cannot run here and why ("no backend can run here"
+            read as if nothing at all could run), and keeps the reason's type (``NotValidatedOnThisCPU``).
+
+    Raises:
+        BackendUnavailableError: no candidate works; the message has every candidate's reason.
     """
     notes: list[str] = []
+    errors: list[BackendUnavailableError] = []
     for candidate in candidates:
         try:
             backend = load_backend(candidate.backend, model_path, variant=candidate.variant,
@@ -232,8 +245,15 @@ def _first_working(candidates: tuple[Candidate, ...], model_path: Path,
             raise
         except BackendUnavailableError as exc:
             notes.append(f"{candidate.label} unavailable: {exc}")
+            errors.append(exc)
             log.info("backend %s skipped: %s", candidate.label, exc)
-    raise BackendUnavailableError("no backend can run here: " + "; ".join(notes))
+    if named is None:
+        raise BackendUnavailableError("no backend can run here: " + "; ".join(notes))
+    kinds = {type(exc) for exc in errors}
+    kind = kinds.pop() if len(kinds) == 1 else BackendUnavailableError
+    if len(errors) == 1:
+        raise kind(f"{named} cannot run here ({candidates[0].label}): {errors[0]}")
+    raise kind(f"{named} cannot run here: " + "; ".join(notes))
 
 
 def _checked(backend: SegBackend) -> SegBackend:

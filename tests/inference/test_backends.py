@@ -373,6 +373,25 @@ def test_openvino_int8_is_refused_on_a_cpu_without_vnni_and_the_float_model_runs
     assert load_backend("openvino", DEFAULT_SEG_MODEL, threads=1).format_name == "openvino-int8"
 
 
+def test_a_named_format_that_cannot_run_here_says_why_not_that_nothing_can(monkeypatch, tmp_path, capsys):
+    """``predict --backend openvino-int8`` on a CPU without VNNI said "no backend can run here", as if nothing could
+    run; the message now names the format asked for and its own reason, and keeps the reason's type."""
+    pytest.importorskip("openvino")
+    from inference.assets import SAMPLE_PATIENT
+    from inference.backends import ov
+    from inference.backends.base import NotValidatedOnThisCPU
+    from inference.cli import main
+
+    monkeypatch.setattr(ov, "int8_dot_product", lambda: None)
+    with pytest.raises(NotValidatedOnThisCPU) as error:
+        select_backend("openvino-int8", DEFAULT_SEG_MODEL, threads=1)
+    assert str(error.value).startswith("openvino-int8 cannot run here (openvino-int8 on openvino (cpu)): ")
+    assert "validated only on CPUs with VNNI" in str(error.value) and "no backend" not in str(error.value)
+    assert main(["predict", str(SAMPLE_PATIENT), "--out", str(tmp_path / "out"), "--backend", "openvino-int8"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("otscc predict: error: openvino-int8 cannot run here") and "VNNI" in err
+
+
 def test_int8_dot_product_detection_honours_a_onednn_limit(monkeypatch):
     from inference.backends import ov
 
