@@ -428,3 +428,22 @@ def test_a_bad_litert_gpu_delegate_gives_its_reason_without_a_traceback(library,
                             timeout=300)
     assert "Exception ignored" not in result.stderr and "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 0 and f"refused: GPU delegate {library!r}" in result.stdout and reason in result.stdout
+
+
+@pytest.mark.parametrize(("user", "seen"), [(None, "3"), ("0", "0")])
+def test_tensorflow_is_imported_with_its_cpp_errors_quiet_unless_the_user_chose(monkeypatch, user, seen):
+    """``--backend keras`` printed TensorFlow's "failed call to cuInit" on every machine without a GPU: its C++ log
+    level was 2, which keeps errors. Level 3 is set before the import, unless the user set one."""
+    from types import SimpleNamespace
+
+    from inference.backends import keras
+
+    if user is None:
+        monkeypatch.delenv("TF_CPP_MIN_LOG_LEVEL", raising=False)
+    else:
+        monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", user)
+    levels = []
+    monkeypatch.setattr(keras, "importlib", SimpleNamespace(
+        import_module=lambda name: levels.append(os.environ.get("TF_CPP_MIN_LOG_LEVEL")) or SimpleNamespace()))
+    keras.import_tensorflow()
+    assert levels == [seen]
