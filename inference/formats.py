@@ -26,6 +26,8 @@ class ModelFormat:
     needs_gpu: bool = False  #: can only be built/run with a GPU
     shipped: bool = True  #: built into the shipped model folder by default
     built_from: str | None = None  #: the row this one is converted from (None: the float Keras model)
+    #: built from training-cohort slices (int8 calibration, quantization-aware fine-tuning): needs ``--cohort``
+    needs_calibration: bool = False
     companions: tuple[str, ...] = ()  #: other files that belong to ``file`` (e.g. OpenVINO weights)
     description: str = ""
 
@@ -41,18 +43,19 @@ FORMATS: tuple[ModelFormat, ...] = (
     ModelFormat("tflite-fp32", "model_fp32.tflite", "fp32", ("litert",), description="LiteRT float32, XNNPACK"),
     ModelFormat("tflite-fp16", "model_fp16.tflite", "fp16", ("litert-gpu", "litert"),
                 description="LiteRT float16 weights: the GPU variant"),
-    ModelFormat("tflite-int8", "model_int8.tflite", "int8", ("litert",),
+    ModelFormat("tflite-int8", "model_int8.tflite", "int8", ("litert",), needs_calibration=True,
                 description="LiteRT full-integer post-training quantization calibrated on cohort slices"),
-    ModelFormat("tflite-int8-qat", "model_int8_qat.tflite", "int8", ("litert",),
+    ModelFormat("tflite-int8-qat", "model_int8_qat.tflite", "int8", ("litert",), needs_calibration=True,
                 description="LiteRT int8 after quantization-aware fine-tuning (tfmot)"),
     ModelFormat("onnx", "model.onnx", "fp32", ("onnxruntime", "openvino"),
                 description="ONNX float32 for ONNX Runtime / OpenVINO / TensorRT"),
-    ModelFormat("openvino-int8", "openvino_int8.xml", "int8", ("openvino",), built_from="onnx",
+    ModelFormat("openvino-int8", "openvino_int8.xml", "int8", ("openvino",), built_from="onnx", needs_calibration=True,
                 companions=("openvino_int8.bin",), description="OpenVINO IR quantized with NNCF"),
     ModelFormat("tensorrt-fp16", "model_fp16.engine", "fp16", ("tensorrt",), needs_gpu=True, shipped=False,
                 built_from="onnx", description="native TensorRT engine from the ONNX file"),
     ModelFormat("tensorrt-int8", "model_int8.engine", "int8", ("tensorrt",), needs_gpu=True, shipped=False,
-                built_from="onnx", description="native TensorRT int8 engine from the ONNX file (calibrated)"),
+                built_from="onnx", needs_calibration=True,
+                description="native TensorRT int8 engine from the ONNX file (calibrated)"),
     ModelFormat("tf-trt", "tf_trt", "fp16", ("tf-trt",), needs_gpu=True, shipped=False, built_from="keras",
                 description="TF-TRT SavedModel (only where TensorFlow is built with TensorRT)"),
 )

@@ -15,7 +15,7 @@ from pathlib import Path
 from inference.assets import DEFAULT_SEG_MODEL
 from inference.commands import THREADS_HELP, nonnegative_int, positive_int, thread_count
 from inference.errors import InputError
-from inference.formats import FORMATS
+from inference.formats import FORMATS, get_format
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,14 +26,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", type=Path, default=DEFAULT_SEG_MODEL,
                         help="float model folder: config.json, best.weights.h5, split.json "
                              f"(default: {DEFAULT_SEG_MODEL})")
-    parser.add_argument("--formats", default=",".join(DEFAULT_FORMATS),
-                        help="comma-separated formats, or 'all' (default: %(default)s; all: "
-                             f"{', '.join(f.name for f in FORMATS)})")
+    parser.add_argument("--formats", default=None,
+                        help="comma-separated formats, or 'all' (default: the shipped ones, "
+                             f"{','.join(DEFAULT_FORMATS)}; all: {', '.join(f.name for f in FORMATS)})")
     parser.add_argument("--out", type=Path, required=True,
                         help="output folder (required; may be the model folder itself to ship the variants there)")
     parser.add_argument("--cohort", type=Path, default=None,
                         help="training cohort: int8 calibration slices from its training split, validation on its "
-                             "test split (default: none; int8 formats are then skipped and nothing is validated)")
+                             "test split (default: none; nothing is validated, and the int8 formats of the default "
+                             "set or 'all' are skipped; naming one in --formats without --cohort is refused)")
     parser.add_argument("--validate-patients", type=nonnegative_int, default=None, metavar="N",
                         help="validate on the first N test-split patients (default: all; 0: no validation)")
     parser.add_argument("--threads", type=thread_count, default=None,
@@ -63,6 +64,24 @@ def parse_formats(text: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def check_calibration(formats: list[str], cohort: Path | None, named: bool) -> None:
+    """Refuse formats the user named that need calibration data (``ModelFormat.needs_calibration``) when there is
+    no ``--cohort`` to take it from, before any slow work: such a run built nothing asked for and exited 0, the
+    format only "skipped". In the default set or ``all`` (``named`` False) they are skipped, as documented.
+
+    Raises:
+        InputError: the formats, and what to give.
+    """
+    if cohort is not None or not named:
+        return
+    uncalibrated = [name for name in formats if get_format(name).needs_calibration]
+    if uncalibrated:
+        them = "it" if len(uncalibrated) == 1 else "them"
+        raise InputError(f"--formats {', '.join(uncalibrated)}: {'needs' if them == 'it' else 'need'} --cohort DIR "
+                         "(the training cohort: int8 calibration uses slices of its training split); nothing was "
+                         f"built. Give --cohort, or leave {them} out of --formats")
+
+
 def format_table(report) -> str:
     header = (f"{'format':<16} {'status':<8} {'size':>9} {'s':>6}  {'XNNPACK':<11} {'dDice':>7} {'agree':>8} "
               f"{'maskDice':>8}  {'shipped':<7} note")
@@ -85,9 +104,11 @@ def _fmt(value, pattern: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from export.context import ExportSettings
-    from export.exporter import export_model
+    from export.exporter import DEFAULT_FORMATS, export_model
 
-    formats = parse_formats(args.formats)
+    formats = parse_formats(args.formats or ",".join(DEFAULT_FORMATS))
+    named = args.formats is not None and args.formats.replace(",", " ").strip().lower() != "all"
+    check_calibration(formats, args.cohort, named=named)
     settings = ExportSettings(calibration_patients=args.calibration_patients,
                               calibration_slices=args.calibration_slices, qat_steps=args.qat_steps,
                               threads=args.threads)

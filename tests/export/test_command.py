@@ -107,3 +107,37 @@ def test_not_a_model_folder_fails_before_anything_is_written(tmp_path):
         export_model(folder, tmp_path / "new_out", ["tflite-fp32"], validate_patients=0)
     assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]  # no staging folder left in the input
     assert not (tmp_path / "new_out").exists()
+
+
+#: the rows built from training-cohort slices (int8 calibration, QAT)
+CALIBRATED = ("tflite-int8", "tflite-int8-qat", "openvino-int8", "tensorrt-int8")
+
+
+def test_the_formats_table_says_which_rows_need_calibration_data():
+    from inference.formats import FORMATS
+
+    assert tuple(f.name for f in FORMATS if f.needs_calibration) == CALIBRATED
+
+
+@pytest.mark.parametrize("formats", [*CALIBRATED, "onnx,openvino-int8", "TFLITE-INT8,tflite-int8-qat"])
+def test_formats_that_need_calibration_are_refused_without_a_cohort_before_any_work(formats, tmp_path, monkeypatch,
+                                                                                    capsys):
+    """``otscc export --formats openvino-int8`` without --cohort built nothing asked for and exited 0 ("skipped")."""
+    monkeypatch.setattr("export.exporter.export_model", lambda *a, **kw: pytest.fail("exported anyway"))
+    out = tmp_path / "out"
+    assert main(["export", "--model", str(tmp_path), "--out", str(out), "--formats", formats]) == 2
+    err = capsys.readouterr().err
+    named = [n for n in formats.lower().split(",") if n in CALIBRATED]
+    assert f"--formats {', '.join(named)}: need" in err and "--cohort DIR" in err and "nothing was built" in err
+    assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("formats", [None, "all"])
+def test_the_default_formats_and_all_still_skip_int8_without_a_cohort(formats, tmp_path, monkeypatch):
+    """Not named one by one: the int8 rows are skipped with their reason, as documented (the rest is built)."""
+    seen = []
+    monkeypatch.setattr("export.exporter.export_model", lambda model, out, names, **kw: seen.append(names) or 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        main(["export", "--model", str(tmp_path), "--out", str(tmp_path / "out"),
+              *(["--formats", formats] if formats else [])])
+    assert set(CALIBRATED[:3]) <= set(seen[0])
