@@ -64,6 +64,22 @@ def load_results(paths: list[Path]) -> list[dict]:
     return results
 
 
+def replace_problem(path: Path) -> str | None:
+    """Why ``otscc benchmark --json path`` must not replace the file there without ``--overwrite``, or None: there is
+    none, or it is an earlier benchmark result (a re-run replaces its own results, as ``otscc predict`` does)."""
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return None
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return "a file that is not an otscc benchmark result (not JSON)"
+    if isinstance(data, dict) and data.get("kind") == "otscc-benchmark":
+        return None
+    kind = f"kind {data.get('kind')!r}" if isinstance(data, dict) and "kind" in data else "no otscc benchmark kind"
+    return f"a JSON file that is not an otscc benchmark result ({kind})"
+
+
 def _identity(path: Path) -> tuple:
     """What makes two paths one file: the same inode (``./a.json`` and ``a.json``, links, other case on Windows
     and macOS), else the resolved path."""

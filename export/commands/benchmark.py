@@ -29,7 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--pipeline-runs", type=positive_int, default=3, help="whole-pipeline runs per backend (default: 3)")
     a("--threads", type=thread_count, default=None,
       help=f"CPU threads for every runtime; {THREADS_HELP} (default: each runtime's choice)")
-    a("--json", metavar="FILE", help="write the full results as JSON (default: none)")
+    a("--json", metavar="FILE", help="write the full results as JSON; an earlier result there is replaced, any other "
+                                     "file only with --overwrite (default: none)")
+    a("--overwrite", action="store_true",
+      help="let --json replace a file that is not an otscc benchmark result (default: refused)")
     a("--chart", metavar="FILE.png", help="write a bar chart (default: beside --json as .png, else none)")
     a("--compare", nargs="+", metavar="RESULT.json",
       help="merge results from several devices into one table (and --chart) instead of measuring")
@@ -52,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
     for option, target in (("--json", args.json), ("--chart", chart)):  # fail now, not after the run
         if target:
             check_output_file(target, option)
+    if args.json and not args.overwrite:
+        check_replaceable(Path(args.json))
     if args.compare:
         results = load_results([Path(p) for p in args.compare])
         for note in (n for r in results for n in r["_notes"]):  # on stderr: stdout is the table
@@ -93,6 +98,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"chart: {write_chart([result], chart)}")
     json.dumps(result)
     return 0
+
+
+def check_replaceable(path: Path) -> None:
+    """Refuse to replace a file that is not an earlier benchmark result (``replace_problem``) before measuring: a
+    mistyped ``--json`` (``clinical.json``, another tool's results) was silently overwritten.
+
+    Raises:
+        ExistingResultsError: what the file is, and what to do.
+    """
+    from export.benchmark_results import replace_problem
+    from inference.errors import ExistingResultsError
+
+    problem = replace_problem(path)
+    if problem is not None:
+        raise ExistingResultsError(f"--json {path}: the file exists and is {problem}; nothing was measured or "
+                                   "written. Choose another file name", cli_hint="(or pass --overwrite to replace it)")
 
 
 def _same_file(a: Path, b: Path) -> bool:
