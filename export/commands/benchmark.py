@@ -1,7 +1,7 @@
 """``otscc benchmark``: segmentation latency of every available backend, side by side, plus device facts.
 
 ``otscc benchmark --compare A.json B.json ...`` merges results from several devices into one table and
-chart.
+chart (``--formats`` picks its rows; the options of a measurement are refused there, since they would do nothing).
 """
 
 from __future__ import annotations
@@ -16,30 +16,41 @@ from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL, SAMPLE_PATIENT
 from inference.atomic import write_json
 from inference.commands import THREADS_HELP, nonnegative_int, positive_int, thread_count
 
+#: what each option of a measurement is when not given. ``add_arguments`` leaves them out of ``args`` unless given
+#: (``argparse.SUPPRESS``), so ``--compare``, which measures nothing, can refuse them instead of ignoring them.
+MEASUREMENT_DEFAULTS = {"model": str(DEFAULT_SEG_MODEL), "patient": str(SAMPLE_PATIENT),
+                        "nomogram": str(DEFAULT_NOMOGRAM), "runs": 30, "warmup": 5, "pipeline_runs": 3, "threads": None,
+                        "overwrite": False}
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    a = parser.add_argument
-    a("--formats", help="comma-separated formats to measure (default: every row of the formats table)")
-    a("--model", default=str(DEFAULT_SEG_MODEL), help="model folder with the variants (default: the shipped one)")
-    a("--patient", default=str(SAMPLE_PATIENT), help="patient for the pipeline timings (default: the sample)")
-    a("--nomogram", default=str(DEFAULT_NOMOGRAM), help="nomogram JSON (default: the shipped one)")
-    a("--runs", type=positive_int, default=30,
+    def a(*names, **options):  # a measurement's option: absent from args unless given (MEASUREMENT_DEFAULTS)
+        parser.add_argument(*names, default=argparse.SUPPRESS, **options)
+
+    parser.add_argument("--formats", help="comma-separated formats to measure, or with --compare to show (default: "
+                                          "every row of the formats table)")
+    a("--model", help="model folder with the variants (default: the shipped one)")
+    a("--patient", help="patient for the pipeline timings (default: the sample)")
+    a("--nomogram", help="nomogram JSON (default: the shipped one)")
+    a("--runs", type=positive_int,
       help="timed single-slice runs per backend, in rotating blocks of 10 across all backends (default: 30)")
-    a("--warmup", type=nonnegative_int, default=5, help="untimed warm-up runs before each block (default: 5)")
-    a("--pipeline-runs", type=positive_int, default=3, help="whole-pipeline runs per backend (default: 3)")
-    a("--threads", type=thread_count, default=None,
+    a("--warmup", type=nonnegative_int, help="untimed warm-up runs before each block (default: 5)")
+    a("--pipeline-runs", type=positive_int, help="whole-pipeline runs per backend (default: 3)")
+    a("--threads", type=thread_count,
       help=f"CPU threads for every runtime; {THREADS_HELP} (default: each runtime's choice)")
-    a("--json", metavar="FILE", help="write the full results as JSON; an earlier result there is replaced, any other "
-                                     "file only with --overwrite (default: none)")
+    parser.add_argument("--json", metavar="FILE", help="write the full results as JSON; an earlier result there is "
+                                                       "replaced, any other file only with --overwrite (default: none)")
     a("--overwrite", action="store_true",
       help="let --json replace a file that is not an otscc benchmark result (default: refused)")
-    a("--chart", metavar="FILE.png", help="write a bar chart (default: beside --json as .png, else none)")
-    a("--compare", nargs="+", metavar="RESULT.json",
-      help="merge results from several devices into one table (and --chart) instead of measuring")
+    parser.add_argument("--chart", metavar="FILE.png",
+                        help="write a bar chart (default: beside --json as .png, else none)")
+    parser.add_argument("--compare", nargs="+", metavar="RESULT.json",
+                        help="merge results from several devices into one table (and --chart) instead of measuring; "
+                             "--formats picks the rows shown")
 
 
 def run(args: argparse.Namespace) -> int:
-    from export.benchmark import compare_table, format_table, load_results, run_benchmark, write_chart
+    from export.benchmark import format_table, run_benchmark, write_chart
     from inference.errors import InputError
     from inference.outputs import check_output_file
 
@@ -52,38 +63,24 @@ def run(args: argparse.Namespace) -> int:
     if args.json and chart and _same_file(Path(args.json), chart):  # the chart would replace the measurement
         raise InputError(f"--json {args.json} and the chart {chart} are the same file; name the JSON FILE.json "
                          "(the chart then goes beside it as FILE.png) or give the chart another name with --chart")
+    formats = parse_formats(args.formats)
+    if args.compare:
+        return compare(args, formats, chart)
+    settings = {**MEASUREMENT_DEFAULTS, **{k: getattr(args, k) for k in MEASUREMENT_DEFAULTS if hasattr(args, k)}}
     for option, target in (("--json", args.json), ("--chart", chart)):  # fail now, not after the run
         if target:
             check_output_file(target, option)
-    if args.json and not args.overwrite:
+    if args.json and not settings["overwrite"]:
         check_replaceable(Path(args.json))
-    if args.compare:
-        results = load_results([Path(p) for p in args.compare])
-        for note in (n for r in results for n in r["_notes"]):  # on stderr: stdout is the table
-            print(f"note: {note}", file=sys.stderr)
-        print(compare_table(results))
-        if chart:
-            print(f"chart: {write_chart(results, chart)}")
-        return 0
-    if args.formats is not None and not args.formats.strip():
-        raise InputError("--formats is empty; leave it out to measure every format")
-    formats = [f.strip() for f in args.formats.split(",")] if args.formats else None
-    if formats:
-        from inference.formats import get_format
-
-        for name in formats:
-            try:
-                get_format(name)
-            except KeyError as exc:
-                raise InputError(str(exc.args[0])) from exc
-    check_inputs(Path(args.model), Path(args.patient))
+    check_inputs(Path(settings["model"]), Path(settings["patient"]))
 
     def progress(message: str) -> None:
         print(f"... {message}", file=sys.stderr, flush=True)
 
-    result = run_benchmark(model_dir=Path(args.model), patient=Path(args.patient), nomogram=Path(args.nomogram),
-                           formats=formats, runs=args.runs, warmup=args.warmup, pipeline_runs=args.pipeline_runs,
-                           threads=args.threads, progress=progress)
+    result = run_benchmark(model_dir=Path(settings["model"]), patient=Path(settings["patient"]),
+                           nomogram=Path(settings["nomogram"]), formats=formats, runs=settings["runs"],
+                           warmup=settings["warmup"], pipeline_runs=settings["pipeline_runs"],
+                           threads=settings["threads"], progress=progress)
     print(format_table(result))
     if args.json:
         write_json(args.json, result)  # also when nothing was measured: it records why each row was skipped
@@ -97,6 +94,61 @@ def run(args: argparse.Namespace) -> int:
     if chart:
         print(f"chart: {write_chart([result], chart)}")
     json.dumps(result)
+    return 0
+
+
+def parse_formats(text: str | None) -> list[str] | None:
+    """``--formats`` as names of the formats table (None: every row).
+
+    Raises:
+        InputError: empty, or a name the table does not have (the message lists the valid ones).
+    """
+    from inference.errors import InputError
+    from inference.formats import get_format
+
+    if text is None:
+        return None
+    if not text.strip():
+        raise InputError("--formats is empty; leave it out to measure every format")
+    formats = [f.strip() for f in text.split(",")]
+    for name in formats:
+        try:
+            get_format(name)
+        except KeyError as exc:
+            raise InputError(str(exc.args[0])) from exc
+    return formats
+
+
+def compare(args: argparse.Namespace, formats: list[str] | None, chart: Path | None) -> int:
+    """``--compare``: the merged table (and chart) of earlier results, their rows of ``formats`` only.
+
+    Raises:
+        InputError: an option of a measurement was given (it would have no effect: nothing is measured), or no
+            result holds a row of ``formats``.
+    """
+    from export.benchmark import compare_table, load_results, write_chart
+    from inference.errors import InputError
+    from inference.outputs import check_output_file
+
+    ignored = [f"--{k.replace('_', '-')}" for k in MEASUREMENT_DEFAULTS if hasattr(args, k)]
+    if ignored:
+        raise InputError(f"{', '.join(ignored)}: {'an option' if len(ignored) == 1 else 'options'} of a measurement, "
+                         "which --compare does not make (it merges results measured before); leave "
+                         f"{'it' if len(ignored) == 1 else 'them'} out (--formats and --chart apply)")
+    if chart:
+        check_output_file(chart, "--chart")
+    results = load_results([Path(p) for p in args.compare])
+    if formats is not None:
+        held = list(dict.fromkeys(r["format"] for res in results for r in res["rows"]))
+        if not set(formats) & set(held):
+            raise InputError(f"--formats {','.join(formats)}: no result given holds a row of "
+                             f"{'it' if len(formats) == 1 else 'them'} (they hold {', '.join(held) or 'none'})")
+        results = [{**res, "rows": [r for r in res["rows"] if r["format"] in formats]} for res in results]
+    for note in (n for r in results for n in r["_notes"]):  # on stderr: stdout is the table
+        print(f"note: {note}", file=sys.stderr)
+    print(compare_table(results))
+    if chart:
+        print(f"chart: {write_chart(results, chart)}")
     return 0
 
 

@@ -51,3 +51,64 @@ def test_json_replaces_an_earlier_result_and_anything_with_overwrite(tmp_path, m
     args = ["benchmark", "--formats", "onnx", "--json", str(target), *([] if earlier else ["--overwrite"])]
     assert main(args) == 0, capsys.readouterr().err
     assert json.loads(target.read_text())["rows"][1]["format"] == "onnx"
+
+
+# -- --compare and the options of a measurement ----------------------------------------------------------------
+def _result(path, cpu: str, ms: dict[str, float], skipped: tuple[str, ...] = ()):
+    rows = [{"format": f, "runtime": "litert", "status": "ok", "slice_ms_p50": v} for f, v in ms.items()]
+    rows += [{"format": f, "runtime": "litert", "status": "skipped", "reason": "no runtime"} for f in skipped]
+    path.write_text(json.dumps({"kind": "otscc-benchmark", "version": 2, "device": {"cpu": cpu, "gpu": ""},
+                                "rows": rows}))
+    return str(path)
+
+
+@pytest.fixture
+def two_results(tmp_path):
+    return [_result(tmp_path / "a.json", "AMD EPYC", {"tflite-int8": 3.4, "tflite-fp32": 6.9, "onnx": 8.0}),
+            _result(tmp_path / "b.json", "Laptop i5", {"tflite-int8": 6.8, "tflite-fp32": 13.8})]
+
+
+def test_compare_shows_only_the_formats_asked_for(two_results, tmp_path, capsys, monkeypatch):
+    """``--compare A B --formats tflite-int8`` printed every row (and charted them): --formats was ignored."""
+    import export.benchmark
+
+    charted = []
+    monkeypatch.setattr(export.benchmark, "write_chart", lambda results, path: charted.append(results) or path)
+    assert main(["benchmark", "--compare", *two_results, "--formats", "tflite-int8,onnx",
+                 "--chart", str(tmp_path / "c.png")]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert [line.split(" / ")[0] for line in table[1:-1]] == ["tflite-int8", "onnx"]  # last line: the chart
+    assert {r["format"] for res in charted[0] for r in res["rows"]} == {"tflite-int8", "onnx"}
+
+
+def test_compare_refuses_formats_no_result_holds_and_unknown_ones(two_results, capsys):
+    assert main(["benchmark", "--compare", *two_results, "--formats", "tensorrt-fp16"]) == 2
+    err = capsys.readouterr().err
+    assert "--formats tensorrt-fp16: no result given holds a row of it (they hold tflite-int8, tflite-fp32, onnx)" \
+        in err
+    assert main(["benchmark", "--compare", *two_results, "--formats", "tflite-int4"]) == 2
+    assert "unknown format 'tflite-int4'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options", [["--runs", "5"], ["--warmup", "0"], ["--pipeline-runs", "1"], ["--threads", "1"],
+                                     ["--model", "m"], ["--patient", "p"], ["--nomogram", "n.json"], ["--overwrite"],
+                                     ["--runs", "5", "--threads", "1"]])
+def test_compare_refuses_the_options_of_a_measurement_it_would_ignore(two_results, capsys, options):
+    """``--compare A B --runs 5`` ran, printed the merged table and ignored --runs: the user thought it had effect."""
+    assert main(["benchmark", "--compare", *two_results, *options]) == 2
+    err = capsys.readouterr().err
+    named = [o for o in options if o.startswith("--")]
+    assert err.startswith(f"otscc benchmark: error: {', '.join(named)}: ") and "--compare does not make" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_a_measurement_still_gets_its_defaults_and_the_options_given(monkeypatch, capsys):
+    from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL, SAMPLE_PATIENT
+
+    seen = {}
+    monkeypatch.setattr("export.benchmark.run_benchmark", lambda **kw: seen.update(kw) or _measured())
+    assert main(["benchmark", "--formats", "onnx", "--runs", "7"]) == 0
+    assert seen["runs"] == 7 and seen["warmup"] == 5 and seen["pipeline_runs"] == 3 and seen["threads"] is None
+    assert (seen["model_dir"], seen["patient"], seen["nomogram"]) == (DEFAULT_SEG_MODEL, SAMPLE_PATIENT,
+                                                                      DEFAULT_NOMOGRAM)
+    assert seen["formats"] == ["onnx"]
