@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
-import math
 import os
 import platform
 import shutil
@@ -25,19 +24,27 @@ from pathlib import Path
 
 import numpy as np
 
+from export.benchmark_chart import (  # noqa: F401 (the comparison's presentation: part of this module's API)
+    COLORS,
+    WIDEST_ISA,
+    _label,
+    _ticks,
+    compare_table,
+    device_colors,
+    device_labels,
+    log_scale,
+    write_chart,
+)
 from export.benchmark_results import (  # noqa: F401 (load_results: part of this module's API, for --compare)
     RESULT_VERSION,
     UNITS,
     load_results,
-    source_labels,
 )
 from inference.cpu import cpu_info
 from inference.formats import FORMATS, ModelFormat
 
 log = logging.getLogger(__name__)
 
-#: the widest vector extension first (device labels)
-WIDEST_ISA = ("amx_int8", "avx512_vnni", "avx512f", "avx2", "avx", "sse4_2", "asimd", "neon")
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8",
              "neon", "asimd")
 #: numpy's CPU-dispatch name of a flag where it differs from the upper-cased kernel name without underscores
@@ -342,142 +349,4 @@ def format_table(result: dict) -> str:
         dice = "-" if r["dice_vs_reference"] is None else f"{r['dice_vs_reference']:.4f}"
         lines.append(f"{r['format']:<16}{r['runtime']:<13}{r['slice_ms_p50']:>10.1f} ({r['slice_ms_p95']:>6.1f})"
                      f"{r['volume_s']:>12.3f}{total:>12.2f}{dice:>12}{(r['size_mb'] or 0):>9.2f}  ok")
-    return "\n".join(lines)
-
-
-def device_labels(results: list[dict]) -> list[str]:
-    """Column / legend names, one per result, always distinct; results whose device label is the same (two runs on
-    one machine, two laptops of one model) are told apart by their thread count and then the shortest tail of
-    their file paths that differs (``laptopA/result.json``), or, without files, their position."""
-    base = [_label(r) for r in results]
-    labels = list(base)
-    twins = [i for i, lab in enumerate(base) if base.count(lab) > 1]
-    tails = dict(zip(twins, source_labels([str(results[i].get("_source") or f"#{i + 1}") for i in twins]),
-                     strict=True))
-    for i in twins:
-        threads = results[i].get("threads")
-        count = f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
-        labels[i] = f"{base[i]}{count} [{tails[i]}]"
-    return labels
-
-
-def _label(result: dict) -> str:
-    """Column / legend name of a device: CPU model, its widest vector ISA (two machines may share a model name,
-    e.g. virtual "AMD EPYC"s with and without AVX-512), a oneDNN ISA limit in brackets, the GPU."""
-    d = result["device"]
-    cpu = d["cpu"].replace("(R)", "").replace("(TM)", "").replace(" CPU", "")
-    widest = next((f for f in WIDEST_ISA if f in d.get("isa", [])), None)
-    limit = d.get("onednn_max_cpu_isa")
-    return (f"{cpu[:40]}{' (' + widest + ')' if widest else ''}{' [oneDNN ' + limit + ']' if limit else ''}"
-            f"{' + ' + d['gpu'] if d.get('gpu') else ''}")
-
-
-def log_scale(values: list[float], spread: float = 20.0) -> bool:
-    """Whether a chart needs a log axis: one slow outlier (e.g. TensorFlow's batch-1 call with oneDNN limited
-    to AVX2, 461 ms here against 3-19 ms for the rest) would otherwise squash every other bar to a sliver."""
-    positive = [v for v in values if v > 0]
-    return bool(positive) and max(positive) / min(positive) > spread
-
-
-#: one colour per device (matplotlib's "tab10" order)
-COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
-
-
-def _ticks(lo: float, hi: float, log: bool) -> list[float]:
-    """Axis ticks: decades and their 2x/5x on a log axis, else 1/2/5 x 10^k steps from 0 (about 6 ticks)."""
-    if log:
-        return [m * 10.0 ** e for e in range(math.floor(math.log10(lo)), math.ceil(math.log10(hi)) + 1)
-                for m in (1, 2, 5) if lo <= m * 10.0 ** e <= hi]
-    raw = hi / 6
-    step = min((m * 10.0 ** math.floor(math.log10(raw)) for m in (1, 2, 5, 10)), key=lambda s: abs(s - raw))
-    return [i * step for i in range(int(hi / step + 1e-9) + 1)]  # 0.6 / 0.2 is 2.9999...
-
-
-def write_chart(results: list[dict], path: Path) -> Path:
-    """Slice latency (p50) per variant, one colour per device: bars, or dots on a log axis when the values
-    spread over more than 20x (a bar's length on a log axis would mean nothing). A PNG drawn by
-    ``export.raster`` (numpy + zlib), so the runtime bundle needs no plotting or imaging library."""
-    from export.raster import Canvas
-    from inference.atomic import atomic_path
-
-    keys = []
-    for res in results:
-        for r in res["rows"]:
-            if r["status"] == "ok" and (r["format"], r["runtime"]) not in keys:
-                keys.append((r["format"], r["runtime"]))
-    series = []
-    for res in results:
-        lookup = {(r["format"], r["runtime"]): r for r in res["rows"] if r["status"] == "ok"}
-        series.append((res, [lookup[k]["slice_ms_p50"] if k in lookup else 0 for k in keys]))
-    shown = [v for _, vals in series for v in vals if v > 0]
-    log = log_scale(shown)
-    font, small, title_font = 15, 13, 19
-    labels = [f"{f} / {r}" for f, r in keys]
-    row_h = max(30, 20 * len(results) + 10)
-    left = 20 + max((Canvas(1, 1).text_width(t, font) for t in labels), default=0) + 12
-    width, right = 1100, 1100 - 90
-    top = 50
-    legend_h = 22 * len(results) + 10
-    height = top + row_h * max(1, len(keys)) + 60 + legend_h
-    draw = Canvas(width, int(height))
-    draw.text(width / 2, 14, "otscc-edge segmentation latency", title_font, anchor="ma")
-    bottom = top + row_h * max(1, len(keys))
-    if shown:
-        lo, hi = (min(shown) / 1.5, max(shown) * 3) if log else (0.0, max(shown) * 1.15)
-        to_x = ((lambda v: left + (math.log10(v) - math.log10(lo)) / (math.log10(hi) - math.log10(lo))
-                 * (right - left)) if log else (lambda v: left + v / hi * (right - left)))
-        for tick in _ticks(lo, hi, log):
-            x = to_x(tick)
-            draw.line(x, top, x, bottom, "#e4e4e4")
-            draw.line(x, bottom, x, bottom + 5, "#000000")
-            draw.text(x, bottom + 8, f"{tick:g}", small, anchor="ma")
-        bar_h = (row_h - 10) / max(1, len(results))
-        for i, (_res, vals) in enumerate(series):
-            color = COLORS[i % len(COLORS)]
-            for k, v in enumerate(vals):
-                if v <= 0:
-                    continue
-                y = top + k * row_h + 5 + bar_h * (i + 0.5)
-                x = to_x(v)
-                if log:
-                    draw.dot(x, y, 5, color)
-                else:
-                    draw.rectangle(left, y - bar_h * 0.42, x, y + bar_h * 0.42, color)
-                draw.text(x + 8, y, f"{v:.1f}", small, anchor="lm")
-    draw.line(left, top, left, bottom, "#000000")
-    draw.line(left, bottom, right, bottom, "#000000")
-    for k, text in enumerate(labels):
-        draw.text(left - 8, top + (k + 0.5) * row_h, text, font, anchor="rm")
-    draw.text((left + right) / 2, bottom + 30, "ms per 256x256 slice (median; lower is better)"
-              + ("; log scale" if log else ""), font, anchor="ma")
-    names = device_labels(results)
-    for i, (_res, _vals) in enumerate(series):
-        y = bottom + 62 + 22 * i
-        draw.rectangle(left, y - 6, left + 22, y + 6, COLORS[i % len(COLORS)])
-        draw.text(left + 30, y, names[i], small, anchor="lm")
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        Path(tmp).write_bytes(draw.png())
-    return path
-
-
-def compare_table(results: list[dict]) -> str:
-    """Slice p50 ms per variant (rows) and device (columns)."""
-    keys = []
-    for res in results:
-        keys.extend((r["format"], r["runtime"]) for r in res["rows"] if (r["format"], r["runtime"]) not in keys)
-    labels = device_labels(results)
-    width = max(14, *(len(lab) + 2 for lab in labels))  # labels whole: devices may differ only at the end
-    lines = [f"{'format / runtime':<30}" + "".join(f"{lab:>{width}}" for lab in labels)]
-    for key in keys:
-        cells = []
-        for res in results:
-            row = next((r for r in res["rows"] if (r["format"], r["runtime"]) == key), None)
-            if row is None:
-                cells.append("-")
-            elif row["status"] != "ok":
-                cells.append(row["status"])
-            else:
-                cells.append(f"{row['slice_ms_p50']:.1f} ms")
-        lines.append(f"{key[0] + ' / ' + key[1]:<30}" + "".join(f"{c:>{width}}" for c in cells))
     return "\n".join(lines)
