@@ -9,14 +9,18 @@ from typing import TextIO
 
 
 class PatientProgress:
-    """``progress(i, n, patient_id)`` callable for ``load_cases``, ``evaluate``, ``feature_table``, ..."""
+    """``progress(i, n, patient_id)`` callable for ``load_cases``, ``evaluate``, ``feature_table``, ... (and
+    ``fit_nomogram``'s steps: ``progress(step, steps, what)``)."""
 
     def __init__(self, label: str = "", stream: TextIO | None = None) -> None:
         self.label, self.stream, self.open = label, stream, False
+        self.width = 0  # the longest line written: a shorter one is padded over its end
 
     def __call__(self, i: int, n: int, pid: str) -> None:
         stream = self.stream or sys.stderr
-        stream.write(f"\r{self.label}[{i}/{n}] {pid}   " + ("" if i < n else "\n"))
+        line = f"{self.label}[{i}/{n}] {pid}"
+        stream.write(f"\r{line.ljust(self.width)}   " + ("" if i < n else "\n"))
+        self.width = max(self.width, len(line))
         stream.flush()
         self.open = i < n
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import logging
+from collections.abc import Callable
 
 import numpy as np
 
@@ -88,18 +89,20 @@ def fit_radscore(x: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0) 
             "intercept": intercept, "candidates": len(idx), "C": c_value}
 
 
-def out_of_fold_radscore(x: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0, folds: int = 5
-                         ) -> np.ndarray:
+def out_of_fold_radscore(x: np.ndarray, y: np.ndarray, names: list[str], seed: int = 0, folds: int = 5,
+                         on_fold: Callable[[int], None] | None = None) -> np.ndarray:
     """Each training patient's rad-score from a rad-score fitted without them (filters and LASSO included).
 
     The fusion model is fitted on these, so the rad-score gets the weight it earns on patients it has not
-    seen, not the weight its in-sample fit would claim.
+    seen, not the weight its in-sample fit would claim. ``on_fold(k)`` is called as fold k (1-based) starts.
     """
     from sklearn.model_selection import StratifiedKFold
 
     out = np.empty(len(y))
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed + 1)
-    for train, held in cv.split(x, y):
+    for k, (train, held) in enumerate(cv.split(x, y), start=1):
+        if on_fold is not None:
+            on_fold(k)
         rad = fit_radscore(x[train], y[train], names, seed)
         out[held] = radscore_values(rad, x[held], names)
     return out
@@ -134,14 +137,39 @@ def predict_logistic(model: dict, x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-lp))
 
 
+#: the folds of the out-of-fold rad-scores (``out_of_fold_radscore``)
+OOF_FOLDS = 5
+#: the steps ``fit_nomogram`` reports: the rad-score, each out-of-fold refit, the fusion and clinical models
+FIT_STEPS = 1 + OOF_FOLDS + 1
+
+
 def fit_nomogram(features: np.ndarray, names: list[str], clinical: list[dict], y: np.ndarray, *,
-                 mask_source: str, seed: int = 0) -> tuple[dict, dict]:
-    """Fit on training patients. Returns (fusion nomogram JSON dict, clinical-only model dict)."""
+                 mask_source: str, seed: int = 0, progress: Callable[[int, int, str], None] | None = None
+                 ) -> tuple[dict, dict]:
+    """Fit on training patients.
+
+    Args:
+        features: (patients, features) radiomics table.
+        names: its column names.
+        clinical: each patient's clinical values.
+        y: each patient's outcome (1: nodal metastasis).
+        mask_source: ``auto`` or ``manual`` (recorded in the nomogram).
+        seed: seed of the cross-validation folds.
+        progress: ``progress(step, FIT_STEPS, what)`` as each step starts: the six LASSO fits take most of the
+            minute (about 12 s each on the shipped cohort), and the command said nothing meanwhile.
+
+    Returns:
+        (fusion nomogram JSON dict, clinical-only model dict).
+    """
     import sklearn
 
+    say = progress or (lambda step, steps, what: None)
+    say(1, FIT_STEPS, f"rad-score: cross-validated LASSO on {len(y)} patients")
     rad = fit_radscore(features, y, names, seed)
     radscore = radscore_values(rad, features, names)
-    oof = out_of_fold_radscore(features, y, names, seed)
+    oof = out_of_fold_radscore(features, y, names, seed, folds=OOF_FOLDS, on_fold=lambda k: say(
+        1 + k, FIT_STEPS, f"out-of-fold rad-scores: LASSO without fold {k} of {OOF_FOLDS}"))
+    say(FIT_STEPS, FIT_STEPS, "fusion and clinical-only models")
     clin = clinical_matrix(clinical)
     fusion = fit_logistic(np.column_stack([oof, clin]), y, ["radscore", *CLINICAL])
     both = np.concatenate([radscore, oof])

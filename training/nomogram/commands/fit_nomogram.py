@@ -81,8 +81,9 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"only {len(ids)} of {len(train_ids)} training patients have features ({np.sum(y)} "
                          f"LNM-positive): too few to fit; see the warnings above for the patients skipped")
     sys.stderr.write(f"fitting the rad-score and the nomogram on {len(ids)} patients (about a minute) ...\n")
-    nomogram, clinical_only = fit_nomogram(x, names, [clinical[p] for p in ids], y, mask_source=args.masks,
-                                           seed=args.seed)
+    with PatientProgress("fitting ") as progress:  # a status line per step, as the features' per patient
+        nomogram, clinical_only = fit_nomogram(x, names, [clinical[p] for p in ids], y, mask_source=args.masks,
+                                               seed=args.seed, progress=progress)
     m = nomogram["training_metrics"]
     if m["auc_fusion"] < 0.5:  # below chance on its own training patients: a failed fit, not a model
         raise InputError(f"the fit failed: training AUC of the fusion model {m['auc_fusion']:.3f} (below chance on "
