@@ -48,10 +48,14 @@ def thin_ticks(ticks: list[tuple[str, float]], min_gap: float = 4.0,
     character), and at least ``min_gap``.
     """
     shown: list[tuple[str, float]] = []
+    marks: list[tuple[str, float]] = []  # unlabelled ticks (the ends of a fitted range): always kept, never in the way
     for text, x in sorted(ticks, key=lambda t: t[1]):
+        if not text:
+            marks.append((text, x))
+            continue
         if shown:
             last_text, last_x = shown[-1]
             if x - last_x < max(min_gap, char_width * (len(last_text) + len(text)) / 2 + char_width):
                 continue
         shown.append((text, x))
-    return shown
+    return sorted(shown + marks, key=lambda t: t[1])

@@ -177,6 +177,48 @@ class NomogramAxis:
 BORDERLINE_MARGIN = 0.05
 
 
+def format_risk(probability: float, boundaries: list[float] | tuple[float, ...] = (), decimals: int = 1) -> str:
+    """``probability`` as a percentage with ``decimals`` digits ("26.3%"), with more digits where rounding would
+    carry it onto a risk-group boundary it lies below: 0.49996 is "49.996%", not "50.0%" printed beside
+    "intermediate risk" (the 50 % boundary starts the high group). ``boundaries``: the groups' lower edges."""
+    for digits in range(decimals, 8):
+        text = f"{probability * 100:.{digits}f}"
+        shown = float(text) / 100
+        if not any(probability < b <= shown or shown < b <= probability for b in boundaries):
+            return f"{text}%"
+    return f"{probability * 100}%"
+
+
+def round_risk(probability: float, boundaries: list[float] | tuple[float, ...] = (), digits: int = 4) -> float:
+    """``round(probability, digits)``, with more digits where rounding would carry it onto a risk-group boundary it
+    lies below (result.json: 0.49996 stays 0.49996, not 0.5 beside "intermediate")."""
+    for d in range(digits, 10):
+        shown = round(probability, d)
+        if not any(probability < b <= shown or shown < b <= probability for b in boundaries):
+            return shown
+    return probability
+
+
+def risk_group_boundaries(risk_groups: list[dict]) -> list[float]:
+    """The lower edges of every risk group but the first (``risk_groups`` as in the nomogram JSON and result.json):
+    [0.2, 0.5]."""
+    return [g["below"] for g in risk_groups[:-1]]
+
+
+def risk_groups_text(risk_groups: list[dict]) -> str:
+    """"low < 20%, intermediate 20-50%, high >= 50%" for the nomogram JSON's (and result.json's) ``risk_groups``."""
+    parts, lower = [], None
+    for i, g in enumerate(risk_groups):
+        if i == 0:
+            parts.append(f"{g['name']} < {g['below']:.0%}")
+        elif i == len(risk_groups) - 1:
+            parts.append(f"{g['name']} >= {lower:.0%}")
+        else:
+            parts.append(f"{g['name']} {lower * 100:g}-{g['below']:.0%}")
+        lower = g["below"]
+    return ", ".join(parts)
+
+
 @dataclass(frozen=True)
 class NomogramResult:
     probability: float
@@ -304,7 +346,8 @@ class Nomogram:
         return held, abs(held - points) > 1e-9
 
     def axes(self, ticks: int = 6) -> list[NomogramAxis]:
-        """The variable axes to draw (the GUI and the PDF report draw the same thing)."""
+        """The variable axes to draw (the GUI and the PDF report draw the same thing): round ticks, and unlabelled
+        ones ("") at the ends of the fitted range where it goes beyond them."""
         out = []
         for name in self.model["variables"]:
             lo, hi = self.model["axes"][name]
@@ -315,6 +358,10 @@ class Nomogram:
                 start = math.ceil(lo / step) * step
                 values = [(f"{v:g}", v) for v in (round(start + k * step, 6) for k in range(ticks * 2))
                           if v <= hi + 1e-9]
+                # unlabelled end marks: the axis covers the whole fitted range (age 24-83 was drawn 40-80 and an
+                # age of 30, inside the range, floated beside it); labels stay on round values
+                values = ([("", lo)] if values[0][1] - lo > 1e-9 else []) + values + (
+                    [("", hi)] if hi - values[-1][1] > 1e-9 else [])
             out.append(NomogramAxis(name, LABELS.get(name, name), [(t, self.points_of(name, v)) for t, v in values]))
         return out
 

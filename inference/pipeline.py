@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 import time
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,21 +25,27 @@ from inference import __version__
 from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
 from inference.backends.manifest import sha256_file as file_sha256  # noqa: F401 (re-exported: tests, callers)
 from inference.errors import CancelledError
-from inference.intake import PreparedPatient, prepare_patient, tumor_coverage_warnings
+from inference.intake import PreparedPatient, prepare_patient
 from inference.measure import TumorMeasures, measure_mask
-from inference.nomogram import CLINICAL, ClinicalValueError, Nomogram, NomogramResult
+from inference.nomogram import (
+    CLINICAL,
+    ClinicalValueError,
+    Nomogram,
+    NomogramResult,
+    format_risk,
+    risk_group_boundaries,
+    round_risk,
+)
 from inference.outputs import (  # noqa: F401 (check_output_dir, check_writable_dir: re-exported for the commands)
     check_output_dir,
     check_replaceable,
     check_writable_dir,
 )
+from inference.plausibility import PLAUSIBLE_DIAMETER_MM, mask_warnings  # noqa: F401 (re-exported)
 from inference.radiomics import FeatureSet, extract_patient, load_params
 from inference.volume import Volume
 
 log = logging.getLogger(__name__)
-
-#: a mask wider than this (largest 3D diameter) is flagged: the oral tongue itself is about 80 mm long
-PLAUSIBLE_DIAMETER_MM = 80
 
 Progress = Callable[[str, float], None]
 Cancelled = Callable[[], bool]
@@ -50,11 +57,12 @@ DISCLAIMER = ("Research software. The segmentation model and the nomogram were t
 
 
 def load_clinical(patient_dir: str | Path, csv_file: str | Path | None = None,
-                  patient_id: str | None = None) -> dict[str, Any]:
+                  patient_id: str | None = None, *, notes: list[str] | None = None) -> dict[str, Any]:
     """Clinical values for a patient: ``clinical.json`` in its folder, then a row of ``csv_file``.
 
     The CSV needs a ``patient_id`` column (matched to the folder name or pseudonym); a row overrides the
     JSON. Returns only the keys it found (missing values are reported when scoring, never defaulted).
+    ``notes``, when given, gets a line when ``csv_file`` has no row for this patient.
     """
     values: dict[str, Any] = {}
     jfile = Path(patient_dir) / "clinical.json"
@@ -67,9 +75,10 @@ def load_clinical(patient_dir: str | Path, csv_file: str | Path | None = None,
             raise ClinicalValueError(f"{jfile}: expected an object of clinical values")
         data = {str(k).strip().lower(): v for k, v in data.items()}  # "Age" is age
         values.update({k: data[k] for k in CLINICAL if data.get(k) not in (None, "")})
-    if csv_file is not None:
-        ids = {Path(patient_dir).name, patient_id} - {None}
-        rows = [(line, r) for line, r in read_clinical_csv(csv_file) if r["patient_id"].strip() in ids]
+    if csv_file is not None:  # names compared in one Unicode form: macOS writes folder names decomposed
+        ids = {unicodedata.normalize("NFC", i) for i in (Path(patient_dir).name, patient_id) if i is not None}
+        rows = [(line, r) for line, r in read_clinical_csv(csv_file)
+                if unicodedata.normalize("NFC", r["patient_id"].strip()) in ids]
         if len(rows) > 1:
             named = ", ".join(f"line {line} ({r['patient_id'].strip()!r})" for line, r in rows)
             raise ClinicalValueError(f"{csv_file}: {named} all match this patient ({' or '.join(sorted(ids))}); "
@@ -77,6 +86,11 @@ def load_clinical(patient_dir: str | Path, csv_file: str | Path | None = None,
         if rows:
             row = rows[0][1]
             values.update({k: row[k].strip() for k in CLINICAL if (row.get(k) or "").strip()})
+        elif notes is not None:  # a typo in patient_id silently scored the patient with other values
+            notes.append(f"--clinical {Path(csv_file).name} has no row whose patient_id is "
+                         f"{' or '.join(repr(i) for i in sorted(ids))}: " + (
+                             "the values of the patient's clinical.json (and any given on the command line) were used"
+                             if jfile.is_file() else "no clinical value came from it"))
     return values
 
 
@@ -147,7 +161,8 @@ class Prediction:
         s = self.score
         return {
             "status": self.status, "patient_id": self.patient_id,
-            "probability": None if s is None else round(s.probability, 4),
+            "probability": None if s is None else round_risk(
+                s.probability, risk_group_boundaries(self.provenance.get("risk_groups", []))),
             "risk_group": None if s is None else s.risk_group,
             "borderline": self.borderline,
             "radscore": None if s is None else round(s.radscore, 4),
@@ -183,7 +198,8 @@ def _sequences(patient) -> dict[str, dict[str, str]]:
 def borderline_warning(probability: float, near: dict) -> str:
     """The warning shown (CLI, GUI, report) for a risk near a group boundary."""
     below, above = near["groups"]
-    return (f"BORDERLINE: the risk {probability:.1%} is within {near['margin'] * 100:g} percentage points of the "
+    risk = format_risk(probability, [near["boundary"]])
+    return (f"BORDERLINE: the risk {risk} is within {near['margin'] * 100:g} percentage points of the "
             f"{near['boundary']:.0%} boundary between the {below} and {above} risk groups; model variants differ by "
             f"up to that much on the same patient, so either group is possible")
 
@@ -273,16 +289,7 @@ class Pipeline:
         result, status, near = None, "ok", None
         if features is not None and features.provenance.get("mask_sha256") != _array_sha256_raw(mask.array > 0):
             features = None  # extracted from another mask: extract again
-        warnings = list(prepared.warnings)
-        if measures.volume_ml > 0:
-            warnings += tumor_coverage_warnings(prepared, mask)
-            a = mask.array  # every face of the volume: axis 0 is the slice stack for DICOM, not for every file
-            if any(face.any() for face in (a[0], a[-1], a[:, 0], a[:, -1], a[:, :, 0], a[:, :, -1])):
-                warnings.append("the tumor found reaches the edge of the CE-T1 volume: it may extend beyond the "
-                                "scanned field, so its size and the risk may be underestimated")
-        if measures.largest_diameter_mm > PLAUSIBLE_DIAMETER_MM:  # a brain MR gave 168 mm and a risk of 74 %
-            warnings.append(f"the tumor found is {measures.largest_diameter_mm:.0f} mm across, more than any tongue "
-                            f"tumor ({PLAUSIBLE_DIAMETER_MM} mm): check that the images are tongue MRI and the mask")
+        warnings = list(prepared.warnings) + mask_warnings(prepared, mask, measures)
         if measures.volume_ml == 0:
             status = "no_tumor"
             warnings.append("no tumor was found: no radiomics features and no risk are reported")
@@ -313,6 +320,7 @@ class Pipeline:
             "nomogram_kind": self.nomogram.data.get("kind"),
             "nomogram_mask_source": self.nomogram.data["mask_source"],
             "nomogram_features": list(self.nomogram.rad["features"]),
+            "risk_groups": self.nomogram.data["risk_groups"],  # each group's upper edge ("below"): the cut-offs
             "input_sha256": {role: volume_sha256(v) for role, v in prepared.volumes.items()},
             "mask_sha256": volume_sha256(mask),
             "radiomics": None if features is None else {

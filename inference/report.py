@@ -13,7 +13,16 @@ from pathlib import Path
 import numpy as np
 
 from inference.atomic import atomic_path
-from inference.nomogram import CATEGORIES, LABELS, Nomogram, encode_clinical
+from inference.measure import DOI_MAE_MM
+from inference.nomogram import (
+    BORDERLINE_MARGIN,
+    CATEGORIES,
+    LABELS,
+    Nomogram,
+    format_risk,
+    risk_group_boundaries,
+    risk_groups_text,
+)
 from inference.pdf import Page, mask_outline, wrap, write_pdf
 from inference.preprocess import canonical_axes, to_canonical
 
@@ -124,6 +133,9 @@ def draw_nomogram(page: Page, box: tuple[float, float, float, float], nomogram: 
         segments = [(x_of(min(xs)), y, x_of(max(xs)), y)] if xs else []
         shown = -1e9
         for text, p in sorted(ticks, key=lambda t: t[1]):
+            if not text:  # the end of a fitted range: a mark, no label
+                segments.append((x_of(p), y, x_of(p), y - 2))
+                continue
             if p - shown < 4:  # keep labels of short axes from overlapping
                 continue
             shown = p
@@ -158,46 +170,60 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
     for i, line in enumerate(disclaimer):
         page.text(MARGIN + 6, 50 + 4 + 9.5 * i, line, 7.5, color="#a00000", valign="top")
     y = 50 + box_h + 20
+    groups = r.get("risk_groups") or nomogram.data["risk_groups"]
     if r["status"] == "ok":
         near = f", BORDERLINE: near {r['borderline']['boundary']:.0%}" if r["borderline"] else ""
-        risk = f"Risk of cervical lymph-node metastasis: {r['probability']:.0%} ({r['risk_group']} risk{near})"
+        flag = "; see the warnings below" if any(not w.startswith("BORDERLINE") for w in r["warnings"]) else ""
+        shown = format_risk(r["probability"], risk_group_boundaries(groups))
+        risk = f"Risk of cervical lymph-node metastasis: {shown} ({r['risk_group']} risk{near}){flag}"
     else:
         risk = "No tumor found by the model: no radiomics and no risk are reported."
     page.text(MARGIN, y, risk, 11, bold=True)
     tumor = r["tumor"]
     c = r["clinical"]
-    doi = f"{_number(c.get('doi_mm'))} mm" + (" (ESTIMATED from the mask)" if r["doi_mm_estimated"] else "")
-    lines = [f"Tumor: {tumor['volume_ml']:.2f} ml, largest diameter {tumor['largest_diameter_mm']:.1f} mm, "
-             f"mask-estimated DOI {tumor['doi_estimate_mm']:.1f} mm"
-             + ("; mask EDITED by the user" if r["mask_edited"] else ""),
-             f"Clinical: age {_number(c.get('age'))}, sex {c.get('sex')}, clinical T stage {c.get('ct_stage')}, "
-             f"MRI node status {CATEGORIES['cn_status'].get(c.get('cn_status'), c.get('cn_status'))}, "
-             f"depth of invasion {doi}"]
-    outside = []
+    lines = [f"Risk groups: {risk_groups_text(groups)}; BORDERLINE: within {BORDERLINE_MARGIN * 100:g} percentage "
+             "points of a cut-off, where the model variants were measured to differ, so either group is possible"]
+    if r["doi_mm_estimated"]:
+        doi = (f"{_number(c.get('doi_mm'))} mm, ESTIMATED from the mask (mean error {DOI_MAE_MM} mm on synthetic "
+               "phantoms), used by the nomogram")
+        mask_doi = ""
+    else:
+        doi = f"{_number(c.get('doi_mm'))} mm as given, used by the nomogram"
+        mask_doi = f", depth estimated from the mask {tumor['doi_estimate_mm']:.1f} mm (not used)"
+    lines += [f"Tumor: {tumor['volume_ml']:.2f} ml, largest diameter {tumor['largest_diameter_mm']:.1f} mm{mask_doi}"
+              + ("; mask EDITED by the user" if r["mask_edited"] else ""),
+              f"Clinical: age {_number(c.get('age'))}, sex {c.get('sex')}, clinical T stage {c.get('ct_stage')}, "
+              f"MRI node status {CATEGORIES['cn_status'].get(c.get('cn_status'), c.get('cn_status'))}, "
+              f"depth of invasion {doi}"]
     if r["status"] == "ok":
         lines.append(f"Rad-score {r['radscore']:+.3f}; total points {r['total_points']:.1f}; points: "
                      + ", ".join(f"{LABELS.get(k, k)} {v:.0f}" for k, v in r["points"].items()))
-        # a risk read beyond the patients the nomogram was fitted on: said under the risk, not in the footer
-        outside = nomogram.outside_fitted_range({**encode_clinical(c), "radscore": r["radscore"]})
     y += 6
     for line in (w for text in lines for w in wrap(text, inner, 7)):
         y += 10.5
         page.text(MARGIN, y, line, 7)
-    for line in (w for text in outside for w in wrap(f"Warning: {text}", inner, 7, bold=True)):
+    # every warning under the risk, where it is read with it (a cut-off tumor or a sequence missing half the head
+    # were 6-point footer lines under the timings); beyond six lines the rest are in result.json
+    warned = [w for text in r["warnings"] for w in wrap(f"Warning: {text}", inner, 7, bold=True)]
+    if len(warned) > 6:
+        warned = warned[:5] + [f"... {len(warned) - 5} more warning line(s): see result.json"]
+    for line in warned:
         y += 10.5
         page.text(MARGIN, y, line, 7, bold=True, color="#a05000")
     y = _draw_images(page, y + 12, prediction) + 24
-    page.text(MARGIN, y, "Fusion nomogram (red: this patient)", 8)
+    page.text(MARGIN, y, "Fusion nomogram (red: this patient; orange: a value outside the fitted range, drawn at "
+              "its end)", 8)
     foot_top = page.height - 100
-    draw_nomogram(page, (MARGIN, y + 6, inner, foot_top - y - 18), nomogram, r["points"], r["total_points"])
+    score = prediction.score  # unrounded points: result.json's 2-decimal ones put a top-of-axis value past its end
+    draw_nomogram(page, (MARGIN, y + 6, inner, foot_top - y - 18), nomogram,
+                  None if score is None else score.points, None if score is None else score.total_points)
     b = r["backend"]
     timings = ", ".join(f"{k} {v:.2f} s" for k, v in r["timings_s"].items())
     foot = [f"Segmentation model: {model_dir.name} ({_model_summary(model_dir)}); backend "
             f"{b.get('backend')} {b.get('variant', b.get('model_file', ''))}",
             f"Nomogram sha256 {r['nomogram_sha256'][:16]}... (fitted on {r['nomogram_mask_source']} masks of a "
             f"SYNTHETIC cohort); otscc-edge {r['otscc_edge']}",
-            f"Stage timings: {timings}",
-            *[f"Warning: {w}" for w in r["warnings"] if w not in outside]]
+            f"Stage timings: {timings}"]
     y = foot_top
     lines = [w for text in foot for w in wrap(text, inner, 6)]
     room = int((page.height - 14 - foot_top) // 9) + 1

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 
 from desktop.nomogram_layout import NomogramRow, nomogram_rows, thin_ticks
 from desktop.session import Session
-from inference.nomogram import Nomogram, encode_clinical
-from inference.pipeline import DISCLAIMER
+from inference.nomogram import Nomogram, encode_clinical, format_risk, risk_group_boundaries
+from inference.pipeline import DISCLAIMER, borderline_warning
 
 GROUP_COLORS = {"low": "#2e8b57", "intermediate": "#d08000", "high": "#c02020"}
 MARK_COLOR = (208, 16, 16)
@@ -68,7 +68,8 @@ class NomogramPlot(pg.PlotWidget):
             tick_y = [v for _ in shown for v in (y, y + 0.15)]
             self.plot(tick_x, tick_y, pen=black, connect="pairs")
             for text, x in shown:  # on white, above the dashed total-to-risk connector that crosses the risk labels
-                self._text(text, x, y + 0.15, (0.5, 1.0), fill="w")
+                if text:  # not the unlabelled ends of a fitted range
+                    self._text(text, x, y + 0.15, (0.5, 1.0), fill="w")
             self._text(row.label, -3, y, (1.0, 0.5), bold=True)
             if row.mark is not None:
                 self.marks.append((row.mark, y))
@@ -146,7 +147,8 @@ class RiskPanel(QGroupBox):
         else:
             color = GROUP_COLORS.get(score.risk_group, "#333")
             stale = s.risk_stale  # the number no longer belongs to what is on screen: greyed and struck through
-            number = f"<s>{score.probability:.0%}</s>" if stale else f"{score.probability:.0%}"
+            shown = format_risk(score.probability, risk_group_boundaries(p.provenance.get("risk_groups", [])), 0)
+            number = f"<s>{shown}</s>" if stale else shown  # never "50%" beside INTERMEDIATE for 0.4996
             self.headline.setText(
                 f"<span style='{'color:#999' if stale else ''}'><span style='font-size:17pt'><b>{number}</b></span>"
                 f"&nbsp; risk of cervical lymph-node metastasis &nbsp;<span style='font-size:13pt; "
@@ -159,9 +161,16 @@ class RiskPanel(QGroupBox):
                 notes.insert(0, f"<b style='color:#d08000'>BORDERLINE: within {p.borderline['margin'] * 100:g} "
                                 f"percentage points of the {p.borderline['boundary']:.0%} boundary; {low} or {high} "
                                 f"both possible</b>")
+            said = {borderline_warning(score.probability, p.borderline)} if p.borderline else set()
             if self.nomogram is not None:  # a risk read off the nomogram beyond its patients: say so beside it
                 values = {**encode_clinical(p.clinical), "radscore": score.radscore}
-                notes[1:1] = [f"<b style='color:#d08000'>{w}</b>" for w in self.nomogram.outside_fitted_range(values)]
+                outside = self.nomogram.outside_fitted_range(values)
+                said |= set(outside)
+                notes[1:1] = [f"<b style='color:#d08000'>{w}</b>" for w in outside]
+            # why the mask, and so the risk, may be wrong (a tumor cut off by the volume's edge, a very small mask,
+            # a sequence missing part of the head or the tumor): beside the risk, as in the report
+            notes[1:1] = [f"<b style='color:#d08000'>{w}</b>" for w in p.warnings
+                          if w not in said and "is ESTIMATED from the mask" not in w]  # said below
             if p.doi_estimated:
                 notes.append(f"DOI {p.clinical['doi_mm']} mm ESTIMATED from the mask")
             if p.edited:

@@ -25,11 +25,15 @@ from inference.commands import THREADS_HELP, thread_count
 from inference.commands.inspect import add_sequence_arguments
 from inference.errors import InputError, OtsccError
 from inference.memory import release_memory
+from inference.nomogram import format_risk, risk_group_boundaries, risk_groups_text
 
 log = logging.getLogger(__name__)
 
+#: summary.csv's columns; those after "error" were added on 2026-11-30 (at the end: scripts reading by position keep
+#: working): the other clinical values used, and the result's warnings joined by " | ".
 SUMMARY_COLUMNS = ("patient_id", "folder", "status", "probability", "risk_group", "borderline", "tumor_volume_ml",
-                   "doi_mm", "doi_mm_estimated", "backend", "seconds", "error")
+                   "doi_mm", "doi_mm_estimated", "backend", "seconds", "error", "age", "sex", "ct_stage", "cn_status",
+                   "warnings")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -178,6 +182,7 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
     ``written``: patient id -> folder of the patients a batch has written so far; a second folder with the same
     id (the same DICOM study copied twice, say) would overwrite the first one's results, so it fails instead."""
     from inference.audit import audit_entry, failure_entry
+    from inference.nomogram import ClinicalValueError
     from inference.outputs import check_output_dir, check_replaceable
     from inference.pipeline import check_clinical, load_clinical, volume_sha256
 
@@ -185,6 +190,7 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
     # loading, the patient id, so a patient's failed and successful runs share one pseudonym.
     patient_key = folder.resolve().name
     clinical: dict = {}
+    csv_notes: list[str] = []  # --clinical has no row for this patient: a warning in its results
 
     def refuse_early(patient) -> None:
         """What the later stages would refuse, checked before registration, segmentation and radiomics: clinical
@@ -195,8 +201,13 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
             raise InputError(f"{folder.name}: patient id {patient_key} was already written from folder "
                              f"{written[patient_key]!r} in this batch (the same patient or DICOM study twice?); "
                              "its results were not overwritten")
-        clinical = {**load_clinical(folder, args.clinical, patient_key), **_cli_clinical(args)}
-        check_clinical(clinical)
+        clinical = {**load_clinical(folder, args.clinical, patient_key, notes=csv_notes), **_cli_clinical(args)}
+        try:
+            check_clinical(clinical)
+        except ClinicalValueError as exc:
+            if not csv_notes:
+                raise
+            raise type(exc)(f"{csv_notes[0]}; {exc}") from exc  # say first that the CSV did not name this patient
         target = Path(args.out) / patient_key
         check_output_dir(target, [folder], what=f"the results for {patient_key}")
         if not args.overwrite:
@@ -206,6 +217,7 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
         prepared = pipeline.prepare(folder, cet1=args.cet1, t2=args.t2, t1=args.t1, register=args.register,
                                     progress=progress, loaded=refuse_early)
         prediction = pipeline.predict(prepared, clinical, progress=progress)
+        prediction.warnings[:0] = csv_notes
         paths = pipeline.write(prediction, args.out, report=not args.no_report, inputs=[folder],
                                replace_other=args.overwrite)
     except OtsccError as exc:
@@ -224,18 +236,34 @@ def _borderline_text(r: dict) -> str:
     return f"{near['boundary']:.0%} {'/'.join(near['groups'])}" if near else ""
 
 
+def _risk_text(r: dict) -> str:
+    """'26.3%', with more digits where one decimal would round onto a risk-group cut-off the risk lies below."""
+    return format_risk(r["probability"], risk_group_boundaries(r.get("risk_groups") or []))
+
+
+def _clinical_text(r: dict) -> str:
+    """'age 68, sex M, cT2, cN0, DOI 7.8 mm (given)': the clinical values the nomogram used."""
+    c = r["clinical"]
+    doi = "ESTIMATED from the mask" if r["doi_mm_estimated"] else "given"
+    return (f"age {c.get('age', '?'):g}, sex {c.get('sex', '?')}, c{c.get('ct_stage', '?')}, "
+            f"cN{'+' if c.get('cn_status') == 1 else '0' if c.get('cn_status') == 0 else '?'}, "
+            f"DOI {c.get('doi_mm', '?')} mm ({doi})")
+
+
 def _print_result(prediction, paths: dict, seconds: float, audit_path: Path) -> None:
     r = prediction.to_json()
     print(f"Patient {r['patient_id']}: ", end="")
     if r["status"] == "ok":
-        print(f"risk of cervical lymph-node metastasis {r['probability']:.1%} ({r['risk_group']} risk"
+        print(f"risk of cervical lymph-node metastasis {_risk_text(r)} ({r['risk_group']} risk"
               + (f"; BORDERLINE: near the {_borderline_text(r)} boundary)" if r["borderline"] else ")"))
+        print(f"  risk groups: {risk_groups_text(r['risk_groups'])}")
     else:
         print("NO TUMOR found by the model; no risk is reported")
+    for w in r["warnings"]:  # under the risk: they say why it may be wrong
+        print(f"  warning: {w}")
     t = r["tumor"]
-    doi = r["clinical"].get("doi_mm")
-    print(f"  tumor {t['volume_ml']:.2f} ml, largest diameter {t['largest_diameter_mm']:.1f} mm; DOI {doi} mm"
-          + (" (ESTIMATED from the mask)" if r["doi_mm_estimated"] else ""))
+    print(f"  tumor {t['volume_ml']:.2f} ml, largest diameter {t['largest_diameter_mm']:.1f} mm")
+    print(f"  clinical values used: {_clinical_text(r)}")
     if prediction.prepared.patient.source_kind == "dicom":  # the series chosen for each sequence, and why
         for role, seq in r["sequences"].items():
             print(f"  {role:<5} {seq['source']}: {seq['reason']}")
@@ -248,8 +276,6 @@ def _print_result(prediction, paths: dict, seconds: float, audit_path: Path) -> 
              if notes else ""))
     print("  stage timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["timings_s"].items())
           + f"; total {seconds:.2f} s")
-    for w in r["warnings"]:
-        print(f"  warning: {w}")
     for name, path in paths.items():
         print(f"  {name:<7} {path}")
     print(f"  audit   {audit_path}")
@@ -298,6 +324,10 @@ SKIPPED_REASON = ("not taken as a patient: no image file named by sequence (cet1
 def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] = ()) -> int:
     rows, failed, summary_error, written = [], 0, None, {}
     summary = Path(args.out) / "summary.csv"
+    given = [f"--{k.replace('_', '-')}" for k in _cli_clinical(args)]
+    if given:  # easily meant for one patient: every patient of the batch gets them
+        print(f"warning: {', '.join(given)} given on the command line apply to EVERY patient of this batch, over "
+              "their clinical.json and --clinical rows", file=sys.stderr, flush=True)
     with_images = 0  # skipped folders that hold images: maybe a patient the user expected to run (exit code 1)
     for folder in skipped:  # listed first, in the summary too: a patient must not vanish from a batch unseen
         images = holds_images(folder)
@@ -320,18 +350,21 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
                        risk_group=r["risk_group"] or "", borderline=_borderline_text(r),
                        tumor_volume_ml=r["tumor"]["volume_ml"],
                        doi_mm=r["clinical"].get("doi_mm"), doi_mm_estimated=r["doi_mm_estimated"],
-                       backend=r["backend"].get("backend"))
+                       backend=r["backend"].get("backend"), warnings=" | ".join(r["warnings"]),
+                       **{k: r["clinical"].get(k, "") for k in ("age", "sex", "ct_stage", "cn_status")})
+            outcome = (f"{_risk_text(r)} {r['risk_group']}" + (" BORDERLINE" if r["borderline"] else "")
+                       if r["status"] == "ok" else r["status"])
+            outcome += f" ({len(r['warnings'])} warning(s): see its result.json)" if r["warnings"] else ""
         except OtsccError as exc:  # one bad patient is reported and skipped, never stops the batch
             failed += 1
             row.update(status="error", error=str(exc))
+            outcome = "error"
         row["seconds"] = round(time.perf_counter() - start, 2)
         progress.done()
         prediction = r = None  # drop this patient's arrays (volumes, mask, features) before the next one
         release_memory()  # and give their pages back to the OS
         rows.append(row)
         if not args.json:
-            outcome = (f"{row['probability']:.1%} {row['risk_group']}" + (" BORDERLINE" if row["borderline"] else "")
-                       if row["status"] == "ok" else row["status"])
             print(f"[{i}/{len(patients)}] {folder.name}: {outcome}"
                   + (f" - {row['error']}" if row["error"] else ""), file=sys.stderr, flush=True)
         try:
@@ -352,12 +385,15 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
               + (f", {len(skipped)} folder(s) skipped" if skipped else "")
               + (f" ({with_images} holding images: exit code 1)" if with_images else "")
               + f"; {where}; audit log: {audit.path}")
+        print("(models trained on SYNTHETIC data: not a clinical prediction)")
     return 1 if failed or with_images or summary_error is not None else 0
 
 
 def _write_summary(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
+    # UTF-8 with a byte-order mark whatever the system's encoding: a non-Latin folder name failed to encode under
+    # a C or cp1252 locale (a traceback mid-batch), and Excel reads a UTF-8 file without the mark as cp1252
+    with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.DictWriter(fh, SUMMARY_COLUMNS)
         writer.writeheader()
         writer.writerows(rows)

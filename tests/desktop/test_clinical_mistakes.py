@@ -83,11 +83,13 @@ def test_a_value_beyond_its_axis_is_held_at_the_axis_end_in_orange(segmented, qt
         assert row.value_text == f"{s.prediction.score.points['age']:.0f} pts"
         assert len(plot.beyond) == 1  # drawn in orange, its points in orange beside it
         assert "extrapolation" in w.risk_panel.detail.text()
-        # inside the fitted range but left of the first tick (the ticks start at a round age): drawn where it is
+        # inside the fitted range but left of the first labelled tick (they start at a round age): drawn where it
+        # is, on the axis, which runs to the fitted range's end (an unlabelled mark there)
         w.clinical_panel.set_values({"age": lo + 1})
         rescored(w, qtbot)
         row = next(r for r in plot.rows if r.label.startswith("Age"))
-        assert row.mark < min(x for _, x in row.ticks) and not row.beyond and not plot.beyond
+        assert row.mark < min(x for t, x in row.ticks if t) and not row.beyond and not plot.beyond
+        assert min(x for _, x in row.ticks) <= row.mark
         assert row.mark == pytest.approx(nomogram.points_of("age", lo + 1))
     finally:
         w.clinical_panel.set_values({"age": age})
@@ -141,3 +143,22 @@ def test_the_dashed_total_to_risk_line_does_not_cross_out_the_risk_labels(segmen
     assert labels and len(connector) == 1
     for label in labels:
         assert label.zValue() > connector[0].zValue() and label.fill.color().alpha() == 255
+
+
+def test_warnings_about_the_mask_stand_beside_the_risk(segmented):
+    """A tumor cut off by the volume's edge, a very small mask or a sequence missing part of the tumor were said in
+    the terminal and the report, never in the window: the risk panel showed the risk alone."""
+    from dataclasses import replace
+
+    w, panel = segmented, segmented.risk_panel
+    before = w.session.prediction
+    edge = "the tumor found reaches the edge of the CE-T1 volume: it may extend beyond the scanned field"
+    w.session.prediction = replace(before, warnings=[*before.warnings, edge])
+    try:
+        w.session.events.prediction.emit()
+        assert edge in panel.detail.text()
+        assert panel.detail.text().count("BORDERLINE") == (1 if before.borderline else 0)  # not said twice
+    finally:
+        w.session.prediction = before
+        w.session.events.prediction.emit()
+    assert edge not in panel.detail.text()

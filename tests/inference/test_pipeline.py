@@ -16,7 +16,7 @@ from inference.backends.base import SegBackend
 from inference.cli import main
 from inference.errors import CancelledError, OutputError
 from inference.measure import DOI_OFFSET_MM, DOI_SLOPE, measure_mask
-from inference.nomogram import ClinicalValueError
+from inference.nomogram import ClinicalValueError, format_risk, risk_group_boundaries
 from inference.pipeline import STAGES, Pipeline, load_clinical
 from inference.volume import Geometry, Volume
 from tests.inference.test_cli import tree_digest
@@ -191,18 +191,20 @@ def test_report_page_says_what_the_result_says(pipeline, prediction):
     r = prediction.to_json()
     assert f"otscc-edge report: patient {r['patient_id']}" in page.texts
     near = f", BORDERLINE: near {r['borderline']['boundary']:.0%}" if r["borderline"] else ""
-    risk = f"Risk of cervical lymph-node metastasis: {r['probability']:.0%} ({r['risk_group']} risk{near})"
+    shown = format_risk(r["probability"], risk_group_boundaries(r["risk_groups"]))
+    risk = f"Risk of cervical lymph-node metastasis: {shown} ({r['risk_group']} risk{near})"
     assert risk in page.texts
     assert " ".join(t for t in page.texts if len(t) > 3 and t in DISCLAIMER) == DISCLAIMER  # all of it, wrapped
     assert sum(op.endswith(" c f") for op in page.ops) == len(pipeline.nomogram.axes()) + 2  # patient dots
     assert len(page.images) == 4 and all(im.dtype == np.uint8 for im in page.images)
     outline_ops = [op for op in page.ops if "1.000 0.188 0.188 RG" in op]  # the red mask outline
     assert outline_ops  # the sample's tumor is on its largest slice
-    from dataclasses import replace  # footer lines beyond the page are counted, never dropped silently
+    from dataclasses import replace  # warning lines beyond the room under the risk are counted, never dropped silently
 
     wordy = replace(prediction, warnings=[f"warning {i}: " + "a long explanation " * 30 for i in range(4)])
     texts = build_page(wordy, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir).texts
-    assert texts[-1].startswith("... ") and texts[-1].endswith("more line(s): see result.json")
+    (more,) = [t for t in texts if t.startswith("... ")]
+    assert more.endswith("more warning line(s): see result.json")
     # a risk beyond the nomogram's fitted range: the warning stands under the risk, in full, not in the footer
     young = pipeline.rescore(prediction, clinical={**CLINICAL, "age": 5})
     (warning,) = [w for w in young.warnings if "outside the range" in w]
@@ -405,7 +407,7 @@ def test_predict_cli_batch_skips_a_bad_patient(nomogram_file, tmp_path, capsys):
     code = main(["predict", str(batch), "--out", str(out), "--nomogram", str(nomogram_file), "--register", "never",
                  "--no-report", "--backend", "litert"])
     assert code == 1
-    with open(out / "summary.csv", newline="") as fh:
+    with open(out / "summary.csv", newline="", encoding="utf-8-sig") as fh:
         rows = {r["folder"]: r for r in csv.DictReader(fh)}
     assert set(rows) == {"good", "bad", "noclinical", "alias", "notes", "dicom"}
     assert rows["notes"]["status"] == "skipped" and "a DICOM patient needs a clinical.json" in rows["notes"]["error"]

@@ -139,7 +139,7 @@ def test_two_folders_of_one_dicom_study_do_not_overwrite_each_other(tmp_path, ca
     out = tmp_path / "out"
     assert main(["predict", str(batch), "--out", str(out), *FAST]) == 1  # one patient failed
     captured = capsys.readouterr()
-    with open(out / "summary.csv", newline="") as fh:
+    with open(out / "summary.csv", newline="", encoding="utf-8-sig") as fh:
         rows = {r["folder"]: r for r in csv.DictReader(fh)}
     assert rows["a"]["status"] == "ok" and rows["b"]["status"] == "error"
     assert "was already written from folder 'a' in this batch" in rows["b"]["error"]

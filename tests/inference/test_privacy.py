@@ -141,7 +141,7 @@ def test_cli_outputs_logs_and_audit_carry_no_identifier(study, tmp_path, monkeyp
     captured = capfd.readouterr()
 
     assert code == 1 and inspected == 0  # the bad folder failed, the study did not
-    with open(out / "summary.csv", newline="") as fh:
+    with open(out / "summary.csv", newline="", encoding="utf-8-sig") as fh:
         rows = {r["folder"]: r for r in csv.DictReader(fh)}
     assert rows["study01"]["status"] in ("ok", "no_tumor") and rows["ZQFOLDERNAME"]["status"] == "error"
     pid = rows["study01"]["patient_id"]

@@ -1,0 +1,156 @@
+"""What a clinician reads (terminal, result.json, summary.csv, report.pdf) must not mislead: from a review of the
+outputs by a clinician on 2026-11-30 (a risk rounded onto a cut-off, a --clinical row that did not match, warnings in
+6-point footer text, a tiny false-positive mask scored without a word, every female patient's dot in the 'outside
+the fitted range' colour)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import unicodedata
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from inference.assets import DEFAULT_NOMOGRAM, SAMPLE_PATIENT
+from inference.cli import main
+from inference.nomogram import Nomogram, format_risk, risk_groups_text, round_risk
+from inference.pdf import _color
+from inference.pipeline import Pipeline, load_clinical
+from inference.plausibility import SMALL_TUMOR_ML
+from inference.report import RED, build_page
+from tests.inference.test_predict_inputs import FAST
+
+GROUPS = [{"name": "low", "below": 0.2}, {"name": "intermediate", "below": 0.5}, {"name": "high", "below": 1.0000001}]
+CLINICAL = {"age": 62, "sex": "M", "ct_stage": "T2", "cn_status": 0, "doi_mm": 7.5}
+
+
+@pytest.fixture(autouse=True)
+def _user_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("OTSCC_EDGE_DATA_DIR", str(tmp_path / "userdata"))
+
+
+@pytest.mark.parametrize(("probability", "one", "none"), [
+    (0.4999, "49.99%", "49.99%"),  # "50.0%" beside "intermediate", whose upper cut-off 50 % starts "high"
+    (0.49996, "49.996%", "49.996%"),
+    (0.1999, "19.99%", "19.99%"),
+    (0.5, "50.0%", "50%"), (0.50004, "50.0%", "50%"),  # at or above a cut-off: in the higher group, as printed
+    (0.263, "26.3%", "26%"), (0.0, "0.0%", "0%"),
+])
+def test_a_risk_is_never_rounded_onto_a_cut_off_it_lies_below(probability, one, none):
+    assert format_risk(probability, [0.2, 0.5]) == one and format_risk(probability, [0.2, 0.5], 0) == none
+    assert (round_risk(probability, [0.2, 0.5]) < 0.5) == (probability < 0.5)
+    assert (round_risk(probability, [0.2, 0.5]) < 0.2) == (probability < 0.2)
+    assert round_risk(0.26312, [0.2, 0.5]) == 0.2631
+
+
+def test_the_cut_offs_are_written_out():
+    assert risk_groups_text(GROUPS) == "low < 20%, intermediate 20-50%, high >= 50%"
+
+
+def test_a_clinical_csv_without_this_patients_row_is_said_and_names_match_in_one_unicode_form(tmp_path):
+    name = unicodedata.normalize("NFD", "Müller_Ødegård")  # how macOS stores folder names
+    folder = tmp_path / name
+    folder.mkdir()
+    (folder / "clinical.json").write_text(json.dumps(CLINICAL))
+    table = tmp_path / "clin.csv"
+    table.write_text(f"patient_id,age\n{unicodedata.normalize('NFC', name)},55\n", encoding="utf-8")
+    notes: list[str] = []
+    assert load_clinical(folder, table, notes=notes)["age"] == "55" and notes == []
+    table.write_text("patient_id,age\nsomeone-else,55\n")
+    assert load_clinical(folder, table, notes=notes)["age"] == 62
+    (note,) = notes
+    assert note.startswith("--clinical clin.csv has no row whose patient_id is") and "clinical.json" in note
+
+
+def test_predict_warns_when_the_clinical_csv_does_not_name_the_patient(tmp_path, capsys):
+    """clin.csv with 'sample-patient' (a dash) scored the sample with its clinical.json's values, saying nothing."""
+    table = tmp_path / "clin.csv"
+    table.write_text("patient_id,age,sex,ct_stage,cn_status,doi_mm\nsample-patient,55,F,T3,1,12.7\n")
+    out = tmp_path / "out"
+    assert main(["predict", str(SAMPLE_PATIENT), "--out", str(out), "--clinical", str(table), *FAST]) == 0
+    text = capsys.readouterr().out
+    result = json.loads((out / "sample_patient" / "result.json").read_text())
+    assert result["warnings"][0].startswith("--clinical clin.csv has no row whose patient_id is 'sample_patient'")
+    assert f"warning: {result['warnings'][0]}" in text
+    assert "clinical values used: age 68, sex M, cT2, cN0, DOI 7.8 mm (given)" in text  # what was used, said
+    assert result["risk_groups"] == Nomogram.load(DEFAULT_NOMOGRAM).data["risk_groups"]
+    assert "risk groups: low < 20%, intermediate 20-50%, high >= 50%" in text
+    # and a patient without clinical.json: the error says the CSV had no row for it, not only what is missing
+    bare = tmp_path / "bare"
+    shutil.copytree(SAMPLE_PATIENT, bare)
+    (bare / "clinical.json").unlink()
+    assert main(["predict", str(bare), "--out", str(tmp_path / "out2"), "--clinical", str(table), *FAST]) == 2
+    assert "--clinical clin.csv has no row whose patient_id is 'bare'" in capsys.readouterr().err
+
+
+def test_a_batch_lists_warnings_and_clinical_values_in_utf8_and_says_the_data_are_synthetic(tmp_path, capsys):
+    batch = tmp_path / "batch"
+    shutil.copytree(SAMPLE_PATIENT, batch / "Иванов")
+    out = tmp_path / "out"
+    assert main(["predict", str(batch), "--out", str(out), "--age", "1", *FAST]) == 0
+    captured = capsys.readouterr()
+    assert "warning: --age given on the command line apply to EVERY patient of this batch" in captured.err
+    assert "warning(s): see its result.json" in captured.err  # the patient's line says it has warnings
+    assert "SYNTHETIC" in captured.out
+    raw = (out / "summary.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a byte-order mark: Excel shows the name, any locale writes it
+    with open(out / "summary.csv", newline="", encoding="utf-8-sig") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["folder"] == "Иванов" and row["age"] == "1.0" and row["sex"] == "M" and row["cn_status"] == "0"
+    assert "outside the range of the patients the nomogram was fitted on" in row["warnings"]
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    return Pipeline(backend="litert", threads=2)
+
+
+@pytest.fixture(scope="module")
+def prediction(pipeline):
+    return pipeline.predict(pipeline.prepare(SAMPLE_PATIENT, register="never"), dict(CLINICAL))
+
+
+def test_a_very_small_mask_is_flagged(pipeline, prediction):
+    """The sample with its tumor painted out gave a 0.11 ml blob on one slice, scored 1.6 % 'low', without a word."""
+    assert not any("very small" in w for w in prediction.warnings)  # the sample's 1.6 ml tumor
+    a = np.zeros_like(prediction.mask.array)
+    a[8:10, 120:126, 120:126] = 1  # 72 voxels of 0.78 x 0.78 x 4.5 mm: 0.2 ml on two slices
+    small = pipeline.score(prediction.prepared, prediction.mask.with_array(a), dict(CLINICAL))
+    assert small.measures.volume_ml < SMALL_TUMOR_ML
+    (warning,) = [w for w in small.warnings if "very small" in w]
+    assert f"({small.measures.volume_ml:.2f} ml on 2 slices)" in warning
+    assert small.status == "ok" and small.score is not None  # still scored: the user judges
+    a[:] = 0
+    a[8, 115:127, 115:127] = 1  # 144 voxels, 0.39 ml, larger than the limit but on one slice: flagged too
+    flat = pipeline.score(prediction.prepared, prediction.mask.with_array(a), dict(CLINICAL))
+    assert flat.measures.volume_ml > SMALL_TUMOR_ML
+    assert any(f"({flat.measures.volume_ml:.2f} ml on 1 slice)" in w for w in flat.warnings), flat.warnings
+
+
+def test_the_report_puts_every_warning_under_the_risk_and_draws_values_in_range_in_red(pipeline, prediction):
+    female = pipeline.rescore(prediction, clinical={**CLINICAL, "sex": "F"})  # the top of the Sex axis
+    page = build_page(female, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir)
+    dots = [op for op in page.ops if op.endswith(" c f") and " re " not in op]
+    assert len(dots) == len(pipeline.nomogram.axes()) + 2
+    assert all(op.startswith(_color(RED)) for op in dots), dots  # none in the 'outside the fitted range' orange
+    warned = replace(prediction, warnings=["the tumor found reaches the edge of the CE-T1 volume: it may be cut"])
+    texts = build_page(warned, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir).texts
+    head = next(i for i, t in enumerate(texts) if t.startswith("Risk of cervical lymph-node metastasis: "))
+    assert texts[head].endswith("; see the warnings below")
+    warning = next(i for i, t in enumerate(texts) if t.startswith("Warning: the tumor found reaches the edge"))
+    first_image_title = next(i for i, t in enumerate(texts) if t.startswith("CE-T1"))
+    assert head < warning < first_image_title  # under the risk, above the images; not in the footer
+    assert any(t.startswith("Risk groups: low < 20%, intermediate 20-50%, high >= 50%") for t in texts)
+
+
+def test_the_nomogram_axes_cover_the_fitted_range():
+    """The Age axis was drawn 40-80 for a fit on ages 24-83: a 30-year-old's dot floated left of it."""
+    nomogram = Nomogram.load(DEFAULT_NOMOGRAM)
+    for axis in nomogram.axes():
+        lo, hi = nomogram.model["axes"][axis.variable]
+        xs = [x for _, x in axis.ticks]
+        ends = sorted([nomogram.points_of(axis.variable, lo), nomogram.points_of(axis.variable, hi)])
+        assert min(xs) == pytest.approx(ends[0], abs=1e-6) and max(xs) == pytest.approx(ends[1], abs=1e-6), axis
