@@ -3,7 +3,8 @@
 Any file names, nested folders and non-DICOM files are accepted; headers are parsed with pydicom
 (pixels deferred), series grouped by SeriesInstanceUID, slices ordered along the slice normal, and
 geometry checked before any pixel buffer is allocated. Pixels are decoded by SimpleITK (GDCM), which
-handles the compressed transfer syntaxes. Patient identifiers are never copied into ``Volume.meta``.
+handles the compressed transfer syntaxes (``dicom_pixels.py``). Patient identifiers are never copied into
+``Volume.meta``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import struct
 import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-import SimpleITK as sitk
 from pydicom.dataelem import RawDataElement
-from pydicom.errors import BytesLengthException, InvalidDicomError
+from pydicom.errors import InvalidDicomError
 from pydicom.valuerep import VR
 
+from inference.dicom_pixels import DECODE_ERRORS, monochrome1_mirror, read_pixels
 from inference.errors import (
     GeometryError,
     UnreadableFileError,
@@ -63,6 +63,7 @@ class _Slice:
     problem: str | None = None  # why the pixel data cannot be read, seen from the header alone
     samples: int = 1  # SamplesPerPixel
     sop_uid: str = ""  # SOPInstanceUID: the same image stored twice has the same one
+    monochrome1_mirror: float | None = None  # MONOCHROME1 only: see dicom_pixels.monochrome1_mirror
 
 
 @dataclass
@@ -174,9 +175,6 @@ _USED_TAGS = (
     "SeriesInstanceUID", "StudyInstanceUID", "ImagePositionPatient", "ImageOrientationPatient", "Rows", "Columns",
     "ImageType", "NumberOfFrames", "SamplesPerPixel", "BitsAllocated", "PixelSpacing", "ContrastBolusAgent",
 ) + _META_TAGS
-#: What pydicom raises while decoding a malformed value (wrong length for the VR, unknown VR, bad charset).
-_DECODE_ERRORS = (ValueError, TypeError, OSError, NotImplementedError, LookupError, OverflowError, struct.error,
-                  BytesLengthException)
 
 
 def _drop_undecodable(ds: pydicom.Dataset) -> pydicom.Dataset:
@@ -186,7 +184,7 @@ def _drop_undecodable(ds: pydicom.Dataset) -> pydicom.Dataset:
         try:
             if isinstance(ds.get(keyword), pydicom.Sequence):
                 raise TypeError("a sequence where a value belongs")
-        except _DECODE_ERRORS as exc:
+        except DECODE_ERRORS as exc:
             log.debug("undecodable %s ignored (%s)", keyword, type(exc).__name__)
             del ds[keyword]
     return ds
@@ -200,7 +198,7 @@ def _read_header(path: Path) -> pydicom.Dataset | None:
         # defer_size instead of stop_before_pixels: the PixelData length becomes visible (to catch short
         # pixel data, which GDCM zero-fills silently) without reading its value.
         return _drop_undecodable(pydicom.dcmread(path, defer_size=4096))
-    except (InvalidDicomError, EOFError, KeyError, AttributeError, IndexError, zlib.error, *_DECODE_ERRORS) as exc:
+    except (InvalidDicomError, EOFError, KeyError, AttributeError, IndexError, zlib.error, *DECODE_ERRORS) as exc:
         log.debug("skipped a non-DICOM or unreadable file (%s)", type(exc).__name__)  # names may be UIDs
         return None
 
@@ -276,6 +274,7 @@ def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
                 problem=_pixel_problem(ds, path),
                 samples=int(ds.get("SamplesPerPixel", 1) or 1),
                 sop_uid=str(ds.get("SOPInstanceUID", "") or ""),
+                monochrome1_mirror=monochrome1_mirror(ds),
                 needed_bytes=int(ds.Rows) * int(ds.Columns) * int(ds.get("NumberOfFrames", 1) or 1)
                 * int(ds.get("SamplesPerPixel", 1) or 1) * ((int(ds.get("BitsAllocated", 16) or 16) + 7) // 8),
             )
@@ -393,43 +392,6 @@ def order_slices(series: DicomSeries) -> tuple[list[_Slice], float]:
     return slices, median
 
 
-#: Slices decoded per ITK call. GDCM returns rescaled pixels as float64: read at once, a 512 x 512 x 400 series
-#: would need an 840 MB buffer beside our 420 MB float32 volume; 32 slices need 67 MB.
-_SLICES_PER_READ = 32
-
-
-def _read_pixels(series: DicomSeries, slices: list[_Slice]) -> tuple[np.ndarray, tuple[float, float]]:
-    """Decode ``slices`` into one float32 array [z, y, x], a few slices per ITK call; also ITK's (x, y) spacing."""
-    rows, cols = slices[0].rows, slices[0].cols
-    array = np.empty((len(slices), rows, cols), np.float32)
-    spacing = (1.0, 1.0)
-    for start in range(0, len(slices), _SLICES_PER_READ):
-        chunk = slices[start: start + _SLICES_PER_READ]
-        reader = sitk.ImageSeriesReader()
-        reader.SetFileNames([str(s.path) for s in chunk])
-        try:
-            image = reader.Execute()
-        except RuntimeError as exc:
-            raise UnreadableFileError(
-                f"{series.label}: pixel data unreadable (truncated or corrupt file?): "
-                f"{str(exc).strip().splitlines()[-1][:200]}"
-            ) from exc
-        if image.GetNumberOfComponentsPerPixel() != 1:  # e.g. a YBR/RGB PhotometricInterpretation
-            raise GeometryError(f"{series.label}: {image.GetNumberOfComponentsPerPixel()}-component (colour) "
-                                "pixels; an MR series is grayscale. Choose the CE-T1/T2/T1 series.")
-        pixels = sitk.GetArrayViewFromImage(image)
-        if pixels.size != len(chunk) * rows * cols:
-            raise UnreadableFileError(
-                f"{series.label}: images {start + 1}-{start + len(chunk)} decode to {pixels.shape} pixels, not "
-                f"{rows} x {cols} each as their headers say; the files are corrupt. Re-export the series."
-            )
-        with np.errstate(over="ignore", invalid="ignore"):  # a rescaled value beyond float32 becomes inf: refused
-            array[start: start + len(chunk)] = pixels.reshape(len(chunk), rows, cols)
-        if start == 0:
-            spacing = (float(image.GetSpacing()[0]), float(image.GetSpacing()[1]))
-    return array, spacing
-
-
 def read_series(series: DicomSeries, *, max_voxels: int = MAX_VOXELS) -> Volume:
     """Read one series into a float32 Volume after geometry checks (no pixel read before them)."""
     slices, spacing_z = order_slices(series)
@@ -458,7 +420,7 @@ def read_series(series: DicomSeries, *, max_voxels: int = MAX_VOXELS) -> Volume:
             f"{series.label}: image {slices.index(short) + 1} holds {short.pixel_bytes} bytes of pixel data but "
             f"its header needs {short.needed_bytes}; the file is truncated or corrupt. Re-export the series."
         )
-    array, (spacing_x, spacing_y) = _read_pixels(series, slices)
+    array, (spacing_x, spacing_y) = read_pixels(series.label, slices)
     # Our own slice spacing/order is authoritative (ITK uses the first two slices only).
     geometry = Geometry((slices[0].cols, slices[0].rows, len(slices)), (spacing_x, spacing_y, spacing_z),
                         tuple(float(v) for v in slices[0].position), _direction(slices[0]))

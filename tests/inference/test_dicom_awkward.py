@@ -1,0 +1,35 @@
+"""DICOM series as real exports get them wrong or unusual: inverted grey scale, mixed pixel spacing, a slice stored
+twice, links out of the patient folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+
+from inference import dicom
+from tests.inference.dicom_factory import cet1_spec, write_study
+
+
+@pytest.mark.parametrize(("signed", "bits", "slope", "intercept"), [
+    (True, 16, 1.0, 0.0), (True, 16, 1.5, -10.0), (False, 16, 1.0, 0.0), (False, 12, 2.0, 5.0)])
+def test_a_monochrome1_series_reads_in_monochrome2_convention(tmp_path: Path, signed, bits, slope, intercept) -> None:
+    """MONOCHROME1 (highest value black) arrives as ``max + min - value`` over the series: tissue bright, the values'
+    range kept. GDCM's own inversion gave negative values, and a CE-T1 of negative values was called blank."""
+    spec = cet1_spec(n_slices=40, rows=16, cols=16, slope=slope, intercept=intercept)  # 40: more than one ITK read
+    written = write_study(tmp_path, [spec], extra_tags={
+        "PhotometricInterpretation": "MONOCHROME1", "PixelRepresentation": int(signed), "BitsStored": bits,
+        "HighBit": bits - 1})[spec.number]
+    stored = written.stored.astype(np.int64) + 100  # MONOCHROME2 values, all positive (an unsigned pixel)
+    inverted = stored.max() + stored.min() - stored  # the same image as a MONOCHROME1 scanner stores it
+    for k, path in enumerate(written.files):
+        ds = pydicom.dcmread(path)
+        ds.PixelData = inverted[k].astype("<u2" if not signed else "<i2").tobytes()
+        ds.save_as(path)
+    series, _ = dicom.scan_folder(tmp_path)
+
+    volume = dicom.read_series(series[0])
+
+    assert np.allclose(volume.array, stored * slope + intercept, atol=1e-3)
