@@ -87,8 +87,9 @@ def _read_header(path: Path) -> sitk.ImageFileReader:
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
-    # ITK messages start with a long location line; the description is usually the last line.
-    return (text[-1] if text else type(exc).__name__)[:200]
+    # ITK messages start with a long location line; the description is usually the last line. The address of the
+    # ITK object in it ("NiftiImageIO(0x55f4df3b0d70)") means nothing to a reader.
+    return re.sub(r"\(0x[0-9a-fA-F]+\)", "", text[-1] if text else type(exc).__name__)[:200]
 
 
 def _check_nifti_voxels(path: Path, expected: int) -> None:
@@ -370,6 +371,8 @@ def read_image_file(path: Path, *, max_voxels: int = MAX_VOXELS, meta: dict | No
         _check_gzip_magic(path)
     if path.name.lower().endswith(".nii.gz"):
         _check_nifti_sibling(path)
+    if path.name.lower().endswith((".nii", ".nii.gz")):
+        _check_nifti_kind(path)
     text_header = _check_text_header(path) if image_suffix(path) in (".nrrd", ".nhdr", ".mha", ".mhd") else None
     reader = _read_header(path)
     expected = _check_declared_size(path, reader, max_voxels)
@@ -403,6 +406,33 @@ def _check_nifti_sibling(path: Path) -> None:
                 f"{path.name}: '{sibling}' lies beside it and ITK's NIfTI reader would take the voxels from that "
                 "file instead; rename or remove one of the two."
             )
+
+
+def _check_nifti_kind(path: Path) -> None:
+    """Refuse the NIfTI files ITK's reader takes for corrupt ones, saying what they are: a gzip file named ``.nii``
+    (ITK decompresses by name only) and NIfTI-2 (540-byte header; ITK here reads NIfTI-1 only).
+
+    Raises:
+        UnsupportedFormatError: either of the two.
+    """
+    with path.open("rb") as fh:
+        head = fh.read(4)
+    if head[:2] == b"\x1f\x8b" and not path.name.lower().endswith(".gz"):
+        raise UnsupportedFormatError(
+            f"{path.name}: gzip-compressed, but named '.nii' (an uncompressed NIfTI); rename it to "
+            f"'{path.name[:-len('.nii')]}.nii.gz'."
+        )
+    if path.name.lower().endswith(".gz"):
+        with gzip.open(path, "rb") as fh:  # its gzip header was checked (_check_gzip_magic)
+            try:
+                head = fh.read(4)
+            except (OSError, EOFError, zlib.error):
+                return  # corrupt data: said by the checks that read the voxels
+    if head in (struct.pack("<i", 540), struct.pack(">i", 540)):
+        raise UnsupportedFormatError(
+            f"{path.name}: a NIfTI-2 file; NIfTI-1 is read. Save the image as NIfTI-1 (e.g. nibabel's Nifti1Image, "
+            "or any converter's default NIfTI), or as NRRD (.nrrd)."
+        )
 
 
 def _check_gzip_magic(path: Path) -> None:

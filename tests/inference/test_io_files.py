@@ -129,3 +129,42 @@ def test_not_a_folder(tmp_path):
 )
 def test_role_from_name(stem, role):
     assert role_from_name(stem) == role
+
+
+def _nifti2(path: Path) -> Path:
+    nib = pytest.importorskip("nibabel")
+    array = np.arange(6 * 5 * 4, dtype=np.float32).reshape(6, 5, 4)
+    nib.save(nib.Nifti2Image(array, np.diag([0.8, 0.9, 3.0, 1.0])), path)
+    return path
+
+
+@pytest.mark.parametrize("name", ["cet1.nii", "cet1.nii.gz"])
+def test_a_nifti2_file_is_named_as_such(tmp_path: Path, name: str) -> None:
+    """ITK called NIfTI-2 'not recognized as a NIFTI file', with the address of its reader object in the message."""
+    from inference.errors import UnsupportedFormatError
+    from inference.imagefile import read_image_file
+
+    with pytest.raises(UnsupportedFormatError, match="a NIfTI-2 file; NIfTI-1 is read") as info:
+        read_image_file(_nifti2(tmp_path / name))
+    assert "0x" not in str(info.value)
+
+
+def test_a_gzip_file_named_nii_is_told_to_be_renamed(tmp_path: Path) -> None:
+    from inference.errors import UnsupportedFormatError
+    from inference.imagefile import read_image_file
+
+    path = tmp_path / "t2.nii"
+    path.write_bytes(write_volume(tmp_path / "real.nii.gz").read_bytes())
+    with pytest.raises(UnsupportedFormatError, match=r"gzip-compressed, but named '\.nii'.*rename it to 't2\.nii\.gz'"):
+        read_image_file(path)
+
+
+def test_itk_messages_carry_no_object_address(tmp_path: Path) -> None:
+    from inference.errors import UnreadableFileError
+    from inference.imagefile import read_image_file
+
+    path = tmp_path / "cet1.nii"
+    path.write_bytes(b"not a nifti header" * 40)
+    with pytest.raises(UnreadableFileError, match="not a readable image header") as info:
+        read_image_file(path)
+    assert "(0x" not in str(info.value)
