@@ -24,6 +24,7 @@ from pydicom.errors import InvalidDicomError
 from pydicom.valuerep import VR
 
 from inference.dicom_pixels import DECODE_ERRORS, monochrome1_mirror, read_pixels
+from inference.dicom_stack import order_slices
 from inference.errors import (
     GeometryError,
     UnreadableFileError,
@@ -35,10 +36,6 @@ from inference.volume import Geometry, Volume
 
 log = logging.getLogger(__name__)
 
-#: Relative deviation of a slice gap from the median gap above which slices count as missing.
-GAP_TOLERANCE = 0.1
-#: Angle (degrees) between the slice normal and the stacking direction above which we refuse (tilt/shear).
-MAX_TILT_DEG = 1.0
 MAX_FILES = 20000
 
 # Header tags kept in Volume.meta: acquisition facts only, nothing that identifies the patient.
@@ -287,109 +284,6 @@ def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
     notes = [f"{n} file(s) skipped: {why}" for why, n in skipped.items()]
     series = sorted(groups.values(), key=lambda s: (_float(s.number) or 0.0, s.uid))
     return series, notes
-
-
-def _drop_localizers(series: DicomSeries) -> list[_Slice]:
-    """Remove images whose orientation/size differs from the majority (localizers mixed into a series)."""
-    def signature(s: _Slice) -> tuple:
-        return (tuple(np.round(s.orientation, 3)), s.rows, s.cols)
-
-    counts = Counter(signature(s) for s in series.slices)
-    main, _ = counts.most_common(1)[0]
-    kept = [s for s in series.slices if signature(s) == main and "LOCALIZER" not in s.image_type]
-    dropped = len(series.slices) - len(kept)
-    if dropped:
-        series.warnings.append(
-            f"{series.label}: {dropped} image(s) with another orientation/size or ImageType LOCALIZER "
-            "were mixed into the series and ignored"
-        )
-    return kept
-
-
-def _drop_copies(series: DicomSeries, slices: list[_Slice]) -> list[_Slice]:
-    """Keep one file per SOPInstanceUID (the same image copied twice, e.g. ``IM1.dcm`` and ``IM1 (1).dcm``).
-
-    Raises:
-        GeometryError: two files share a SOPInstanceUID but not a position: the headers contradict each other.
-    """
-    first: dict[str, tuple[int, _Slice]] = {}
-    kept = []
-    for number, s in enumerate(sorted(slices, key=lambda s: str(s.path)), 1):
-        if not s.sop_uid or s.sop_uid not in first:
-            if s.sop_uid:
-                first[s.sop_uid] = (number, s)
-            kept.append(s)
-        elif not np.allclose(first[s.sop_uid][1].position, s.position, atol=1e-3):
-            # numbered, not named: DICOM file names are often SOPInstanceUIDs (docs/privacy.md)
-            raise GeometryError(
-                f"{series.label}: images {first[s.sop_uid][0]} and {number} (in file-name order) are the same "
-                "image (same SOPInstanceUID) at different positions; the headers contradict each other.")
-    if len(kept) < len(slices):
-        series.warnings.append(f"{series.label}: {len(slices) - len(kept)} file(s) are copies of another file "
-                               "of the series (same SOPInstanceUID) and were ignored")
-    return kept
-
-
-def order_slices(series: DicomSeries) -> tuple[list[_Slice], float]:
-    """Sort slices along the normal and check spacing, tilt and 4D stacking.
-
-    Returns:
-        (slices in order, slice spacing in mm)
-
-    Raises:
-        GeometryError: 2D-only, 4D, missing slices or tilted stacks.
-    """
-    slices = _drop_copies(series, _drop_localizers(series))
-    if any("MOSAIC" in s.image_type for s in slices):
-        # Siemens MOSAIC: each image is a tile of many slices (usually diffusion/fMRI), not one slice.
-        raise GeometryError(f"{series.label}: Siemens MOSAIC images (tiles of many slices) are not an "
-                            "anatomical 3D series; choose the CE-T1/T2/T1 series instead.")
-    if any(s.frames > 1 for s in slices):
-        raise GeometryError(f"{series.label}: multi-frame (enhanced) DICOM is not supported yet; "
-                            "export the series as classic single-frame images.")
-    if len(slices) < 2:
-        raise GeometryError(f"{series.label}: a single image; a 3D stack of at least 2 slices is needed.")
-    row, col = slices[0].orientation[:3], slices[0].orientation[3:]
-    normal = np.cross(row, col)
-    if abs(float(np.linalg.norm(normal)) - 1.0) > 0.05:
-        # Zero or parallel direction cosines would otherwise put every slice at one position ("4D").
-        raise GeometryError(
-            f"{series.label}: ImageOrientationPatient {[round(float(v), 4) for v in slices[0].orientation]} is "
-            "not two orthogonal unit vectors; the header is corrupt."
-        )
-    slices.sort(key=lambda s: float(s.position @ normal))
-    dist = np.array([float(s.position @ normal) for s in slices])
-    distinct = np.unique(np.round(dist, 3))
-    if len(distinct) < len(dist):
-        per = len(dist) / len(distinct)
-        raise GeometryError(
-            f"{series.label}: {len(dist)} images at {len(distinct)} positions (~{per:.0f} per position): "
-            "a 4D series (echoes/phases/b-values); export one volume."
-        )
-    gaps = np.diff(dist)
-    median = float(np.median(gaps))
-    if median <= 0:
-        raise GeometryError(f"{series.label}: slices do not advance along the normal.")
-    deviation = np.abs(gaps - median) / median
-    if deviation.max() > GAP_TOLERANCE:
-        worst = int(np.argmax(deviation))
-        missing = int(round(gaps[worst] / median)) - 1
-        detail = f"~{missing} missing slice(s)" if missing >= 1 else "irregular gaps"
-        raise GeometryError(
-            f"{series.label}: non-uniform slice spacing (gap {gaps[worst]:.2f} mm vs median {median:.2f} mm "
-            f"between images {worst} and {worst + 1}: {detail}); the series is incomplete."
-        )
-    stack = slices[-1].position - slices[0].position
-    cos = abs(float(stack @ normal)) / max(float(np.linalg.norm(stack)), 1e-9)
-    tilt = float(np.degrees(np.arccos(min(1.0, cos))))
-    if tilt > MAX_TILT_DEG:
-        raise GeometryError(
-            f"{series.label}: slices are stacked {tilt:.1f} degrees off their normal (gantry tilt/shear); "
-            "reformat to an orthogonal stack first."
-        )
-    if tilt > 0.1:
-        series.warnings.append(f"{series.label}: {tilt:.2f} degree stack tilt ignored")
-    return slices, median
 
 
 def read_series(series: DicomSeries, *, max_voxels: int = MAX_VOXELS) -> Volume:
