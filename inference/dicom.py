@@ -61,6 +61,7 @@ class _Slice:
     samples: int = 1  # SamplesPerPixel
     sop_uid: str = ""  # SOPInstanceUID: the same image stored twice has the same one
     monochrome1_mirror: float | None = None  # MONOCHROME1 only: see dicom_pixels.monochrome1_mirror
+    pixel_spacing: tuple[float | None, ...] = ()  # PixelSpacing (row, column) in mm: one value for the series
 
 
 @dataclass
@@ -272,6 +273,7 @@ def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
                 samples=int(ds.get("SamplesPerPixel", 1) or 1),
                 sop_uid=str(ds.get("SOPInstanceUID", "") or ""),
                 monochrome1_mirror=monochrome1_mirror(ds),
+                pixel_spacing=tuple(_float(v) for v in _strings(ds.get("PixelSpacing"))),
                 needed_bytes=int(ds.Rows) * int(ds.Columns) * int(ds.get("NumberOfFrames", 1) or 1)
                 * int(ds.get("SamplesPerPixel", 1) or 1) * ((int(ds.get("BitsAllocated", 16) or 16) + 7) // 8),
             )

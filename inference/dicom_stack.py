@@ -63,6 +63,26 @@ def _drop_copies(series: DicomSeries, slices: list[_Slice]) -> list[_Slice]:
     return kept
 
 
+def _check_pixel_spacing(series: DicomSeries, slices: list[_Slice]) -> None:
+    """Refuse a series whose images have different PixelSpacing: its first image's stood for all of them, so the
+    others' pixels were placed at the wrong size.
+
+    Raises:
+        GeometryError: naming the series and each spacing with its number of images.
+    """
+    def key(s: _Slice) -> tuple:
+        return tuple(None if v is None else round(v, 4) for v in s.pixel_spacing)
+
+    counts = Counter(key(s) for s in slices)
+    if len(counts) > 1:
+        found = "; ".join(f"{'/'.join('?' if v is None else f'{v:g}' for v in spacing) or 'none'} mm in {n} image(s)"
+                          for spacing, n in counts.most_common())
+        raise GeometryError(
+            f"{series.label}: its images have different PixelSpacing ({found}); one series has one pixel size, so "
+            "these are images of several acquisitions or a corrupt export. Re-export the series, or choose another."
+        )
+
+
 def order_slices(series: DicomSeries) -> tuple[list[_Slice], float]:
     """Sort slices along the normal and check spacing, tilt and 4D stacking.
 
@@ -70,9 +90,10 @@ def order_slices(series: DicomSeries) -> tuple[list[_Slice], float]:
         (slices in order, slice spacing in mm)
 
     Raises:
-        GeometryError: 2D-only, 4D, missing slices or tilted stacks.
+        GeometryError: 2D-only, 4D, missing slices, tilted stacks or pixel sizes that differ between slices.
     """
     slices = _drop_copies(series, _drop_localizers(series))
+    _check_pixel_spacing(series, slices)
     if any("MOSAIC" in s.image_type for s in slices):
         # Siemens MOSAIC: each image is a tile of many slices (usually diffusion/fMRI), not one slice.
         raise GeometryError(f"{series.label}: Siemens MOSAIC images (tiles of many slices) are not an "

@@ -10,6 +10,7 @@ import pydicom
 import pytest
 
 from inference import dicom
+from inference.errors import GeometryError
 from tests.inference.dicom_factory import cet1_spec, write_study
 
 
@@ -33,3 +34,16 @@ def test_a_monochrome1_series_reads_in_monochrome2_convention(tmp_path: Path, si
     volume = dicom.read_series(series[0])
 
     assert np.allclose(volume.array, stored * slope + intercept, atol=1e-3)
+
+
+def test_images_of_one_series_with_different_pixel_spacing_are_refused(tmp_path: Path) -> None:
+    """The first image's PixelSpacing stood for the whole series: an image of another pixel size was placed wrong."""
+    written = write_study(tmp_path, [cet1_spec()])[7]
+    ds = pydicom.dcmread(written.files[3])
+    ds.PixelSpacing = [0.5, 0.5]
+    ds.save_as(written.files[3])
+    series, _ = dicom.scan_folder(tmp_path)
+
+    with pytest.raises(GeometryError, match=r"series #7 \(12 images\): its images have different PixelSpacing "
+                                            r"\(0\.8/0\.9 mm in 11 image\(s\); 0\.5/0\.5 mm in 1 image\(s\)\)"):
+        dicom.read_series(series[0])
