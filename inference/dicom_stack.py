@@ -1,20 +1,29 @@
 """The slices of one DICOM series as a 3D stack: localizers and copies dropped, slices ordered along their normal,
-and the stack checked (pixel size, 4D, missing slices, tilt) before any pixel is read.
+and the stack checked (pixel size, 4D, missing slices, tilt) before the pixels are decoded (those of an image
+repeated at one position are compared, to tell a copied file from a 4D series).
 
 Split from ``dicom.py``, which finds the series under a folder and reads them.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import zlib
 from collections import Counter
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pydicom
+from pydicom.errors import InvalidDicomError
 
+from inference.dicom_pixels import DECODE_ERRORS
 from inference.errors import GeometryError
 
 if TYPE_CHECKING:
     from inference.dicom import DicomSeries, _Slice
+
+log = logging.getLogger(__name__)
 
 #: Relative deviation of a slice gap from the median gap above which slices count as missing.
 GAP_TOLERANCE = 0.1
@@ -61,6 +70,47 @@ def _drop_copies(series: DicomSeries, slices: list[_Slice]) -> list[_Slice]:
         series.warnings.append(f"{series.label}: {len(slices) - len(kept)} file(s) are copies of another file "
                                "of the series (same SOPInstanceUID) and were ignored")
     return kept
+
+
+def _pixel_digest(item: _Slice) -> str | None:
+    """Hash of an image's stored pixels with what turns them into values; None when the file cannot be read."""
+    try:
+        ds = pydicom.dcmread(item.path)
+        digest = hashlib.sha256(bytes(ds.PixelData))
+        for keyword in ("RescaleSlope", "RescaleIntercept", "PhotometricInterpretation", "BitsStored",
+                        "PixelRepresentation", "TransferSyntaxUID"):
+            value = ds.file_meta.get(keyword) if keyword == "TransferSyntaxUID" else ds.get(keyword)
+            digest.update(f"|{keyword}={value}".encode())
+    except (InvalidDicomError, EOFError, KeyError, AttributeError, zlib.error, *DECODE_ERRORS) as exc:
+        log.debug("pixels of a repeated slice not compared (%s)", type(exc).__name__)
+        return None
+    return digest.hexdigest()
+
+
+def _drop_repeated_slices(series: DicomSeries, slices: list[_Slice], normal: np.ndarray) -> list[_Slice]:
+    """Keep one image of each position where every image is the same image stored again (identical position and
+    pixels, under another SOPInstanceUID: a copied file re-exported or renamed); ``slices`` is sorted along
+    ``normal``.
+
+    Positions with images that differ are left for the 4D check, which refuses them. So is a series where most
+    positions repeat (an echo/phase series): its pixels are not read to find that out.
+    """
+    groups: dict[float, list[_Slice]] = {}
+    for s in slices:
+        groups.setdefault(round(float(s.position @ normal), 3), []).append(s)
+    repeated = [g for g in groups.values() if len(g) > 1]
+    if not repeated or 2 * len(repeated) > len(groups):
+        return slices
+    copies: set[int] = set()
+    for group in repeated:
+        same_place = all(np.allclose(s.position, group[0].position, atol=1e-3) for s in group)
+        digests = {_pixel_digest(s) for s in group} if same_place else {None}
+        if len(digests) != 1 or None in digests:
+            return slices  # a position with different images: the 4D check says so
+        copies.update(id(s) for s in group[1:])
+    series.warnings.append(f"{series.label}: {len(copies)} image(s) repeat another image of the series (same "
+                           "position and pixels, another SOPInstanceUID: a copied file?) and were ignored")
+    return [s for s in slices if id(s) not in copies]
 
 
 def _check_pixel_spacing(series: DicomSeries, slices: list[_Slice]) -> None:
@@ -111,7 +161,8 @@ def order_slices(series: DicomSeries) -> tuple[list[_Slice], float]:
             f"{series.label}: ImageOrientationPatient {[round(float(v), 4) for v in slices[0].orientation]} is "
             "not two orthogonal unit vectors; the header is corrupt."
         )
-    slices.sort(key=lambda s: float(s.position @ normal))
+    slices.sort(key=lambda s: (float(s.position @ normal), str(s.path)))
+    slices = _drop_repeated_slices(series, slices, normal)
     dist = np.array([float(s.position @ normal) for s in slices])
     distinct = np.unique(np.round(dist, 3))
     if len(distinct) < len(dist):

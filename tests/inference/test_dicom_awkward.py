@@ -47,3 +47,44 @@ def test_images_of_one_series_with_different_pixel_spacing_are_refused(tmp_path:
     with pytest.raises(GeometryError, match=r"series #7 \(12 images\): its images have different PixelSpacing "
                                             r"\(0\.8/0\.9 mm in 11 image\(s\); 0\.5/0\.5 mm in 1 image\(s\)\)"):
         dicom.read_series(series[0])
+
+
+def _store_again(source: Path, target: Path, *, change_pixels: bool = False) -> None:
+    """``source`` stored again as ``target`` under a new SOPInstanceUID (as a re-export or an anonymiser does)."""
+    ds = pydicom.dcmread(source)
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = pydicom.uid.generate_uid()
+    if change_pixels:
+        ds.PixelData = (ds.pixel_array // 2).astype("<i2").tobytes()
+    ds.save_as(target)
+
+
+def test_a_slice_stored_twice_is_dropped_with_a_note_not_called_4d(tmp_path: Path) -> None:
+    """One file copied under another SOPInstanceUID (same position, same pixels) was '13 images at 12 positions:
+    a 4D series'."""
+    written = write_study(tmp_path, [cet1_spec()])[7]
+    _store_again(written.files[5], tmp_path / "copy of IM0006.dcm")
+    series, _ = dicom.scan_folder(tmp_path)
+
+    volume = dicom.read_series(series[0])
+
+    assert volume.geometry.size[2] == 12
+    assert np.allclose(volume.array, written.values, atol=1e-3)
+    assert any("1 image(s) repeat another image of the series (same position and pixels" in w
+               for w in series[0].warnings)
+
+
+def test_two_different_images_at_one_position_are_still_refused(tmp_path: Path) -> None:
+    written = write_study(tmp_path, [cet1_spec()])[7]
+    _store_again(written.files[5], tmp_path / "other.dcm", change_pixels=True)
+    series, _ = dicom.scan_folder(tmp_path)
+
+    with pytest.raises(GeometryError, match="13 images at 12 positions"):
+        dicom.read_series(series[0])
+
+
+def test_a_4d_series_keeps_its_message(tmp_path: Path) -> None:
+    write_study(tmp_path, [cet1_spec(images_per_position=2)])
+    series, _ = dicom.scan_folder(tmp_path)
+
+    with pytest.raises(GeometryError, match=r"24 images at 12 positions \(~2 per position\): a 4D series"):
+        dicom.read_series(series[0])
