@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import zlib
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from inference.errors import (
     UnreadableFileError,
     VolumeTooLargeError,
 )
+from inference.folders import ANCESTOR_LINK, walk_files
 from inference.imagefile import MAX_VOXELS, check_finite, check_geometry
 from inference.roles import SeriesInfo
 from inference.volume import Geometry, Volume
@@ -154,16 +154,11 @@ def pseudonym(study_uid: str) -> str:
     return f"anon-{digest[:10]}"
 
 
-def _iter_files(root: Path):
-    count, seen = 0, set()
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):  # series folders may be links
-        seen.add(os.path.realpath(dirpath))  # a link back to a folder already walked (a loop) is not followed
-        dirnames[:] = sorted(d for d in dirnames if os.path.realpath(os.path.join(dirpath, d)) not in seen)
-        for name in sorted(filenames):
-            count += 1
-            if count > MAX_FILES:
-                raise VolumeTooLargeError(f"{root}: more than {MAX_FILES} files; point at one patient's study.")
-            yield Path(dirpath) / name
+def _iter_files(root: Path, skipped: Counter[str]):
+    for count, path in enumerate(walk_files(root, skipped), 1):  # series folders may be links
+        if count > MAX_FILES:
+            raise VolumeTooLargeError(f"{root}: more than {MAX_FILES} files; point at one patient's study.")
+        yield path
 
 
 #: The two-letter value representations of the standard (pydicom also lists combinations like "US or SS").
@@ -245,7 +240,7 @@ def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
     """
     groups: dict[str, DicomSeries] = {}
     skipped: Counter[str] = Counter()
-    for path in _iter_files(Path(root)):
+    for path in _iter_files(Path(root), skipped):
         if path.suffix.lower() in NOT_IMAGES:  # clinical.json, a README: not worth a warning on every open
             continue
         ds = _read_header(path)
@@ -283,7 +278,7 @@ def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
             skipped[f"malformed geometry tags ({exc})"] += 1
             continue
         groups.setdefault(uid, DicomSeries(uid=uid, header=ds)).slices.append(item)
-    notes = [f"{n} file(s) skipped: {why}" for why, n in skipped.items()]
+    notes = [f"{n} {why}" if why == ANCESTOR_LINK else f"{n} file(s) skipped: {why}" for why, n in skipped.items()]
     series = sorted(groups.values(), key=lambda s: (_float(s.number) or 0.0, s.uid))
     return series, notes
 

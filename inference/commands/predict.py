@@ -107,11 +107,13 @@ def _is_patient_dir(folder: Path) -> bool:
 
 def holds_images(folder: Path, limit: int = 500) -> bool:
     """Whether ``folder`` (or a folder in it) holds an image file or a DICOM file, looking at ``limit`` files at
-    most: a skipped folder that does may be a patient the user expected to run."""
+    most: a skipped folder that does may be a patient the user expected to run. Walked as the DICOM reader walks a
+    patient folder (``folders.walk_files``: into linked folders too)."""
+    from inference.folders import walk_files
     from inference.imagefile import image_suffix
 
     seen = 0
-    for path in folder.rglob("*"):
+    for path in walk_files(folder):
         if path.name.startswith("._") or "__MACOSX" in path.parts:  # macOS archive metadata, not images
             continue
         try:

@@ -88,3 +88,31 @@ def test_a_4d_series_keeps_its_message(tmp_path: Path) -> None:
 
     with pytest.raises(GeometryError, match=r"24 images at 12 positions \(~2 per position\): a 4D series"):
         dicom.read_series(series[0])
+
+
+def test_a_link_to_a_folder_above_the_patient_is_not_followed(tmp_path: Path) -> None:
+    """A ``..`` link in a patient folder made the reader walk the sibling patients (their series were offered as
+    this patient's); links to series folders elsewhere are still followed."""
+    write_study(tmp_path / "batch" / "other patient", [cet1_spec(number=9)])
+    write_study(tmp_path / "store" / "t2 series", [cet1_spec(number=4)])
+    patient = tmp_path / "batch" / "patient"
+    write_study(patient, [cet1_spec()])
+    (patient / "up").symlink_to("..", target_is_directory=True)
+    (patient / "self").symlink_to(".", target_is_directory=True)
+    (patient / "series elsewhere").symlink_to(tmp_path / "store", target_is_directory=True)
+
+    series, notes = dicom.scan_folder(patient)
+
+    assert sorted(s.number for s in series) == ["4", "7"]
+    assert "1 link(s) to the patient folder or a folder above it not followed" in " ".join(notes)  # "self": a loop
+
+
+def test_the_batch_looks_into_linked_folders_as_the_reader_does(tmp_path: Path) -> None:
+    """A skipped batch folder whose DICOM lies in a linked series folder was said to hold no images."""
+    from inference.commands.predict import holds_images
+
+    write_study(tmp_path / "store" / "series", [cet1_spec()])
+    (tmp_path / "patient").mkdir()
+    (tmp_path / "patient" / "series").symlink_to(tmp_path / "store" / "series", target_is_directory=True)
+
+    assert holds_images(tmp_path / "patient")
