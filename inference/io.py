@@ -235,6 +235,24 @@ def _resolve_series_key(value, series: list[dicom.DicomSeries]) -> str | None:
     return numbered[0].uid if numbered else None
 
 
+def _refuse_several_studies(root: Path, series: list[dicom.DicomSeries], exc: InputError) -> None:
+    """Re-raise a role error of a folder holding several studies (StudyInstanceUID) saying so and how to go on:
+    two patients, or two sessions, were offered as one patient's candidates (each CE-T1 'ambiguous')."""
+    studies = {uid: members for uid, members in dicom.group_by_study(series).items() if uid}
+    if len(studies) < 2:
+        return
+    listing = "; ".join(f"study {dicom.pseudonym(uid)}: {', '.join(s.label for s in members)}"
+                        for uid, members in sorted(studies.items(), key=lambda item: dicom.pseudonym(item[0])))
+    message = (f"{exc.problem} {root.name} holds {len(studies)} DICOM studies ({listing}); CE-T1, T2 and T1 must "
+               "come from one of them.")
+    hint = ("If they are different patients, give each study its own folder and run their parent folder with "
+            "--batch; if they are one patient's, choose that study's series with --cet1/--t2/--t1 (by "
+            "SeriesInstanceUID: series numbers repeat across studies; otscc inspect --show-descriptions lists them).")
+    if isinstance(exc, AmbiguousSequenceError):
+        raise AmbiguousSequenceError(message, exc.candidates, cli_hint=hint) from exc
+    raise type(exc)(message, cli_hint=hint) from exc
+
+
 def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
     series, notes = dicom.scan_folder(root)
     if not series:
@@ -265,7 +283,11 @@ def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
     remaining = [s for s in series if s.uid not in fixed.values() and s.uid not in loaded]
     candidates = [s.info() for s in series if s.uid in fixed.values()] + [s.info() for s in remaining]
     wanted = {r: k for r, k in fixed.items()}
-    decisions = assign_series_roles(candidates, wanted, skip=tuple(roles)) if len(roles) < 3 else {}
+    try:
+        decisions = assign_series_roles(candidates, wanted, skip=tuple(roles)) if len(roles) < 3 else {}
+    except (AmbiguousSequenceError, MissingSequenceError) as exc:
+        _refuse_several_studies(root, series, exc)
+        raise
     by_uid = {s.uid: s for s in series}
     warnings: list[str] = []
     for role, decision in decisions.items():

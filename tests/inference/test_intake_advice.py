@@ -1,0 +1,31 @@
+"""What the intake's refusals advise, for awkward patient folders: several studies, DICOM beside a stray image file,
+hints that work in a batch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from inference.errors import AmbiguousSequenceError
+from inference.io import load_patient
+from tests.inference.dicom_factory import standard_specs, write_study
+
+
+def test_two_studies_in_one_folder_are_said_with_how_to_go_on(tmp_path: Path) -> None:
+    """Each role had two candidates and the error said only 'choose one with --cet1', not that two studies (two
+    patients?) were found."""
+    folder = tmp_path / "patient"
+    write_study(folder / "a", standard_specs(), patient_id="A")
+    write_study(folder / "b", standard_specs(), patient_id="B")
+
+    with pytest.raises(AmbiguousSequenceError) as info:
+        load_patient(folder)
+
+    text = str(info.value)
+    assert "patient holds 2 DICOM studies (study anon-" in text
+    assert "CE-T1, T2 and T1 must come from one of them" in text
+    assert "If they are different patients, give each study its own folder and run their parent folder with --batch" \
+        in text
+    assert "--cet1/--t2/--t1 (by SeriesInstanceUID" in text
+    assert len(info.value.candidates) == 2  # the GUI's role dialog still gets them
