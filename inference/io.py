@@ -171,10 +171,11 @@ def _load_files(root, named, overrides, load_mask, max_voxels) -> Patient:
                 cli_hint=f"Keep one or choose with --{role} PATH.",
             )
         if not files:
+            present = sorted(f.name for fs in named.values() for f in fs)
             raise MissingSequenceError(
                 f"{root.name}: no {ROLE_LABELS[role]} file. Expected a file named e.g. "
                 f"'{role}.nii.gz' (aliases accepted: {', '.join(_aliases(role))}). "
-                f"Image files present: {', '.join(sorted(f.name for fs in named.values() for f in fs))}.",
+                f"Image files present: {', '.join(present)}.{_dicom_beside(root, named)}",
                 cli_hint=f"Or name the file with --{role} PATH.",
             )
         volumes[role] = read_image_file(files[0], max_voxels=max_voxels)
@@ -190,6 +191,21 @@ def _load_files(root, named, overrides, load_mask, max_voxels) -> Patient:
                 raise
             notes.append(f"reference mask not used: {exc}")  # prediction needs none: it must not block a patient
     return Patient(root.resolve().name, "files", volumes, roles, mask=mask, notes=notes)
+
+
+def _dicom_beside(root: Path, named: dict[str, list[Path]]) -> str:
+    """What a folder read as named image files also holds in DICOM, said when a sequence is missing: a stray
+    ``t2.nii.gz`` beside a DICOM study made the error read as if there were no DICOM at all."""
+    try:
+        series, _ = dicom.scan_folder(root)
+    except InputError:  # too many files: the error about the missing file stands alone
+        return ""
+    if not series:
+        return ""
+    files = " and ".join(f"'{f.name}'" for role in ROLES for f in named.get(role, []))  # what makes it a files folder
+    return (f" The folder also holds {len(series)} DICOM series ({', '.join(s.label for s in series)}), which are not "
+            f"read while image files named by sequence lie at its top: to use the DICOM, move {files} out of the "
+            "folder.")
 
 
 def _aliases(role: str) -> list[str]:
