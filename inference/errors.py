@@ -13,14 +13,24 @@ class OtsccError(Exception):
 
     ``cli_hint``: advice that only makes sense on the command line ("choose with --t2 PATH"). ``str(error)``
     (what the CLI prints) ends with it; ``error.problem`` is the message without it, for the GUI.
+    ``batch_hint``: the advice for a patient of a batch, where the per-patient options (--cet1/--t2/--t1) are
+    refused; None when ``cli_hint`` holds there too. ``in_batch()`` is the text a batch reports.
     """
 
     exit_code = 1
     problem: str | None = None  # None: an error that does not take ``cli_hint`` (``str()`` is the message)
+    batch_hint: str | None = None
 
-    def __init__(self, message: str = "", *args, cli_hint: str = "") -> None:
+    def __init__(self, message: str = "", *args, cli_hint: str = "", batch_hint: str | None = None) -> None:
         super().__init__(f"{message} {cli_hint}".strip() if cli_hint else message, *args)
         self.problem = message
+        self.batch_hint = batch_hint
+
+    def in_batch(self) -> str:
+        """The message with the advice that works for a patient of a batch."""
+        if self.batch_hint is None or self.problem is None:
+            return str(self)
+        return f"{self.problem} {self.batch_hint}".strip()
 
 
 class InputError(OtsccError):
@@ -48,8 +58,9 @@ class MissingSequenceError(InputError):
 class AmbiguousSequenceError(InputError):
     """More than one candidate for a sequence role; the message lists them."""
 
-    def __init__(self, message: str, candidates: list[dict] | None = None, *, cli_hint: str = "") -> None:
-        super().__init__(message, cli_hint=cli_hint)
+    def __init__(self, message: str, candidates: list[dict] | None = None, *, cli_hint: str = "",
+                 batch_hint: str | None = None) -> None:
+        super().__init__(message, cli_hint=cli_hint, batch_hint=batch_hint)
         self.candidates = candidates or []
 
 

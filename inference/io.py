@@ -169,6 +169,7 @@ def _load_files(root, named, overrides, load_mask, max_voxels) -> Patient:
                 f"{len(files)} files could be {ROLE_LABELS[role]}: {', '.join(f.name for f in files)}.",
                 candidates=[{"key": str(f), "label": f.name} for f in files],
                 cli_hint=f"Keep one or choose with --{role} PATH.",
+                batch_hint="Keep one of them in the patient folder.",
             )
         if not files:
             present = sorted(f.name for fs in named.values() for f in fs)
@@ -177,6 +178,8 @@ def _load_files(root, named, overrides, load_mask, max_voxels) -> Patient:
                 f"'{role}.nii.gz' (aliases accepted: {', '.join(_aliases(role))}). "
                 f"Image files present: {', '.join(present)}.{_dicom_beside(root, named)}",
                 cli_hint=f"Or name the file with --{role} PATH.",
+                batch_hint=f"In a batch, name the patient's {ROLE_LABELS[role]} file '{role}' with its extension (or "
+                           f"an alias above), or run the patient alone with --{role} PATH.",
             )
         volumes[role] = read_image_file(files[0], max_voxels=max_voxels)
         roles[role] = RoleDecision(role, str(files[0]), files[0].name, f"file name '{files[0].name}'")
@@ -264,9 +267,11 @@ def _refuse_several_studies(root: Path, series: list[dicom.DicomSeries], exc: In
     hint = ("If they are different patients, give each study its own folder and run their parent folder with "
             "--batch; if they are one patient's, choose that study's series with --cet1/--t2/--t1 (by "
             "SeriesInstanceUID: series numbers repeat across studies; otscc inspect --show-descriptions lists them).")
+    batch = ("If they are different patients, give each study its own patient folder in the batch; if they are one "
+             "patient's, run the patient alone and choose the series with --cet1/--t2/--t1.")
     if isinstance(exc, AmbiguousSequenceError):
-        raise AmbiguousSequenceError(message, exc.candidates, cli_hint=hint) from exc
-    raise type(exc)(message, cli_hint=hint) from exc
+        raise AmbiguousSequenceError(message, exc.candidates, cli_hint=hint, batch_hint=batch) from exc
+    raise type(exc)(message, cli_hint=hint, batch_hint=batch) from exc
 
 
 def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
@@ -278,6 +283,7 @@ def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
                 f"{root.name}: image files found ({', '.join(files)}) but none is named by sequence; name "
                 "them cet1/t2/t1 (e.g. 'cet1.nii.gz').",
                 cli_hint="Or give --cet1/--t2/--t1.",
+                batch_hint="",
             )
         raise PatientNotFoundError(f"{root}: no DICOM series or NIfTI/NRRD/MHA images found"
                                    + (f" ({'; '.join(notes)})." if notes else "."))  # e.g. enhanced DICOM, a .zip

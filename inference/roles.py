@@ -195,11 +195,14 @@ def assign_series_roles(
                 f"{len(found)} candidates for {ROLE_LABELS[role]}: {listing}.",
                 candidates=[{"key": i.key, "label": i.label, "reason": w} for i, w in found],
                 cli_hint=f"Choose one with --{role} (a path, SeriesInstanceUID or series number).",
+                batch_hint=f"In a batch, leave one of them in the patient folder, or run the patient alone and choose "
+                           f"with --{role}.",
             )
         if not found:
             raise MissingSequenceError(
                 f"no {ROLE_LABELS[role]} series found. Series seen: " + "; ".join(verdicts) + ".",
                 cli_hint=f"Name it with --{role}.",
+                batch_hint=f"In a batch, run the patient alone and name it with --{role}.",
             )
         info, why = found[0]
         decisions[role] = RoleDecision(role, info.key, info.label, why)

@@ -359,7 +359,7 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
             outcome += f" ({len(r['warnings'])} warning(s): see its result.json)" if r["warnings"] else ""
         except OtsccError as exc:  # one bad patient is reported and skipped, never stops the batch
             failed += 1
-            row.update(status="error", error=str(exc))
+            row.update(status="error", error=exc.in_batch())  # advice that works in a batch (no --t2 PATH)
             outcome = "error"
         row["seconds"] = round(time.perf_counter() - start, 2)
         progress.done()

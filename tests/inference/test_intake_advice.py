@@ -29,6 +29,8 @@ def test_two_studies_in_one_folder_are_said_with_how_to_go_on(tmp_path: Path) ->
         in text
     assert "--cet1/--t2/--t1 (by SeriesInstanceUID" in text
     assert len(info.value.candidates) == 2  # the GUI's role dialog still gets them
+    in_batch = info.value.in_batch()  # a batch refuses --batch and --cet1/--t2/--t1: its advice works there
+    assert "give each study its own patient folder in the batch" in in_batch and "with --batch" not in in_batch
 
 
 def test_dicom_beside_a_stray_named_image_file_is_not_passed_over_in_silence(tmp_path: Path) -> None:

@@ -267,3 +267,26 @@ def test_a_typed_file_name_never_reaches_result_json(tmp_path, capsys):
     assert "Smith" not in text and "MRN12345" not in text
     sequence = json.loads(text)["sequences"]["t1"]
     assert sequence == {"source": "given with --t1", "reason": "chosen by the user (override)"}
+
+
+def _t2_only_patient(folder) -> None:
+    import numpy as np
+    import SimpleITK as sitk
+
+    folder.mkdir(parents=True)
+    sitk.WriteImage(sitk.GetImageFromArray(np.ones((4, 8, 8), np.int16)), str(folder / "t2.nii.gz"))
+
+
+def test_a_batch_hint_suggests_what_works_in_a_batch(tmp_path, capsys):
+    """A batch refuses --cet1/--t2/--t1, yet a patient's missing-file error told it to 'name the file with --cet1
+    PATH'."""
+    batch = tmp_path / "batch"
+    _t2_only_patient(batch / "P1")
+    out = tmp_path / "out"
+    assert main(["predict", str(batch), "--batch", "--out", str(out), *FAST]) == 1
+    capsys.readouterr()
+    with open(out / "summary.csv", newline="") as fh:
+        (row,) = csv.DictReader(fh)
+    assert row["status"] == "error" and "P1: no CE-T1 file" in row["error"]
+    assert "Or name the file with --cet1 PATH" not in row["error"]
+    assert "In a batch, name the patient's CE-T1 file 'cet1' with its extension" in row["error"]
