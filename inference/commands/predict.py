@@ -15,6 +15,7 @@ import argparse
 import csv
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -298,6 +299,7 @@ def run(args: argparse.Namespace) -> int:
                          "for one patient, leave out --batch)")
     if not str(args.out).strip():
         raise InputError("--out is empty; name the output folder (results go to OUT/<patient_id>/)")
+    _refuse_output_name_clashes(patients if patients is not None else [root], args, batch=patients is not None)
     check_output_dir(args.out, [root])
     check_writable_dir(args.out)  # a read-only or mistyped --out fails now, not after every patient's work
     audit = _open_audit(args, root)
@@ -317,6 +319,31 @@ def run(args: argparse.Namespace) -> int:
         return 0
     skipped = [] if args.batch else not_patients(root, patients)
     return _run_batch(pipeline, patients, args, audit, skipped)
+
+
+def _refuse_output_name_clashes(patients: list[Path], args: argparse.Namespace, *, batch: bool) -> None:
+    """Refuse, before any work, a patient folder whose results (``OUT/<folder name>``, the id of a patient of named
+    image files) would land on a file the run writes in OUT: ``summary.csv`` of a batch, the audit log.
+
+    A folder named ``summary.csv`` took OUT/summary.csv as its results folder and the batch's summary could not be
+    written; one named ``audit.jsonl`` failed against the audit log. Compared case-insensitively (macOS, Windows).
+
+    Raises:
+        InputError: naming the folder(s), the file each would collide with, and what to do.
+    """
+    out = Path(args.out)
+    owned = {"summary.csv": "the batch summary"} if batch else {}
+    audit = Path(args.audit_log) if args.audit_log else out / "audit.jsonl"
+    if os.path.abspath(audit.parent) == os.path.abspath(out):
+        owned.update({audit.name: "the audit log", f"{audit.name}.head": "the audit log's head"})
+    owned = {name.casefold(): what for name, what in owned.items()}
+    clashes = sorted({(name, owned[name.casefold()]) for folder in patients
+                      for name in (folder.name, folder.resolve().name) if name.casefold() in owned})
+    if clashes:
+        said = "; ".join(f"'{name}' would write its results to {out / name}, where {what} is written"
+                         for name, what in clashes)
+        raise InputError(f"patient folder name(s) collide with the run's own output files: {said}. Rename the "
+                         "patient folder(s) (or write the audit log elsewhere with --audit-log); nothing was run.")
 
 
 SKIPPED_REASON = ("not taken as a patient: no image file named by sequence (cet1/t2/t1 or an alias) and no "

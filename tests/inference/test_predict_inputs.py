@@ -290,3 +290,18 @@ def test_a_batch_hint_suggests_what_works_in_a_batch(tmp_path, capsys):
     assert row["status"] == "error" and "P1: no CE-T1 file" in row["error"]
     assert "Or name the file with --cet1 PATH" not in row["error"]
     assert "In a batch, name the patient's CE-T1 file 'cet1' with its extension" in row["error"]
+
+
+@pytest.mark.parametrize("name", ["summary.csv", "audit.jsonl", "Summary.CSV"])
+def test_a_patient_folder_named_like_a_batch_output_file_is_refused_before_any_work(tmp_path, capsys, name):
+    """A patient of named image files writes to OUT/<folder name>: a folder 'summary.csv' took the batch summary's
+    place (the summary could not be written), one named 'audit.jsonl' the audit log's."""
+    batch = tmp_path / "batch"
+    _t2_only_patient(batch / name)
+    _t2_only_patient(batch / "P2")
+    out = tmp_path / "out"
+    assert main(["predict", str(batch), "--batch", "--out", str(out), *FAST]) == 2
+    err = capsys.readouterr().err
+    assert f"'{name}' would write its results to {out / name}, where the" in err
+    assert "Rename the patient folder(s)" in err and "nothing was run" in err
+    assert not out.exists()
