@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 Progress = Callable[[str, float], None]
 Cancelled = Callable[[], bool]
 
+#: what result.json says of each sequence's registration to CE-T1 (``otscc inspect --json`` has all of it)
+REGISTRATION_KEYS = ("skipped", "reason", "translation_mm", "rotation_deg", "quality_initial", "quality_final")
+
 #: stage names in order (the GUI shows one progress bar per stage)
 STAGES = ("load", "register", "preprocess", "segment", "radiomics", "nomogram")
 DISCLAIMER = ("Research software. The segmentation model and the nomogram were trained on SYNTHETIC phantoms, "
@@ -170,6 +173,8 @@ class Prediction:
             "total_points": None if s is None else round(s.total_points, 2),
             "clinical": self.clinical, "doi_mm_estimated": self.doi_estimated,
             "sequences": self.sequences(),
+            "registration": {role: {k: v for k, v in r.to_dict().items() if k in REGISTRATION_KEYS}
+                             for role, r in self.prepared.registrations.items()},
             "tumor": self.measures.to_dict(), "mask_edited": self.edited,
             "features_used": None if s is None else {
                 f: self.features.features[f] for f in self.provenance["nomogram_features"]},

@@ -25,6 +25,7 @@ from inference.nomogram import (
 )
 from inference.pdf import Page, mask_outline, wrap, write_pdf
 from inference.preprocess import canonical_axes, to_canonical
+from inference.roles import ROLE_LABELS
 
 
 def _canonical(volume) -> np.ndarray:
@@ -148,6 +149,25 @@ def draw_nomogram(page: Page, box: tuple[float, float, float, float], nomogram: 
             page.dot(x_of(x), y, 2.2, color=BEYOND if held else RED)
 
 
+def inputs_text(r: dict) -> str:
+    """'CE-T1 cet1.nii.gz; T2 t2.nii.gz, registered (shift 1.6 mm, turn 0.4 deg); T1 ...' from result.json's
+    ``sequences`` and ``registration``: which input became each sequence, and what registration did to it."""
+    parts = []
+    for role, seq in r.get("sequences", {}).items():
+        text = f"{ROLE_LABELS.get(role, role)} {seq['source']}"
+        reg = r.get("registration", {}).get(role)
+        if role == "cet1":
+            text += " (the reference grid)"
+        elif reg is not None and reg.get("skipped"):
+            text += f", not registered ({reg.get('reason') or 'skipped'})"
+        elif reg is not None:
+            shift = sum(t * t for t in reg["translation_mm"]) ** 0.5
+            turn = max(abs(a) for a in reg["rotation_deg"])
+            text += f", registered (shift {shift:.1f} mm, turn {turn:.1f} deg)"
+        parts.append(text)
+    return "; ".join(parts)
+
+
 def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
     """The report page (not saved; ``write_report`` saves it).
 
@@ -195,6 +215,7 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
               f"Clinical: age {_number(c.get('age'))}, sex {c.get('sex')}, clinical T stage {c.get('ct_stage')}, "
               f"MRI node status {CATEGORIES['cn_status'].get(c.get('cn_status'), c.get('cn_status'))}, "
               f"depth of invasion {doi}"]
+    lines.append(f"Inputs: {inputs_text(r)}")
     if r["status"] == "ok":
         lines.append(f"Rad-score {r['radscore']:+.3f}; total points {r['total_points']:.1f}; points: "
                      + ", ".join(f"{LABELS.get(k, k)} {v:.0f}" for k, v in r["points"].items()))

@@ -27,6 +27,7 @@ from inference.commands.inspect import add_sequence_arguments
 from inference.errors import InputError, OtsccError
 from inference.memory import release_memory
 from inference.nomogram import format_risk, risk_group_boundaries, risk_groups_text
+from inference.report import inputs_text
 
 log = logging.getLogger(__name__)
 
@@ -267,6 +268,7 @@ def _print_result(prediction, paths: dict, seconds: float, audit_path: Path) -> 
     t = r["tumor"]
     print(f"  tumor {t['volume_ml']:.2f} ml, largest diameter {t['largest_diameter_mm']:.1f} mm")
     print(f"  clinical values used: {_clinical_text(r)}")
+    print(f"  inputs: {inputs_text(r)}")
     if prediction.prepared.patient.source_kind == "dicom":  # the series chosen for each sequence, and why
         for role, seq in r["sequences"].items():
             print(f"  {role:<5} {seq['source']}: {seq['reason']}")

@@ -20,7 +20,7 @@ from inference.nomogram import Nomogram, format_risk, risk_groups_text, round_ri
 from inference.pdf import _color
 from inference.pipeline import Pipeline, load_clinical
 from inference.plausibility import SMALL_TUMOR_ML
-from inference.report import RED, build_page
+from inference.report import RED, build_page, inputs_text
 from tests.inference.test_predict_inputs import FAST
 
 GROUPS = [{"name": "low", "below": 0.2}, {"name": "intermediate", "below": 0.5}, {"name": "high", "below": 1.0000001}]
@@ -154,3 +154,14 @@ def test_the_nomogram_axes_cover_the_fitted_range():
         xs = [x for _, x in axis.ticks]
         ends = sorted([nomogram.points_of(axis.variable, lo), nomogram.points_of(axis.variable, hi)])
         assert min(xs) == pytest.approx(ends[0], abs=1e-6) and max(xs) == pytest.approx(ends[1], abs=1e-6), axis
+
+
+def test_the_inputs_and_their_registration_are_in_the_result_and_the_report(pipeline, prediction):
+    """Which file became each sequence, and what registration did, were only in `otscc inspect`."""
+    r = prediction.to_json()
+    assert set(r["registration"]) == {"t2", "t1"} and all(reg["skipped"] for reg in r["registration"].values())
+    texts = " ".join(build_page(prediction, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir).texts)
+    assert "Inputs: CE-T1 cet1.nii.gz (the reference grid); T2 t2.nii.gz, not registered (" in texts
+    moved = {**r, "registration": {"t2": {"skipped": False, "translation_mm": [3.0, 4.0, 0.0],
+                                          "rotation_deg": [0.5, -1.25, 0.0]}}}
+    assert "T2 t2.nii.gz, registered (shift 5.0 mm, turn 1.2 deg)" in inputs_text(moved)
