@@ -181,7 +181,8 @@ class Engine:
         progress("load", 0.0)
         _check(cancelled)
         try:
-            prepared = prepare_patient(path, progress=progress, load_mask="if usable", **(overrides or {}))
+            prepared = prepare_patient(path, progress=progress, load_mask="if usable", cancelled=cancelled,
+                                       **(overrides or {}))
         except AmbiguousSequenceError as exc:
             return RoleQuestion(path, exc.problem, describe_candidates(path))
         _check(cancelled)

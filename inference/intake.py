@@ -52,6 +52,7 @@ def prepare_patient(
     progress: Progress | None = None,
     loaded: Callable[[Patient], None] | None = None,
     load_mask: bool | str = True,
+    cancelled: Callable[[], bool] | None = None,
 ) -> PreparedPatient:
     """Load a patient and co-register T2/T1 to CE-T1.
 
@@ -64,6 +65,11 @@ def prepare_patient(
             refuses there what it would refuse only after all the work otherwise (e.g. results it must not
             replace), by raising.
         load_mask: as ``load_patient``; the runtime (predict, the GUI, inspect) passes ``"if usable"``.
+        cancelled: optional check polled before registration and at every registration iteration (the GUI's
+            Cancel took effect only when every sequence was registered, 5 s and more each).
+
+    Raises:
+        CancelledError: ``cancelled()`` said yes.
     """
     from inference.registration import coregister  # SimpleITK registration only when needed
 
@@ -79,7 +85,9 @@ def prepare_patient(
         loaded(patient)
     report("register", 0.0)
     start = time.perf_counter()
-    volumes, registrations = coregister(patient.volumes, reference="cet1", mode=register)
+    # the optimizer's progress moves the bar (it stood at 0 for the 5-10 s of registration while Cancel waited)
+    volumes, registrations = coregister(patient.volumes, reference="cet1", mode=register,
+                                        progress=lambda fraction: report("register", fraction), cancelled=cancelled)
     timings["register"] = time.perf_counter() - start
     warn_partial_fields(patient, registrations)  # ~0.1 s, not registration's
     report("register", 1.0)

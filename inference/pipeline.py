@@ -239,10 +239,10 @@ class Pipeline:
 
     # -- stages --------------------------------------------------------------------------------------
     def prepare(self, path: str | Path, *, cet1=None, t2=None, t1=None, register: str = "auto",
-                progress: Progress | None = None, loaded=None) -> PreparedPatient:
-        """Load and co-register (stages ``load`` and ``register``); ``loaded`` as ``prepare_patient``."""
+                progress: Progress | None = None, loaded=None, cancelled: Cancelled | None = None) -> PreparedPatient:
+        """Load and co-register (stages ``load`` and ``register``); ``loaded``, ``cancelled`` as ``prepare_patient``."""
         return prepare_patient(path, cet1=cet1, t2=t2, t1=t1, register=register, progress=progress, loaded=loaded,
-                               load_mask="if usable")  # prediction needs no reference mask
+                               load_mask="if usable", cancelled=cancelled)  # prediction needs no reference mask
 
     def segment(self, prepared: PreparedPatient, *, progress: Progress | None = None,
                 cancelled: Cancelled | None = None):
@@ -348,7 +348,7 @@ class Pipeline:
         if isinstance(patient, PreparedPatient):
             prepared = patient
         else:
-            prepared = self.prepare(patient, progress=progress, **sequences)
+            prepared = self.prepare(patient, progress=progress, cancelled=cancelled, **sequences)
             if clinical is None:
                 clinical = load_clinical(patient)
         check()

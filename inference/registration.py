@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import SimpleITK as sitk
 
-from inference.errors import MissingSequenceError, RegistrationError
+from inference.errors import CancelledError, MissingSequenceError, RegistrationError
 from inference.registration_prep import (
     check_usable,
     crop_to_mask,
@@ -36,17 +36,14 @@ from inference.registration_prep import (
     shrink,
     snap_transform,
 )
-from inference.volume import Geometry, Volume
+from inference.resample import resample_to
+from inference.volume import Volume
 
 log = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[float], None]
+Cancelled = Callable[[], bool]
 
-_INTERPOLATORS = {
-    "linear": sitk.sitkLinear,
-    "nearest": sitk.sitkNearestNeighbor,
-    "bspline": sitk.sitkBSpline,
-}
 _MODES = ("auto", "always", "never")
 
 
@@ -201,6 +198,25 @@ def _progress_command(
     return report
 
 
+def _cancel_command(cancelled: Cancelled, reg: sitk.ImageRegistrationMethod) -> Callable[[], None]:
+    """An iteration observer that stops the optimizer once ``cancelled()`` says so.
+
+    An exception raised in a SimpleITK command does not stop ``Execute`` (SWIG reports and swallows it), so the
+    optimizer is asked to stop instead; it returns after the current iteration and the caller raises.
+    """
+
+    def check() -> None:
+        if cancelled():
+            reg.StopRegistration()
+
+    return check
+
+
+def _check_cancelled(cancelled: Cancelled | None) -> None:
+    if cancelled is not None and cancelled():
+        raise CancelledError("registration cancelled")
+
+
 @dataclass
 class _Prepared:
     """Fixed and moving pyramids (coarse to fine), the fixed masks, and the starting transform."""
@@ -236,9 +252,18 @@ def _prepare(fixed: Volume, moving: Volume, settings: RegistrationSettings) -> _
 
 
 def _run_levels(
-    prep: _Prepared, settings: RegistrationSettings, seed: int, threads: int, progress: ProgressCallback | None
+    prep: _Prepared,
+    settings: RegistrationSettings,
+    seed: int,
+    threads: int,
+    progress: ProgressCallback | None,
+    cancelled: Cancelled | None = None,
 ) -> tuple[sitk.Euler3DTransform, list[int], str]:
-    """Optimize coarse to fine, each level starting where the previous one stopped."""
+    """Optimize coarse to fine, each level starting where the previous one stopped.
+
+    Raises:
+        CancelledError: ``cancelled()`` said yes; checked at every optimizer iteration.
+    """
     tx = sitk.Euler3DTransform(prep.initial)
     iterations, stop = [], ""
     n_levels = len(prep.fixed)
@@ -249,7 +274,11 @@ def _run_levels(
             reg.AddCommand(
                 sitk.sitkIterationEvent, _progress_command(progress, reg, level, n_levels, settings.max_iterations)
             )
+        if cancelled is not None:
+            reg.AddCommand(sitk.sitkIterationEvent, _cancel_command(cancelled, reg))
+        _check_cancelled(cancelled)
         reg.Execute(fixed, moving)
+        _check_cancelled(cancelled)  # stopped by the command: the transform is half-way, not a result
         iterations.append(reg.GetOptimizerIteration())
         stop = reg.GetOptimizerStopConditionDescription()
         log.debug("level %d %s mm: %d iterations, %s", level, fixed.GetSpacing(), iterations[-1], stop)
@@ -270,6 +299,7 @@ def register_rigid(
     seed: int = 0,
     threads: int = 1,
     progress: ProgressCallback | None = None,
+    cancelled: Cancelled | None = None,
 ) -> RegistrationResult:
     """Rigidly register ``moving`` to ``fixed`` with Mattes mutual information.
 
@@ -285,12 +315,14 @@ def register_rigid(
         seed: Seed of the metric sampling (the jitter of its grid).
         threads: ITK threads for the registration.
         progress: Called with a fraction 0-1 as the optimizer iterates.
+        cancelled: Polled at every optimizer iteration; when it says yes the optimizer stops within one.
 
     Returns:
         The result; ``result.transform`` maps fixed physical points to moving ones.
 
     Raises:
         RegistrationError: Blank or non-finite images, no overlap, or a SimpleITK failure.
+        CancelledError: ``cancelled()`` said yes.
     """
     settings = settings or RegistrationSettings()
     check_usable(fixed, "fixed (reference)")
@@ -312,7 +344,7 @@ def register_rigid(
             final.SetInitialTransform(sitk.Euler3DTransform(prep.initial), inPlace=False)
             metric_initial = final.MetricEvaluate(fixed_fine, moving_fine)
             quality_initial = ecc_in_mask(fixed_fine, mask_fine, moving_fine, prep.initial, settings.bins)
-            tx, iterations, stop = _run_levels(prep, settings, seed, threads, progress)
+            tx, iterations, stop = _run_levels(prep, settings, seed, threads, progress, cancelled)
             tx = snap_transform(tx)
             final.SetInitialTransform(sitk.Euler3DTransform(tx), inPlace=False)
             metric_final = final.MetricEvaluate(fixed_fine, moving_fine)
@@ -360,54 +392,6 @@ def _plausibility_warnings(result: RegistrationResult) -> list[str]:
     return warnings
 
 
-def resample_to(
-    moving: Volume,
-    reference: Geometry,
-    transform: sitk.Transform | None = None,
-    *,
-    interpolator: str = "linear",
-    default_value: float = 0.0,
-) -> Volume:
-    """Pull ``moving`` onto the ``reference`` grid through ``transform`` (fixed -> moving points).
-
-    Args:
-        moving: Volume to resample.
-        reference: Target grid.
-        transform: Maps reference physical points to ``moving`` physical points; identity when None.
-        interpolator: ``linear`` (images), ``bspline`` (smoother images) or ``nearest`` (masks/labels;
-            keeps the input dtype).
-        default_value: Value for reference voxels that fall outside ``moving``.
-
-    Returns:
-        A Volume on ``reference`` with ``moving``'s metadata (float32 unless ``nearest``).
-
-    Raises:
-        ValueError: Unknown interpolator.
-    """
-    if interpolator not in _INTERPOLATORS:
-        raise ValueError(f"unknown interpolator {interpolator!r}; use one of {sorted(_INTERPOLATORS)}")
-    if transform is None and moving.geometry.same_space(reference):
-        return moving
-    array = moving.array
-    as_bool = array.dtype == bool
-    image = moving.with_array(array.astype(np.uint8) if as_bool else array).to_image()
-    if interpolator != "nearest":
-        image = sitk.Cast(image, sitk.sitkFloat32)
-    out = sitk.Resample(
-        image,
-        reference.size,
-        transform if transform is not None else sitk.Transform(3, sitk.sitkIdentity),
-        _INTERPOLATORS[interpolator],
-        reference.origin,
-        reference.spacing,
-        reference.direction,
-        default_value,
-        image.GetPixelID(),
-    )
-    result = sitk.GetArrayFromImage(out)
-    return Volume(array=result.astype(bool) if as_bool else result, geometry=reference, meta=dict(moving.meta))
-
-
 def coregister(
     volumes: dict[str, Volume],
     *,
@@ -417,6 +401,7 @@ def coregister(
     seed: int = 0,
     threads: int = 1,
     progress: ProgressCallback | None = None,
+    cancelled: Cancelled | None = None,
 ) -> tuple[dict[str, Volume], dict[str, RegistrationResult]]:
     """Register every sequence to the reference one and resample it onto the reference grid.
 
@@ -430,6 +415,7 @@ def coregister(
         seed: Seed of the metric sampling (the same for every sequence).
         threads: ITK threads.
         progress: Called with the overall fraction 0-1.
+        cancelled: Polled between sequences and at every optimizer iteration.
 
     Returns:
         (volumes all on the reference grid, results for every non-reference sequence).
@@ -438,6 +424,7 @@ def coregister(
         ValueError: Unknown ``mode``.
         MissingSequenceError: ``reference`` is not among ``volumes``.
         RegistrationError: A registration failed; the message names the sequence.
+        CancelledError: ``cancelled()`` said yes.
     """
     if mode not in _MODES:
         raise ValueError(f"unknown registration mode {mode!r}; use one of {list(_MODES)}")
@@ -449,8 +436,9 @@ def coregister(
     others = [name for name in volumes if name != reference]
     for i, name in enumerate(others):
         step = None if progress is None else _scaled_progress(progress, i, len(others))
+        _check_cancelled(cancelled)
         try:
-            result = _register_or_skip(fixed, volumes[name], mode, settings, seed, threads, step)
+            result = _register_or_skip(fixed, volumes[name], mode, settings, seed, threads, step, cancelled)
         except RegistrationError as error:
             raise RegistrationError(f"registering {name} to {reference}: {error}") from error
         aligned[name] = resample_to(volumes[name], fixed.geometry, None if result.skipped else result.transform)
@@ -469,6 +457,7 @@ def _register_or_skip(
     seed: int,
     threads: int,
     progress: ProgressCallback | None,
+    cancelled: Cancelled | None = None,
 ) -> RegistrationResult:
     """Apply the ``mode`` rule: a skipped result carries the identity and says why."""
     if mode == "never":
@@ -476,7 +465,8 @@ def _register_or_skip(
     elif mode == "auto" and moving.geometry.same_space(fixed.geometry):
         reason = "already share a physical space"
     else:
-        return register_rigid(fixed, moving, settings=settings, seed=seed, threads=threads, progress=progress)
+        return register_rigid(fixed, moving, settings=settings, seed=seed, threads=threads, progress=progress,
+                              cancelled=cancelled)
     identity = sitk.Euler3DTransform()
     return RegistrationResult(transform=identity, skipped=True, reason=reason, stop_reason="skipped")
 

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from inference.errors import MissingSequenceError, RegistrationError
+from inference.errors import CancelledError, MissingSequenceError, RegistrationError
 from inference.registration import (
     RegistrationResult,
+    RegistrationSettings,
     _plausibility_warnings,
     coregister,
     register_rigid,
@@ -219,3 +221,25 @@ def test_integer_volumes_are_registered_like_float(study: dict[str, Volume], t2_
     as_int = [Volume(study[r].array.astype(np.int16), study[r].geometry, study[r].meta) for r in ("cet1", "t2")]
     result = register_rigid(*as_int, seed=0)
     _assert_recovered(result, T2_MOTION.to_sitk(), head_points(FIXED_GRID))
+
+
+#: far slower than the defaults (thousands of tiny steps per level, ~10^2 s): only a cancellation ends it soon
+SLOW = RegistrationSettings(min_step=1e-7, relaxation=0.99, max_iterations=3000)
+
+
+def test_a_cancelled_registration_stops_within_an_iteration(study: dict[str, Volume]) -> None:
+    """Cancel took effect only after the sequence's whole registration (5 s and more in the GUI): the optimizer
+    now checks at every iteration, stops and raises; ``coregister`` returns no volumes."""
+    iterations: list[float] = []
+    asked: list[float] = []
+
+    def cancelled() -> bool:
+        if len(iterations) >= 5 and not asked:  # the optimizer is running: the user presses Esc
+            asked.append(time.perf_counter())
+        return bool(asked)
+
+    with pytest.raises(CancelledError, match="registration cancelled"):
+        coregister(study, mode="always", settings=SLOW, progress=iterations.append, cancelled=cancelled)
+    stopped = time.perf_counter() - asked[0]
+    assert stopped < 1.0, f"stopped {stopped:.2f} s after the cancel"
+    assert len(iterations) <= 7  # the iteration under way when it was asked, then none (the cap is 3000 a level)
