@@ -227,7 +227,7 @@ class Engine:
                                  timings=timings, edited=edited)
         else:
             new = pipeline.rescore(prediction, mask=mask if edited else None, clinical=clinical,
-                                   progress=progress, automatic=automatic)
+                                   progress=progress, automatic=automatic, cancelled=cancelled)
         self._audit("rescore", new)
         return new
 

@@ -304,9 +304,11 @@ class Pipeline:
             report("radiomics", 0.0)
             if features is None:
                 start = time.perf_counter()
-                features = extract_patient(prepared.volumes, mask, self.radiomics_params)
+                features = extract_patient(prepared.volumes, mask, self.radiomics_params, cancelled=cancelled)
                 timings["radiomics"] = time.perf_counter() - start
             report("radiomics", 1.0)
+            if cancelled is not None and cancelled():
+                raise CancelledError("cancelled before the nomogram")
             report("nomogram", 0.0)
             start = time.perf_counter()
             result = self.nomogram.score(features.features, clinical)
@@ -365,10 +367,10 @@ class Pipeline:
 
     def rescore(self, prediction: Prediction, *, mask: Volume | None = None,
                 clinical: dict[str, Any] | None = None, progress: Progress | None = None,
-                automatic: Volume | None = None) -> Prediction:
+                automatic: Volume | None = None, cancelled: Cancelled | None = None) -> Prediction:
         """Re-run radiomics and the nomogram after a mask edit or a clinical change. ``edited``: whether ``mask``
         differs from the model's ``automatic`` mask (edits undone give False again); without ``automatic``, any
-        new mask counts as edited and an edited prediction stays so."""
+        new mask counts as edited and an edited prediction stays so. ``cancelled`` as in ``score``."""
         if mask is not None and automatic is not None:
             import numpy as np
 
@@ -378,8 +380,8 @@ class Pipeline:
         timings = {k: v for k, v in prediction.timings.items() if k not in ("radiomics", "nomogram")}
         new = self.score(prediction.prepared, mask if mask is not None else prediction.mask,
                          clinical if clinical is not None else prediction.clinical, progress=progress,
-                         timings=timings if mask is not None else prediction.timings, edited=edited,
-                         features=prediction.features if mask is None else None)
+                         cancelled=cancelled, timings=timings if mask is not None else prediction.timings,
+                         edited=edited, features=prediction.features if mask is None else None)
         return replace(new, warnings=list(dict.fromkeys(new.warnings)))
 
     def write(self, prediction: Prediction, out_root: str | Path, *, report: bool = True,

@@ -34,3 +34,27 @@ def test_esc_stops_a_load_during_registration(window, monkeypatch):
     stopped = time.perf_counter() - pressed[0]
     assert stopped < 2.0, f"the load ended {stopped:.1f} s after Esc"
     assert window.session.prepared is None and not window.presenter.reports  # nothing loaded, no error box
+
+
+def test_cancel_stops_a_risk_update_during_radiomics(segmented):
+    """Engine.rescore did not pass the job's cancel check on: a risk update after a mask edit ran its radiomics to
+    the end. Now Cancel stops it there; the edited mask stays, the risk stays marked stale."""
+    w, s = segmented, segmented.session
+    prediction = s.prediction
+    editor, (z, y, x) = s.editor, w.model.cursor
+    editor.begin_stroke(1)
+    assert editor.dab("axial", z, (y, x + 14), 4.0) > 0
+    editor.end_stroke()
+
+    def on_progress(name: str, stage: str, fraction: float) -> None:
+        if stage == "radiomics" and w.runner.busy:
+            w.cancel()
+
+    w.runner.progress.connect(on_progress)
+    try:
+        w.recompute()
+        assert wait_job(w) == ("rescore", "cancelled"), w.presenter.reports
+        assert s.prediction is prediction and s.risk_stale and s.mask_changed
+    finally:
+        w.runner.progress.disconnect(on_progress)
+        editor.undo()

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from inference.errors import CancelledError
 from inference.imagefile import read_image_file
 from inference.radiomics import (
     DEFAULT_PARAMS,
@@ -116,3 +117,18 @@ def test_empty_mask_is_a_clear_error():
     vols, mask = _phantom()
     with pytest.raises(RadiomicsError, match="empty"):
         extract_patient(vols, mask.with_array(np.zeros_like(mask.array)))
+
+
+def test_extraction_stops_between_filtered_images_when_cancelled():
+    """A risk update could not be cancelled mid-radiomics; now the check runs before the shape features and each
+    filtered image (original, LoG, wavelet) of each sequence, and stops at the first yes."""
+    vols, mask = _phantom()
+    asked: list[int] = []
+
+    def cancelled() -> bool:
+        asked.append(1)
+        return len(asked) >= 4  # before CE-T1, its shape features, its original image, then its first LoG image
+
+    with pytest.raises(CancelledError, match="radiomics cancelled"):
+        extract_patient(vols, mask, load_params(), cancelled=cancelled)
+    assert len(asked) == 4
