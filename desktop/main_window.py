@@ -83,7 +83,9 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
         #: an export asked for while the risk for values typed a moment ago was being computed: (folder,)
         self._pending_export: tuple[str | Path | None] | None = None
         self._after_note: str | None = None  # a status message for when the running job ends
+        #: from the close question on: a job ending meanwhile starts nothing, its (name, outcome) waits here
         self._closing = False
+        self._held: tuple[str, str] | None = None
         self._shown_pipeline = None
         self.viewer = ViewerWidget(self.model, lambda: self.session.editor)
         self.progress = ProgressPanel()
@@ -227,8 +229,13 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
         self._refresh_backend()
         self.update_actions()
         self.job_done.emit(name, outcome)
-        if self._closing:  # nothing new starts from a closing window
+        if self._closing:  # nothing new starts from a closing window (or one asking whether to close)
+            self._held = (name, outcome)
             return
+        self._start_pending(name, outcome)
+
+    def _start_pending(self, name: str, outcome: str) -> None:
+        """The risk update and export that waited for the job ``name`` that ended with ``outcome``."""
         if self._pending_rescore and not self.runner.busy:
             self._pending_rescore = False
             self.rescore_if_possible()
@@ -442,10 +449,16 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
             self.open_patient(urls[0].toLocalFile())
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        # set before the question: a risk update ending while it was open started the export waiting for it, whose
+        # folder dialog then opened over the question
+        self._closing, self._held = True, None
         if not self.may_discard_edits():
+            self._closing = False
             event.ignore()
+            held, self._held = self._held, None
+            if held is not None and not self.runner.busy:  # the window stays: what waited for that job starts now
+                self._start_pending(*held)
             return
-        self._closing = True  # a job ending now starts no risk update and no export
         self.runner.wait()
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         self.settings.sync()

@@ -58,3 +58,35 @@ def test_cancel_stops_a_risk_update_during_radiomics(segmented):
     finally:
         w.runner.progress.disconnect(on_progress)
         editor.undo()
+
+
+def test_a_risk_update_ending_while_the_close_question_is_open_starts_nothing(segmented, tmp_path):
+    """An export waiting for a risk update started when the update ended, even while the "unexported edits: quit?"
+    question was open: its folder dialog came up over the question. Now nothing starts until the question is
+    answered; Cancel (the window stays) then starts the export the user had asked for."""
+    w, s = segmented, segmented.session
+    age = s.prediction.clinical["age"]
+    folders: list[str] = []
+    w.ask_directory = lambda title: folders.append(title) or str(tmp_path / "out")
+    seen: list[tuple] = []
+
+    def question(message: str) -> bool:  # the question stays open until the risk update has ended
+        seen.append((wait_job(w), w.runner.current, list(folders)))
+        return False  # Cancel: keep the window
+
+    try:
+        w.confirm_discard = question
+        w.clinical_panel.set_values({"age": age + 3})
+        assert not w.export() and w._pending_export is not None and w.runner.current == "rescore"
+        w.close()
+        assert seen == [(("rescore", "finished"), None, [])]  # nothing started while the question was open
+        assert w.isVisible() and w.runner.current == "export" and folders
+        assert wait_job(w) == ("export", "finished"), w.presenter.reports
+        assert (tmp_path / "out" / s.patient_id / "result.json").is_file()
+    finally:
+        w.confirm_discard = lambda message: True
+        w.ask_directory = lambda title: None
+        w.clinical_panel.set_values({"age": age})
+        w.clinical_panel.flush()
+        if w.runner.busy:
+            wait_job(w)
