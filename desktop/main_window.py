@@ -16,7 +16,6 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
-    QLabel,
     QMainWindow,
     QScrollArea,
     QSplitter,
@@ -34,6 +33,7 @@ from desktop.qt_compat import guard
 from desktop.recent import RecentPatients
 from desktop.session import Session
 from desktop.views.clinical_panel import ClinicalPanel
+from desktop.views.elided_label import ElidedLabel
 from desktop.views.panels import MaskPanel, PanelColumn, ProgressPanel
 from desktop.views.risk_panel import RiskPanel
 from desktop.views.viewer import ViewerWidget
@@ -50,6 +50,9 @@ JOB_TITLES = {"load": "Loading the patient", "segment": "Segmentation", "rescore
               "export": "Export", "series": "Reading the series"}
 #: the narrowest the side column's scroll area gets (its panels need 520 px; narrower, it scrolls sideways)
 MIN_SIDE_WIDTH = 300
+#: the side column's width when the window has room, and the width the images keep before it gives way (the slice
+#: titles used to enforce that as a minimum, which made the window wider than a small screen)
+SIDE_WIDTH, IMAGES_WIDTH = 560, 528
 DEFAULT_SIZE = (1600, 1000)
 GEOMETRY_KEY = "window/geometry"
 
@@ -94,9 +97,10 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
         self.risk_panel = RiskPanel(self.session)
         self._build_layout()
         self.actions = build_actions(self)
-        self.backend_label = QLabel()
+        # cut with "…" rather than widening the window past a small screen (the backend line alone was 700 px)
+        self.backend_label = ElidedLabel()
         self.backend_label.setObjectName("backendLabel")
-        self.hover_label = QLabel()
+        self.hover_label = ElidedLabel()
         self.statusBar().addWidget(self.hover_label, 1)
         self.statusBar().addPermanentWidget(self.backend_label)
         self._connect()
@@ -122,6 +126,7 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
         free area (a 1366x768 laptop, or 1920x1080 at 150 % scaling, has less than that)."""
         saved = self.settings.value(GEOMETRY_KEY)
         if isinstance(saved, QByteArray) and not saved.isEmpty() and self.restoreGeometry(saved):
+            self._share_width()
             return
         screen = self.screen() or QGuiApplication.primaryScreen()
         free = screen.availableGeometry() if screen is not None else None
@@ -129,6 +134,14 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
         if free is not None and free.width() > 0 and free.height() > 0:
             width, height = min(width, int(free.width() * 0.95)), min(height, int(free.height() * 0.92))
         self.resize(width, height)
+        self._share_width()
+
+    def _share_width(self) -> None:
+        """Images first: in a narrow window the side column gives way (down to ``MIN_SIDE_WIDTH``, then it scrolls)
+        before the images shrink below ``IMAGES_WIDTH``; the splitter would otherwise keep the column's 560 px."""
+        width = self.width()
+        side = max(MIN_SIDE_WIDTH, min(SIDE_WIDTH, width - IMAGES_WIDTH))
+        self.centralWidget().setSizes([width - side, side])
 
     def _build_layout(self) -> None:
         side = QWidget()
@@ -153,8 +166,7 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
         splitter.addWidget(self.viewer)
         splitter.addWidget(scroll)
         splitter.setStretchFactor(0, 1)
-        splitter.setSizes([1040, 560])
-        self.setCentralWidget(splitter)
+        self.setCentralWidget(splitter)  # its sizes: _share_width, once the window's size is known
 
     def _connect(self) -> None:
         r = self.runner

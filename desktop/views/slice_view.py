@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QGraphicsEllipseItem, QLabel, QVBoxLayout, QWidget
 
 from desktop.mask_edit import MaskEditor
 from desktop.model import INVERT_Y, ORIENTATION, PLANE_AXES, SEQUENCE_LABELS, ViewerModel
+from desktop.views.elided_label import ElidedLabel
 
 FILL_RGB = (255, 48, 48)
 OUTLINE_PEN = pg.mkPen((255, 220, 0), width=1.6)
@@ -124,7 +125,8 @@ class SliceView(QWidget):
         self.model, self.plane, self.fixed_role = model, plane, role
         self.editor_getter = editor_getter or (lambda: None)
         self.setObjectName(f"view_{plane}_{role or 'current'}")
-        self.title = QLabel(self)
+        # cut in the middle with "…" when narrow (plane and slice number stay): never sets the window's minimum width
+        self.title = ElidedLabel(parent=self, elide=Qt.TextElideMode.ElideMiddle)
         self.title.setStyleSheet(TITLE_STYLE.format(background=TITLE_BACKGROUND))
         self.graphics = _GraphicsView(self)
         self.graphics.setBackground("k")

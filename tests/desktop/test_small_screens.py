@@ -1,0 +1,49 @@
+"""Small screens (the review of 2026-11-30): a 1366x768 laptop at 150 % and 200 % scaling has 910 and 683 logical px
+of width; the window must fit after a load and a segmentation, with the images still the larger part."""
+
+from __future__ import annotations
+
+from desktop.main_window import IMAGES_WIDTH, MIN_SIDE_WIDTH
+from desktop.views.elided_label import ElidedLabel
+
+#: logical width of a 1366 px screen at 200 % scaling (Qt's sizes are logical: the same at every scale factor)
+NARROWEST = 1366 // 2
+
+
+def test_the_window_fits_a_small_screen_after_a_segmentation(segmented):
+    """The slice titles (three side by side) and the backend line set the minimum width: 832 px after a load, the
+    status bar 734 px after a segmentation; 1366 px at 150 % has 910."""
+    w = segmented
+    assert w.minimumSizeHint().width() <= NARROWEST, w.minimumSizeHint()
+    assert w.statusBar().minimumSizeHint().width() <= NARROWEST
+    titles = [view.title for view in w.viewer.views]
+    assert all(t.minimumSizeHint().width() < 80 for t in titles)
+    assert titles[0].text().startswith("Axial") and "slice" in titles[0].text()  # text() is the full title
+
+
+def test_the_images_keep_their_share_of_a_narrow_window(segmented):
+    """Titles that may be cut gave the splitter no reason to keep the images wide: the side column kept 560 px and
+    the axial view went to ~125 px. The column gives way first."""
+    w = segmented
+    w.resize(910, 512)
+    w._share_width()
+    w.viewer.stack.currentWidget().setSizes([3000, 2000])  # the orthogonal page's own 3:2
+    w.repaint()
+    assert w.viewer.width() >= min(IMAGES_WIDTH, 910 - MIN_SIDE_WIDTH) - 10
+    assert w.viewer.ortho["axial"].width() > 250
+
+
+def test_an_elided_label_shows_what_fits_and_keeps_the_full_text(qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QLabel
+
+    label = ElidedLabel("Coronal  ·  CE-T1  ·  slice 129/256", elide=Qt.TextElideMode.ElideMiddle)
+    qtbot.addWidget(label)
+    label.show()
+    full = label.sizeHint().width()
+    label.resize(full // 2, label.sizeHint().height())
+    qtbot.waitUntil(lambda: "…" in QLabel.text(label))  # shown: as much as fits, cut in the middle
+    assert QLabel.text(label).startswith("Cor") and QLabel.text(label).endswith("/256")
+    assert label.text() == "Coronal  ·  CE-T1  ·  slice 129/256"
+    assert label.sizeHint().width() == full  # the layouts still see the whole title's width
+    assert "slice 129/256" in label.toolTip()
