@@ -119,8 +119,10 @@ def _toolbar(w: MainWindow, a: dict[str, QAction]) -> None:
     bar.setObjectName("mainToolbar")
     bar.setMovable(False)
     w.addToolBar(bar)
-    for name in ("open", "segment", "cancel", "export"):  # the workflow first: on a 1280 px screen the end of the
-        bar.addAction(a[name])                              # bar folds into the overflow menu (Export was there)
+    # The workflow first, Recompute risk with it (after a mask edit it is the next step; at the end of the bar it
+    # folded into the overflow menu on a 1280 px screen, as Export did before): the end of the bar may fold away.
+    for name in ("open", "segment", "recompute", "cancel", "export"):
+        bar.addAction(a[name])
     bar.addSeparator()
     bar.addWidget(QLabel(" Sequence "))
     combo = QComboBox()
@@ -132,9 +134,10 @@ def _toolbar(w: MainWindow, a: dict[str, QAction]) -> None:
     bar.addWidget(combo)
     w.sequence_combo = combo
     for name in ("orthogonal", "side_by_side", None, "reset_wl", "fit", "overlay", None, *TOOLS, None, "undo",
-                 "redo", "recompute"):
+                 "redo"):
         bar.addSeparator() if name is None else bar.addAction(a[name])
     # short labels on the toolbar only: the menus keep their full texts and underlined access keys
-    for name, label in (("orthogonal", "Orthogonal"), ("side_by_side", "Side by side"), ("overlay", "Mask (M)"),
-                        ("reset_wl", "Reset W/L"), ("fit", "Fit"), ("recompute", "Recompute risk")):
+    for name, label in (("open", "Open"), ("export", "Export"), ("orthogonal", "Orthogonal"),
+                        ("side_by_side", "Side by side"), ("overlay", "Mask (M)"), ("reset_wl", "Reset W/L"),
+                        ("fit", "Fit"), ("recompute", "Recompute risk")):
         a[name].setIconText(label)

@@ -47,3 +47,19 @@ def test_an_elided_label_shows_what_fits_and_keeps_the_full_text(qtbot):
     assert label.text() == "Coronal  ·  CE-T1  ·  slice 129/256"
     assert label.sizeHint().width() == full  # the layouts still see the whole title's width
     assert "slice 129/256" in label.toolTip()
+
+
+def test_the_workflow_actions_stay_on_the_toolbar_of_a_1280_px_screen(segmented):
+    """At 1280x720 (the window opens 1216 px wide) Recompute risk, the step after a mask edit, folded into the
+    toolbar's overflow menu: it now sits with the workflow, and shorter toolbar texts make the whole bar fit."""
+    from PySide6.QtWidgets import QApplication, QToolBar
+
+    w = segmented
+    w.resize(1216, 660)
+    QApplication.processEvents()
+    bar = w.findChild(QToolBar, "mainToolbar")
+    shown = [a for a in bar.actions() if not a.isSeparator() and bar.widgetForAction(a).isVisible()]
+    workflow = [w.actions[name] for name in ("open", "segment", "recompute", "cancel", "export")]
+    assert shown[:5] == workflow
+    assert len(shown) == len([a for a in bar.actions() if not a.isSeparator()])  # nothing in the overflow menu
+    assert w.actions["open"].text() == "&Open patient..." and w.actions["open"].iconText() == "Open"
