@@ -214,6 +214,7 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
 
     def _on_finished(self, name: str, result: object) -> None:
         handler = self._handlers.pop(name)
+        self._refresh_backend()  # a pipeline this job created: its nomogram first, then the points read off it
         try:
             handler(result)
         except Exception as exc:  # noqa: BLE001 - GUI boundary: report it, keep the window usable

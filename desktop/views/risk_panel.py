@@ -37,6 +37,8 @@ class NomogramPlot(pg.PlotWidget):
         self._font = QFont()
         self._font.setPointSizeF(7.5)
         self._drawn: tuple | None = None
+        self._axes_key: tuple | None = None  # (nomogram, character width) of the axes on screen
+        self._mark_items: list = []
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(ev)
@@ -49,13 +51,32 @@ class NomogramPlot(pg.PlotWidget):
         return QFontMetricsF(self._font).averageCharWidth() / px_per_unit
 
     def draw(self, nomogram: Nomogram | None, points: dict[str, float] | None, total: float | None) -> None:
-        self.clear()
-        self.rows, self.marks, self.beyond = [], [], []
+        """Draw ``nomogram`` with the patient's ``points`` and ``total`` (None: axes only).
+
+        The axes (~60 text items: most of the ~0.15 s a full drawing takes on the GUI thread) are drawn again only
+        when the nomogram or the width changes; new points replace the marks alone.
+        """
         self._drawn = (nomogram, points, total)
         if nomogram is None:
+            self.clear()
+            self.rows, self.marks, self.beyond, self._axes_key, self._mark_items = [], [], [], None, []
             return
         self.rows = nomogram_rows(nomogram, points, total)
         char_width = self._char_width()
+        if self._axes_key != (nomogram, char_width):  # the same object (a Nomogram compares by identity)
+            self.clear()
+            self._mark_items = []
+            self._draw_axes(char_width)
+            self._axes_key = (nomogram, char_width)
+        for item in self._mark_items:
+            self.removeItem(item)
+        self._mark_items = []
+        self._draw_marks()
+        n = len(self.rows)
+        self.setXRange(*X_RANGE, padding=0)
+        self.setYRange(-0.6, n - 0.2, padding=0)
+
+    def _draw_axes(self, char_width: float) -> None:
         n = len(self.rows)
         black = pg.mkPen("k", width=1)
         for r, row in enumerate(self.rows):
@@ -71,24 +92,30 @@ class NomogramPlot(pg.PlotWidget):
                 if text:  # not the unlabelled ends of a fitted range
                     self._text(text, x, y + 0.15, (0.5, 1.0), fill="w")
             self._text(row.label, -3, y, (1.0, 0.5), bold=True)
+
+    def _draw_marks(self) -> None:
+        """The patient's dots, their points beside the axes and the total-to-risk connector."""
+        self.marks, self.beyond = [], []
+        n = len(self.rows)
+        for r, row in enumerate(self.rows):
+            y = n - 1 - r
             if row.mark is not None:
                 self.marks.append((row.mark, y))
                 color = BEYOND_COLOR if row.beyond else MARK_COLOR
                 if row.beyond:  # held at the end of the fitted range (the value lies outside it): orange
                     self.beyond.append((row.mark, y))
                 if row.value_text:
-                    self._text(row.value_text, 102, y, (0.0, 0.5), color=color)
+                    self._mark_items.append(self._text(row.value_text, 102, y, (0.0, 0.5), color=color))
         if self.marks:
             brushes = [BEYOND_COLOR if m in self.beyond else MARK_COLOR for m in self.marks]
-            self.plot([m[0] for m in self.marks], [m[1] for m in self.marks], pen=None, symbol="o",
-                      symbolSize=9, symbolBrush=brushes, symbolPen="w")
+            self._mark_items.append(self.plot([m[0] for m in self.marks], [m[1] for m in self.marks], pen=None,
+                                              symbol="o", symbolSize=9, symbolBrush=brushes, symbolPen="w"))
             total_x = self.marks[-1][0]
-            self.plot([total_x, total_x], [0, 1], pen=pg.mkPen(MARK_COLOR, width=1, style=Qt.PenStyle.DashLine))
-        self.setXRange(*X_RANGE, padding=0)
-        self.setYRange(-0.6, n - 0.2, padding=0)
+            self._mark_items.append(self.plot([total_x, total_x], [0, 1],
+                                              pen=pg.mkPen(MARK_COLOR, width=1, style=Qt.PenStyle.DashLine)))
 
     def _text(self, text: str, x: float, y: float, anchor, *, bold: bool = False, color=(0, 0, 0),
-              fill=None) -> None:
+              fill=None) -> pg.TextItem:
         item = pg.TextItem(text, color=color, anchor=anchor, fill=fill)
         item.setZValue(5)  # above the axes and the connector
         font = QFont(self._font)
@@ -96,6 +123,7 @@ class NomogramPlot(pg.PlotWidget):
         item.setFont(font)
         item.setPos(x, y)
         self.addItem(item)
+        return item
 
 
 class RiskPanel(QGroupBox):
@@ -128,6 +156,10 @@ class RiskPanel(QGroupBox):
         self.sync()
 
     def set_nomogram(self, nomogram: Nomogram | None) -> None:
+        """Show ``nomogram``; one with the same contents as the one shown changes nothing (the first run's pipeline
+        loads the file drawn at start again: redrawing it cost ~0.17 s of the GUI thread after a segmentation)."""
+        if nomogram is not None and self.nomogram is not None and nomogram.data == self.nomogram.data:
+            return
         self.nomogram = nomogram
         self.sync()
 
