@@ -106,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
     from export.context import ExportSettings
     from export.exporter import DEFAULT_FORMATS, export_model
 
-    formats = parse_formats(args.formats or ",".join(DEFAULT_FORMATS))
+    # only an absent --formats means the default set: --formats "" is a mistake, refused like any unknown name
+    formats = list(DEFAULT_FORMATS) if args.formats is None else parse_formats(args.formats)
     named = args.formats is not None and args.formats.replace(",", " ").strip().lower() != "all"
     check_calibration(formats, args.cohort, named=named)
     settings = ExportSettings(calibration_patients=args.calibration_patients,

@@ -35,9 +35,22 @@ def test_export_command_rejects_bad_formats_and_outputs(tiny_model, capsys):
     assert "unknown format" in capsys.readouterr().err
     assert main(["export", "--model", str(tiny_model), "--out", str(tiny_model), "--formats", "all,onnx"]) == 2
     assert "'all' stands alone" in capsys.readouterr().err
+    assert main(["export", "--model", str(tiny_model), "--out", str(tiny_model), "--formats", "  "]) == 2
+    assert "unknown format(s) (none given)" in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:  # argparse: a count below its range is a usage error
         main(["export", "--model", str(tiny_model), "--out", str(tiny_model), "--validate-patients", "-3"])
     assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize("cohort", [False, True])
+def test_empty_formats_are_refused_not_taken_for_the_default_set(cohort, tmp_path, monkeypatch, capsys):
+    """``--formats ""`` (an empty shell variable) ran the whole default export with --cohort, and without it was
+    refused naming int8 formats the user never gave: "" was read as "not given"."""
+    monkeypatch.setattr("export.exporter.export_model", lambda *a, **kw: pytest.fail("exported anyway"))
+    assert main(["export", "--model", str(tmp_path), "--out", str(tmp_path / "out"), "--formats", "",
+                 *(["--cohort", str(tmp_path)] if cohort else [])]) == 2
+    err = capsys.readouterr().err
+    assert "unknown format(s) (none given)" in err and "int8" not in err.split(";")[0]
 
 
 def test_format_names_ignore_case_and_repeats():
