@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import stat
 from pathlib import Path
 
 #: the schema version ``run_benchmark`` writes (bump it whenever a field's meaning changes)
@@ -64,15 +65,32 @@ def load_results(paths: list[Path]) -> list[dict]:
     return results
 
 
+#: the most of an existing ``--json`` file read to tell whether it is a benchmark result (one is a few kB)
+MAX_RESULT_BYTES = 4 * 2**20
+
+
 def replace_problem(path: Path) -> str | None:
     """Why ``otscc benchmark --json path`` must not replace the file there without ``--overwrite``, or None: there is
-    none, or it is an earlier benchmark result (a re-run replaces its own results, as ``otscc predict`` does)."""
+    none, or it is an earlier benchmark result (a re-run replaces its own results, as ``otscc predict`` does).
+
+    Only a regular file is read, and at most ``MAX_RESULT_BYTES`` of it: reading a named pipe blocked for ever.
+    """
     path = Path(path)
     if not path.exists() and not path.is_symlink():
         return None
     try:
-        data = json.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        if not stat.S_ISREG(path.stat().st_mode):
+            return "not a regular file (a named pipe, device or socket); nothing of it was read"
+        with path.open("rb") as f:
+            head = f.read(MAX_RESULT_BYTES + 1)
+    except OSError as exc:  # a link to nothing, no permission: refused too, saying why instead of "not JSON"
+        reason = "a link to a missing file" if path.is_symlink() and not path.exists() else "a file"
+        return f"{reason} that cannot be read ({type(exc).__name__}: {exc.strerror or exc})"
+    if len(head) > MAX_RESULT_BYTES:
+        return f"a file over {MAX_RESULT_BYTES // 2**20} MB, not an otscc benchmark result (they are a few kB)"
+    try:
+        data = json.loads(head.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
         return "a file that is not an otscc benchmark result (not JSON)"
     if isinstance(data, dict) and data.get("kind") == "otscc-benchmark":
         return None

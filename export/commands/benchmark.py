@@ -41,9 +41,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE", help="write the full results as JSON; an earlier result there is "
                                                        "replaced, any other file only with --overwrite (default: none)")
     a("--overwrite", action="store_true",
-      help="let --json replace a file that is not an otscc benchmark result (default: refused)")
+      help="let --json replace a file that is not an otscc benchmark result, and the chart any file (default: "
+           "refused, except the chart beside an earlier result --json replaces)")
     parser.add_argument("--chart", metavar="FILE.png",
-                        help="write a bar chart (default: beside --json as .png, else none)")
+                        help="write a bar chart; a measurement replaces an existing file only with --overwrite "
+                             "(default: beside --json as .png, else none)")
     parser.add_argument("--compare", nargs="+", metavar="RESULT.json",
                         help="merge results from several devices into one table (and --chart) instead of measuring; "
                              "--formats picks the rows shown")
@@ -70,8 +72,7 @@ def run(args: argparse.Namespace) -> int:
     for option, target in (("--json", args.json), ("--chart", chart)):  # fail now, not after the run
         if target:
             check_output_file(target, option)
-    if args.json and not settings["overwrite"]:
-        check_replaceable(Path(args.json))
+    check_replaceable(args, chart, settings["overwrite"], measured=False)
     check_inputs(Path(settings["model"]), Path(settings["patient"]))
 
     def progress(message: str) -> None:
@@ -82,10 +83,12 @@ def run(args: argparse.Namespace) -> int:
                            warmup=settings["warmup"], pipeline_runs=settings["pipeline_runs"],
                            threads=settings["threads"], progress=progress)
     print(format_table(result))
+    measured = [r for r in result["rows"] if r["status"] == "ok" and (formats is None or r["format"] in formats)]
+    # again, cheaply: a file may have appeared at either name during the minutes of measuring
+    check_replaceable(args, chart if measured else None, settings["overwrite"], measured=True)
     if args.json:
         write_json(args.json, result)  # also when nothing was measured: it records why each row was skipped
         print(f"json: {args.json}")
-    measured = [r for r in result["rows"] if r["status"] == "ok" and (formats is None or r["format"] in formats)]
     if not measured:  # the reference that always runs does not count unless it was asked for
         from inference.errors import NothingMeasuredError
 
@@ -152,9 +155,12 @@ def compare(args: argparse.Namespace, formats: list[str] | None, chart: Path | N
     return 0
 
 
-def check_replaceable(path: Path) -> None:
-    """Refuse to replace a file that is not an earlier benchmark result (``replace_problem``) before measuring: a
-    mistyped ``--json`` (``clinical.json``, another tool's results) was silently overwritten.
+def check_replaceable(args: argparse.Namespace, chart: Path | None, overwrite: bool, *, measured: bool) -> None:
+    """Without ``--overwrite``, refuse to replace a file that is not an earlier benchmark result
+    (``replace_problem``; a mistyped ``--json clinical.json`` was silently overwritten) or, at the chart's name, one
+    that is not the chart of the result being replaced: the chart beside ``--json FILE`` (``FILE.png``, no
+    ``--chart``) when ``FILE`` is an earlier result. Called before measuring and again just before writing
+    (``measured``): a file may appear in between.
 
     Raises:
         ExistingResultsError: what the file is, and what to do.
@@ -162,10 +168,23 @@ def check_replaceable(path: Path) -> None:
     from export.benchmark_results import replace_problem
     from inference.errors import ExistingResultsError
 
-    problem = replace_problem(path)
+    if overwrite:
+        return
+    when = ("the results were not written (the table above has them)" if measured
+            else "nothing was measured or written")
+    target = Path(args.json) if args.json else None
+    problem = replace_problem(target) if target else None
     if problem is not None:
-        raise ExistingResultsError(f"--json {path}: the file exists and is {problem}; nothing was measured or "
-                                   "written. Choose another file name", cli_hint="(or pass --overwrite to replace it)")
+        raise ExistingResultsError(f"--json {target}: the file exists and is {problem}; {when}. Choose another file "
+                                   "name", cli_hint="(or pass --overwrite to replace it)")
+    if chart is None or not (chart.exists() or chart.is_symlink()):
+        return
+    if args.chart is None and target is not None and target.exists():  # FILE.json, an earlier result: its chart
+        return
+    option = f"--chart {chart}" if args.chart else f"the chart {chart} (beside --json {target})"
+    raise ExistingResultsError(f"{option}: a file exists there and is not the chart of an earlier result being "
+                               f"replaced; {when}. Name the chart with --chart FILE.png",
+                               cli_hint="(or pass --overwrite to replace it)")
 
 
 def _same_file(a: Path, b: Path) -> bool:

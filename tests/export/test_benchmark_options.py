@@ -53,6 +53,81 @@ def test_json_replaces_an_earlier_result_and_anything_with_overwrite(tmp_path, m
     assert json.loads(target.read_text())["rows"][1]["format"] == "onnx"
 
 
+def test_json_over_a_named_pipe_is_refused_without_reading_it(tmp_path, monkeypatch, capsys):
+    """Reading a FIFO at the --json path to see whether it was a benchmark result blocked for ever."""
+    import os
+    import threading
+
+    monkeypatch.setattr("export.benchmark.run_benchmark", lambda **kw: pytest.fail("measured anyway"))
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    codes = []
+    worker = threading.Thread(target=lambda: codes.append(main(["benchmark", "--formats", "onnx", "--json",
+                                                                    str(fifo)])), daemon=True)
+    worker.start()
+    worker.join(20)
+    if worker.is_alive():  # unblock the reader before failing: the writer's end opened and closed
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("blocked reading the named pipe")
+    assert codes == [3]
+    assert "the file exists and is not a regular file (a named pipe" in capsys.readouterr().err
+
+
+def test_json_over_a_link_to_nothing_or_a_huge_file_says_so(tmp_path, monkeypatch, capsys):
+    """A dangling link was reported as "not JSON"; any file was read whole to find out."""
+    monkeypatch.setattr("export.benchmark.run_benchmark", lambda **kw: pytest.fail("measured anyway"))
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "gone.json")
+    assert main(["benchmark", "--formats", "onnx", "--json", str(link)]) == 3
+    err = capsys.readouterr().err
+    assert "a link to a missing file that cannot be read (FileNotFoundError: No such file" in err and "not JSON" \
+        not in err
+    big = tmp_path / "big.json"
+    big.write_bytes(b" " * (4 * 2**20 + 1))
+    assert main(["benchmark", "--formats", "onnx", "--json", str(big)]) == 3
+    assert "a file over 4 MB, not an otscc benchmark result" in capsys.readouterr().err
+
+
+def test_a_file_that_appears_at_json_while_measuring_is_not_replaced(tmp_path, monkeypatch, capsys):
+    """The check ran only before the minutes of measuring."""
+    target = tmp_path / "clinical.json"
+
+    def measure(**kw):
+        target.write_text('{"age": 61}')
+        return _measured()
+
+    monkeypatch.setattr("export.benchmark.run_benchmark", measure)
+    assert main(["benchmark", "--formats", "onnx", "--json", str(target)]) == 3
+    captured = capsys.readouterr()
+    assert "onnx" in captured.out and "the results were not written (the table above has them)" in captured.err
+    assert target.read_text() == '{"age": 61}' and not target.with_suffix(".png").exists()
+
+
+@pytest.mark.parametrize(("earlier", "chart", "overwrite", "replaced"), [
+    (False, None, False, False),  # FILE.png beside a new result: someone else's picture
+    (True, None, False, True),  # beside an earlier result being replaced: that result's chart
+    (True, "other.png", False, False),  # --chart names an existing file
+    (False, "other.png", True, True), (False, None, True, True),
+])
+def test_the_chart_replaces_only_its_own_results_chart_or_with_overwrite(tmp_path, monkeypatch, capsys, earlier,
+                                                                          chart, overwrite, replaced):
+    """The chart beside --json (or --chart) silently replaced any existing PNG of that name."""
+    monkeypatch.setattr("export.benchmark.run_benchmark", _measured)
+    target = tmp_path / "laptop.json"
+    if earlier:
+        target.write_text(json.dumps({"kind": "otscc-benchmark", "version": 2, "rows": []}))
+    picture = tmp_path / (chart or "laptop.png")
+    picture.write_bytes(b"holiday photo")
+    args = ["benchmark", "--formats", "onnx", "--json", str(target), *(["--chart", str(picture)] if chart else []),
+            *(["--overwrite"] if overwrite else [])]
+    assert main(args) == (0 if replaced else 3)
+    assert (picture.read_bytes() != b"holiday photo") == replaced
+    if not replaced:
+        err = capsys.readouterr().err
+        assert "a file exists there and is not the chart of an earlier result" in err and "--overwrite" in err
+        assert json.loads(target.read_text())["rows"] == [] if earlier else not target.exists()
+
+
 # -- --compare and the options of a measurement ----------------------------------------------------------------
 def _result(path, cpu: str, ms: dict[str, float], skipped: tuple[str, ...] = ()):
     rows = [{"format": f, "runtime": "litert", "status": "ok", "slice_ms_p50": v} for f, v in ms.items()]
