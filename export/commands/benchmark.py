@@ -69,6 +69,9 @@ def run(args: argparse.Namespace) -> int:
     if args.compare:
         return compare(args, formats, chart)
     settings = {**MEASUREMENT_DEFAULTS, **{k: getattr(args, k) for k in MEASUREMENT_DEFAULTS if hasattr(args, k)}}
+    if settings["overwrite"] and not (args.json or args.chart):  # accepted, it did nothing: nothing is written
+        raise InputError("--overwrite applies to --json FILE (and the chart): it lets them replace an existing file; "
+                         "without --json or --chart nothing is written. Add --json FILE or leave --overwrite out")
     for option, target in (("--json", args.json), ("--chart", chart)):  # fail now, not after the run
         if target:
             check_output_file(target, option)

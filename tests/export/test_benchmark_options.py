@@ -128,6 +128,14 @@ def test_the_chart_replaces_only_its_own_results_chart_or_with_overwrite(tmp_pat
         assert json.loads(target.read_text())["rows"] == [] if earlier else not target.exists()
 
 
+def test_overwrite_without_anything_to_write_is_refused(monkeypatch, capsys):
+    """``otscc benchmark --overwrite`` (meaning --json, which was forgotten) measured for minutes, wrote nothing."""
+    monkeypatch.setattr("export.benchmark.run_benchmark", lambda **kw: pytest.fail("measured anyway"))
+    assert main(["benchmark", "--formats", "onnx", "--overwrite"]) == 2
+    err = capsys.readouterr().err
+    assert "--overwrite applies to --json FILE" in err and len(err.strip().splitlines()) == 1
+
+
 # -- --compare and the options of a measurement ----------------------------------------------------------------
 def _result(path, cpu: str, ms: dict[str, float], skipped: tuple[str, ...] = ()):
     rows = [{"format": f, "runtime": "litert", "status": "ok", "slice_ms_p50": v} for f, v in ms.items()]
