@@ -107,13 +107,16 @@ def chart_cells(results: list[dict]) -> tuple[list[tuple[str, str]], list[list[f
 def write_chart(results: list[dict], path: Path) -> Path:
     """Slice latency (p50) per variant, one colour per device (``device_colors``): bars, or dots on a log axis when
     the values spread over more than 20x (a bar's length on a log axis would mean nothing). A device that did not
-    measure a row has its status written at its place ("skipped", "failed", "not run")."""
+    measure a row has its status written at its place ("skipped", "failed", "not run"), and so has a median of 0
+    ms or less ("0.0 ms"), which no axis starting above 0 can place."""
     from export.raster import Canvas
     from inference.atomic import atomic_path
 
     keys, cells = chart_cells(results)
     colors = device_colors(len(results))
-    shown = [v for row in cells for v in row if not isinstance(v, str)]
+    # the axis spans the positive values only: log10(0) is undefined (a 0.0 ms median, rounded from a very fast
+    # variant, crashed the chart) and a 0 bar would be invisible; such a value is written at its place instead
+    shown = [v for row in cells for v in row if not isinstance(v, str) and v > 0]
     log = log_scale(shown)
     font, small, title_font = 15, 13, 19
     labels = [f"{f} / {r}" for f, r in keys]
@@ -128,9 +131,10 @@ def write_chart(results: list[dict], path: Path) -> Path:
     for i, row in enumerate(cells):
         for k, value in enumerate(row):
             y = top + k * row_h + 5 + bar_h * (i + 0.5)
-            if isinstance(value, str):  # not measured: said at its place, marked with the device's colour
-                draw.rectangle(left + 4, y - 4, left + 12, y + 4, colors[i])
-                draw.text(left + 18, y, value, small, "#444444", anchor="lm")
+            if isinstance(value, str) or value <= 0:  # not measured, or off the axis: said at its place
+                draw.rectangle(left + 4, y - 4, left + 12, y + 4, colors[i])  # marked with the device's colour
+                draw.text(left + 18, y, value if isinstance(value, str) else f"{value:.1f} ms", small, "#444444",
+                          anchor="lm")
                 continue
             x = to_x(value)
             if log:

@@ -73,3 +73,11 @@ def test_device_colors_are_distinct_and_start_with_the_palette():
         colors = device_colors(count)
         assert len(colors) == count == len(set(colors))
         assert not {"#ffffff", "#000000", "#e4e4e4"} & set(colors)  # the background, axes and grid lines
+
+
+@pytest.mark.parametrize("ms", [{"tflite-int8": 0.0, "tflite-fp32": 3.0, "onnx": 461.0}, {"tflite-int8": 0.0}])
+def test_a_zero_latency_is_written_at_its_place_not_put_on_the_axis(tmp_path, drawn, ms):
+    """A 0.0 ms median (a very fast variant, rounded) crashed a log-scale chart: math domain error."""
+    write_chart([_result("AMD EPYC", ms)], tmp_path / "c.png")
+    assert "0.0 ms" in drawn["text"] and (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert ("461.0" in drawn["text"]) == ("onnx" in ms)
