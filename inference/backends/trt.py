@@ -2,8 +2,9 @@
 
 Needs the ``tensorrt`` Python package and ``cuda-python`` (device buffers); an engine only runs on the GPU
 model and TensorRT version it was built with, so engines are built on the machine that runs them
-(``otscc export --formats tensorrt-fp16,tensorrt-int8``). Not exercised on the development machine (no
-NVIDIA GPU): the ``gpu``-marked tests cover it where one exists.
+(``otscc export --formats tensorrt-fp16,tensorrt-int8 --cohort DIR``: the int8 engine is calibrated on slices of
+the training cohort). Not exercised on the development machine (no NVIDIA GPU): the ``gpu``-marked tests cover it
+where one exists.
 """
 
 from __future__ import annotations

@@ -172,3 +172,18 @@ def test_the_default_formats_and_all_skip_int8_without_a_cohort_with_the_reason(
         assert variants[name]["status"] == "skipped" and "needs --cohort" in variants[name]["reason"], name
     assert variants["tflite-fp32"]["status"] == "ok" and variants["onnx"]["status"] == "ok"
     assert ("tensorrt-int8" in variants) == (formats == "all")
+
+
+def test_every_documented_export_of_an_int8_format_gives_a_cohort():
+    """``otscc export --formats tensorrt-fp16,tensorrt-int8`` (the TensorRT backend's docstring) is refused since
+    int8 formats named without --cohort are: an example that fails teaches nothing."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    files = [root / "README.md", *(p for top in ("docs", "export", "inference", "training", "desktop")
+                                   for p in (root / top).rglob("*") if p.suffix in (".py", ".md"))]
+    wrong = [f"{path.relative_to(root)}: {command}" for path in files
+             for command in re.findall(r"otscc export [^`\n]*", path.read_text(encoding="utf-8"))
+             if any(name in command for name in CALIBRATED) and "--formats" in command and "--cohort" not in command]
+    assert wrong == []
