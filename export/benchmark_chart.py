@@ -176,7 +176,7 @@ def _axis(draw, shown: list[float], log: bool, left: float, right: float, top: f
 
 
 def compare_table(results: list[dict]) -> str:
-    """Slice p50 ms per variant (rows) and device (columns)."""
+    """Slice p50 ms per variant (rows) and device (columns); a row a result lacks is ``NOT_RUN``, as on the chart."""
     keys = []
     for res in results:
         keys.extend((r["format"], r["runtime"]) for r in res["rows"] if (r["format"], r["runtime"]) not in keys)
@@ -187,8 +187,8 @@ def compare_table(results: list[dict]) -> str:
         cells = []
         for res in results:
             row = next((r for r in res["rows"] if (r["format"], r["runtime"]) == key), None)
-            if row is None:
-                cells.append("-")
+            if row is None:  # said as the chart says it
+                cells.append(NOT_RUN)
             elif row["status"] != "ok":
                 cells.append(row["status"])
             else:

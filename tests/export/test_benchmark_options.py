@@ -164,6 +164,13 @@ def test_compare_shows_only_the_formats_asked_for(two_results, tmp_path, capsys,
     assert {r["format"] for res in charted[0] for r in res["rows"]} == {"tflite-int8", "onnx"}
 
 
+def test_compare_table_says_not_run_for_a_row_a_result_lacks_as_the_chart_does(two_results, capsys):
+    """The table showed "-" where the chart and docs/benchmarks.md say "not run"."""
+    assert main(["benchmark", "--compare", *two_results]) == 0
+    onnx = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("onnx"))
+    assert onnx.split()[-2:] == ["not", "run"] and "-" not in onnx.split("/", 1)[1]
+
+
 def test_compare_refuses_formats_no_result_holds_and_unknown_ones(two_results, capsys):
     assert main(["benchmark", "--compare", *two_results, "--formats", "tensorrt-fp16"]) == 2
     err = capsys.readouterr().err
