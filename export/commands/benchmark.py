@@ -149,6 +149,10 @@ def compare(args: argparse.Namespace, formats: list[str] | None, chart: Path | N
         if not set(formats) & set(held):
             raise InputError(f"--formats {','.join(formats)}: no result given holds a row of "
                              f"{'it' if len(formats) == 1 else 'them'} (they hold {', '.join(held) or 'none'})")
+        absent = [f for f in formats if f not in held]
+        if absent:  # said, not dropped silently: the user asked for them
+            print(f"note: --formats {','.join(absent)}: no result given holds a row of "
+                  f"{'it' if len(absent) == 1 else 'them'}; not shown", file=sys.stderr)
         results = [{**res, "rows": [r for r in res["rows"] if r["format"] in formats]} for res in results]
     for note in (n for r in results for n in r["_notes"]):  # on stderr: stdout is the table
         print(f"note: {note}", file=sys.stderr)

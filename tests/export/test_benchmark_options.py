@@ -164,6 +164,15 @@ def test_compare_shows_only_the_formats_asked_for(two_results, tmp_path, capsys,
     assert {r["format"] for res in charted[0] for r in res["rows"]} == {"tflite-int8", "onnx"}
 
 
+def test_compare_says_which_formats_asked_for_no_result_holds(two_results, capsys):
+    """``--compare A B --formats tflite-int8,tensorrt-fp16`` dropped tensorrt-fp16 without a word."""
+    assert main(["benchmark", "--compare", *two_results, "--formats", "tflite-int8,tensorrt-fp16,openvino-int8"]) == 0
+    captured = capsys.readouterr()
+    assert "note: --formats tensorrt-fp16,openvino-int8: no result given holds a row of them; not shown" \
+        in captured.err
+    assert "tensorrt" not in captured.out
+
+
 def test_compare_table_says_not_run_for_a_row_a_result_lacks_as_the_chart_does(two_results, capsys):
     """The table showed "-" where the chart and docs/benchmarks.md say "not run"."""
     assert main(["benchmark", "--compare", *two_results]) == 0
