@@ -3,8 +3,6 @@ review, 2026-11-30: the command said nothing for ~75 s, and the refusal had no t
 
 from __future__ import annotations
 
-import io
-
 from inference.cli import main
 from inference.errors import InputError
 from tests.training.test_nomogram_eval import study  # noqa: F401 (the shared fixture)
@@ -32,10 +30,10 @@ def test_the_fit_reports_each_of_its_steps_as_it_starts():
 
 def test_fit_nomogram_shows_its_steps_on_stderr(study, tmp_path, capsys):  # noqa: F811
     assert main(_fit_args(study, tmp_path / "n.json")) == 0
-    err = capsys.readouterr().err
-    assert "\rfitting [1/7] rad-score: cross-validated LASSO on " in err
-    assert "\rfitting [4/7] out-of-fold rad-scores: LASSO without fold 3 of 5" in err
-    assert "\rfitting [7/7] fusion and clinical-only models" in err and err.endswith("\n")
+    err = capsys.readouterr().err  # not a terminal: a plain line per step (tests/training/test_progress.py)
+    assert "\nfitting [1/7] rad-score: cross-validated LASSO on " in err
+    assert "\nfitting [4/7] out-of-fold rad-scores: LASSO without fold 3 of 5\n" in err
+    assert "\nfitting [7/7] fusion and clinical-only models\n" in err and "\r" not in err
 
 
 def test_a_fit_below_chance_is_refused_and_nothing_is_written(study, tmp_path, monkeypatch, capsys):  # noqa: F811
@@ -57,7 +55,9 @@ def test_a_fit_below_chance_is_refused_and_nothing_is_written(study, tmp_path, m
 
 
 def test_a_shorter_status_line_is_padded_over_the_longer_one_before_it():
-    stream = io.StringIO()
+    from tests.training.test_progress import Terminal
+
+    stream = Terminal()  # rewritten in place on a terminal only
     with PatientProgress("fitting ", stream) as progress:
         progress(1, 2, "a long step name")
         progress(2, 2, "short")
