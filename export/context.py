@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ import numpy as np
 from export.steps import FormatSkipped
 from inference.errors import InputError
 from inference.preprocess import ModelGrid
+from inference.tf_env import prepare_tensorflow_env
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,7 @@ class ExportContext:
     settings: ExportSettings = field(default_factory=ExportSettings)
 
     def __post_init__(self) -> None:
-        os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        prepare_tensorflow_env()  # before the converters import TensorFlow
         self.model_dir, self.out_dir = Path(self.model_dir), Path(self.out_dir)
         config_file = self.model_dir / "config.json"
         if not config_file.is_file() or not (self.model_dir / "best.weights.h5").is_file():

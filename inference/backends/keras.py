@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -25,19 +24,13 @@ from inference.backends.base import (
     runtime_message,
 )
 from inference.backends.manifest import verify_reference
-
-#: TensorFlow's C++ log level unless the user set one: 3 = fatal only. At 2 (errors kept) every start on a machine
-#: without a GPU printed "E ... failed call to cuInit: ... UNKNOWN ERROR (303)" on stderr (TensorFlow 2.21, the
-#: clinic's laptops): alarming and meaningless there, since the CPU runs the model. Errors that matter reach the
-#: caller as Python exceptions; ``TF_CPP_MIN_LOG_LEVEL=0 otscc ...`` shows everything again.
-TF_LOG_LEVEL = "3"
+from inference.tf_env import prepare_tensorflow_env
 
 
 def import_tensorflow(threads: int | None = None):
-    """TensorFlow (legacy tf-keras mode) with its C++ logging quiet (``TF_LOG_LEVEL``), CPU threads set when the
-    runtime is still unconfigured."""
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", TF_LOG_LEVEL)  # read when TensorFlow's libraries load
+    """TensorFlow (legacy tf-keras mode) with its C++ logging quiet (``inference.tf_env.TF_LOG_LEVEL``), CPU threads
+    set when the runtime is still unconfigured."""
+    prepare_tensorflow_env()  # read when TensorFlow's libraries load
     try:
         tf = importlib.import_module("tensorflow")
     except ImportError as exc:

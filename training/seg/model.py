@@ -19,13 +19,13 @@ runtime feeds the same tensor.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from inference.tf_env import prepare_tensorflow_env
+
+prepare_tensorflow_env()  # legacy tf-keras, C++ log level 3 (no cuInit error without a GPU), unless the user chose
 
 import tf_keras as keras  # noqa: E402  (after TF_USE_LEGACY_KERAS)
 
