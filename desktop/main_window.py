@@ -89,6 +89,7 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
         #: from the close question on: a job ending meanwhile starts nothing, its (name, outcome) waits here
         self._closing = False
         self._held: tuple[str, str] | None = None
+        self._held_question: RoleQuestion | None = None  # a roles question that arrived during the close question
         self._shown_pipeline = None
         self.viewer = ViewerWidget(self.model, lambda: self.session.editor)
         self.progress = ProgressPanel()
@@ -288,6 +289,9 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
 
     def _on_loaded(self, result: Loaded | RoleQuestion) -> None:
         if isinstance(result, RoleQuestion):
+            if self._closing:  # not over the close question: asked if the window stays
+                self._held_question = result
+                return
             self._ask_roles(result)
             return
         self.statusBar().clearMessage()  # e.g. "Exported to" the previous patient's folder
@@ -464,11 +468,13 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
     def closeEvent(self, event) -> None:  # noqa: N802
         # set before the question: a risk update ending while it was open started the export waiting for it, whose
         # folder dialog then opened over the question
-        self._closing, self._held = True, None
+        self._closing, self._held, self._held_question = True, None, None
         if not self.may_discard_edits():
             self._closing = False
             event.ignore()
-            held, self._held = self._held, None
+            if self._held_question is not None:  # a load that ended asking which series: ask now
+                self._ask_roles(self._held_question)
+            held, self._held, self._held_question = self._held, None, None
             if held is not None and not self.runner.busy:  # the window stays: what waited for that job starts now
                 self._start_pending(*held)
             return

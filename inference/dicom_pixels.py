@@ -8,6 +8,7 @@ bright, as ``max + min - value`` over the whole series, so the values keep their
 MONOCHROME1 image while decoding it, about a constant of its own (the stored maximum of an unsigned pixel, -1 of a
 signed one, before rescaling) that gives negative values: an MR image of negative values had no "foreground" and
 was refused as blank. ``monochrome1_mirror`` names that constant so the true values can be recovered first.
+Signed MONOCHROME1 pixels stored in fewer bits than allocated are refused by name: GDCM cannot decode them.
 """
 
 from __future__ import annotations
@@ -89,6 +90,8 @@ def read_pixels(label: str, slices: Sequence[_Slice]) -> tuple[np.ndarray, tuple
     if 0 < inverted < len(slices):  # one grey scale for some images, the inverse for others: no sound volume
         raise GeometryError(f"{label}: {inverted} of {len(slices)} images are MONOCHROME1 (inverted grey scale), "
                             "the others MONOCHROME2; re-export the series with one PhotometricInterpretation.")
+    if inverted:
+        _check_monochrome1_decodable(label, slices[0].path)
     array = np.empty((len(slices), rows, cols), np.float32)
     spacing = (1.0, 1.0)
     for start in range(0, len(slices), SLICES_PER_READ):
@@ -108,6 +111,20 @@ def read_pixels(label: str, slices: Sequence[_Slice]) -> tuple[np.ndarray, tuple
         _to_monochrome2(array, np.asarray(mirrors, dtype=np.float64))
         log.info("%s: MONOCHROME1 (inverted grey scale) read in MONOCHROME2 convention", label)
     return array, spacing
+
+
+def _check_monochrome1_decodable(label: str, path) -> None:
+    """GDCM refuses signed MONOCHROME1 pixels stored in fewer bits than allocated (12 of 16) with an internal
+    message read as "truncated or corrupt file?"; say what it is instead."""
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+    except (pydicom.errors.InvalidDicomError, *DECODE_ERRORS):
+        return  # the decoder reports it
+    bits, allocated = _value(ds, "BitsStored", 16), _value(ds, "BitsAllocated", 16)
+    if _value(ds, "PixelRepresentation", 0) == 1 and bits < allocated:
+        raise UnreadableFileError(
+            f"{label}: signed MONOCHROME1 (inverted grey scale) pixels stored in {bits} of {allocated} bits, which "
+            "the DICOM decoder here cannot read. Re-export the series as MONOCHROME2, or with all bits stored.")
 
 
 def _decode(label: str, paths: list[str]) -> sitk.Image:

@@ -123,8 +123,14 @@ def _check_pixel_spacing(series: DicomSeries, slices: list[_Slice]) -> None:
     def key(s: _Slice) -> tuple:
         return tuple(None if v is None else round(v, 4) for v in s.pixel_spacing)
 
+    def same(a: tuple, b: tuple) -> bool:  # a tolerance, not rounding: 0.46875 and 0.468749 round apart
+        return len(a) == len(b) and all(x == y or (x is not None and y is not None and abs(x - y) <= 1e-4 * max(
+            abs(x), abs(y))) for x, y in zip(a, b, strict=True))
+
     counts = Counter(key(s) for s in slices)
-    if len(counts) > 1:
+    common = tuple(counts.most_common(1)[0][0]) if counts else ()
+    first = next((s.pixel_spacing for s in slices if key(s) == common), ())
+    if any(not same(tuple(s.pixel_spacing), tuple(first)) for s in slices):
         found = "; ".join(f"{'/'.join('?' if v is None else f'{v:g}' for v in spacing) or 'none'} mm in {n} image(s)"
                           for spacing, n in counts.most_common())
         raise GeometryError(

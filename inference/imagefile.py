@@ -415,8 +415,11 @@ def _check_nifti_kind(path: Path) -> None:
     Raises:
         UnsupportedFormatError: either of the two.
     """
-    with path.open("rb") as fh:
-        head = fh.read(4)
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(4)
+    except OSError as exc:  # a folder named .nii, no permission, an I/O error: a typed error, not a traceback
+        raise UnreadableFileError(f"{path.name}: cannot be read ({exc.strerror or exc})") from exc
     if head[:2] == b"\x1f\x8b" and not path.name.lower().endswith(".gz"):
         raise UnsupportedFormatError(
             f"{path.name}: gzip-compressed, but named '.nii' (an uncompressed NIfTI); rename it to "

@@ -149,6 +149,10 @@ def draw_nomogram(page: Page, box: tuple[float, float, float, float], nomogram: 
             page.dot(x_of(x), y, 2.2, color=BEYOND if held else RED)
 
 
+#: at most this many lines of warnings under the risk (more push the nomogram off the page); the rest are counted
+WARNING_LINES = 9
+
+
 def inputs_text(r: dict) -> str:
     """'CE-T1 cet1.nii.gz; T2 t2.nii.gz, registered (shift 1.6 mm, turn 0.4 deg); T1 ...' from result.json's
     ``sequences`` and ``registration``: which input became each sequence, and what registration did to it."""
@@ -224,10 +228,16 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
         y += 10.5
         page.text(MARGIN, y, line, 7)
     # every warning under the risk, where it is read with it (a cut-off tumor or a sequence missing half the head
-    # were 6-point footer lines under the timings); beyond six lines the rest are in result.json
-    warned = [w for text in r["warnings"] for w in wrap(f"Warning: {text}", inner, 7, bold=True)]
-    if len(warned) > 6:
-        warned = warned[:5] + [f"... {len(warned) - 5} more warning line(s): see result.json"]
+    # were 6-point footer lines under the timings); those the page says elsewhere too (BORDERLINE in the headline,
+    # an estimated DOI in the clinical line) last, and whole warnings only, up to WARNING_LINES lines
+    ordered = sorted(r["warnings"], key=lambda w: w.startswith("BORDERLINE") or "is ESTIMATED from the mask" in w)
+    warned: list[str] = []
+    for i, text in enumerate(ordered):
+        lines_of = wrap(f"Warning: {text}", inner, 7, bold=True)
+        if len(warned) + len(lines_of) > WARNING_LINES - (i < len(ordered) - 1):
+            warned.append(f"... {len(ordered) - i} more warning(s): see result.json")
+            break
+        warned += lines_of
     for line in warned:
         y += 10.5
         page.text(MARGIN, y, line, 7, bold=True, color="#a05000")

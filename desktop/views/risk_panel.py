@@ -3,6 +3,8 @@ points on every axis, the total points and the probability scale, so the risk ca
 
 from __future__ import annotations
 
+import html
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontMetricsF
@@ -201,7 +203,7 @@ class RiskPanel(QGroupBox):
                 notes[1:1] = [f"<b style='color:#d08000'>{w}</b>" for w in outside]
             # why the mask, and so the risk, may be wrong (a tumor cut off by the volume's edge, a very small mask,
             # a sequence missing part of the head or the tumor): beside the risk, as in the report
-            notes[1:1] = [f"<b style='color:#d08000'>{w}</b>" for w in p.warnings
+            notes[1:1] = [f"<b style='color:#d08000'>{html.escape(w)}</b>" for w in p.warnings
                           if w not in said and "is ESTIMATED from the mask" not in w]  # said below
             if p.doi_estimated:
                 notes.append(f"DOI {p.clinical['doi_mm']} mm ESTIMATED from the mask")

@@ -90,3 +90,29 @@ def test_a_risk_update_ending_while_the_close_question_is_open_starts_nothing(se
         w.clinical_panel.flush()
         if w.runner.busy:
             wait_job(w)
+
+
+def test_a_roles_question_arriving_during_the_close_question_waits_for_its_answer(window, tmp_path):
+    """A load that ended asking which file is CE-T1 opened the roles dialog over the close question; accepting it
+    started a load in a closing window. Now the dialog opens only if the window stays."""
+    import shutil
+
+    folder = tmp_path / "two_cet1"
+    shutil.copytree(SAMPLE_PATIENT, folder)
+    shutil.copy(folder / "cet1.nii.gz", folder / "t1c.nii.gz")  # two candidates for CE-T1: a roles question
+    assert window.open_patient(folder)
+    seen: list[tuple] = []
+
+    def question(*args, **kwargs) -> bool:  # the close question stays open until the load has ended
+        seen.append((wait_job(window), window.roles_dialog))
+        return False  # Cancel: keep the window
+
+    window.may_discard_edits = question
+    try:
+        window.close()
+        assert seen == [(("load", "finished"), None)]  # no dialog over the question
+        assert window.isVisible() and window.roles_dialog is not None and window.roles_dialog.isVisible()
+    finally:
+        del window.may_discard_edits
+        if window.roles_dialog is not None:
+            window.roles_dialog.reject()

@@ -127,7 +127,9 @@ def test_a_very_small_mask_is_flagged(pipeline, prediction):
     a[8, 115:127, 115:127] = 1  # 144 voxels, 0.39 ml, larger than the limit but on one slice: flagged too
     flat = pipeline.score(prediction.prepared, prediction.mask.with_array(a), dict(CLINICAL))
     assert flat.measures.volume_ml > SMALL_TUMOR_ML
-    assert any(f"({flat.measures.volume_ml:.2f} ml on 1 slice)" in w for w in flat.warnings), flat.warnings
+    (warning,) = [w for w in flat.warnings if "slice" in w and "tumor found" in w]
+    assert warning.startswith(f"the tumor found lies on a single slice ({flat.measures.volume_ml:.2f} ml on 1 slice)")
+    assert "smaller than any tumor" not in warning  # 0.39 ml is not
 
 
 def test_the_report_puts_every_warning_under_the_risk_and_draws_values_in_range_in_red(pipeline, prediction):
@@ -165,3 +167,17 @@ def test_the_inputs_and_their_registration_are_in_the_result_and_the_report(pipe
     moved = {**r, "registration": {"t2": {"skipped": False, "translation_mm": [3.0, 4.0, 0.0],
                                           "rotation_deg": [0.5, -1.25, 0.0]}}}
     assert "T2 t2.nii.gz, registered (shift 5.0 mm, turn 1.2 deg)" in inputs_text(moved)
+
+
+def test_the_report_cuts_whole_warnings_and_keeps_those_it_says_nowhere_else(pipeline, prediction):
+    """Four warnings were cut after five wrapped lines in the order they came, so the last ones (and half of one)
+    were lost; BORDERLINE, which the headline says too, goes last."""
+    borderline = "BORDERLINE: the risk 17.0% is within 5 percentage points of the 20% boundary " + "x " * 60
+    long = [f"warning {i}: the mask may be wrong " + "because " * 25 for i in range(5)]
+    page = build_page(replace(prediction, warnings=[borderline, *long]), nomogram=pipeline.nomogram,
+                      model_dir=pipeline.model_dir)
+    warned = [t for t in page.texts if t.startswith("Warning: ")]
+    assert [t.split(":")[1].strip() for t in warned] == [f"warning {i}" for i in range(len(warned))]
+    (more,) = [t for t in page.texts if t.startswith("... ")]
+    assert more == f"... {6 - len(warned)} more warning(s): see result.json"  # BORDERLINE among them, cut whole
+    assert not any("x x x" in t for t in page.texts)

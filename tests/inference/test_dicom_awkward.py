@@ -10,7 +10,7 @@ import pydicom
 import pytest
 
 from inference import dicom
-from inference.errors import GeometryError
+from inference.errors import GeometryError, UnreadableFileError
 from tests.inference.dicom_factory import cet1_spec, write_study
 
 
@@ -36,6 +36,16 @@ def test_a_monochrome1_series_reads_in_monochrome2_convention(tmp_path: Path, si
     assert np.allclose(volume.array, stored * slope + intercept, atol=1e-3)
 
 
+def test_signed_monochrome1_in_fewer_stored_bits_is_refused_by_name(tmp_path: Path) -> None:
+    """GDCM cannot decode it: its internal message was reported as 'truncated or corrupt file?'."""
+    spec = cet1_spec(n_slices=4, rows=16, cols=16)
+    write_study(tmp_path, [spec], extra_tags={"PhotometricInterpretation": "MONOCHROME1", "PixelRepresentation": 1,
+                                              "BitsStored": 12, "HighBit": 11})
+    series, _ = dicom.scan_folder(tmp_path)
+    with pytest.raises(UnreadableFileError, match=r"signed MONOCHROME1 .* stored in 12 of 16 bits"):
+        dicom.read_series(series[0])
+
+
 def test_images_of_one_series_with_different_pixel_spacing_are_refused(tmp_path: Path) -> None:
     """The first image's PixelSpacing stood for the whole series: an image of another pixel size was placed wrong."""
     written = write_study(tmp_path, [cet1_spec()])[7]
@@ -47,6 +57,17 @@ def test_images_of_one_series_with_different_pixel_spacing_are_refused(tmp_path:
     with pytest.raises(GeometryError, match=r"series #7 \(12 images\): its images have different PixelSpacing "
                                             r"\(0\.8/0\.9 mm in 11 image\(s\); 0\.5/0\.5 mm in 1 image\(s\)\)"):
         dicom.read_series(series[0])
+
+
+def test_pixel_spacings_that_differ_only_in_how_they_were_written_are_one_spacing(tmp_path: Path) -> None:
+    """0.46875 and 0.468749 (one scanner's DS strings) rounded to 4 decimals fall apart: a tolerance, not rounding."""
+    written = write_study(tmp_path, [cet1_spec()])[7]
+    for i, f in enumerate(written.files):
+        ds = pydicom.dcmread(f)
+        ds.PixelSpacing = ["0.46875", "0.46875"] if i % 2 else ["0.468749", "0.468749"]
+        ds.save_as(f)
+    series, _ = dicom.scan_folder(tmp_path)
+    dicom.read_series(series[0])  # no GeometryError
 
 
 def _store_again(source: Path, target: Path, *, change_pixels: bool = False) -> None:

@@ -159,6 +159,16 @@ def test_a_gzip_file_named_nii_is_told_to_be_renamed(tmp_path: Path) -> None:
         read_image_file(path)
 
 
+def test_a_nifti_name_that_cannot_be_opened_is_a_typed_error(tmp_path: Path) -> None:
+    """A folder named like a NIfTI file raised a bare IsADirectoryError (a traceback) from the format check."""
+    from inference.errors import UnreadableFileError
+    from inference.imagefile import read_image_file
+
+    (tmp_path / "t2.nii").mkdir()
+    with pytest.raises(UnreadableFileError, match=r"t2\.nii"):
+        read_image_file(tmp_path / "t2.nii")
+
+
 def test_itk_messages_carry_no_object_address(tmp_path: Path) -> None:
     from inference.errors import UnreadableFileError
     from inference.imagefile import read_image_file

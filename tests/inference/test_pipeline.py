@@ -204,7 +204,7 @@ def test_report_page_says_what_the_result_says(pipeline, prediction):
     wordy = replace(prediction, warnings=[f"warning {i}: " + "a long explanation " * 30 for i in range(4)])
     texts = build_page(wordy, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir).texts
     (more,) = [t for t in texts if t.startswith("... ")]
-    assert more.endswith("more warning line(s): see result.json")
+    assert more.endswith("more warning(s): see result.json")
     # a risk beyond the nomogram's fitted range: the warning stands under the risk, in full, not in the footer
     young = pipeline.rescore(prediction, clinical={**CLINICAL, "age": 5})
     (warning,) = [w for w in young.warnings if "outside the range" in w]
