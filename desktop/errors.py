@@ -26,6 +26,7 @@ from inference.errors import (
     OtsccError,
     OutputError,
     PatientNotFoundError,
+    RadiomicsError,
     RegistrationError,
     UnreadableFileError,
     UnsupportedFormatError,
@@ -51,6 +52,8 @@ ADVICE: tuple[tuple[type[BaseException], str], ...] = (
                   "the patient's folder, writable, with free space) and export again."),
     (BackendCrashedError, "Nothing else was affected (the model was tried in a separate process). Reinstall "
                           "the model folder, or choose another backend in Settings > Backend, then try again."),
+    (RadiomicsError, "Paint the whole tumor (Paint tool) and press Recompute risk, or press Segment for the "
+                     "automatic mask."),
     (OtsccError, "See the log (Help > Open log) for details; try Settings > Backend if the model failed."),
     (MemoryError, "Close other programs or choose fewer threads (Settings > Backend), then try again."),
     (OSError, "Check that the folder is readable/writable and the disk is not full."),

@@ -21,7 +21,8 @@ class EditGuards:
         s = self.session
         unexported = s.prediction is None or s.prediction is not self._exported()
         mask = s.editor is not None and s.edited and (s.mask_changed or unexported)
-        clinical = s.clinical_edited and (unexported or s.risk_stale)
+        # not s.risk_stale: a mask stroke after an export made the exported clinical values "unexported" too
+        clinical = s.clinical_edited and (unexported or s.clinical_changed)
         return [name for name, changed in (("tumor mask", mask), ("clinical values", clinical)) if changed]
 
     def may_discard_edits(self, doing: str = "", *, mask_only: bool = False) -> bool:

@@ -85,9 +85,12 @@ class Session:
 
     @property
     def risk_stale(self) -> bool:
-        if self.prediction is None:
-            return False
-        return self.mask_changed or self.clinical_for_scoring() != _comparable(self.prediction)
+        return self.prediction is not None and (self.mask_changed or self.clinical_changed)
+
+    @property
+    def clinical_changed(self) -> bool:
+        """The clinical values on screen are not those the risk on screen was computed from."""
+        return self.prediction is not None and self.clinical_for_scoring() != _comparable(self.prediction)
 
     def current_mask(self):
         """The displayed (possibly edited) mask as a Volume on the CE-T1 grid."""

@@ -97,6 +97,11 @@ class ExistingResultsError(OutputError):
     name, another study); they are not replaced unless asked (``--overwrite``, or the GUI's question)."""
 
 
+class RadiomicsError(OtsccError):
+    """Feature extraction failed (empty/too small mask, invalid parameters). Here, not in ``inference.radiomics``, so
+    the GUI can name it without importing SimpleITK at start."""
+
+
 class NothingMeasuredError(OtsccError):
     """``otscc benchmark`` measured none of the (format, runtime) pairs it was asked for: each one was skipped or
     failed (its table says why). A non-zero exit, so scripts that benchmark several laptops notice."""

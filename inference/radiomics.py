@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ import yaml
 
 from inference.assets import ASSETS
 from inference.backends.manifest import read_parameter_file
-from inference.errors import CancelledError, OtsccError
+from inference.errors import CancelledError, RadiomicsError  # noqa: F401 (RadiomicsError: defined there for the GUI)
 from inference.volume import Volume
 
 log = logging.getLogger(__name__)
@@ -31,10 +32,6 @@ DEFAULT_PARAMS = ASSETS / "radiomics.yaml"
 SEQUENCES = ("cet1", "t2")
 
 Cancelled = Callable[[], bool]
-
-
-class RadiomicsError(OtsccError):
-    """Feature extraction failed (empty/too small mask, invalid parameters)."""
 
 
 @dataclass
@@ -107,6 +104,19 @@ def _checking_cancel(extractor, cancelled: Cancelled) -> None:
         setattr(extractor, name, checked)
 
 
+def _failure_text(exc: Exception) -> str:
+    """pyradiomics' message, said for a user: "Size of the ROI is too small (minimum size: 20, ROI size: 7" (its
+    parenthesis unclosed) is what a painted speck gives."""
+    small = re.search(r"ROI is too small \(minimum size: (\d+), ROI size: (\d+)", str(exc))
+    if small:
+        return (f"the tumor mask is too small for radiomics ({small[2]} voxels; at least {small[1]} are needed): "
+                "paint the whole tumor, or check the mask")
+    if "ROI dimensions" in str(exc) or "minimumROIDimensions" in str(exc):
+        return (f"the tumor mask is too thin for radiomics (it must extend in at least two directions): paint the "
+                f"whole tumor, or check the mask ({exc})")
+    return f"feature extraction failed: {exc}"
+
+
 def extract_features(image: sitk.Image, mask: sitk.Image, params: dict, *, keep_diagnostics: bool = False,
                      cancelled: Cancelled | None = None) -> dict:
     """Run pyradiomics on one image/mask pair with ``params`` (the single extraction code path).
@@ -122,7 +132,7 @@ def extract_features(image: sitk.Image, mask: sitk.Image, params: dict, *, keep_
     try:
         result = extractor.execute(image, mask, label=label)
     except (ValueError, RuntimeError, IndexError) as exc:
-        raise RadiomicsError(f"feature extraction failed: {exc}") from exc
+        raise RadiomicsError(_failure_text(exc)) from exc
     out = {}
     for key, value in result.items():
         if key.startswith("diagnostics_"):

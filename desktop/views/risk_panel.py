@@ -18,6 +18,7 @@ from inference.pipeline import DISCLAIMER, borderline_warning
 GROUP_COLORS = {"low": "#2e8b57", "intermediate": "#d08000", "high": "#c02020"}
 MARK_COLOR = (208, 16, 16)
 BEYOND_COLOR = (224, 112, 0)
+STALE_COLOR = (170, 170, 170)  # the marks of an out-of-date risk
 X_RANGE = (-56.0, 114.0)  # row labels left of 0, the 0-100 axes, the patient's points right of 100
 
 
@@ -39,6 +40,7 @@ class NomogramPlot(pg.PlotWidget):
         self._font = QFont()
         self._font.setPointSizeF(7.5)
         self._drawn: tuple | None = None
+        self._stale = False
         self._axes_key: tuple | None = None  # (nomogram, character width) of the axes on screen
         self._mark_items: list = []
 
@@ -52,13 +54,16 @@ class NomogramPlot(pg.PlotWidget):
         px_per_unit = max(self.width(), 300) / (X_RANGE[1] - X_RANGE[0])
         return QFontMetricsF(self._font).averageCharWidth() / px_per_unit
 
-    def draw(self, nomogram: Nomogram | None, points: dict[str, float] | None, total: float | None) -> None:
-        """Draw ``nomogram`` with the patient's ``points`` and ``total`` (None: axes only).
+    def draw(self, nomogram: Nomogram | None, points: dict[str, float] | None, total: float | None,
+             stale: bool = False) -> None:
+        """Draw ``nomogram`` with the patient's ``points`` and ``total`` (None: axes only); ``stale``: points of a
+        risk that no longer belongs to the mask or values on screen, drawn in grey.
 
         The axes (~60 text items: most of the ~0.15 s a full drawing takes on the GUI thread) are drawn again only
         when the nomogram or the width changes; new points replace the marks alone.
         """
-        self._drawn = (nomogram, points, total)
+        self._drawn = (nomogram, points, total, stale)
+        self._stale = stale
         if nomogram is None:
             self.clear()
             self.rows, self.marks, self.beyond, self._axes_key, self._mark_items = [], [], [], None, []
@@ -103,18 +108,20 @@ class NomogramPlot(pg.PlotWidget):
             y = n - 1 - r
             if row.mark is not None:
                 self.marks.append((row.mark, y))
-                color = BEYOND_COLOR if row.beyond else MARK_COLOR
+                color = STALE_COLOR if self._stale else BEYOND_COLOR if row.beyond else MARK_COLOR
                 if row.beyond:  # held at the end of the fitted range (the value lies outside it): orange
                     self.beyond.append((row.mark, y))
                 if row.value_text:
                     self._mark_items.append(self._text(row.value_text, 102, y, (0.0, 0.5), color=color))
         if self.marks:
-            brushes = [BEYOND_COLOR if m in self.beyond else MARK_COLOR for m in self.marks]
+            brushes = [STALE_COLOR if self._stale else BEYOND_COLOR if m in self.beyond else MARK_COLOR
+                       for m in self.marks]
             self._mark_items.append(self.plot([m[0] for m in self.marks], [m[1] for m in self.marks], pen=None,
                                               symbol="o", symbolSize=9, symbolBrush=brushes, symbolPen="w"))
             total_x = self.marks[-1][0]
             self._mark_items.append(self.plot([total_x, total_x], [0, 1],
-                                              pen=pg.mkPen(MARK_COLOR, width=1, style=Qt.PenStyle.DashLine)))
+                                              pen=pg.mkPen(STALE_COLOR if self._stale else MARK_COLOR, width=1,
+                                                           style=Qt.PenStyle.DashLine)))
 
     def _text(self, text: str, x: float, y: float, anchor, *, bold: bool = False, color=(0, 0, 0),
               fill=None) -> pg.TextItem:
@@ -174,8 +181,11 @@ class RiskPanel(QGroupBox):
                                              else "No patient open.")
             self.headline.setText("<span style='font-size:15pt; color:#777'>Risk: —</span>")
             self.detail.setText(problem[:1].upper() + problem[1:])
-        elif score is None:
-            self.headline.setText("<span style='font-size:15pt'>No tumor found by the model</span>")
+        elif score is None:  # the model found nothing, or the user erased the whole mask
+            what = "The edited mask is empty" if p.edited else "No tumor found by the model"
+            self.headline.setText(f"<span style='font-size:15pt'>{what}</span>" + (
+                "<br><b style='color:#d08000'>OUT OF DATE: the mask or clinical values changed. Press Recompute "
+                "risk.</b>" if s.risk_stale else ""))
             self.detail.setText("No radiomics and no risk are reported. Paint the tumor and press Recompute if "
                                 "you see one.")
         else:
@@ -189,28 +199,32 @@ class RiskPanel(QGroupBox):
                 f"color:{'#999' if stale else color}'><b>{score.risk_group.upper()}</b></span></span>"
                 + ("<br><b style='color:#d08000'>OUT OF DATE: the mask or clinical values changed. Press Recompute "
                    "risk.</b>" if stale else ""))
-            notes = [f"Rad-score {score.radscore:+.3f}, total points {score.total_points:.0f}"]
+            notes = []  # first what may make the risk wrong, then the figures behind it
             if p.borderline:
                 low, high = p.borderline["groups"]
-                notes.insert(0, f"<b style='color:#d08000'>BORDERLINE: within {p.borderline['margin'] * 100:g} "
-                                f"percentage points of the {p.borderline['boundary']:.0%} boundary; {low} or {high} "
-                                f"both possible</b>")
+                notes.append(f"<b style='color:#d08000'>BORDERLINE: within {p.borderline['margin'] * 100:g} "
+                             f"percentage points of the {p.borderline['boundary']:.0%} boundary; {low} or {high} "
+                             f"both possible</b>")
             said = {borderline_warning(score.probability, p.borderline)} if p.borderline else set()
             if self.nomogram is not None:  # a risk read off the nomogram beyond its patients: say so beside it
                 values = {**encode_clinical(p.clinical), "radscore": score.radscore}
                 outside = self.nomogram.outside_fitted_range(values)
                 said |= set(outside)
-                notes[1:1] = [f"<b style='color:#d08000'>{w}</b>" for w in outside]
+                notes += [f"<b style='color:#d08000'>{w}</b>" for w in outside]
             # why the mask, and so the risk, may be wrong (a tumor cut off by the volume's edge, a very small mask,
             # a sequence missing part of the head or the tumor): beside the risk, as in the report
-            notes[1:1] = [f"<b style='color:#d08000'>{html.escape(w)}</b>" for w in p.warnings
-                          if w not in said and "is ESTIMATED from the mask" not in w]  # said below
+            notes += [f"<b style='color:#d08000'>{html.escape(w)}</b>" for w in p.warnings
+                      if w not in said and "is ESTIMATED from the mask" not in w]  # said below
+            figures = [f"Rad-score {score.radscore:+.3f}, total points {score.total_points:.0f}"]
             if p.doi_estimated:
-                notes.append(f"DOI {p.clinical['doi_mm']} mm ESTIMATED from the mask")
+                figures.append(f"DOI {p.clinical['doi_mm']} mm ESTIMATED from the mask")
             if p.edited:
-                notes.append("mask edited by the user")
+                figures.append("mask edited by the user")
+            figures_text = "; ".join(figures)  # grey when they belong to an out-of-date risk, as its number
+            notes.append(f"<span style='color:#999'>{figures_text}</span>" if stale else figures_text)
             self.detail.setText("; ".join(notes))
-        drawing = (self.nomogram, *((None, None) if score is None else (score.points, score.total_points)))
+        drawing = (self.nomogram, *((None, None) if score is None else (score.points, score.total_points)),
+                   score is not None and s.risk_stale)
         if getattr(self.plot, "_drawn", None) != drawing:  # ~0.1 s: a load's three events redrew it three times
             self.plot.draw(*drawing)
         self._fit_labels()

@@ -162,3 +162,45 @@ def test_warnings_about_the_mask_stand_beside_the_risk(segmented):
         w.session.prediction = before
         w.session.events.prediction.emit()
     assert edge not in panel.detail.text()
+
+
+def test_an_out_of_date_risk_is_grey_everywhere_and_an_erased_mask_is_not_called_the_models(segmented):
+    """Only the headline's number was greyed: the nomogram kept its red dots and the figures line stayed black. An
+    empty mask after the user erased the tumor said "No tumor found by the model" and, once a tumor was painted
+    back, still said so without "OUT OF DATE"."""
+    from dataclasses import replace
+
+    from desktop.views.risk_panel import MARK_COLOR, STALE_COLOR
+
+    panel, s = segmented.risk_panel, segmented.session
+    before = s.prediction
+    try:
+        s.prediction = replace(before, clinical={**before.clinical, "age": before.clinical["age"] + 9})
+        s.events.prediction.emit()  # the values on screen are not those of this risk: out of date
+        assert s.risk_stale and "OUT OF DATE" in panel.headline.text()
+        assert "color:#999'>Rad-score" in panel.detail.text()
+        assert panel.plot._stale and panel.plot._drawn[-1] is True
+        s.prediction = replace(before, score=None, status="no_tumor", edited=True)
+        s.events.prediction.emit()
+        assert "The edited mask is empty" in panel.headline.text() and "by the model" not in panel.headline.text()
+    finally:
+        s.prediction = before
+        s.events.prediction.emit()
+    assert not panel.plot._stale and "color:#999" not in panel.detail.text() and MARK_COLOR != STALE_COLOR
+
+
+def test_warnings_come_before_the_figures_whether_or_not_the_risk_is_borderline(segmented):
+    from dataclasses import replace
+
+    w, panel = segmented, segmented.risk_panel
+    before = w.session.prediction
+    edge = "the tumor found reaches the edge of the CE-T1 volume: it may extend beyond the scanned field"
+    try:
+        for borderline in (None, {"boundary": 0.2, "margin": 0.05, "groups": ("low", "intermediate")}):
+            w.session.prediction = replace(before, warnings=[edge], borderline=borderline)
+            w.session.events.prediction.emit()
+            text = panel.detail.text()
+            assert text.index(edge) < text.index("Rad-score"), text
+    finally:
+        w.session.prediction = before
+        w.session.events.prediction.emit()

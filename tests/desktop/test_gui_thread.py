@@ -39,7 +39,9 @@ def test_the_first_segmentation_draws_the_nomogram_once(window, nomogram_path, m
     w.clinical_panel.set_values({"age": w.session.clinical["age"] + 7})
     w.clinical_panel.flush()
     assert wait_job(w) == ("rescore", "finished"), w.presenter.reports
-    assert 0 < len(created) <= len(w.session.prediction.score.points) + 1  # the points beside the axes only
+    # the points beside the axes only: drawn grey while the risk is out of date, then red (no axis label again)
+    assert 0 < len(created) <= 2 * (len(w.session.prediction.score.points) + 1), created
+    assert not any(row.label in created for row in plot.rows)
     assert len(plot.marks) == len(w.session.prediction.score.points) + 2
 
 

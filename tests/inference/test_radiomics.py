@@ -119,6 +119,16 @@ def test_empty_mask_is_a_clear_error():
         extract_patient(vols, mask.with_array(np.zeros_like(mask.array)))
 
 
+def test_a_speck_of_a_mask_is_said_in_a_users_words():
+    """A painted speck gave pyradiomics' 'Size of the ROI is too small (minimum size: 20, ROI size: 7' (unclosed)."""
+    vols, mask = _phantom()
+    speck = np.zeros_like(mask.array)
+    speck[5, 30:32, 30:33] = 1  # 6 voxels (pyradiomics counts fewer after its resampling)
+    with pytest.raises(RadiomicsError, match=r"^the tumor mask is too small for radiomics \(\d voxels; at least 20 are "
+                                             r"needed\): paint the whole tumor, or check the mask$"):
+        extract_patient(vols, mask.with_array(speck))
+
+
 def test_extraction_stops_between_filtered_images_when_cancelled():
     """A risk update could not be cancelled mid-radiomics; now the check runs before the shape features and each
     filtered image (original, LoG, wavelet) of each sequence, and stops at the first yes."""
