@@ -141,3 +141,28 @@ def _toolbar(w: MainWindow, a: dict[str, QAction]) -> None:
                         ("side_by_side", "Side by side"), ("overlay", "Mask (M)"), ("reset_wl", "Reset W/L"),
                         ("fit", "Fit"), ("recompute", "Recompute risk")):
         a[name].setIconText(label)
+
+
+def sync_actions(w: MainWindow) -> None:
+    """Enable what the window's state allows: nothing that starts a job while one runs, and no mask edit while a
+    job that replaces the mask runs (``Session.editing_locked``)."""
+    s, busy, a = w.session, w.runner.busy, w.actions
+    has_patient, has_mask = s.prepared is not None, s.editor is not None
+    a["open"].setEnabled(not busy)
+    a["settings"].setEnabled(not busy)  # a backend change waits for the running job (it may be loading one)
+    a["close_patient"].setEnabled(has_patient and not busy)
+    a["choose_sequences"].setEnabled(has_patient and not busy)
+    a["segment"].setEnabled(has_patient and not busy)
+    a["cancel"].setEnabled(busy)
+    a["export"].setEnabled(s.prediction is not None and not busy)
+    w.clinical_panel.setEnabled(w.runner.current != "load")  # it shows the previous patient meanwhile
+    a["recompute"].setEnabled(has_mask and not busy)
+    a["undo"].setEnabled(has_mask and s.editor.can_undo)  # False while locked
+    a["redo"].setEnabled(has_mask and s.editor.can_redo)
+    a["navigate"].setEnabled(has_mask)
+    for name in ("paint", "erase"):
+        a[name].setEnabled(s.can_edit)
+    w.progress.segment_button.setEnabled(a["segment"].isEnabled())
+    w.progress.cancel_button.setEnabled(busy)
+    w.mask_panel.recompute_button.setEnabled(has_mask and not busy and (s.mask_changed or s.prediction is None))
+    w.recent_menu.setEnabled(not busy)

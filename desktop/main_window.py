@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.actions import build_actions
+from desktop.actions import build_actions, sync_actions
 from desktop.dialogs import RolesDialog
 from desktop.engine import Engine, Loaded, RoleQuestion, Segmented
 from desktop.errors import ErrorReport, ErrorSink
@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 
 JOB_STAGES = {"load": ("load", "register"), "segment": ("preprocess", "segment", "radiomics", "nomogram"),
               "rescore": ("radiomics", "nomogram"), "export": (), "series": ()}
+#: jobs whose result replaces the mask: it cannot be edited while they run (the edits would be thrown away)
+MASK_JOBS = ("load", "segment")
 JOB_TITLES = {"load": "Loading the patient", "segment": "Segmentation", "rescore": "Risk update",
               "export": "Export", "series": "Reading the series"}
 #: the narrowest the side column's scroll area gets (its panels need 520 px; narrower, it scrolls sideways)
@@ -183,7 +185,7 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
         self.model.events.identifiers.connect(self._refresh_title)
         self.model.events.identifiers.connect(self._rebuild_recent_menu)
         for event in (self.session.events.patient, self.session.events.segmentation,
-                      self.session.events.prediction, self.session.events.mask_edit):
+                      self.session.events.prediction, self.session.events.mask_edit, self.session.events.editing):
             event.connect(self.update_actions)
         self.session.events.patient.connect(self._refresh_title)
 
@@ -201,6 +203,8 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
             return False
         self._handlers[name] = on_done
         self.progress.begin(JOB_STAGES[name], f"{JOB_TITLES[name]}...")
+        if name in MASK_JOBS:
+            self.session.lock_editing(True)
         self.runner.start(name, fn)
         self.update_actions()
         return True
@@ -240,6 +244,8 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
             self.statusBar().showMessage(self._after_note, 8000)
             self._after_note = None
         self.progress.finish(JOB_STAGES[name], text, done=outcome == "finished")
+        if name in MASK_JOBS:  # after the handler: the mask it brought is editable now
+            self.session.lock_editing(False)
         self._refresh_backend()
         self.update_actions()
         self.job_done.emit(name, outcome)
@@ -406,25 +412,7 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
 
     # -- menus' helpers ------------------------------------------------------------------------------
     def update_actions(self) -> None:
-        s, busy, a = self.session, self.runner.busy, self.actions
-        has_patient, has_mask = s.prepared is not None, s.editor is not None
-        a["open"].setEnabled(not busy)
-        a["settings"].setEnabled(not busy)  # a backend change waits for the running job (it may be loading one)
-        a["close_patient"].setEnabled(has_patient and not busy)
-        a["choose_sequences"].setEnabled(has_patient and not busy)
-        a["segment"].setEnabled(has_patient and not busy)
-        a["cancel"].setEnabled(busy)
-        a["export"].setEnabled(s.prediction is not None and not busy)
-        self.clinical_panel.setEnabled(self.runner.current != "load")  # it shows the previous patient meanwhile
-        a["recompute"].setEnabled(has_mask and not busy)
-        a["undo"].setEnabled(has_mask and s.editor.can_undo)
-        a["redo"].setEnabled(has_mask and s.editor.can_redo)
-        for name in ("navigate", "paint", "erase"):
-            a[name].setEnabled(has_mask)
-        self.progress.segment_button.setEnabled(a["segment"].isEnabled())
-        self.progress.cancel_button.setEnabled(busy)
-        self.mask_panel.recompute_button.setEnabled(has_mask and not busy and (s.mask_changed or s.prediction is None))
-        self.recent_menu.setEnabled(not busy)
+        sync_actions(self)
 
     def _refresh_backend(self) -> None:
         pipeline = self.engine.loaded_pipeline

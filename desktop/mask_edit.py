@@ -48,26 +48,42 @@ class MaskEditor:
         self._redo: list[Stroke] = []
         self._touched: dict[int, int] | None = None
         self._value = 1
+        #: while True (a job that replaces the mask runs) strokes, undo and redo change nothing
+        self._locked = False
 
     @property
     def can_undo(self) -> bool:
-        return bool(self._undo)
+        return bool(self._undo) and not self._locked
 
     @property
     def can_redo(self) -> bool:
-        return bool(self._redo)
+        return bool(self._redo) and not self._locked
 
     @property
     def in_stroke(self) -> bool:
         return self._touched is not None
 
+    @property
+    def locked(self) -> bool:
+        return self._locked
+
+    def set_locked(self, locked: bool) -> None:
+        """Refuse (True) or accept edits again. Locking closes a stroke in progress: a drag that began before a
+        segmentation started must not go on painting into a mask the segmentation is about to replace."""
+        if locked:
+            self.end_stroke()
+        self._locked = bool(locked)
+
     def begin_stroke(self, value: int) -> None:
-        """Start one undo step that writes ``value`` (1 paint, 0 erase)."""
+        """Start one undo step that writes ``value`` (1 paint, 0 erase); nothing while locked."""
         self.end_stroke()
-        self._touched, self._value = {}, int(bool(value))
+        if not self._locked:
+            self._touched, self._value = {}, int(bool(value))
 
     def dab(self, plane: str, slice_index: int, centre: tuple[float, float], radius_mm: float) -> int:
         """Apply the brush once on a slice of ``plane`` at (row, col); returns how many voxels changed."""
+        if self._locked:
+            return 0
         if self._touched is None:
             raise RuntimeError("dab() outside a stroke: call begin_stroke() first")
         axis, r_axis, c_axis = PLANE_AXES[plane]
@@ -98,7 +114,7 @@ class MaskEditor:
 
     def undo(self) -> bool:
         self.end_stroke()
-        if not self._undo:
+        if self._locked or not self._undo:
             return False
         stroke = self._undo.pop()
         self.mask.reshape(-1)[stroke.indices] = stroke.before
@@ -108,7 +124,7 @@ class MaskEditor:
 
     def redo(self) -> bool:
         self.end_stroke()
-        if not self._redo:
+        if self._locked or not self._redo:
             return False
         stroke = self._redo.pop()
         self.mask.reshape(-1)[stroke.indices] = stroke.value

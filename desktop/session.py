@@ -2,7 +2,7 @@
 
 Events: ``patient`` (a patient was loaded or closed), ``segmentation`` (a new automatic mask),
 ``prediction`` (a risk was computed, or cleared), ``clinical`` (values changed), ``mask_edit`` (the mask was
-painted/erased/undone; measures and the stale flag changed).
+painted/erased/undone; measures and the stale flag changed), ``editing`` (mask edits were locked or unlocked).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def normalize_clinical(values: dict[str, Any]) -> dict[str, Any]:
 class Session:
     def __init__(self, viewer: ViewerModel) -> None:
         self.viewer = viewer
-        self.events = Events("patient", "segmentation", "prediction", "clinical", "mask_edit")
+        self.events = Events("patient", "segmentation", "prediction", "clinical", "mask_edit", "editing")
         self.path: Path | None = None
         self.prepared = None
         self.segmented: Segmented | None = None
@@ -57,6 +57,8 @@ class Session:
         self.measures: TumorMeasures | None = None
         self.clinical_problem: str | None = None
         self.warnings: list[str] = []
+        #: a job that replaces the mask (segment, load) runs: edits made now would be thrown away when it ends
+        self.editing_locked = False
 
     # -- state ---------------------------------------------------------------------------------------
     @property
@@ -69,6 +71,19 @@ class Session:
         if self.prediction is not None:
             return self.prediction.mask
         return None if self.segmented is None else self.segmented.mask
+
+    @property
+    def can_edit(self) -> bool:
+        """There is a mask to paint and no job is about to replace it."""
+        return self.editor is not None and not self.editing_locked
+
+    def lock_editing(self, locked: bool) -> None:
+        """Refuse mask edits (paint, erase, undo, redo) while a job that replaces the mask runs, and accept them
+        again after it; a mask the job brings is locked or not as the session is."""
+        self.editing_locked = bool(locked)
+        if self.editor is not None:
+            self.editor.set_locked(self.editing_locked)
+        self.events.editing.emit()
 
     @property
     def mask_changed(self) -> bool:
@@ -148,6 +163,7 @@ class Session:
         self.segmented = segmented
         self.viewer.set_mask(segmented.mask)
         self.editor = MaskEditor(self.viewer.mask, self.viewer.spacing)
+        self.editor.set_locked(self.editing_locked)
         self.editor.changed.connect(self._on_edit)
         self.measures = segmented.measures
         self.clinical_problem = segmented.clinical_problem

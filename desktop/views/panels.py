@@ -172,7 +172,7 @@ class MaskPanel(QGroupBox):
         model.events.overlay.connect(self._sync)
         model.events.tool.connect(self._sync)
         for event in (session.events.segmentation, session.events.mask_edit, session.events.patient,
-                      session.events.prediction):
+                      session.events.prediction, session.events.editing):
             event.connect(self._sync)
         self._sync()
 
@@ -191,7 +191,7 @@ class MaskPanel(QGroupBox):
         self.tools.button(TOOLS.index(m.tool)).setChecked(True)
         has_mask = s.editor is not None
         for w in (*self.tools.buttons(), self.brush):
-            w.setEnabled(has_mask)
+            w.setEnabled(s.can_edit)  # not while a segmentation or a load is about to replace the mask
         self.undo_button.setEnabled(has_mask and s.editor.can_undo)
         self.redo_button.setEnabled(has_mask and s.editor.can_redo)
         self.recompute_button.setEnabled(has_mask and (s.mask_changed or s.prediction is None))

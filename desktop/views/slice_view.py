@@ -278,7 +278,8 @@ class SliceView(QWidget):
     def brush(self, point: QPointF, *, start: bool, finish: bool) -> None:
         """Paint (or erase) a dab at ``point``; a press-drag-release is one undo step."""
         editor: MaskEditor | None = self.editor_getter()
-        if editor is None or not self.model.loaded:
+        # locked: a job replaces the mask when it ends (a drag may have begun before it started)
+        if editor is None or editor.locked or not self.model.loaded:
             return
         if start or not editor.in_stroke:
             editor.begin_stroke(1 if self.model.tool == "paint" else 0)

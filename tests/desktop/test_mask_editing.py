@@ -1,0 +1,117 @@
+"""Mask editing with the mouse (the GUI review of 2026-11-30): no edit is taken while a job that will replace the
+mask runs, fast strokes are continuous, and the brush ring shows where and how big the brush is."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from tests.desktop.conftest import wait_job
+from tests.desktop.test_viewer import widget_pos
+
+pytestmark = pytest.mark.gui
+
+LEFT, NO_BUTTON = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+
+
+def send(view, kind: QEvent.Type, pos, buttons, changed) -> None:
+    viewport = view.graphics.viewport()
+    event = QMouseEvent(kind, QPointF(pos), QPointF(viewport.mapToGlobal(pos)), changed, buttons,
+                        Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(viewport, event)
+
+
+def move(view, pos) -> None:
+    QTest.qWait(12)  # pyqtgraph drops mouse moves closer than its rate limit (100 Hz)
+    send(view, QEvent.Type.MouseMove, pos, LEFT, NO_BUTTON)
+
+
+def at(view, row: float, col: float):
+    """Viewport position of the centre of pixel (row, col) of the view's plane."""
+    row_mm, col_mm = view.model.plane_spacing(view.plane)
+    return widget_pos(view, (col + 0.5) * col_mm, (row + 0.5) * row_mm)
+
+
+def test_no_mask_edit_while_a_segmentation_is_about_to_replace_the_mask(segmented, monkeypatch):
+    """Strokes painted while Segment ran were taken (601 -> 692 voxels), then silently replaced by the new
+    automatic mask with the undo history. The tools are disabled now, and a drag already under way stops
+    painting when the job starts."""
+    w, m, s = segmented, segmented.model, segmented.session
+    axial = w.viewer.ortho["axial"]
+    automatic = m.mask.copy()
+    gate, segment = threading.Event(), w.engine.segment
+
+    def held_segment(*args, **kwargs):  # the job runs until the test lets it finish
+        gate.wait(30)
+        return segment(*args, **kwargs)
+
+    monkeypatch.setattr(w.engine, "segment", held_segment)
+    w.actions["paint"].trigger()
+    w.mask_panel.brush.setValue(3.0)
+    row, col = m.plane_cursor("axial")
+    try:
+        send(axial, QEvent.Type.MouseButtonPress, at(axial, row - 20, col - 20), LEFT, LEFT)
+        move(axial, at(axial, row - 20, col - 15))  # a drag under way, painting
+        assert s.mask_changed and s.editor.in_stroke
+        w.segment()  # asked first (the tests answer "discard")
+        assert w.runner.current == "segment" and s.editing_locked and not s.editor.in_stroke
+        at_start = m.mask.copy()
+        for name in ("paint", "erase", "undo", "redo"):
+            assert not w.actions[name].isEnabled(), name
+        assert not w.mask_panel.brush.isEnabled() and not w.mask_panel.undo_button.isEnabled()
+        assert not any(b.isEnabled() for b in w.mask_panel.tools.buttons())
+        move(axial, at(axial, row - 20, col - 5))  # the drag goes on
+        move(axial, at(axial, row - 20, col + 5))
+        send(axial, QEvent.Type.MouseButtonRelease, at(axial, row - 20, col + 5), NO_BUTTON, LEFT)
+        QTest.mouseClick(axial.graphics.viewport(), LEFT, pos=at(axial, row + 20, col))
+        s.editor.undo()  # the model refuses too, not only the disabled actions
+        assert np.array_equal(m.mask, at_start)
+    finally:
+        gate.set()
+    assert wait_job(w) == ("segment", "finished"), w.presenter.reports
+    assert not s.editing_locked and w.actions["paint"].isEnabled() and w.mask_panel.brush.isEnabled()
+    assert m.tool == "paint" and np.array_equal(m.mask, automatic)
+    QTest.mouseClick(axial.graphics.viewport(), LEFT, pos=at(axial, row + 20, col))  # painting works again
+    assert s.mask_changed and w.actions["undo"].isEnabled()
+    w.actions["undo"].trigger()
+    w.actions["navigate"].trigger()
+    assert np.array_equal(m.mask, automatic)
+
+
+def test_no_mask_edit_while_a_patient_loads(segmented, monkeypatch):
+    """Opening a patient replaces the mask too: strokes painted while it loaded were dropped without a word."""
+    from inference.assets import SAMPLE_PATIENT
+
+    w, m, s = segmented, segmented.model, segmented.session
+    axial = w.viewer.ortho["axial"]
+    before = m.mask.copy()
+    gate, load = threading.Event(), w.engine.load
+
+    def held_load(*args, **kwargs):
+        gate.wait(30)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(w.engine, "load", held_load)
+    w.actions["paint"].trigger()
+    row, col = m.plane_cursor("axial")
+    try:
+        assert w.open_patient(SAMPLE_PATIENT) and s.editing_locked
+        assert not w.actions["paint"].isEnabled() and not w.mask_panel.brush.isEnabled()
+        QTest.mouseClick(axial.graphics.viewport(), LEFT, pos=at(axial, row + 20, col))
+        assert np.array_equal(m.mask, before)
+        w.cancel()
+    finally:
+        gate.set()
+    assert wait_job(w) == ("load", "cancelled"), w.presenter.reports
+    assert not s.editing_locked and w.actions["paint"].isEnabled()
+    QTest.mouseClick(axial.graphics.viewport(), LEFT, pos=at(axial, row + 20, col))
+    assert s.mask_changed
+    w.actions["undo"].trigger()
+    w.actions["navigate"].trigger()
+    assert np.array_equal(m.mask, before)
