@@ -52,6 +52,8 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
     for name, button in (("undo", w.mask_panel.undo_button), ("redo", w.mask_panel.redo_button),
                          ("recompute", w.mask_panel.recompute_button)):
         button.setToolTip(a[name].toolTip())  # with the platform's shortcut
+    # one state for both (the panel's button, set apart, said "nothing to recompute" while Ctrl+Return reran it)
+    a["recompute"].enabledChanged.connect(w.mask_panel.recompute_button.setEnabled)
     tools = QActionGroup(w)
     for tool, key in zip(TOOLS, ("N", "P", "E"), strict=True):
         a[tool] = _action(w, tool.capitalize(), lambda _=False, t=tool: m.set_tool(t), key,
@@ -156,7 +158,8 @@ def sync_actions(w: MainWindow) -> None:
     a["cancel"].setEnabled(busy)
     a["export"].setEnabled(s.prediction is not None and not busy)
     w.clinical_panel.setEnabled(w.runner.current != "load")  # it shows the previous patient meanwhile
-    a["recompute"].setEnabled(has_mask and not busy)
+    # as the panel's button: with nothing changed it reran radiomics and wrote an audit entry for nothing
+    a["recompute"].setEnabled(has_mask and not busy and (s.mask_changed or s.prediction is None))
     a["undo"].setEnabled(has_mask and s.editor.can_undo)  # False while locked
     a["redo"].setEnabled(has_mask and s.editor.can_redo)
     a["navigate"].setEnabled(has_mask)
@@ -164,5 +167,5 @@ def sync_actions(w: MainWindow) -> None:
         a[name].setEnabled(s.can_edit)
     w.progress.segment_button.setEnabled(a["segment"].isEnabled())
     w.progress.cancel_button.setEnabled(busy)
-    w.mask_panel.recompute_button.setEnabled(has_mask and not busy and (s.mask_changed or s.prediction is None))
+    w.mask_panel.recompute_button.setEnabled(a["recompute"].isEnabled())
     w.recent_menu.setEnabled(not busy)

@@ -194,7 +194,6 @@ class MaskPanel(QGroupBox):
             w.setEnabled(s.can_edit)  # not while a segmentation or a load is about to replace the mask
         self.undo_button.setEnabled(has_mask and s.editor.can_undo)
         self.redo_button.setEnabled(has_mask and s.editor.can_redo)
-        self.recompute_button.setEnabled(has_mask and (s.mask_changed or s.prediction is None))
         self.measures.setText(self._measures_text())
 
     def _measures_text(self) -> str:

@@ -115,3 +115,29 @@ def test_no_mask_edit_while_a_patient_loads(segmented, monkeypatch):
     w.actions["undo"].trigger()
     w.actions["navigate"].trigger()
     assert np.array_equal(m.mask, before)
+
+
+def test_the_toolbar_recompute_is_enabled_exactly_when_the_panel_button_is(segmented, qtbot):
+    """Right after a segmentation the panel's Recompute was disabled, but the toolbar's (and Ctrl+Return) reran
+    radiomics and wrote an audit entry for nothing."""
+    w, m = segmented, segmented.model
+    action, button, axial = w.actions["recompute"], w.mask_panel.recompute_button, w.viewer.ortho["axial"]
+    assert not w.session.mask_changed and not action.isEnabled() and not button.isEnabled()
+    audit = len(w.engine.audit.read())
+    axial.graphics.setFocus()
+    qtbot.keyClick(axial.graphics, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert not w.runner.busy and len(w.engine.audit.read()) == audit
+    w.actions["paint"].trigger()
+    row, col = m.plane_cursor("axial")
+    QTest.mouseClick(axial.graphics.viewport(), LEFT, pos=at(axial, row + 20, col))
+    assert action.isEnabled() and button.isEnabled()
+    action.trigger()
+    w.actions["navigate"].trigger()  # the panel re-synced itself on a tool change and enabled its button mid-job
+    assert w.runner.current == "rescore" and not action.isEnabled() and not button.isEnabled()
+    assert wait_job(w) == ("rescore", "finished"), w.presenter.reports
+    assert not action.isEnabled() and not button.isEnabled()
+    w.actions["undo"].trigger()  # back to the automatic mask: differs from the mask of the risk
+    assert action.isEnabled() and button.isEnabled()
+    action.trigger()
+    assert wait_job(w) == ("rescore", "finished"), w.presenter.reports
+    assert not action.isEnabled() and not button.isEnabled()
