@@ -23,17 +23,40 @@ class Stroke:
 
 def disc(shape: tuple[int, int], spacing: tuple[float, float], centre: tuple[float, float],
          radius_mm: float) -> np.ndarray:
-    """Boolean (rows, cols) image of the pixels whose centres lie within ``radius_mm`` of ``centre``.
+    """Boolean ``shape`` array of the pixels whose centres lie within ``radius_mm`` of ``centre``.
 
     ``centre`` is (row, col) in pixel units (continuous, pixel ``i`` spans ``[i, i+1)``); spacing in mm.
     At least the pixel under the centre is included, so a brush smaller than a pixel still paints.
     """
-    rows = (np.arange(shape[0]) + 0.5 - centre[0]) * spacing[0]
-    cols = (np.arange(shape[1]) + 0.5 - centre[1]) * spacing[1]
-    inside = rows[:, None] ** 2 + cols[None, :] ** 2 <= radius_mm ** 2
-    r, c = int(np.floor(centre[0])), int(np.floor(centre[1]))
-    if 0 <= r < shape[0] and 0 <= c < shape[1]:
-        inside[r, c] = True
+    return capsule(shape, spacing, centre, centre, radius_mm)
+
+
+def capsule(shape: tuple[int, int], spacing: tuple[float, float], start: tuple[float, float],
+            end: tuple[float, float], radius_mm: float) -> np.ndarray:
+    """Boolean ``shape`` array of the pixels whose centres lie within ``radius_mm`` of the segment ``start``-``end``:
+    what the brush covers when dragged from ``start`` to ``end`` (a disc when they are the same point).
+
+    Points are (row, col) in pixel units as in :func:`disc`; spacing in mm. The pixels under the segment are
+    included too (sampled every half pixel), so a brush smaller than a pixel still draws an unbroken line.
+    """
+    inside = np.zeros(shape, bool)
+    (r0, c0), (r1, c1) = start, end
+    reach = (radius_mm / spacing[0] + 1, radius_mm / spacing[1] + 1)  # the box around the segment, in pixels
+    top, bottom = max(int(np.floor(min(r0, r1) - reach[0])), 0), min(int(np.ceil(max(r0, r1) + reach[0])), shape[0])
+    left, right = max(int(np.floor(min(c0, c1) - reach[1])), 0), min(int(np.ceil(max(c0, c1) + reach[1])), shape[1])
+    if top < bottom and left < right:
+        rows = (np.arange(top, bottom) + 0.5 - r0)[:, None] * spacing[0]  # mm from start
+        cols = (np.arange(left, right) + 0.5 - c0)[None, :] * spacing[1]
+        dr, dc = (r1 - r0) * spacing[0], (c1 - c0) * spacing[1]
+        length2 = dr * dr + dc * dc
+        t = np.clip((rows * dr + cols * dc) / length2, 0.0, 1.0) if length2 > 0 else 0.0
+        inside[top:bottom, left:right] = (rows - t * dr) ** 2 + (cols - t * dc) ** 2 <= radius_mm ** 2
+    steps = max(1, int(np.ceil(2 * max(abs(r1 - r0), abs(c1 - c0)))))
+    fractions = np.linspace(0.0, 1.0, steps + 1)
+    rr = np.floor(r0 + fractions * (r1 - r0)).astype(int)
+    cc = np.floor(c0 + fractions * (c1 - c0)).astype(int)
+    keep = (rr >= 0) & (rr < shape[0]) & (cc >= 0) & (cc < shape[1])
+    inside[rr[keep], cc[keep]] = True
     return inside
 
 
@@ -80,15 +103,18 @@ class MaskEditor:
         if not self._locked:
             self._touched, self._value = {}, int(bool(value))
 
-    def dab(self, plane: str, slice_index: int, centre: tuple[float, float], radius_mm: float) -> int:
-        """Apply the brush once on a slice of ``plane`` at (row, col); returns how many voxels changed."""
+    def dab(self, plane: str, slice_index: int, centre: tuple[float, float], radius_mm: float,
+            previous: tuple[float, float] | None = None) -> int:
+        """Apply the brush on a slice of ``plane`` at (row, col), and along the line from ``previous`` (the last
+        position of a drag: mouse moves arrive far apart in a fast stroke); returns how many voxels changed."""
         if self._locked:
             return 0
         if self._touched is None:
             raise RuntimeError("dab() outside a stroke: call begin_stroke() first")
         axis, r_axis, c_axis = PLANE_AXES[plane]
         shape = (self.mask.shape[r_axis], self.mask.shape[c_axis])
-        inside = disc(shape, (self.spacing[r_axis], self.spacing[c_axis]), centre, radius_mm)
+        spacing = (self.spacing[r_axis], self.spacing[c_axis])
+        inside = capsule(shape, spacing, centre if previous is None else previous, centre, radius_mm)
         rr, cc = np.nonzero(inside)
         index = [None, None, None]
         index[axis], index[r_axis], index[c_axis] = np.full(rr.shape, slice_index), rr, cc

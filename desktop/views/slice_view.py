@@ -66,7 +66,9 @@ class _SliceViewBox(pg.ViewBox):
                 delta = ev.screenPos() - ev.lastScreenPos()
                 self.view.model.drag_contrast(self.view.role, delta.x(), delta.y())
             else:
-                self.view.brush(self.mapToView(ev.pos()), start=ev.isStart(), finish=ev.isFinish())
+                if ev.isStart():  # from where the button went down: the drag starts a few pixels later
+                    self.view.brush(self.mapToView(ev.buttonDownPos()), start=True, finish=False)
+                self.view.brush(self.mapToView(ev.pos()), start=False, finish=ev.isFinish())
             return
         if button == Qt.MouseButton.LeftButton:  # Shift+left: pan like the middle button
             super().mouseDragEvent(ev, axis)
@@ -166,6 +168,7 @@ class SliceView(QWidget):
         ev.overlay.connect(self.refresh_mask)
         ev.tool.connect(self._on_tool)
         self._slice_shown: tuple | None = None
+        self._stroke_from: tuple | None = None  # ((role, slice), (row, col)) of the last dab of the stroke
         self._rect = QRectF(0, 0, 1, 1)
         self._on_volumes()
 
@@ -283,8 +286,12 @@ class SliceView(QWidget):
             return
         if start or not editor.in_stroke:
             editor.begin_stroke(1 if self.model.tool == "paint" else 0)
-        axis = PLANE_AXES[self.plane][0]
-        editor.dab(self.plane, self.model.cursor[axis], self._to_pixel(point), self.model.brush_mm / 2)
+            self._stroke_from = None
+        where, pixel = (self.role, self.model.cursor[PLANE_AXES[self.plane][0]]), self._to_pixel(point)
+        # filled from the previous position: a fast drag's moves arrive ~20 voxels apart (dots, not a line)
+        previous = self._stroke_from[1] if self._stroke_from and self._stroke_from[0] == where else None
+        editor.dab(self.plane, where[1], pixel, self.model.brush_mm / 2, previous=previous)
+        self._stroke_from = (where, pixel)
         self._show_brush(point)
         if finish:
             editor.end_stroke()

@@ -141,3 +141,25 @@ def test_the_toolbar_recompute_is_enabled_exactly_when_the_panel_button_is(segme
     action.trigger()
     assert wait_job(w) == ("rescore", "finished"), w.presenter.reports
     assert not action.isEnabled() and not button.isEnabled()
+
+
+def test_a_fast_stroke_is_a_continuous_line_and_one_undo_step(segmented):
+    """Each mouse move painted one dab: 5 events across 80 voxels left dots 17 columns apart."""
+    w, m = segmented, segmented.model
+    axial = w.viewer.ortho["axial"]
+    before = m.mask.copy()
+    w.actions["paint"].trigger()
+    w.mask_panel.brush.setValue(3.0)  # 1.9 pixels across
+    z, row, col = m.cursor
+    row = row - 30 if row >= 30 else row + 30  # off the tumor
+    cols = [col - 40 + 20 * k for k in range(5)]
+    send(axial, QEvent.Type.MouseButtonPress, at(axial, row, cols[0]), LEFT, LEFT)
+    for c in cols[1:]:
+        move(axial, at(axial, row, c))
+    send(axial, QEvent.Type.MouseButtonRelease, at(axial, row, cols[-1]), NO_BUTTON, LEFT)
+    line = m.plane_slice("axial", m.mask)[row, cols[0]:cols[-1] + 1]
+    assert line.all(), f"gaps at columns {np.flatnonzero(line == 0) + cols[0]}"
+    assert not before[z, row, cols[0]:cols[-1] + 1].any()
+    w.actions["undo"].trigger()  # the whole stroke
+    w.actions["navigate"].trigger()
+    assert np.array_equal(m.mask, before) and not w.actions["undo"].isEnabled()

@@ -132,6 +132,17 @@ def test_disc_respects_anisotropic_pixels():
     assert disc((3, 3), (1.0, 1.0), (1.5, 1.5), radius_mm=0.1).sum() == 1  # at least the pixel under it
 
 
+def test_capsule_is_the_brush_dragged_along_a_segment():
+    from desktop.mask_edit import capsule
+
+    line = capsule((5, 40), (1.0, 1.0), (2.5, 3.5), (2.5, 33.5), radius_mm=1.0)
+    assert line[2, 3:34].all() and line[1:4, 3:34].all() and not line[0].any() and not line[:, :2].any()
+    assert np.array_equal(capsule((21, 21), (2.0, 0.5), (10.5, 10.5), (10.5, 10.5), 4.0),
+                          disc((21, 21), (2.0, 0.5), (10.5, 10.5), 4.0))
+    thin = capsule((10, 10), (1.0, 1.0), (0.5, 0.5), (9.5, 9.5), radius_mm=0.05)  # smaller than a pixel
+    assert thin[np.arange(10), np.arange(10)].all()
+
+
 def test_tumor_centre_lands_on_the_mask():
     mask = np.zeros((4, 10, 10), np.uint8)
     mask[1, 2:5, 2:5] = 1
