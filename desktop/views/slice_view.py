@@ -127,7 +127,7 @@ class SliceView(QWidget):
         self.model, self.plane, self.fixed_role = model, plane, role
         self.editor_getter = editor_getter or (lambda: None)
         self.setObjectName(f"view_{plane}_{role or 'current'}")
-        # cut in the middle with "…" when narrow (plane and slice number stay): never sets the window's minimum width
+        # shortened when narrow (see refresh), never sets the window's minimum width
         self.title = ElidedLabel(parent=self, elide=Qt.TextElideMode.ElideMiddle)
         self.title.setStyleSheet(TITLE_STYLE.format(background=TITLE_BACKGROUND))
         self.graphics = _GraphicsView(self)
@@ -231,9 +231,11 @@ class SliceView(QWidget):
         row_mm, col_mm = self.model.plane_spacing(self.plane)
         self.vline.setPos((col + 0.5) * col_mm)
         self.hline.setPos((row + 0.5) * row_mm)
-        n = self.model.slice_count(self.plane)
-        self.title.setText(f"{PLANE_TITLES[self.plane]}  ·  {SEQUENCE_LABELS[self.role]}  ·  "
-                           f"slice {self.model.cursor[axis] + 1}/{n}")
+        plane, sequence = PLANE_TITLES[self.plane], SEQUENCE_LABELS[self.role]
+        number = f"{self.model.cursor[axis] + 1}/{self.model.slice_count(self.plane)}"
+        # narrow: the sequence (a side-by-side column's only label) and the number stay, the plane goes first
+        self.title.setText(f"{plane}  ·  {sequence}  ·  slice {number}",
+                           shorter=(f"{plane} · {sequence} · {number}", f"{sequence}  {number}"))
 
     def _on_contrast(self, role: str) -> None:
         if self.model.loaded and role == self.role:

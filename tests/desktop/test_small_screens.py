@@ -63,3 +63,32 @@ def test_the_workflow_actions_stay_on_the_toolbar_of_a_1280_px_screen(segmented)
     assert shown[:5] == workflow
     assert len(shown) == len([a for a in bar.actions() if not a.isSeparator()])  # nothing in the overflow menu
     assert w.actions["open"].text() == "&Open patient..." and w.actions["open"].iconText() == "Open"
+
+
+def test_a_narrow_slice_title_keeps_the_sequence_name_and_the_slice(segmented, qtbot):
+    """Cut in the middle, the side-by-side titles all read "Axial · …slice 1/13" (at 150 %, "Axial · CE-…· slice
+    7/20"): the sequence, a column's only label, went first. The plane and the word "slice" go first now."""
+    from PySide6.QtWidgets import QApplication, QLabel
+
+    from desktop.model import SEQUENCE_LABELS
+
+    w = segmented
+    w.actions["side_by_side"].trigger()
+    try:
+        w.resize(760, 520)
+        w._share_width()
+        QApplication.processEvents()
+        for role, view in w.viewer.side.items():
+            shown, number = QLabel.text(view.title), view.title.text().rsplit(" ", 1)[1]
+            assert SEQUENCE_LABELS[role] in shown and number in shown, (shown, view.title.width())
+            assert view.title.text() in view.title.toolTip() or shown == view.title.text()
+        title = w.viewer.side["cet1"].title
+        widths = {}
+        for width in range(title.sizeHint().width(), 20, -4):  # every width down to a sliver
+            title.resize(width, title.height())
+            widths.setdefault(QLabel.text(title), width)
+            if width >= title.fontMetrics().horizontalAdvance("CE-T1 …") + title._padding():
+                assert QLabel.text(title).startswith(("Axial", "CE-T1")) and "CE-T1" in QLabel.text(title)
+        assert any(t.startswith("CE-T1  ") and "/" in t for t in widths), widths  # the short form was shown
+    finally:
+        w.actions["orthogonal"].trigger()
