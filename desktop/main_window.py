@@ -17,9 +17,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QMainWindow,
-    QScrollArea,
     QSplitter,
-    QWidget,
 )
 
 from desktop.actions import build_actions, sync_actions
@@ -34,7 +32,7 @@ from desktop.recent import RecentPatients
 from desktop.session import Session
 from desktop.views.clinical_panel import ClinicalPanel
 from desktop.views.elided_label import ElidedLabel
-from desktop.views.panels import MaskPanel, PanelColumn, ProgressPanel
+from desktop.views.panels import MaskPanel, ProgressPanel, SideColumn
 from desktop.views.risk_panel import RiskPanel
 from desktop.views.viewer import ViewerWidget
 from desktop.worker import JobRunner
@@ -50,7 +48,7 @@ JOB_STAGES = {"load": ("load", "register"), "segment": ("preprocess", "segment",
 MASK_JOBS = ("load", "segment")
 JOB_TITLES = {"load": "Loading the patient", "segment": "Segmentation", "rescore": "Risk update",
               "export": "Export", "series": "Reading the series"}
-#: the narrowest the side column's scroll area gets (its panels need 520 px; narrower, it scrolls sideways)
+#: the narrowest the side column's scroll area gets (its panels' compact arrangement fits ~290 px)
 MIN_SIDE_WIDTH = 300
 #: the side column's width when the window has room, and the width the images keep before it gives way (the slice
 #: titles used to enforce that as a minimum, which made the window wider than a small screen)
@@ -139,31 +137,29 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
         self.resize(width, height)
         self._share_width()
 
-    def _share_width(self) -> None:
-        """Images first: in a narrow window the side column gives way (down to ``MIN_SIDE_WIDTH``, then it scrolls)
-        before the images shrink below ``IMAGES_WIDTH``; the splitter would otherwise keep the column's 560 px."""
-        width = self.width()
+    def _share_width(self, grow_only: bool = False) -> None:
+        """Images first: in a narrow window the side column gives way (down to ``MIN_SIDE_WIDTH``, where its panels
+        are compact) before the images shrink below ``IMAGES_WIDTH``; the splitter would otherwise keep the column's
+        560 px. ``grow_only``: only widen a column left narrow by a smaller window (the splitter gives new width to
+        the images alone)."""
+        width, splitter = self.width(), self.centralWidget()
+        if splitter is None:  # a resize during construction
+            return
         side = max(MIN_SIDE_WIDTH, min(SIDE_WIDTH, width - IMAGES_WIDTH))
-        self.centralWidget().setSizes([width - side, side])
+        if grow_only and splitter.sizes()[1] >= side:
+            return
+        splitter.setSizes([width - side, side])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(event)
+        if event.oldSize().width() > 0 and event.size().width() > event.oldSize().width():
+            self._share_width(grow_only=True)
 
     def _build_layout(self) -> None:
-        side = QWidget()
-        side_layout = PanelColumn(side)
-        side_layout.setContentsMargins(4, 4, 4, 4)
-        for panel in (self.progress, self.mask_panel, self.clinical_panel):
-            side_layout.addWidget(panel)
-        side_layout.addWidget(self.risk_panel, 1)
-        side.setMinimumWidth(520)
         # The panels need ~830 px of height; a 1366x768 laptop (or 1080p at 150 % scaling) has ~720 free: they
-        # scroll there instead of pushing the nomogram off the screen.
-        scroll = QScrollArea()
-        scroll.setObjectName("sidePanels")
-        scroll.setWidget(side)
-        scroll.setWidgetResizable(True)
+        # scroll there instead of pushing the nomogram off the screen. Narrow, they take a compact arrangement.
+        scroll = SideColumn([self.progress, self.mask_panel, self.clinical_panel, self.risk_panel])
         scroll.setFrameShape(QFrame.Shape.NoFrame)
-        # at 150-200 % scaling 520 px do not fit beside the images: the column then scrolls sideways too, rather
-        # than making the window wider than the screen (Cancel and the disclaimer were off-screen)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         scroll.setMinimumWidth(MIN_SIDE_WIDTH)
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(self.viewer)

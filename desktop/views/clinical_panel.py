@@ -64,22 +64,19 @@ class ClinicalPanel(QGroupBox):
         self.use_estimate = QPushButton("Use estimate")
         self.use_estimate.setToolTip("Use the depth of invasion estimated from the mask (labelled ESTIMATED)")
         self._auto = False
-        doi_row = QHBoxLayout()
+        doi_box = QWidget()
+        doi_row = QHBoxLayout(doi_box)
+        doi_row.setContentsMargins(0, 0, 0, 0)
         doi_row.addWidget(self.doi, 1)
         doi_row.addWidget(QLabel("mm"))
         doi_row.addWidget(self.use_estimate)
-        grid = QGridLayout(self)
-        grid.setVerticalSpacing(4)
-        for row, col, label, widget in ((0, 0, "Age", self.age), (0, 2, "Sex", self.sex),
-                                        (1, 0, "Clinical T stage", self.ct_stage),
-                                        (1, 2, "MRI node status", self.cn_status)):
-            grid.addWidget(QLabel(label), row, col)
-            grid.addWidget(widget, row, col + 1)
-        grid.addWidget(QLabel("Depth of invasion"), 2, 0)
-        grid.addLayout(doi_row, 2, 1, 1, 3)
-        grid.addWidget(self.doi_hint, 3, 0, 1, 4)
-        grid.setColumnStretch(1, 1)
-        grid.setColumnStretch(3, 1)
+        self._grid = QGridLayout(self)
+        self._grid.setVerticalSpacing(4)
+        self._cells = [(QLabel(text), widget) for text, widget in (
+            ("Age", self.age), ("Sex", self.sex), ("Clinical T stage", self.ct_stage),
+            ("MRI node status", self.cn_status), ("Depth of invasion", doi_box))]
+        self.compact: bool | None = None
+        self.set_compact(False)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(DEBOUNCE_MS)
@@ -95,6 +92,32 @@ class ClinicalPanel(QGroupBox):
             event.connect(self.sync)
         session.events.patient.connect(self._patient_changed)
         self.sync()
+
+    def set_compact(self, compact: bool) -> None:
+        """Two fields a row (wide, ~390 px), or one field a row with the depth of invasion under its label (compact,
+        ~200 px: at 150 % scaling the side column has ~320)."""
+        if compact == self.compact:
+            return
+        self.compact, grid = compact, self._grid
+        for label, widget in self._cells:
+            grid.removeWidget(label)
+            grid.removeWidget(widget)
+        grid.removeWidget(self.doi_hint)
+        (doi_label, doi_box), fields = self._cells[-1], self._cells[:-1]
+        for i, (label, widget) in enumerate(fields):
+            row, col = (i, 0) if compact else (i // 2, 2 * (i % 2))
+            grid.addWidget(label, row, col)
+            grid.addWidget(widget, row, col + 1)
+        if compact:
+            grid.addWidget(doi_label, 4, 0, 1, 2)
+            grid.addWidget(doi_box, 5, 0, 1, 2)
+            grid.addWidget(self.doi_hint, 6, 0, 1, 2)
+        else:
+            grid.addWidget(doi_label, 2, 0)
+            grid.addWidget(doi_box, 2, 1, 1, 3)
+            grid.addWidget(self.doi_hint, 3, 0, 1, 4)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 0 if compact else 1)
 
     # -- reading -------------------------------------------------------------------------------------
     def values(self) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
     QDoubleSpinBox,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -15,6 +14,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QRadioButton,
+    QScrollArea,
     QSlider,
     QVBoxLayout,
     QWidget,
@@ -28,6 +28,18 @@ STAGE_LABELS = {"load": "Load", "register": "Register", "preprocess": "Preproces
                 "radiomics": "Radiomics", "nomogram": "Nomogram"}
 #: stages without a bar of their own: only the status line says them
 STATUS_ONLY = {"model": "Loading the model"}
+#: narrower than this (logical px), the side panels take their compact arrangement (more rows, ~300 px wide)
+COMPACT_BELOW = 440
+
+
+def _box(*widgets: QWidget) -> QWidget:
+    """``widgets`` in a row of their own, to move as one between rows (the compact arrangement)."""
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    for widget in widgets:
+        row.addWidget(widget)
+    return box
 
 
 class ProgressPanel(QGroupBox):
@@ -48,6 +60,7 @@ class ProgressPanel(QGroupBox):
         grid = QGridLayout(self)
         grid.setVerticalSpacing(2)
         buttons = QHBoxLayout()
+        buttons.setSpacing(8)  # they touched
         buttons.addWidget(self.segment_button, 2)
         buttons.addWidget(self.cancel_button, 1)
         grid.addLayout(buttons, 0, 0, 1, 4)
@@ -57,6 +70,7 @@ class ProgressPanel(QGroupBox):
             bar.setValue(0)
             bar.setTextVisible(False)
             bar.setMaximumHeight(10)
+            bar.setMinimumWidth(24)  # the style asked ~95 px: the column could not be narrower than 365 px
             self.bars[stage] = bar
             row, col = 1 + i // 2, (i % 2) * 2
             grid.addWidget(QLabel(STAGE_LABELS[stage]), row, col)
@@ -137,9 +151,11 @@ class MaskPanel(QGroupBox):
         self.brush.setSingleStep(0.5)
         self.brush.setSuffix(" mm")
         self.brush.setToolTip("Brush diameter in millimetres (in the plane being edited)")
-        tool_row.addWidget(QLabel("Brush"))
-        tool_row.addWidget(self.brush)
+        self._brush_box = _box(QLabel("Brush"), self.brush)
+        tool_row.addWidget(self._brush_box)
         self.undo_button, self.redo_button = QPushButton("Undo"), QPushButton("Redo")
+        for button in (self.undo_button, self.redo_button):
+            button.setMinimumWidth(50)  # the style's 80 px made the row 290 px
         self.recompute_button = QPushButton("Recompute risk")
         self.recompute_button.setObjectName("recomputeButton")
         self.recompute_button.setToolTip("Re-extract radiomics from the edited mask and update the risk")
@@ -154,13 +170,14 @@ class MaskPanel(QGroupBox):
         overlay_row = QHBoxLayout()
         overlay_row.addWidget(self.visible)
         overlay_row.addWidget(self.mode)
-        overlay_row.addWidget(QLabel("Opacity"))
-        overlay_row.addWidget(self.opacity)
-        form = QFormLayout(self)
-        form.addRow(overlay_row)
-        form.addRow(tool_row)
-        form.addRow(edit_row)
-        form.addRow(self.measures)
+        self._opacity_box = _box(QLabel("Opacity"), self.opacity)
+        overlay_row.addWidget(self._opacity_box)
+        self._rows = {"overlay": overlay_row, "tool": tool_row, "extra": QHBoxLayout()}
+        self.compact = False
+        rows = QVBoxLayout(self)
+        for row in (overlay_row, tool_row, self._rows["extra"], edit_row):
+            rows.addLayout(row)
+        rows.addWidget(self.measures)
         self.visible.toggled.connect(lambda on: model.set_overlay(visible=on))
         self.mode.currentTextChanged.connect(lambda mode: model.set_overlay(mode=mode))
         self.opacity.valueChanged.connect(lambda v: model.set_overlay(opacity=v / 100))
@@ -175,6 +192,15 @@ class MaskPanel(QGroupBox):
                       session.events.prediction, session.events.editing):
             event.connect(self._sync)
         self._sync()
+
+    def set_compact(self, compact: bool) -> None:
+        """Opacity and brush on a row of their own (compact), or at the ends of the overlay and tool rows."""
+        if compact == self.compact:
+            return
+        self.compact = compact
+        for box, wide in ((self._opacity_box, "overlay"), (self._brush_box, "tool")):
+            self._rows["extra" if not compact else wide].removeWidget(box)
+            self._rows[wide if not compact else "extra"].addWidget(box)
 
     def _sync(self) -> None:
         m, s = self.model, self.session
@@ -207,6 +233,33 @@ class MaskPanel(QGroupBox):
         return (f"Volume <b>{m.volume_ml:.2f} ml</b> &nbsp; largest diameter <b>{m.largest_diameter_mm:.1f} mm"
                 f"</b><br>estimated depth of invasion <b>{m.doi_estimate_mm:.1f} mm</b> "
                 f"(thickness {m.thickness_mm:.1f} mm, {m.slices} slice{'' if m.slices == 1 else 's'}){edited}")
+
+
+class SideColumn(QScrollArea):
+    """The side panels in a scroll area; narrower than ``COMPACT_BELOW`` the panels that can take a compact
+    arrangement (``set_compact``) do, so their text wraps in the width there is (at 150 % scaling on 1366x768 the
+    column showed 323 of its 520 px: the risk group read "L" and the disclaimer was cut mid-sentence)."""
+
+    def __init__(self, panels: list[QWidget], stretch_last: bool = True) -> None:
+        super().__init__()
+        self.setObjectName("sidePanels")
+        self.panels = panels
+        side = QWidget()
+        column = PanelColumn(side)
+        column.setContentsMargins(4, 4, 4, 4)
+        for i, panel in enumerate(panels):
+            column.addWidget(panel, 1 if stretch_last and i == len(panels) - 1 else 0)
+        self.setWidget(side)
+        self.setWidgetResizable(True)
+        # a last resort (a very large font): the panels should fit the column's width
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt naming)
+        compact = event.size().width() < COMPACT_BELOW
+        for panel in self.panels:
+            if hasattr(panel, "set_compact"):
+                panel.set_compact(compact)
+        super().resizeEvent(event)
 
 
 class PanelColumn(QVBoxLayout):

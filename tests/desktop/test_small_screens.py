@@ -92,3 +92,33 @@ def test_a_narrow_slice_title_keeps_the_sequence_name_and_the_slice(segmented, q
         assert any(t.startswith("CE-T1  ") and "/" in t for t in widths), widths  # the short form was shown
     finally:
         w.actions["orthogonal"].trigger()
+
+
+def test_the_side_column_fits_its_width_without_sideways_scrolling(segmented):
+    """At 150 % on 1366x768 the column showed 323 of its 520 px: the risk group read "L" and the disclaimer and
+    the warnings were cut mid-sentence. Narrow, the panels take a compact arrangement and their text wraps."""
+    from PySide6.QtWidgets import QApplication, QScrollArea
+
+    w = segmented
+    scroll = w.findChild(QScrollArea, "sidePanels")
+    try:
+        for width in (865, NARROWEST):  # 1366 px at 150 % and at 200 %
+            w.resize(width, 500)
+            w._share_width()
+            QApplication.processEvents()
+            view = scroll.viewport()
+            assert scroll.horizontalScrollBar().maximum() == 0, (width, scroll.widget().minimumSizeHint())
+            assert w.mask_panel.compact and w.clinical_panel.compact
+            for label in (w.risk_panel.headline, w.risk_panel.detail, w.risk_panel.disclaimer,
+                          w.progress.cancel_button, w.mask_panel.recompute_button, w.mask_panel.brush):
+                right = label.mapTo(view, label.rect().topRight()).x()
+                assert right < view.width(), (width, label.objectName() or label.text()[:30], right, view.width())
+        assert scroll.widget().minimumSizeHint().width() <= MIN_SIDE_WIDTH
+        w.resize(1300, 700)  # wider: the column takes its width back (the splitter gave it all to the images)
+        QApplication.processEvents()
+        assert scroll.width() >= 500 and not w.mask_panel.compact and not w.clinical_panel.compact
+        assert w.mask_panel._rows["tool"].indexOf(w.mask_panel._brush_box) >= 0
+    finally:
+        w.resize(1366, 740)
+        w._share_width()
+        QApplication.processEvents()
