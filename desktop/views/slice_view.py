@@ -106,6 +106,10 @@ class _GraphicsView(pg.GraphicsView):
             return
         super().keyPressEvent(ev)
 
+    def leaveEvent(self, ev) -> None:  # noqa: N802
+        self.view.brush_ring.hide()  # the mouse went to another view: one ring on screen, where the brush is
+        super().leaveEvent(ev)
+
     def resizeEvent(self, ev) -> None:  # noqa: N802
         super().resizeEvent(ev)
         if getattr(self, "view", None) is not None:  # pyqtgraph resizes during its own __init__
@@ -272,6 +276,8 @@ class SliceView(QWidget):
     def _on_tool(self) -> None:
         if self.model.tool == "navigate":
             self.brush_ring.hide()
+        elif self.brush_ring.isVisible():  # a new brush size shows at once, not at the next mouse move
+            self._show_brush(self.brush_ring.rect().center())
 
     # -- screen -> model -----------------------------------------------------------------------------
     def move_cursor(self, point: QPointF) -> None:
@@ -305,6 +311,7 @@ class SliceView(QWidget):
 
     def _on_mouse_moved(self, scene_pos) -> None:
         if not self.model.loaded or not self.box.sceneBoundingRect().contains(scene_pos):
+            self.brush_ring.hide()
             return
         point = self.box.mapSceneToView(scene_pos)
         if self.model.tool != "navigate":

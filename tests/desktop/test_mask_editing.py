@@ -163,3 +163,24 @@ def test_a_fast_stroke_is_a_continuous_line_and_one_undo_step(segmented):
     w.actions["undo"].trigger()  # the whole stroke
     w.actions["navigate"].trigger()
     assert np.array_equal(m.mask, before) and not w.actions["undo"].isEnabled()
+
+
+def test_the_brush_ring_follows_a_size_change_and_leaves_with_the_mouse(segmented, qtbot):
+    """The ring kept its old size until the mouse moved, and stayed in a view the mouse had left (two rings)."""
+    w, m = segmented, segmented.model
+    axial, coronal = w.viewer.ortho["axial"], w.viewer.ortho["coronal"]
+    w.actions["paint"].trigger()
+    w.mask_panel.brush.setValue(20.0)
+    row, col = m.plane_cursor("axial")
+    qtbot.mouseMove(axial.graphics.viewport(), at(axial, row, col))
+    assert axial.brush_ring.isVisible() and axial.brush_ring.rect().width() == pytest.approx(20.0)
+    centre = axial.brush_ring.rect().center()
+    w.mask_panel.brush.setValue(40.0)  # no mouse move
+    assert axial.brush_ring.rect().width() == pytest.approx(40.0) and axial.brush_ring.rect().center() == centre
+    crow, ccol = m.plane_cursor("coronal")
+    qtbot.mouseMove(coronal.graphics.viewport(), at(coronal, crow, ccol))  # over to the coronal view
+    QApplication.sendEvent(axial.graphics, QEvent(QEvent.Type.Leave))  # what the window system sends
+    assert coronal.brush_ring.isVisible() and not axial.brush_ring.isVisible()
+    w.actions["navigate"].trigger()
+    w.mask_panel.brush.setValue(5.0)
+    assert not coronal.brush_ring.isVisible()
