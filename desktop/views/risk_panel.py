@@ -49,10 +49,22 @@ class NomogramPlot(pg.PlotWidget):
         if getattr(self, "_drawn", None) is not None:  # labels are thinned for the width: redo them
             self.draw(*self._drawn)
 
-    def _char_width(self) -> float:
-        """Width of one tick-label character in x units at the current widget width."""
-        px_per_unit = max(self.width(), 300) / (X_RANGE[1] - X_RANGE[0])
-        return QFontMetricsF(self._font).averageCharWidth() / px_per_unit
+    def _layout(self) -> tuple[tuple[float, float], float]:
+        """(x range, width of one tick-label character in x units) for the current widget width.
+
+        X_RANGE, widened where a narrow plot would cut the row labels (left of 0) or the points ("38 pts", right of
+        100): in a 323 px side column at 150 % scaling both were cut, and tick labels overlapped.
+        """
+        width = max(self.width(), 150)
+        bold = QFont(self._font)
+        bold.setBold(True)
+        label_px = max((QFontMetricsF(bold).horizontalAdvance(row.label) for row in self.rows), default=0) + 8
+        points_px = QFontMetricsF(self._font).horizontalAdvance("100 pts") + 6
+        px_per_unit = max(width - label_px - points_px, 80) / 105  # the axes' 0-100 and the gaps beside them
+        x0 = min(X_RANGE[0], -3 - label_px / px_per_unit)
+        x1 = max(X_RANGE[1], 102 + points_px / px_per_unit)
+        digit = QFontMetricsF(self._font).horizontalAdvance("0")  # tick labels are mostly digits, wider than average
+        return (x0, x1), max(digit, QFontMetricsF(self._font).averageCharWidth()) / (width / (x1 - x0))
 
     def draw(self, nomogram: Nomogram | None, points: dict[str, float] | None, total: float | None,
              stale: bool = False) -> None:
@@ -69,7 +81,7 @@ class NomogramPlot(pg.PlotWidget):
             self.rows, self.marks, self.beyond, self._axes_key, self._mark_items = [], [], [], None, []
             return
         self.rows = nomogram_rows(nomogram, points, total)
-        char_width = self._char_width()
+        x_range, char_width = self._layout()
         if self._axes_key != (nomogram, char_width):  # the same object (a Nomogram compares by identity)
             self.clear()
             self._mark_items = []
@@ -80,7 +92,7 @@ class NomogramPlot(pg.PlotWidget):
         self._mark_items = []
         self._draw_marks()
         n = len(self.rows)
-        self.setXRange(*X_RANGE, padding=0)
+        self.setXRange(*x_range, padding=0)
         self.setYRange(-0.6, n - 0.2, padding=0)
 
     def _draw_axes(self, char_width: float) -> None:

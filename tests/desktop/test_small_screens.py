@@ -122,3 +122,26 @@ def test_the_side_column_fits_its_width_without_sideways_scrolling(segmented):
         w.resize(1366, 740)
         w._share_width()
         QApplication.processEvents()
+
+
+def test_a_narrow_nomogram_keeps_its_row_labels_and_points_in_view(segmented, qtbot):
+    """In a 323 px side column the rows' names ("Depth of invasion (mm)") and the points right of the axes
+    ("38 pts") were cut off, and the total-points tick labels overlapped ("10C 15C")."""
+    from PySide6.QtGui import QFont, QFontMetricsF
+
+    plot = segmented.risk_panel.plot
+    width = plot.width()
+    try:
+        plot.resize(280, plot.height())
+        qtbot.waitUntil(lambda: plot.width() == 280, timeout=2000)
+        (x0, x1), char_width = plot._layout()
+        px_per_unit = plot.width() / (x1 - x0)
+        bold = QFont(plot._font)
+        bold.setBold(True)
+        longest = max(QFontMetricsF(bold).horizontalAdvance(row.label) for row in plot.rows)
+        assert (-3 - x0) * px_per_unit >= longest  # the longest row name fits left of the axes
+        assert (x1 - 102) * px_per_unit >= QFontMetricsF(plot._font).horizontalAdvance("100 pts")
+        assert char_width * px_per_unit >= QFontMetricsF(plot._font).horizontalAdvance("0")
+    finally:
+        plot.resize(width, plot.height())
+    assert plot._layout()[0] == (-56.0, 114.0) or plot.width() < 500  # a wide panel keeps the usual layout
