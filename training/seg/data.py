@@ -114,9 +114,22 @@ def prepare_case(folder: Path, grid: ModelGrid, cache_dir: Path | None = None) -
 
 def load_cases(cohort: Path, ids: list[str], grid: ModelGrid, cache_dir: Path | None,
                progress: Callable[[int, int, str], None] | None = None) -> list[Case]:
+    """Prepare the patients ``ids`` of a cohort, in order (``progress(i, n, id)`` after each).
+
+    Raises:
+        InputError: naming the cohort patient and what to do in a cohort (the per-patient options a
+            single-patient command suggests, such as --t1 PATH, do not exist for training).
+    """
     cases = []
     for i, pid in enumerate(ids):
-        cases.append(prepare_case(Path(cohort) / pid, grid, cache_dir))
+        try:
+            cases.append(prepare_case(Path(cohort) / pid, grid, cache_dir))
+        except InputError as exc:
+            hint = ("Fix that patient folder (files named cet1, t2, t1 and mask, e.g. 'cet1.nii.gz'), or move it out "
+                    "of the cohort.")
+            problem = exc.problem or str(exc)
+            named = problem if problem.startswith(pid) else f"{pid}: {problem}"
+            raise InputError(f"cohort patient {named}", cli_hint=hint) from exc
         if progress:
             progress(i + 1, len(ids), pid)
     return cases
