@@ -182,7 +182,7 @@ def test_tumor_contrast_augmentation_fades_the_tumor_on_one_sequence_only():
     assert picked == {0, 1}  # CE-T1 or T2, never T1
 
 
-def test_tiny_training_end_to_end_and_resume(tiny_cohort, tmp_path):
+def test_tiny_training_end_to_end_and_resume(tiny_cohort, tmp_path, capsys):
     out = tmp_path / "model"
     summary = train(tiny_cohort, out, TINY)
     assert summary["epochs_run"] == 2
@@ -198,6 +198,9 @@ def test_tiny_training_end_to_end_and_resume(tiny_cohort, tmp_path):
     again = train(tiny_cohort, out, TrainConfig(**{**TINY.__dict__, "epochs": 3}), resume=True)
     history = json.loads((out / "history.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3] and again["epochs_run"] == 3
+    best = max(history[:2], key=lambda h: h["val_dice"])
+    assert (f"resuming {out} from epoch 2 (best validation Dice {best['val_dice']:.4f} at epoch {best['epoch']}); "
+            "changed: --epochs 2 -> 3") in capsys.readouterr().out
 
 
 def test_cosine_schedule_keep_last_and_reused_split(tiny_cohort, tmp_path):

@@ -1,13 +1,21 @@
-"""train-seg's cohort and output folder: errors that name what to do in a cohort. Fast: no training."""
+"""train-seg's output folder: nothing written before the inputs are checked, resume vs start over, a previous run
+moved aside (never deleted). Fast: no training (fake cohorts whose patients fail to load when a test needs train()
+to go that far)."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from inference.errors import InputError, MissingSequenceError
-from training.seg import data
+from inference.errors import InputError, MissingSequenceError, OutputError
+from training.seg import data, run_folder
+from training.seg.model import ModelConfig
+from training.seg.train import TrainConfig, train
+
+SMALL = TrainConfig(model=ModelConfig(alpha=0.35, size=64), epochs=2, steps_per_epoch=1, batch_size=2, seed=3)
 
 
 def fake_cohort(root: Path, n: int) -> Path:
@@ -16,6 +24,93 @@ def fake_cohort(root: Path, n: int) -> Path:
         (root / f"P{i:02d}").mkdir(parents=True)
         (root / f"P{i:02d}" / "mask.nii.gz").write_bytes(b"")
     return root
+
+
+def shipped_like(out: Path, *, checkpoint: bool = False) -> dict:
+    """A model folder as shipped: weights, exports, eval JSONs and a config.json with a "weights" record."""
+    out.mkdir(parents=True)
+    config = {"train": SMALL.to_dict(), "preprocess_version": "x",
+              "weights": {"epoch": 66, "why": "the last epoch, chosen by a rule set before the run"}}
+    (out / "config.json").write_text(json.dumps(config))
+    for name in ("best.weights.h5", "model_fp32.tflite"):
+        (out / name).write_text(name)
+    (out / "history.json").write_text(json.dumps({"history": [{"epoch": 1, "val_dice": 0.5, "seconds": 1.0}]}))
+    (out / "eval_test.json").write_text("{}")
+    (out / "split.json").write_text(json.dumps({"train": ["X1"], "validation": ["X2"], "test": ["X3"]}))
+    (out / "cache").mkdir()
+    (out / "cache" / "P00-abc.npz").write_text("cached")
+    if checkpoint:
+        (out / "ckpt").mkdir()
+        (out / "ckpt" / "checkpoint").write_text('model_checkpoint_path: "ckpt-3"')
+    return config
+
+
+def snapshot(folder: Path) -> dict:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_a_failing_run_writes_nothing_into_an_existing_model_folder(tmp_path):
+    """A4: config.json was rewritten (epochs, patience changed, "weights" dropped) before the cohort was read."""
+    out = tmp_path / "shipcopy"
+    shipped_like(out)
+    before = snapshot(out)
+    cohort = fake_cohort(tmp_path / "c", 6)
+    with pytest.raises(InputError, match="no checkpoint to resume"):
+        train(cohort, out, replace(SMALL, model=ModelConfig(alpha=1.0, size=64), epochs=1))
+    with pytest.raises(InputError, match="cohort folder not found"):
+        train(tmp_path / "nope", out, SMALL)
+    assert snapshot(out) == before
+    fresh = tmp_path / "m_x"
+    with pytest.raises(InputError, match="cohort folder not found"):  # a typo'd cohort leaves no config behind
+        train(tmp_path / "nope", fresh, SMALL)
+    assert not fresh.exists()
+
+
+def test_resume_refuses_other_architecture_and_says_what_differs(tmp_path):
+    """A5: --alpha 1.0 --decoder pix2pix --lr 0.01 into an alpha-0.35 folder trained alpha 0.35 silently."""
+    out = tmp_path / "m2"
+    shipped_like(out, checkpoint=True)
+    before = snapshot(out)
+    asked = replace(SMALL, model=ModelConfig(alpha=1.0, size=64, decoder="pix2pix"), learning_rate=0.01)
+    with pytest.raises(InputError, match=r"--alpha 0\.35 -> 1\.0.*--decoder light -> pix2pix.*--lr 0\.001 -> 0\.01"
+                                         r".*--no-resume"):
+        train(fake_cohort(tmp_path / "c", 6), out, asked)
+    assert snapshot(out) == before
+    # the budget may change on a resume (and is reported); a folder without a checkpoint is a fresh start
+    plan = run_folder.plan_run(out, replace(SMALL, epochs=9).to_dict(), resume=True)
+    assert plan.mode == "resume" and plan.budget_changes == (("epochs", 2, 9),)
+    leftover = tmp_path / "leftover"
+    leftover.mkdir()
+    (leftover / "config.json").write_text(json.dumps({"train": SMALL.to_dict()}))
+    assert run_folder.plan_run(leftover, asked.to_dict(), resume=True).mode == "fresh"
+
+
+def test_no_resume_moves_the_previous_run_aside_before_writing(tmp_path, capsys):
+    """A6: --no-resume wrote the new config.json beside the old weights, tflite and checkpoint."""
+    out = tmp_path / "m"
+    shipped_like(out, checkpoint=True)
+    before = snapshot(out)
+    with pytest.raises(InputError, match="cohort patient P0"):  # gets as far as preparing the patients
+        train(fake_cohort(tmp_path / "c", 6), out, replace(SMALL, model=ModelConfig(alpha=0.5, size=64)),
+              resume=False)
+    moved = [p for p in out.iterdir() if p.name.startswith("previous-")]
+    assert len(moved) == 1 and f"moved the previous run in {out} to {moved[0].name}/" in capsys.readouterr().out
+    assert snapshot(moved[0]) == {k: v for k, v in before.items() if not k.startswith("cache")}
+    assert sorted(p.name for p in out.iterdir()) == sorted(["cache", moved[0].name, "split.json"])
+    assert (out / "cache" / "P00-abc.npz").read_text() == "cached"  # the cache is kept for the new run
+
+
+def test_out_is_a_file_and_a_cohort_too_small_for_a_split_give_one_line(tmp_path):
+    """C1/C2: a FileExistsError traceback; 'train': [] then 'high <= 0' inside TensorFlow."""
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    with pytest.raises(OutputError, match="afile is a file, not a folder"):
+        train(fake_cohort(tmp_path / "c6", 6), afile, SMALL)
+    assert run_folder.min_patients() == 3
+    out = tmp_path / "m_c2"
+    with pytest.raises(InputError, match="no train patients.*at least 3 patients"):
+        train(fake_cohort(tmp_path / "c2", 2), out, SMALL)
+    assert not out.exists()
 
 
 def test_a_cohort_patient_error_names_the_patient_and_no_single_patient_option(tmp_path, monkeypatch):
@@ -30,3 +125,28 @@ def test_a_cohort_patient_error_names_the_patient_and_no_single_patient_option(t
         data.load_cases(cohort, ["P01"], None, None)
     assert "cohort patient P01: no T1 file" in str(err.value) and "--t1" not in str(err.value)
     assert "move it out of the cohort" in str(err.value)
+
+
+def test_a_checkpoint_of_another_network_is_refused_in_one_line(tmp_path):
+    """A6/C3: resuming a folder whose checkpoint is another network's gave ~150 warnings and a traceback."""
+    import tensorflow as tf
+
+    from training.seg import train as train_module
+    from training.seg.model import build_model
+
+    def checkpoint(alpha: float):
+        model = build_model(ModelConfig(alpha=alpha, size=32))
+        optimizer = tf.keras.optimizers.Adam(1e-3)
+        optimizer.build(model.trainable_variables)
+        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=tf.Variable(0, dtype=tf.int64))
+        return ckpt, tf.train.CheckpointManager(ckpt, str(tmp_path / "ckpt"), max_to_keep=1)
+
+    saved, manager = checkpoint(0.35)
+    saved.epoch.assign(2)
+    manager.save()
+    ckpt, manager = checkpoint(0.35)
+    assert train_module._restore(ckpt, manager, tmp_path) == [] and int(ckpt.epoch.numpy()) == 2
+    other, manager = checkpoint(1.0)
+    with pytest.raises(OutputError, match=r"does not fit the network.*--no-resume") as err:
+        train_module._restore(other, manager, tmp_path)
+    assert "\n" not in str(err.value)

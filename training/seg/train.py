@@ -8,12 +8,14 @@ Output folder layout (nothing is written into the cohort):
     best.weights.h5        weights with the best validation Dice (with keep="last": the last epoch's, named in
                            config.json "weights")
     history.json           per-epoch loss and validation Dice
+    previous-<UTC time>/   a previous run, moved aside by --no-resume (never deleted)
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -23,7 +25,7 @@ import numpy as np
 from inference.atomic import atomic_path
 from inference.preprocess import PREPROCESS_VERSION, ModelGrid
 from training.progress import PatientProgress
-from training.seg import data
+from training.seg import data, run_folder
 from training.seg.model import ModelConfig, build_model
 
 log = logging.getLogger(__name__)
@@ -112,8 +114,16 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
           max_seconds: float | None = None, split_from: Path | None = None) -> dict:
     """Train and return a summary (best epoch, best validation Dice, seconds).
 
+    Everything is checked (options, the cohort and its size, the folder's previous run and its settings) before
+    anything is written into ``out_dir``; ``config.json`` is written once training starts, keeping the records
+    it already holds on a resume. With ``resume=False`` a previous run is moved into ``out_dir/previous-<time>/``.
+
     ``split_from``: a ``split.json`` to reuse (e.g. a shipped model's), so a new run keeps its test patients
     unseen and its validation patients comparable; used only when ``out_dir`` has no split yet.
+
+    Raises:
+        InputError: an unusable cohort, split or option, or settings that differ from the run being resumed.
+        OutputError: ``out_dir`` is a file, or its checkpoint does not fit the network its config.json describes.
     """
     import tensorflow as tf
 
@@ -122,16 +132,17 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
     if cfg.keep not in ("best", "last"):
         raise ValueError(f"unknown keep {cfg.keep!r}; use best or last")
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    config_path = out_dir / "config.json"
-    if resume and config_path.exists():
-        # The stored architecture, data and seed win; the budget (epochs, patience) may be extended.
-        stored = TrainConfig.from_dict(json.loads(config_path.read_text())["train"])
-        budget = {k: getattr(cfg, k) for k in ("epochs", "patience", "lr_patience", "min_learning_rate")}
-        cfg = TrainConfig(**{**stored.__dict__, **budget})
-        log.info("resuming with the stored configuration (epochs %d)", cfg.epochs)
-    data.write_json_atomic(config_path, {"train": cfg.to_dict(), "preprocess_version": PREPROCESS_VERSION})
+    run_folder.check_out_dir(out_dir)
     ids = data.list_patients(cohort)[:max_patients]
+    plan = run_folder.plan_run(out_dir, cfg.to_dict(), resume=resume)
+    if plan.mode == "resume":  # the stored settings are the asked ones but for the budget, which the asked one sets
+        stored = TrainConfig.from_dict(json.loads((out_dir / "config.json").read_text())["train"])
+        cfg = replace(stored, **{k: getattr(cfg, k) for k in run_folder.BUDGET_KEYS})
+    _check_split_source(out_dir if plan.mode == "resume" or not plan.move_aside else None, split_from, ids, cfg)
+    if plan.move_aside:
+        moved = run_folder.move_previous_run(out_dir)
+        print(f"moved the previous run in {out_dir} to {moved.name}/ (--no-resume)", flush=True)  # noqa: T201
+    out_dir.mkdir(parents=True, exist_ok=True)
     if split_from is not None and not (out_dir / "split.json").exists():
         given = data.load_or_make_split(Path(split_from), ids, cfg.seed, create=False)
         data.write_json_atomic(out_dir / "split.json", {**given, "from": str(split_from)})
@@ -153,15 +164,22 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         optimizer.build(model.trainable_variables)  # slots exist before a checkpoint is restored into them
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=tf.Variable(0, dtype=tf.int64))
     manager = tf.train.CheckpointManager(ckpt, str(out_dir / "ckpt"), max_to_keep=1)
-    history = _load_history(out_dir) if resume else []
-    if resume and manager.latest_checkpoint:
-        ckpt.restore(manager.latest_checkpoint)
-        log.info("resumed from epoch %d", int(ckpt.epoch.numpy()))
+    history = _restore(ckpt, manager, out_dir) if plan.mode == "resume" else []
     start_epoch = int(ckpt.epoch.numpy())
     best = max((h["val_dice"] for h in history), default=-1.0)
     since_best = start_epoch - max((h["epoch"] for h in history if h["val_dice"] == best), default=0)
+    if plan.mode == "resume":
+        best_epoch = next((h["epoch"] for h in history if h["val_dice"] == best), 0)
+        print(f"resuming {out_dir} from epoch {start_epoch} (best validation Dice {best:.4f} at epoch "  # noqa: T201
+              f"{best_epoch})" + (f"; changed: {run_folder.describe(plan.budget_changes)}"
+                                  if plan.budget_changes else ""), flush=True)
+    config_path = out_dir / "config.json"
+    data.write_json_atomic(config_path, run_folder.merged_config(
+        out_dir, {"train": cfg.to_dict(), "preprocess_version": PREPROCESS_VERSION},
+        keep_existing=plan.mode == "resume"))
     t0 = time.perf_counter()
     already = history[-1]["seconds"] if history else 0.0  # training time before this (resumed) run
+    verbose = 1 if sys.stdout.isatty() else 2  # no progress-bar clutter (\r, \b) in a log file
     for epoch in range(start_epoch, cfg.epochs):
         if since_best >= cfg.patience:
             log.info("early stopping: no validation improvement for %d epochs", cfg.patience)
@@ -173,7 +191,7 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
             optimizer.learning_rate.assign(cosine_learning_rate(cfg, epoch))
         dataset = _dataset(train_cases, cfg, epoch, case_p)
         print(f"epoch {epoch + 1}/{cfg.epochs}", flush=True)  # noqa: T201 (training console output)
-        fit = model.fit(dataset, epochs=1, steps_per_epoch=cfg.steps_per_epoch, verbose=1)
+        fit = model.fit(dataset, epochs=1, steps_per_epoch=cfg.steps_per_epoch, verbose=verbose)
         if full is not model:
             full.set_weights(model.get_weights())
         val = [volume_dice(predict_case(full, c.images), c.mask) for c in val_cases]
@@ -194,16 +212,47 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         record["learning_rate"] = float(optimizer.learning_rate.numpy())
         if cfg.keep == "last":
             _save_weights_atomic(model, out_dir / "best.weights.h5")
-            data.write_json_atomic(config_path, {
-                "train": cfg.to_dict(), "preprocess_version": PREPROCESS_VERSION,
+            data.write_json_atomic(config_path, run_folder.merged_config(out_dir, {
                 "weights": {"epoch": epoch + 1, "why": "the last epoch (keep=last): chosen before training, not by "
-                                                       "validation Dice"}})
+                                                       "validation Dice"}}, keep_existing=True))
         ckpt.epoch.assign(epoch + 1)
         manager.save()
         data.write_json_atomic(out_dir / "history.json", {"history": history})
     best_rec = max(history, key=lambda h: h["val_dice"]) if history else {}
     return {"best_epoch": best_rec.get("epoch"), "best_val_dice": best_rec.get("val_dice"),
             "epochs_run": len(history), "seconds": round(time.perf_counter() - t0, 1), "split": split}
+
+
+def _check_split_source(out_dir: Path | None, split_from: Path | None, ids: list[str], cfg: TrainConfig) -> None:
+    """Check, writing nothing, the split the run will use: ``out_dir``'s split.json (``out_dir`` None: it is moved
+    aside), else ``split_from``'s, else a new one drawn from the seed."""
+    path = out_dir / "split.json" if out_dir is not None and (out_dir / "split.json").exists() else None
+    source = path or (Path(split_from) if split_from is not None else None)
+    if source is not None:
+        split = data.load_or_make_split(source, ids, cfg.seed, create=False)
+    else:
+        source, split = f"a cohort of {len(ids)} patients", data.make_split(ids, cfg.seed)
+    run_folder.check_split(split, len(ids), source)
+
+
+def _restore(ckpt, manager, out_dir: Path) -> list[dict]:
+    """Restore the checkpoint and return the history up to its epoch.
+
+    Raises:
+        OutputError: a checkpoint of another network than the folder's config.json describes.
+    """
+    import tensorflow as tf
+
+    from inference.errors import OutputError
+
+    try:
+        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as exc:
+        first = str(exc).strip().splitlines()[0][:200]
+        raise OutputError(f"{out_dir}/ckpt: the checkpoint does not fit the network config.json describes "
+                          f"({first}); pass --no-resume to move that run aside and start over") from exc
+    epoch = int(ckpt.epoch.numpy())
+    return [h for h in _load_history(out_dir) if h["epoch"] <= epoch]
 
 
 def _save_weights_atomic(model, path: Path) -> None:

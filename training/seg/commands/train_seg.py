@@ -54,7 +54,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="tf.distribute strategy: mirrored = all local GPUs, multiworker = TF_CONFIG cluster (default: default)")
     a("--init-weights", default=None, help="start from this weights file of the same architecture, or of the same "
       "network without --head-skip (its new weights then start at zero) (default: none)")
-    a("--no-resume", action="store_true", help="start over even if --out holds a checkpoint (default: resume)")
+    a("--no-resume", action="store_true",
+      help="start over: a previous run in --out is first moved into OUT/previous-<UTC time>/ (default: resume a run "
+           "in --out; its network and data settings must be the ones given, its budget (--epochs, --patience, "
+           "--lr-patience) may change)")
     a("--cache", default=None, help="folder for preprocessed stacks, shareable between runs (default: OUT/cache)")
     a("--max-minutes", type=float, default=None,
       help="stop after the epoch that passes this wall-clock budget; the same command run again resumes "

@@ -1,0 +1,172 @@
+"""What a ``train-seg`` output folder holds, and the decisions taken on it before and during training.
+
+Kept free of TensorFlow so each decision (resume or start over, which settings may change on a resume) can be
+checked without training:
+
+- ``plan_run`` reads the folder and the requested settings and says whether to resume, start fresh, or refuse;
+  nothing is written. ``move_previous_run`` moves a previous run aside (``--no-resume``): never deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from inference.errors import InputError, OutputError
+
+log = logging.getLogger(__name__)
+
+WEIGHTS = "best.weights.h5"
+#: settings that only set how long (or on what hardware) a run goes on: a resume may change them (and says so)
+BUDGET_KEYS = ("epochs", "patience", "lr_patience", "min_learning_rate", "strategy")
+#: files whose presence means the folder holds a trained (or training) model
+TRAINED_GLOBS = (WEIGHTS, "history.json", "ckpt", "model_*.tflite", "model.onnx", "openvino_*")
+#: the command-line option of each setting, for messages (TrainConfig field or "model.<field>")
+OPTIONS = {"model.alpha": "--alpha", "model.decoder": "--decoder", "model.head_skip": "--head-skip",
+           "model.size": "--size", "fov_mm": "--fov-mm", "epochs": "--epochs", "steps_per_epoch": "--steps",
+           "batch_size": "--batch", "crop": "--crop", "learning_rate": "--lr", "patience": "--patience",
+           "lr_patience": "--lr-patience", "schedule": "--schedule", "keep": "--keep",
+           "tumor_contrast_aug": "--tumor-contrast-aug", "rotation_deg": "--rotation", "flip_ud": "--flip-ud",
+           "site_balance": "--site-balance", "seed": "--seed", "strategy": "--strategy"}
+
+
+def min_patients() -> int:
+    """The smallest cohort whose split (``data.make_split``) leaves at least one training patient."""
+    from training.seg.data import make_split
+
+    return next(n for n in range(1, 100) if make_split([f"P{i}" for i in range(n)], 0)["train"])
+
+
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse an ``--out`` that is a file (or lies below one) before anything is read or written.
+
+    Raises:
+        OutputError: naming the file and what to do.
+    """
+    for p in (out_dir, *out_dir.parents):
+        if p.exists():
+            if not p.is_dir():
+                raise OutputError(f"--out {out_dir}: {p} is a file, not a folder; choose a model folder to write to")
+            return
+
+
+def check_split(split: dict, n_patients: int, source: Path | str) -> None:
+    """Refuse a split without training or validation patients (a 2-patient cohort), before TensorFlow fails.
+
+    Raises:
+        InputError: naming the split, the cohort size and the minimum.
+    """
+    empty = [k for k in ("train", "validation") if not split.get(k)]
+    if empty:
+        raise InputError(f"{source}: the split has no {' and no '.join(empty)} patients (cohort of {n_patients}); "
+                         f"training needs at least {min_patients()} patients: give a larger cohort (otscc synth "
+                         "--patients N)")
+
+
+def flat_settings(train: dict) -> dict:
+    """TrainConfig.to_dict() flattened: model fields as ``model.<field>``."""
+    flat = {k: v for k, v in train.items() if k != "model"}
+    flat.update({f"model.{k}": v for k, v in train.get("model", {}).items()})
+    return flat
+
+
+def setting_changes(stored: dict, requested: dict) -> list[tuple[str, object, object]]:
+    """(setting, stored value, requested value) for each setting that differs (TrainConfig dicts)."""
+    old, new = flat_settings(stored), flat_settings(requested)
+    order = list(OPTIONS)
+    changed = sorted((k for k in new if k in old and old[k] != new[k]),
+                     key=lambda k: (order.index(k) if k in order else len(order), k))
+    if "model.decoder" in changed:  # the filters follow the decoder: one difference, said once
+        changed = [k for k in changed if k != "model.decoder_filters"]
+    return [(k, old[k], new[k]) for k in changed]
+
+
+def describe(changes: list[tuple[str, object, object]]) -> str:
+    return ", ".join(f"{OPTIONS.get(k, k)} {old} -> {new}" for k, old, new in changes)
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """What ``train`` does with the folder: ``mode`` "fresh" or "resume"; ``move_aside`` a previous run first."""
+
+    mode: str
+    move_aside: bool = False
+    budget_changes: tuple = ()
+
+
+def trained_files(out_dir: Path) -> list[Path]:
+    return sorted({p for pattern in TRAINED_GLOBS for p in out_dir.glob(pattern)}) if out_dir.is_dir() else []
+
+
+def has_checkpoint(out_dir: Path) -> bool:
+    return (out_dir / "ckpt" / "checkpoint").is_file()
+
+
+def plan_run(out_dir: Path, requested: dict, *, resume: bool) -> RunPlan:
+    """Decide, from the folder alone, how a run with ``requested`` settings (TrainConfig dict) goes on.
+
+    A folder without a checkpoint (a run that failed before its first epoch) is started fresh: its left-over
+    config.json imposes nothing.
+
+    Raises:
+        InputError: resuming with other architecture/data settings than the stored run's (each one listed), or a
+            folder holding a trained model without the checkpoint a resume needs.
+    """
+    out_dir = Path(out_dir)
+    previous = [p for p in (out_dir.iterdir() if out_dir.is_dir() else [])
+                if p.name != "cache" and not p.name.startswith(("previous-", "."))]
+    if not resume:
+        return RunPlan("fresh", move_aside=bool(previous))
+    way_out = (f"choose another --out, or pass --no-resume to move that run aside into {out_dir}/previous-<time>/ "
+               "and start over")
+    config = out_dir / "config.json"
+    if not has_checkpoint(out_dir):
+        trained = trained_files(out_dir)
+        if trained:
+            raise InputError(f"{out_dir} holds a trained model ({', '.join(p.name for p in trained)}) but no "
+                             f"checkpoint to resume from; {way_out}")
+        return RunPlan("fresh")
+    try:
+        stored = json.loads(config.read_text())["train"]
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{out_dir} holds a checkpoint but no readable config.json 'train' settings ({exc}), so "
+                         f"its network is unknown; {way_out}") from exc
+    changes = setting_changes(stored, requested)
+    fixed = [c for c in changes if c[0] not in BUDGET_KEYS]
+    if fixed:
+        raise InputError(f"{out_dir} holds a run trained with other settings: {describe(fixed)} (stored -> asked). "
+                         f"To resume it, give its settings; or {way_out}")
+    return RunPlan("resume", budget_changes=tuple(c for c in changes if c[0] in BUDGET_KEYS))
+
+
+def move_previous_run(out_dir: Path) -> Path:
+    """Move everything of a previous run in ``out_dir`` (all but ``cache/`` and earlier ``previous-*``) into
+    ``out_dir/previous-<UTC time>/`` and return that folder. Nothing is deleted."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = out_dir / f"previous-{stamp}"
+    n = 1
+    while target.exists():
+        n += 1
+        target = out_dir / f"previous-{stamp}-{n}"
+    target.mkdir()
+    for p in sorted(out_dir.iterdir()):
+        if p != target and p.name != "cache" and not p.name.startswith(("previous-", ".")):
+            shutil.move(str(p), str(target / p.name))
+    return target
+
+
+def merged_config(out_dir: Path, records: dict, *, keep_existing: bool) -> dict:
+    """config.json content with ``records`` set; with ``keep_existing`` every other key already there is kept (a
+    resume must not drop the "weights" record or any provenance another step wrote)."""
+    path = Path(out_dir) / "config.json"
+    existing = {}
+    if keep_existing and path.is_file():
+        try:
+            existing = json.loads(path.read_text())
+        except ValueError as exc:
+            raise OutputError(f"{path}: not valid JSON ({exc}); move it aside and run again") from exc
+    return {**existing, **records}
