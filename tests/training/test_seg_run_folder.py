@@ -1,6 +1,6 @@
 """train-seg's output folder: nothing written before the inputs are checked, resume vs start over, a previous run
-moved aside (never deleted). Fast: no training (fake cohorts whose patients fail to load when a test needs train()
-to go that far)."""
+moved aside (never deleted), interrupts between the writes of an epoch, and resume-exact plateau decisions. Fast:
+no training (fake cohorts whose patients fail to load when a test needs train() to go that far)."""
 
 from __future__ import annotations
 
@@ -127,6 +127,71 @@ def test_a_cohort_patient_error_names_the_patient_and_no_single_patient_option(t
     assert "move it out of the cohort" in str(err.value)
 
 
+class FakeCheckpoint:
+    """The bits of tf.train.Checkpoint + CheckpointManager that _commit_epoch uses; ``save`` may be interrupted."""
+
+    def __init__(self, out: Path, interrupt: bool):
+        self.out, self.interrupt, self.saved = out, interrupt, None
+        self.epoch = self.state = self
+
+    def assign(self, value):
+        self.pending = value
+
+    def save(self):
+        if self.interrupt:
+            raise KeyboardInterrupt
+        self.saved = True
+
+
+@pytest.mark.parametrize("interrupt_at", ["checkpoint", "rename"])
+def test_an_interrupt_between_the_writes_of_an_epoch_keeps_a_consistent_pair(tmp_path, monkeypatch, interrupt_at):
+    """A9: the best weights were written before the checkpoint and the history: Ctrl+C between them made a resume
+    compare later epochs with a stale best, and overwrite the true best weights."""
+    from training.seg import train as train_module
+
+    out = tmp_path / "m"
+    out.mkdir()
+    (out / "best.weights.h5").write_text("epoch 2")  # committed: checkpoint of epoch 3, best epoch 2
+    run_folder.stage_weights(out, 4).write_text("epoch 4")  # epoch 4 improved
+    state = run_folder.PlateauState(epoch=4, best=0.5, best_epoch=4, lr=1e-3)
+    history = [{"epoch": e, "val_dice": d} for e, d in ((1, 0.1), (2, 0.3), (3, 0.2), (4, 0.5))]
+    fake = FakeCheckpoint(out, interrupt=interrupt_at == "checkpoint")
+    if interrupt_at == "rename":
+        monkeypatch.setattr(run_folder, "promote_weights", lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
+    with pytest.raises(KeyboardInterrupt):
+        train_module._commit_epoch(fake, fake, out, state, history, SMALL)
+    monkeypatch.undo()
+    # what a resume does: the checkpoint's state says which weights are committed
+    committed_best = 2 if interrupt_at == "checkpoint" else 4
+    run_folder.promote_weights(out, committed_best)
+    assert (out / "best.weights.h5").read_text() == f"epoch {committed_best}"
+    assert not list(out.glob("pending-*"))
+
+
+def test_plateau_state_makes_a_resumed_run_take_the_same_decisions():
+    """A8: with tied validation Dice a resume measured patience from the last tie, reset it and skipped a halving."""
+    dice = [0.0] * 12
+    kwargs = {"lr_patience": 4, "min_lr": 1e-5, "plateau": True}
+
+    def run(state, values, patience=8):
+        lrs = []
+        for d in values:
+            if state.should_stop(patience):
+                break
+            state, _, lr = run_folder.plateau_step(state, d, state.lr, **kwargs)
+            lrs.append(lr)
+        return state, lrs
+
+    straight, lrs = run(run_folder.PlateauState(lr=1e-3), dice)
+    first, lrs_a = run(run_folder.PlateauState(lr=1e-3), dice[:7])
+    resumed, lrs_b = run(run_folder.PlateauState.from_json(first.to_json()), dice[7:])
+    assert lrs_a + lrs_b == lrs and resumed == straight
+    assert straight.best_epoch == 1 and straight.epoch == 9 and lrs[4] == 5e-4 and lrs[8] == 2.5e-4
+    # a checkpoint saved before the state was stored: the history replayed measures from the first tie
+    history = [{"epoch": e + 1, "val_dice": 0.0, "learning_rate": 1e-3} for e in range(7)]
+    assert run_folder.replay_history(history, 7, SMALL).since_best == 6
+
+
 def test_a_checkpoint_of_another_network_is_refused_in_one_line(tmp_path):
     """A6/C3: resuming a folder whose checkpoint is another network's gave ~150 warnings and a traceback."""
     import tensorflow as tf
@@ -138,15 +203,18 @@ def test_a_checkpoint_of_another_network_is_refused_in_one_line(tmp_path):
         model = build_model(ModelConfig(alpha=alpha, size=32))
         optimizer = tf.keras.optimizers.Adam(1e-3)
         optimizer.build(model.trainable_variables)
-        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=tf.Variable(0, dtype=tf.int64))
+        ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=tf.Variable(0, dtype=tf.int64),
+                                   state=tf.Variable("", dtype=tf.string))
         return ckpt, tf.train.CheckpointManager(ckpt, str(tmp_path / "ckpt"), max_to_keep=1)
 
     saved, manager = checkpoint(0.35)
     saved.epoch.assign(2)
+    saved.state.assign(run_folder.PlateauState(epoch=2, best=0.4, best_epoch=1, since_best=1, lr=5e-4).to_json())
     manager.save()
     ckpt, manager = checkpoint(0.35)
-    assert train_module._restore(ckpt, manager, tmp_path) == [] and int(ckpt.epoch.numpy()) == 2
+    history, state = train_module._restore(ckpt, manager, tmp_path, SMALL)
+    assert state == run_folder.PlateauState(epoch=2, best=0.4, best_epoch=1, since_best=1, lr=5e-4)
     other, manager = checkpoint(1.0)
     with pytest.raises(OutputError, match=r"does not fit the network.*--no-resume") as err:
-        train_module._restore(other, manager, tmp_path)
+        train_module._restore(other, manager, tmp_path, SMALL)
     assert "\n" not in str(err.value)

@@ -1,18 +1,25 @@
 """What a ``train-seg`` output folder holds, and the decisions taken on it before and during training.
 
-Kept free of TensorFlow so each decision (resume or start over, which settings may change on a resume) can be
-checked without training:
+Kept free of TensorFlow so each decision (resume or start over, which settings may change on a resume, when to
+halve the learning rate or stop) can be checked without training:
 
 - ``plan_run`` reads the folder and the requested settings and says whether to resume, start fresh, or refuse;
   nothing is written. ``move_previous_run`` moves a previous run aside (``--no-resume``): never deleted.
+- ``PlateauState`` is the early-stopping / learning-rate-plateau state; it is saved with the checkpoint so a
+  resumed run takes the same decisions as an uninterrupted one.
+- ``stage_weights`` / ``promote_weights``: the kept weights of an epoch are written under a pending name first
+  and take the name ``best.weights.h5`` only once the checkpoint that records them is saved, so an interrupt at
+  any point leaves the previous weights with the previous checkpoint, or the new ones with the new checkpoint.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +39,7 @@ OPTIONS = {"model.alpha": "--alpha", "model.decoder": "--decoder", "model.head_s
            "lr_patience": "--lr-patience", "schedule": "--schedule", "keep": "--keep",
            "tumor_contrast_aug": "--tumor-contrast-aug", "rotation_deg": "--rotation", "flip_ud": "--flip-ud",
            "site_balance": "--site-balance", "seed": "--seed", "strategy": "--strategy"}
+_PENDING = re.compile(r"^pending-epoch(\d+)\.weights\.h5$")
 
 
 def min_patients() -> int:
@@ -170,3 +178,76 @@ def merged_config(out_dir: Path, records: dict, *, keep_existing: bool) -> dict:
         except ValueError as exc:
             raise OutputError(f"{path}: not valid JSON ({exc}); move it aside and run again") from exc
     return {**existing, **records}
+
+
+@dataclass(frozen=True)
+class PlateauState:
+    """Early-stopping and learning-rate-plateau state after ``epoch`` epochs (``lr`` None: not yet known)."""
+
+    epoch: int = 0
+    best: float = -1.0
+    best_epoch: int = 0
+    since_best: int = 0
+    lr: float | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__)
+
+    @classmethod
+    def from_json(cls, text: str) -> PlateauState | None:
+        return cls(**json.loads(text)) if text else None
+
+    def should_stop(self, patience: int) -> bool:
+        return self.since_best >= patience
+
+
+def plateau_step(state: PlateauState, val_dice: float, lr: float, *, lr_patience: int, min_lr: float,
+                 plateau: bool) -> tuple[PlateauState, bool, float]:
+    """The state after one more epoch with validation Dice ``val_dice`` trained at ``lr``.
+
+    Returns:
+        (new state, whether the epoch is the new best, the learning rate for the next epoch). A tie is no
+        improvement: the first epoch reaching a value stays the best.
+    """
+    epoch = state.epoch + 1
+    if val_dice > state.best:
+        return PlateauState(epoch, val_dice, epoch, 0, lr), True, lr
+    since = state.since_best + 1
+    if plateau and lr_patience and since % lr_patience == 0:
+        lr = max(min_lr, lr / 2)
+    return replace(state, epoch=epoch, since_best=since, lr=lr), False, lr
+
+
+def replay_history(history: list[dict], upto: int, cfg) -> PlateauState:
+    """The state of a checkpoint saved before states were stored with it: the history (up to epoch ``upto``)
+    replayed through ``plateau_step`` (the learning rates are the ones recorded)."""
+    state = PlateauState()
+    for h in history:
+        if h["epoch"] > upto:
+            break
+        lr = h.get("learning_rate", cfg.learning_rate)
+        state, _, _ = plateau_step(state, h["val_dice"], lr, lr_patience=0, min_lr=cfg.min_learning_rate,
+                                   plateau=False)
+        state = replace(state, lr=lr)
+    return state
+
+
+def stage_weights(out_dir: Path, epoch: int) -> Path:
+    """Where the kept weights of ``epoch`` are written before their checkpoint is saved."""
+    return Path(out_dir) / f"pending-epoch{epoch}.weights.h5"
+
+
+def promote_weights(out_dir: Path, weights_epoch: int) -> bool:
+    """After the checkpoint recording ``weights_epoch`` as the kept weights is saved (or found on resume): the
+    pending weights of that epoch become ``best.weights.h5``; pending weights of other epochs (an epoch whose
+    checkpoint was never saved) are moved out of the way. Returns whether weights were promoted."""
+    promoted = False
+    for p in sorted(Path(out_dir).glob("pending-epoch*.weights.h5")):
+        m = _PENDING.match(p.name)
+        if m and int(m.group(1)) == weights_epoch:
+            os.replace(p, Path(out_dir) / WEIGHTS)
+            promoted = True
+        elif m:
+            os.replace(p, p.with_name(f".uncommitted-{p.name}"))  # a dot-name: never taken for a model file
+            log.info("%s: weights of an epoch whose checkpoint was not saved; left as .uncommitted-*", p)
+    return promoted

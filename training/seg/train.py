@@ -4,9 +4,10 @@ Output folder layout (nothing is written into the cohort):
     config.json            model + training configuration
     split.json             patient-level split (reused on resume and by eval-seg)
     cache/                 model-grid stacks per patient (safe to delete)
-    ckpt/                  tf.train.Checkpoint of model + optimizer + epoch (for --resume)
+    ckpt/                  tf.train.Checkpoint of model + optimizer + epoch + early-stopping/plateau state (resume)
     best.weights.h5        weights with the best validation Dice (with keep="last": the last epoch's, named in
-                           config.json "weights")
+                           config.json "weights"); written as pending-epochN.weights.h5 and renamed once the
+                           checkpoint of epoch N is saved (training.seg.run_folder)
     history.json           per-epoch loss and validation Dice
     previous-<UTC time>/   a previous run, moved aside by --no-resume (never deleted)
 """
@@ -162,26 +163,26 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         optimizer = tf.keras.optimizers.Adam(cfg.learning_rate)
         model.compile(optimizer=optimizer, loss=dice_bce_loss)
         optimizer.build(model.trainable_variables)  # slots exist before a checkpoint is restored into them
-    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=tf.Variable(0, dtype=tf.int64))
+    ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=tf.Variable(0, dtype=tf.int64),
+                               state=tf.Variable("", dtype=tf.string))
     manager = tf.train.CheckpointManager(ckpt, str(out_dir / "ckpt"), max_to_keep=1)
-    history = _restore(ckpt, manager, out_dir) if plan.mode == "resume" else []
-    start_epoch = int(ckpt.epoch.numpy())
-    best = max((h["val_dice"] for h in history), default=-1.0)
-    since_best = start_epoch - max((h["epoch"] for h in history if h["val_dice"] == best), default=0)
+    history, state = [], run_folder.PlateauState(lr=cfg.learning_rate)
     if plan.mode == "resume":
-        best_epoch = next((h["epoch"] for h in history if h["val_dice"] == best), 0)
-        print(f"resuming {out_dir} from epoch {start_epoch} (best validation Dice {best:.4f} at epoch "  # noqa: T201
-              f"{best_epoch})" + (f"; changed: {run_folder.describe(plan.budget_changes)}"
-                                  if plan.budget_changes else ""), flush=True)
+        history, state = _restore(ckpt, manager, out_dir, cfg)
+        optimizer.learning_rate.assign(state.lr)
+        print(f"resuming {out_dir} from epoch {state.epoch} (best validation Dice {state.best:.4f} at epoch "  # noqa: T201
+              f"{state.best_epoch})" + (f"; changed: {run_folder.describe(plan.budget_changes)}"
+                                        if plan.budget_changes else ""), flush=True)
     config_path = out_dir / "config.json"
     data.write_json_atomic(config_path, run_folder.merged_config(
         out_dir, {"train": cfg.to_dict(), "preprocess_version": PREPROCESS_VERSION},
         keep_existing=plan.mode == "resume"))
+    start_epoch = state.epoch
     t0 = time.perf_counter()
     already = history[-1]["seconds"] if history else 0.0  # training time before this (resumed) run
     verbose = 1 if sys.stdout.isatty() else 2  # no progress-bar clutter (\r, \b) in a log file
     for epoch in range(start_epoch, cfg.epochs):
-        if since_best >= cfg.patience:
+        if state.should_stop(cfg.patience):
             log.info("early stopping: no validation improvement for %d epochs", cfg.patience)
             break
         if max_seconds is not None and time.perf_counter() - t0 > max_seconds:
@@ -199,25 +200,16 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
                   "seconds": round(already + time.perf_counter() - t0, 1)}
         history.append(record)
         print(f"  loss {record['loss']:.4f}  val Dice {record['val_dice']:.4f}", flush=True)  # noqa: T201
-        if record["val_dice"] > best:
-            best, since_best = record["val_dice"], 0
-            if cfg.keep == "best":
-                _save_weights_atomic(model, out_dir / "best.weights.h5")
-        else:
-            since_best += 1
-            if cfg.schedule == "plateau" and cfg.lr_patience and since_best % cfg.lr_patience == 0:
-                lr = max(cfg.min_learning_rate, float(optimizer.learning_rate.numpy()) / 2)
-                optimizer.learning_rate.assign(lr)
-                print(f"  learning rate -> {lr:.2e}", flush=True)  # noqa: T201
+        state, improved, lr = run_folder.plateau_step(
+            state, record["val_dice"], float(optimizer.learning_rate.numpy()), lr_patience=cfg.lr_patience,
+            min_lr=cfg.min_learning_rate, plateau=cfg.schedule == "plateau")
+        if lr != float(optimizer.learning_rate.numpy()):
+            optimizer.learning_rate.assign(lr)
+            print(f"  learning rate -> {lr:.2e}", flush=True)  # noqa: T201
         record["learning_rate"] = float(optimizer.learning_rate.numpy())
-        if cfg.keep == "last":
-            _save_weights_atomic(model, out_dir / "best.weights.h5")
-            data.write_json_atomic(config_path, run_folder.merged_config(out_dir, {
-                "weights": {"epoch": epoch + 1, "why": "the last epoch (keep=last): chosen before training, not by "
-                                                       "validation Dice"}}, keep_existing=True))
-        ckpt.epoch.assign(epoch + 1)
-        manager.save()
-        data.write_json_atomic(out_dir / "history.json", {"history": history})
+        if cfg.keep == "last" or improved:
+            _save_weights_atomic(model, run_folder.stage_weights(out_dir, epoch + 1))
+        _commit_epoch(ckpt, manager, out_dir, state, history, cfg)
     best_rec = max(history, key=lambda h: h["val_dice"]) if history else {}
     return {"best_epoch": best_rec.get("epoch"), "best_val_dice": best_rec.get("val_dice"),
             "epochs_run": len(history), "seconds": round(time.perf_counter() - t0, 1), "split": split}
@@ -235,8 +227,9 @@ def _check_split_source(out_dir: Path | None, split_from: Path | None, ids: list
     run_folder.check_split(split, len(ids), source)
 
 
-def _restore(ckpt, manager, out_dir: Path) -> list[dict]:
-    """Restore the checkpoint and return the history up to its epoch.
+def _restore(ckpt, manager, out_dir: Path, cfg: TrainConfig) -> tuple[list[dict], run_folder.PlateauState]:
+    """Restore the checkpoint; return the history up to its epoch and its early-stopping/plateau state (promoting
+    the kept weights its epoch saved, when an interrupt came between the checkpoint and the rename).
 
     Raises:
         OutputError: a checkpoint of another network than the folder's config.json describes.
@@ -245,14 +238,43 @@ def _restore(ckpt, manager, out_dir: Path) -> list[dict]:
 
     from inference.errors import OutputError
 
+    core = tf.train.Checkpoint(model=ckpt.model, optimizer=ckpt.optimizer, epoch=ckpt.epoch)
     try:
-        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        core.restore(manager.latest_checkpoint).assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as exc:
         first = str(exc).strip().splitlines()[0][:200]
         raise OutputError(f"{out_dir}/ckpt: the checkpoint does not fit the network config.json describes "
                           f"({first}); pass --no-resume to move that run aside and start over") from exc
+    tf.train.Checkpoint(state=ckpt.state).restore(manager.latest_checkpoint).expect_partial()
     epoch = int(ckpt.epoch.numpy())
-    return [h for h in _load_history(out_dir) if h["epoch"] <= epoch]
+    history = [h for h in _load_history(out_dir) if h["epoch"] <= epoch]
+    state = run_folder.PlateauState.from_json(ckpt.state.numpy().decode())
+    if state is None:  # a checkpoint saved before the state was stored with it
+        state = run_folder.replay_history(history, epoch, cfg)
+        state = replace(state, epoch=epoch, lr=float(ckpt.optimizer.learning_rate.numpy()))
+    _promote(out_dir, state, cfg)
+    return history, state
+
+
+def _commit_epoch(ckpt, manager, out_dir: Path, state, history: list[dict], cfg: TrainConfig) -> None:
+    """Save an epoch so that an interrupt anywhere leaves a consistent folder: history first (a resume ignores
+    records past the checkpoint's epoch), then the checkpoint with the plateau state (the commit), then the kept
+    weights take their name (a resume finishes that step when the interrupt came just before it)."""
+    data.write_json_atomic(out_dir / "history.json", {"history": history})
+    ckpt.epoch.assign(state.epoch)
+    ckpt.state.assign(state.to_json())
+    manager.save()
+    _promote(out_dir, state, cfg)
+
+
+def _promote(out_dir: Path, state, cfg: TrainConfig) -> None:
+    """The kept weights of the checkpoint's state take the name best.weights.h5 (with keep="last", config.json
+    "weights" names their epoch)."""
+    if run_folder.promote_weights(out_dir, state.epoch if cfg.keep == "last" else state.best_epoch) and \
+            cfg.keep == "last":
+        data.write_json_atomic(out_dir / "config.json", run_folder.merged_config(out_dir, {
+            "weights": {"epoch": state.epoch, "why": "the last epoch (keep=last): chosen before training, not by "
+                                                     "validation Dice"}}, keep_existing=True))
 
 
 def _save_weights_atomic(model, path: Path) -> None:
