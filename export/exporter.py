@@ -205,7 +205,7 @@ def _copy_reference(model_dir: Path, out_dir: Path) -> None:
     """The output folder gets the float reference too, so it is a complete model folder."""
     if model_dir.resolve() == out_dir.resolve():
         return
-    for name in (*REFERENCE_FILES, "split.json"):
+    for name in (*REFERENCE_FILES, "split.json", "training_patients.json"):  # eval-seg: which patients it saw
         source = model_dir / name
         if source.is_file():
             with atomic_path(out_dir / name) as tmp:

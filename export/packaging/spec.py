@@ -105,7 +105,7 @@ GUI_ONLY_RUNTIME_HOOKS = ("pyi_rth_pyside6",)
 
 #: files of the model folder that are never shipped (training logs; the Keras weights need TensorFlow)
 MODEL_TRAINING_ONLY = ("best.weights.h5", "history*.json", "split.json", "learning_curves.png", "eval_fresh.json",
-                       "saved_model", "*.engine", "tf_trt")
+                       "saved_model", "*.engine", "tf_trt", "training_patients.json")
 
 
 #: left out as well by ``make bundle-cpu`` (``OTSCC_BUNDLE_CPU_ONLY=1``): the GPU/NPU parts of the runtimes. That

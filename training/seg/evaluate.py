@@ -21,6 +21,7 @@ from inference.errors import InputError
 from inference.intake import prepare_patient
 from inference.segment import segment
 from training.seg import metrics
+from training.seg.fingerprints import Seen, cet1_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +61,32 @@ def select_patients(cohort: Path, model_dir: Path, split: str) -> list[str]:
 
 
 def evaluate(cohort: Path, ids: list[str], backend: SegBackend, *, save_masks: Path | None = None,
-             progress: Callable[[int, int, str], None] | None = None) -> dict:
-    """Per-patient metrics and summaries by tumor-volume stratum."""
-    rows = []
+             progress: Callable[[int, int, str], None] | None = None, seen: Seen | None = None) -> dict:
+    """Per-patient metrics and summaries by tumor-volume stratum.
+
+    Args:
+        cohort: cohort folder.
+        ids: patients to evaluate.
+        backend: the segmentation runtime.
+        save_masks: folder for the predicted masks, or None.
+        progress: ``progress(i, n, patient_id)`` after each patient.
+        seen: the model's training patients (``fingerprints.load_seen``): a patient whose CE-T1 matches one is not
+            segmented and is left out of every figure (listed in ``seen_in_training``); None: no check.
+
+    Returns:
+        ``patients`` (rows), ``summary``, ``backend`` and ``seen_in_training`` ([{patient_id, seen_as}]).
+    """
+    rows, excluded, prints = [], [], {}
     for i, pid in enumerate(ids):
         t0 = time.perf_counter()
         prepared = prepare_patient(Path(cohort) / pid)
+        prints[pid] = cet1_fingerprint(prepared.patient)
+        where = seen.match(pid, prints[pid]) if seen is not None else None
+        if where is not None:
+            excluded.append({"patient_id": pid, "seen_as": where})
+            if progress:
+                progress(i + 1, len(ids), pid)
+            continue
         truth = prepared.patient.mask
         if truth is None:
             raise InputError(f"{pid}: no ground-truth mask to evaluate against.")
@@ -78,7 +99,8 @@ def evaluate(cohort: Path, ids: list[str], backend: SegBackend, *, save_masks: P
             _write_mask(result.mask, Path(save_masks) / f"{pid}.nii.gz")
         if progress:
             progress(i + 1, len(ids), pid)
-    return {"patients": rows, "summary": metrics.summarize(rows), "backend": backend.describe()}
+    return {"patients": rows, "summary": metrics.summarize(rows), "backend": backend.describe(),
+            "seen_in_training": excluded}
 
 
 def _write_mask(mask, path: Path) -> None:

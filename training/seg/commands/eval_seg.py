@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from pathlib import Path
 
 from inference.backends import load_backend
 from inference.backends.base import self_check
 from training.progress import PatientProgress
 from training.seg.evaluate import add_patient_arguments, evaluate, format_table, select_patients
+from training.seg.fingerprints import load_seen
+
+log = logging.getLogger(__name__)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,17 +35,29 @@ def run(args: argparse.Namespace) -> int:
     if args.save_masks:  # the cohort is an input: never written to; a bad folder fails before the evaluation
         check_output_dir(args.save_masks, [args.cohort])
         check_writable_dir(args.save_masks)
-    ids = select_patients(Path(args.cohort), Path(args.model), args.split)
-    backend = load_backend(args.backend, args.model)
+    cohort, model_dir = Path(args.cohort), Path(args.model)
+    ids = select_patients(cohort, model_dir, args.split)
+    seen = None
+    if args.split in ("test", "all"):  # train/validation: diagnostics on the model's own patients, on purpose
+        seen = load_seen(model_dir)
+        for note in seen.notes:
+            log.warning("%s", note)
+    backend = load_backend(args.backend, model_dir)
     self_check(backend)  # a damaged model file fails here, in one line, not mid-evaluation with a traceback
 
     with PatientProgress() as progress:
-        result = evaluate(Path(args.cohort), ids, backend,
-                          save_masks=Path(args.save_masks) if args.save_masks else None, progress=progress)
-    result["split"], result["cohort"] = args.split, str(args.cohort)
+        result = evaluate(cohort, ids, backend,
+                          save_masks=Path(args.save_masks) if args.save_masks else None, progress=progress, seen=seen)
+    left_out = result["seen_in_training"]
+    if left_out:
+        log.warning("%d of %d patients left out of every figure: their CE-T1 is that of a patient the model was "
+                    "trained or validated on (%s); see seen_in_training in --json", len(left_out), len(ids),
+                    ", ".join(r["patient_id"] for r in left_out[:10]) + (" ..." if len(left_out) > 10 else ""))
+    result["split"], result["cohort"] = args.split, str(cohort)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
-        print(f"{len(ids)} patients ({args.split}) from {args.cohort}, backend {backend.name}")
+        print(f"{len(result['patients'])} patients ({args.split}) from {cohort}"
+              f"{f', {len(left_out)} left out (seen in training)' if left_out else ''}, backend {backend.name}")
         print(format_table(result))
     return 0

@@ -1,0 +1,93 @@
+"""``otscc eval-seg`` honesty: training patients (found by their CE-T1 voxels, not their ids) are left out of the
+figures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shutil
+
+import numpy as np
+import pytest
+
+from inference.backends.base import SegBackend
+from training.seg.commands import eval_seg
+from training.seg.data import list_patients
+from training.seg.fingerprints import RECORD, record_training_patients
+
+
+class _Bright(SegBackend):
+    """'Segments' bright CE-T1 pixels (no TensorFlow, no model file)."""
+
+    name, model_file, format_name, input_size, max_batch = "bright", "model_fp32.tflite", "tflite-fp32", 64, 8
+
+    def predict(self, batch):
+        return (batch[..., 0] > 0.75).astype(np.float32) * 0.9
+
+
+
+@pytest.fixture(autouse=True)
+def _no_registration(monkeypatch):
+    """Registration (seconds a patient) does not change what these tests check."""
+    import functools
+
+    from training.seg import evaluate
+
+    monkeypatch.setattr(evaluate, "prepare_patient", functools.partial(evaluate.prepare_patient, register="never"))
+
+
+@pytest.fixture
+def model(tmp_path, tiny_cohort):
+    ids = list_patients(tiny_cohort)
+    folder = tmp_path / "model"
+    folder.mkdir()
+    split = {"train": ids[:1], "validation": ids[1:2], "test": ids[2:4]}
+    (folder / "split.json").write_text(json.dumps(split))
+    (folder / "model_fp32.tflite").write_bytes(b"weights")
+    return folder, split
+
+
+def _run(monkeypatch, capsys, model_dir, cohort, split="all", backend=_Bright):
+    monkeypatch.setattr(eval_seg, "load_backend", lambda name, folder: backend())
+    monkeypatch.setattr(eval_seg, "self_check", lambda b: None)
+    args = argparse.Namespace(model=model_dir, cohort=str(cohort), split=split, backend="litert", save_masks=None,
+                              json=True)
+    assert eval_seg.run(args) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_training_patients_are_found_by_their_voxels_and_left_out(tmp_path, tiny_cohort, model, monkeypatch,
+                                                                   capsys, caplog):
+    folder, split = model
+    record_training_patients(folder, tiny_cohort, split)
+    ids = list_patients(tiny_cohort)
+    fresh = tmp_path / "fresh"  # the same training patient under another name, and a test patient
+    shutil.copytree(tiny_cohort / ids[0], fresh / "NEW0001")
+    shutil.copytree(tiny_cohort / ids[3], fresh / "NEW0002")
+    with caplog.at_level(logging.WARNING):
+        result = _run(monkeypatch, capsys, folder, fresh)
+    assert [r["patient_id"] for r in result["seen_in_training"]] == ["NEW0001"]
+    assert f"train patient {ids[0]}" in result["seen_in_training"][0]["seen_as"]
+    assert [r["patient_id"] for r in result["patients"]] == ["NEW0002"]
+    assert result["summary"]["all"]["n"] == 1
+    assert "1 of 2 patients left out" in caplog.text and "NEW0001" in caplog.text
+
+
+def test_split_all_on_the_training_cohort_scores_only_test_patients(tiny_cohort, model, monkeypatch, capsys):
+    folder, split = model
+    record_training_patients(folder, tiny_cohort, split)
+    result = _run(monkeypatch, capsys, folder, tiny_cohort)
+    assert sorted(r["patient_id"] for r in result["seen_in_training"]) == sorted(split["train"] + split["validation"])
+    assert len(result["patients"]) == 4 and result["summary"]["all"]["n"] == 4
+    # train/validation: diagnostics on the model's own patients, unchanged
+    train = _run(monkeypatch, capsys, folder, tiny_cohort, split="train")
+    assert [r["patient_id"] for r in train["patients"]] == split["train"] and not train["seen_in_training"]
+
+
+def test_a_model_without_the_record_gets_a_note(tiny_cohort, model, monkeypatch, capsys, caplog):
+    folder, split = model
+    with caplog.at_level(logging.WARNING):
+        result = _run(monkeypatch, capsys, folder, tiny_cohort, split="test")
+    assert f"has no {RECORD}" in caplog.text and "cannot be checked" in caplog.text
+    assert len(result["patients"]) == len(split["test"])

@@ -1,0 +1,154 @@
+"""Which patients a segmentation model saw in training, by the voxels of their CE-T1, so eval-seg can leave them out.
+
+A synthetic patient depends only on the synth seed and its number: ``otscc synth --patients 4 --seed 100``
+regenerates patients of the shipped model's training cohort under the same ids, and a real patient can be
+exported twice under different names. Patient ids are therefore no evidence that a patient is new; the SHA-256 of
+the CE-T1 voxel values (``inference.pipeline.volume_sha256``, the ``input_sha256`` of a result) is.
+
+``training_patients.json`` in a model folder (written by ``train-seg``, or for an existing model with
+``python -m training.seg.fingerprints --model MODEL --cohort COHORT``)::
+
+    {"schema_version": 1, "cohort": "data/cohort136", "split_sha256": "...",
+     "patients": {"train": {"SYN0001": "<cet1 sha256>", ...}, "validation": {...}}}
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inference.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: the record's file name in a model folder
+RECORD = "training_patients.json"
+SCHEMA_VERSION = 1
+#: the split sets a model learned from (train: the weights; validation: the epoch / early stopping)
+SEEN_SETS = ("train", "validation")
+
+
+def cet1_fingerprint(patient) -> str:
+    """SHA-256 of a loaded patient's CE-T1 voxel values (``inference.io.Patient``)."""
+    from inference.pipeline import volume_sha256
+
+    return volume_sha256(patient.volumes["cet1"])
+
+
+def patient_fingerprint(folder: Path) -> str:
+    """CE-T1 fingerprint of the patient in ``folder``, loaded as eval-seg loads it (``inference.io``)."""
+    from inference.io import load_patient
+
+    return cet1_fingerprint(load_patient(folder, load_mask=False))
+
+
+def cohort_fingerprint(pairs: dict[str, str]) -> str:
+    """SHA-256 over sorted ``patient id:CE-T1 fingerprint`` lines: the same patients give the same value."""
+    text = "".join(f"{pid}:{fp}\n" for pid, fp in sorted(pairs.items()))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record_training_patients(out_dir: Path, cohort: Path, split: dict, *,
+                             progress: Callable[[int, int, str], None] | None = None) -> Path:
+    """Write ``out_dir/training_patients.json`` for ``split`` (train + validation of ``cohort``).
+
+    Fingerprints already in the record for the same cohort are reused (a resumed run reads no patient again).
+
+    Returns:
+        The record's path.
+    """
+    from inference.atomic import write_json
+    from inference.backends.manifest import sha256_file
+
+    out_dir, cohort = Path(out_dir), Path(cohort)
+    path = out_dir / RECORD
+    old = _read(path) or {}
+    known = {pid: fp for s in SEEN_SETS for pid, fp in old.get("patients", {}).get(s, {}).items()} \
+        if old.get("cohort") == str(cohort) else {}
+    ids = [(s, pid) for s in SEEN_SETS for pid in split[s]]
+    patients: dict[str, dict[str, str]] = {s: {} for s in SEEN_SETS}
+    for i, (s, pid) in enumerate(ids):
+        patients[s][pid] = known.get(pid) or patient_fingerprint(cohort / pid)
+        if progress:
+            progress(i + 1, len(ids), pid)
+    split_file = out_dir / "split.json"
+    write_json(path, {"schema_version": SCHEMA_VERSION, "cohort": str(cohort),
+                      "split_sha256": sha256_file(split_file) if split_file.is_file() else None,
+                      "patients": patients})
+    return path
+
+
+@dataclass
+class Seen:
+    """CE-T1 fingerprints a model learned from."""
+
+    fingerprints: dict[str, str] = field(default_factory=dict)  # fingerprint -> "train SYN0001 of MODEL"
+    notes: list[str] = field(default_factory=list)  # what could not be checked
+    checked: bool = False  # a record of the model's own training patients was found
+
+    def match(self, pid: str, fingerprint: str) -> str | None:
+        """Where the patient was seen in training, or None."""
+        return self.fingerprints.get(fingerprint)
+
+
+def load_seen(model_dir: Path) -> Seen:
+    """The training patients of ``model_dir``."""
+    seen = Seen()
+    model_dir = Path(model_dir)
+    record = _read(model_dir / RECORD)
+    if record is None:
+        seen.notes.append(f"{model_dir} has no {RECORD}: overlap with its training patients cannot be checked "
+                          f"(write it with python -m training.seg.fingerprints --model {model_dir} --cohort "
+                          "TRAINING_COHORT)")
+        return seen
+    seen.checked = True
+    _add_record(seen, record, model_dir)
+    return seen
+
+
+def _add_record(seen: Seen, record: dict, model_dir: Path) -> None:
+    for s in SEEN_SETS:
+        for pid, fp in record.get("patients", {}).get(s, {}).items():
+            seen.fingerprints.setdefault(fp, f"{s} patient {pid} of {model_dir}")
+
+
+def _read(path: Path) -> dict | None:
+    try:
+        data = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path}: unreadable ({exc}); restore it, or delete it and write it again with "
+                         "python -m training.seg.fingerprints") from exc
+    return data if isinstance(data, dict) else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m training.seg.fingerprints --model MODEL --cohort COHORT``: the record of an existing model."""
+    parser = argparse.ArgumentParser(prog="python -m training.seg.fingerprints", description=main.__doc__)
+    parser.add_argument("--model", required=True, type=Path, help="model folder with split.json (required)")
+    parser.add_argument("--cohort", required=True, type=Path, help="the cohort the model was trained on (required)")
+    args = parser.parse_args(argv)
+    split_file = args.model / "split.json"
+    if not split_file.is_file():
+        parser.error(f"{split_file}: no such file; --model must be a trained model folder")
+    split = json.loads(split_file.read_text())
+    missing = [p for s in SEEN_SETS for p in split[s] if not (args.cohort / p).is_dir()]
+    if missing:
+        parser.error(f"{args.cohort} lacks {len(missing)} training patients of {split_file} (e.g. {missing[:3]}): "
+                     "give the cohort the model was trained on")
+    from training.progress import PatientProgress
+
+    with PatientProgress("fingerprint ") as progress:
+        path = record_training_patients(args.model, args.cohort, split, progress=progress)
+    print(f"{sum(len(split[s]) for s in SEEN_SETS)} training/validation patients -> {path}")  # noqa: T201 (CLI)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
