@@ -1,5 +1,5 @@
 """``otscc eval-seg`` honesty: training patients (found by their CE-T1 voxels, not their ids) are left out of the
-figures."""
+figures, HD95 says over how many patients it was averaged, the JSON is strict JSON with provenance."""
 
 from __future__ import annotations
 
@@ -25,6 +25,19 @@ class _Bright(SegBackend):
     def predict(self, batch):
         return (batch[..., 0] > 0.75).astype(np.float32) * 0.9
 
+
+class _Nothing(_Bright):
+    """Misses every tumor."""
+
+    def predict(self, batch):
+        return np.zeros(batch.shape[:3], np.float32)
+
+
+def _strict(text: str) -> dict:
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+
+    return json.loads(text, parse_constant=refuse)
 
 
 @pytest.fixture(autouse=True)
@@ -54,7 +67,7 @@ def _run(monkeypatch, capsys, model_dir, cohort, split="all", backend=_Bright):
     args = argparse.Namespace(model=model_dir, cohort=str(cohort), split=split, backend="litert", save_masks=None,
                               json=True)
     assert eval_seg.run(args) == 0
-    return json.loads(capsys.readouterr().out)
+    return _strict(capsys.readouterr().out)
 
 
 def test_training_patients_are_found_by_their_voxels_and_left_out(tmp_path, tiny_cohort, model, monkeypatch,
@@ -91,3 +104,12 @@ def test_a_model_without_the_record_gets_a_note(tiny_cohort, model, monkeypatch,
         result = _run(monkeypatch, capsys, folder, tiny_cohort, split="test")
     assert f"has no {RECORD}" in caplog.text and "cannot be checked" in caplog.text
     assert len(result["patients"]) == len(split["test"])
+
+
+
+def test_missed_tumors_are_counted_beside_hd95_and_the_json_is_strict(tiny_cohort, model, monkeypatch, capsys):
+    folder, split = model
+    result = _run(monkeypatch, capsys, folder, tiny_cohort, split="test", backend=_Nothing)
+    summary = result["summary"]["all"]
+    assert summary["n"] == len(split["test"]) and summary["hd95_n"] == 0 and summary["n_missed"] == len(split["test"])
+    assert summary["hd95_mm"] is None and all(r["hd95_mm"] is None for r in result["patients"])

@@ -42,6 +42,26 @@ def test_volume_error_and_strata():
     assert summary["<1 ml"]["n"] == 1 and summary["1-5 ml"]["n"] == 1 and summary[">5 ml"]["n"] == 1
 
 
+def test_hd95_summary_counts_the_patients_it_covers_and_the_missed_tumors():
+    """A missed tumor has no HD95: the mean covers fewer patients, and the summary says how many (it said n = all,
+    so missing tumors improved the mean); the rows serialise as strict JSON (null, not NaN)."""
+    import json
+
+    hit = {"dice": 0.8, "iou": 0.7, "hd95_mm": 2.0, "volume_true_ml": 1.5, "volume_pred_ml": 1.4,
+           "volume_error_ml": -0.1, "volume_error_rel": -0.07}
+    miss = {**hit, "dice": 0.0, "iou": 0.0, "hd95_mm": float("nan"), "volume_pred_ml": 0.0, "volume_error_ml": -1.5}
+    summary = metrics.summarize([hit, miss])
+    assert summary["all"]["n"] == 2 and summary["all"]["hd95_n"] == 1 and summary["all"]["n_missed"] == 1
+    assert summary["all"]["hd95_mm"]["mean"] == pytest.approx(2.0)
+    assert summary["<1 ml"] == {**summary["<1 ml"], "n": 0, "hd95_n": 0, "n_missed": 0, "hd95_mm": None}
+    text = json.dumps(metrics.json_safe({"patients": [miss], "summary": summary}), allow_nan=False)
+    assert json.loads(text)["patients"][0]["hd95_mm"] is None
+
+    from training.seg.evaluate import format_table
+
+    assert "HD95 over 1 of 2 patients: 1 missed tumor(s)" in format_table({"summary": summary})
+
+
 def _sitk(mask, spacing_zyx):
     img = sitk.GetImageFromArray(mask.astype(np.uint8))
     img.SetSpacing(tuple(float(s) for s in spacing_zyx[::-1]))

@@ -119,6 +119,10 @@ def format_table(result: dict) -> str:
         lines.append(f"{name:<8} {s['n']:>3}  {_cell(s, 'dice'):>13}  {_cell(s, 'iou'):>13}  "
                      f"{_cell(s, 'hd95_mm', '{:.1f}'):>13}  {s['volume_error_ml']['mean']:>+10.2f}")
     lines.append("each cell: mean [median]; vol err: mean of predicted minus true volume")
+    overall = result["summary"]["all"]
+    if overall["n"] and overall.get("hd95_n", overall["n"]) < overall["n"]:
+        lines.append(f"HD95 over {overall['hd95_n']} of {overall['n']} patients: {overall['n_missed']} missed "
+                     f"tumor(s) and any other empty mask have no surface distance (hd95_mm null)")
     return "\n".join(lines)
 
 

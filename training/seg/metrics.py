@@ -6,7 +6,8 @@
   with the voxel spacing. Hausdorff (HD100) is the maximum of the same distances.
 * Volume error: predicted minus true volume (ml) and relative to the truth.
 
-Empty masks: Dice/IoU are 1 when both are empty, 0 when only one is; distances are NaN then.
+Empty masks: Dice/IoU are 1 when both are empty, 0 when only one is; distances are NaN then (``null`` in JSON,
+``json_safe``), and summaries say over how many patients HD95 was averaged (``hd95_n``).
 """
 
 from __future__ import annotations
@@ -73,17 +74,37 @@ STRATA = (("<1 ml", 0.0, 1.0), ("1-5 ml", 1.0, 5.0), (">5 ml", 5.0, float("inf")
 
 
 def summarize(rows: list[dict]) -> dict:
-    """Mean/median/SD of Dice, IoU, HD95 overall and by tumor-volume stratum."""
+    """Mean/median/SD of Dice, IoU, HD95 overall and by tumor-volume stratum.
+
+    HD95 has no value when a mask is empty, so its figures cover only ``hd95_n`` of the ``n`` patients; the
+    missing ones include every missed tumor (``n_missed``: a true tumor, an empty prediction), which would otherwise
+    make a model that misses tumors look better on HD95.
+    """
     def stats(sub: list[dict]) -> dict:
         out = {"n": len(sub)}
         for key in ("dice", "iou", "hd95_mm", "volume_error_ml"):
-            vals = np.array([r[key] for r in sub], dtype=float)
+            vals = np.array([np.nan if r[key] is None else r[key] for r in sub], dtype=float)
             vals = vals[np.isfinite(vals)]
             out[key] = ({"mean": float(vals.mean()), "median": float(np.median(vals)), "sd": float(vals.std())}
                         if vals.size else None)
+            if key == "hd95_mm":
+                out["hd95_n"] = int(vals.size)
+        out["n_missed"] = sum(1 for r in sub if r["volume_true_ml"] > 0 and r["volume_pred_ml"] == 0)
         return out
 
     result = {"all": stats(rows)}
     for name, lo, hi in STRATA:
         result[name] = stats([r for r in rows if lo <= r["volume_true_ml"] < hi])
     return result
+
+
+def json_safe(value):
+    """``value`` with every non-finite float (NaN, inf) replaced by None, so it serialises as strict JSON (``null``);
+    ``json.dumps`` writes ``NaN``, which ``JSON.parse`` and strict parsers reject."""
+    if isinstance(value, float):
+        return value if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value

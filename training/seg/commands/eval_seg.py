@@ -12,6 +12,7 @@ from inference.backends.base import self_check
 from training.progress import PatientProgress
 from training.seg.evaluate import add_patient_arguments, evaluate, format_table, select_patients
 from training.seg.fingerprints import load_seen
+from training.seg.metrics import json_safe
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
                     ", ".join(r["patient_id"] for r in left_out[:10]) + (" ..." if len(left_out) > 10 else ""))
     result["split"], result["cohort"] = args.split, str(cohort)
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(json_safe(result), indent=2, allow_nan=False))
     else:
         print(f"{len(result['patients'])} patients ({args.split}) from {cohort}"
               f"{f', {len(left_out)} left out (seen in training)' if left_out else ''}, backend {backend.name}")
