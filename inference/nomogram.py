@@ -48,15 +48,22 @@ _MODEL = {"variables": list, "means": list, "sds": list, "coefficients": list, "
           "axes": dict}
 
 
-def _check_fields(obj: dict, spec: dict, where: str) -> None:
+#: optional top-level fields: ``fitted_on`` (fit-nomogram: the patients the fit used, so eval-nomogram can refuse to
+#: call them test patients; files written before it, the shipped one included, have none)
+_OPTIONAL_TOP = {"fitted_on": dict}
+_FITTED_ON = {"patients": list, "model": str, "split_sha256": (str, type(None))}
+
+
+def _check_fields(obj: dict, spec: dict, where: str, optional: dict | None = None) -> None:
     if not isinstance(obj, dict):
         raise NomogramError(f"{where}: expected an object")
-    unknown, missing = set(obj) - set(spec), set(spec) - set(obj)
+    optional = optional or {}
+    unknown, missing = set(obj) - set(spec) - set(optional), set(spec) - set(obj)
     if unknown:
         raise NomogramError(f"{where}: unknown field(s) {sorted(unknown)}")
     if missing:
         raise NomogramError(f"{where}: missing field(s) {sorted(missing)}")
-    for key, typ in spec.items():
+    for key, typ in {**spec, **{k: t for k, t in optional.items() if k in obj}}.items():
         value, numeric = obj[key], typ in ((int, float), int)
         if not isinstance(value, typ) or (numeric and isinstance(value, bool)):  # bool is an int in Python
             raise NomogramError(f"{where}.{key}: expected {getattr(typ, '__name__', typ)}")
@@ -75,7 +82,11 @@ def _check_lengths(obj: dict, keys: tuple[str, ...], where: str) -> None:
 
 def validate(data: dict) -> dict:
     """Validate a nomogram dict against the schema; return it unchanged."""
-    _check_fields(data, _TOP, "nomogram")
+    _check_fields(data, _TOP, "nomogram", _OPTIONAL_TOP)
+    if "fitted_on" in data:
+        _check_fields(data["fitted_on"], _FITTED_ON, "nomogram.fitted_on")
+        if not all(isinstance(p, str) for p in data["fitted_on"]["patients"]):
+            raise NomogramError("nomogram.fitted_on.patients: expected a list of patient ids")
     if data["schema_version"] != SCHEMA_VERSION:
         raise NomogramError(f"nomogram.schema_version {data['schema_version']} is not {SCHEMA_VERSION}")
     _check_fields(data["radscore"], _RADSCORE, "nomogram.radscore")

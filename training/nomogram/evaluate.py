@@ -81,6 +81,25 @@ def read_split(model_dir: Path) -> dict[str, list[str]]:
     return sets
 
 
+def check_fitted_on(path: Path, nomogram: Nomogram, sets: dict[str, list[str]], model_dir: Path) -> None:
+    """Refuse a test set holding patients the nomogram was fitted on (its ``fitted_on`` record); for a nomogram
+    without the record (written before it, e.g. the shipped one), log that the split cannot be verified.
+
+    Raises:
+        InputError: test patients among the fitting patients, named with the model folder to use instead.
+    """
+    fitted = nomogram.data.get("fitted_on")
+    if fitted is None:
+        log.warning("%s does not record the patients it was fitted on: its training/test split is taken from "
+                    "%s/split.json and cannot be verified", path, model_dir)
+        return
+    leaked = sorted(set(sets["test"]) & set(fitted["patients"]))
+    if leaked:
+        raise InputError(f"{path} was fitted on {len(leaked)} of the {len(sets['test'])} test patients of "
+                         f"{Path(model_dir) / 'split.json'} (e.g. {', '.join(leaked[:3])}): they are not held out; "
+                         f"pass --model with the model folder it was fitted with ({fitted['model']})")
+
+
 def load_clinical_model(path: Path) -> dict:
     """The clinical-only model written by ``fit-nomogram`` (``{"kind": "clinical", "model": {...}}``)."""
     try:

@@ -57,6 +57,8 @@ def run(args: argparse.Namespace) -> int:
     check_clinical(clinical, [p for s in evaluate.SETS for p in sets[s]], cohort)  # before any feature work
     paths = [Path(args.nomogram), *(Path(c) for c in args.compare)]
     nomograms = [Nomogram.load(p) for p in paths]
+    for path, nomo in zip(paths, nomograms, strict=True):
+        evaluate.check_fitted_on(path, nomo, sets, model_dir)
     caches = [evaluate.feature_cache(p, n.data["mask_source"], Path(args.features) if i == 0 and args.features
                                      else None) for i, (p, n) in enumerate(zip(paths, nomograms, strict=True))]
     tables = _feature_tables(cohort, model_dir, sets, nomograms, caches)

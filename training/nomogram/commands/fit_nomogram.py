@@ -12,6 +12,7 @@ import numpy as np
 from inference.assets import DEFAULT_SEG_MODEL
 from inference.atomic import write_json
 from inference.errors import InputError
+from inference.nomogram import validate
 from training.nomogram.evaluate import cached_ids
 from training.nomogram.features import (
     as_matrix,
@@ -88,12 +89,22 @@ def run(args: argparse.Namespace) -> int:
     if m["auc_fusion"] < 0.5:  # below chance on its own training patients: a failed fit, not a model
         raise InputError(f"the fit failed: training AUC of the fusion model {m['auc_fusion']:.3f} (below chance on "
                          "the patients it was fitted on); nothing was written")
-    _write_json(out, nomogram)
+    nomogram["fitted_on"] = fitted_on(ids, model_dir)  # eval-nomogram refuses to call these patients "test"
+    _write_json(out, validate(nomogram))
     _write_json(out.with_suffix(".clinical.json"), {"kind": "clinical", "model": clinical_only})
     print(f"fitted on {m['n']} training patients ({m['prevalence']:.0%} LNM): {len(nomogram['radscore']['features'])} "
           f"of {m['candidate_features']} features selected; training AUC fusion {m['auc_fusion']:.3f}, "
           f"clinical-only {m['auc_clinical']:.3f}, rad-score {m['auc_radscore']:.3f} (SYNTHETIC data) -> {out}")
     return 0
+
+
+def fitted_on(ids: list[str], model_dir: Path) -> dict:
+    """The nomogram's record of its fitting patients (``fitted_on``): ids, and the model and split that chose them."""
+    from inference.backends.manifest import sha256_file
+
+    split = Path(model_dir) / "split.json"
+    return {"patients": sorted(ids), "model": str(Path(model_dir).resolve()),
+            "split_sha256": sha256_file(split) if split.is_file() else None}
 
 
 def _write_json(path: Path, data: dict) -> None:
