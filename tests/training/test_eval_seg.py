@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from inference.backends.base import SegBackend
+from inference.errors import InputError
 from training.seg.commands import eval_seg
 from training.seg.data import list_patients
 from training.seg.fingerprints import RECORD, record_training_patients
@@ -113,3 +114,21 @@ def test_missed_tumors_are_counted_beside_hd95_and_the_json_is_strict(tiny_cohor
     summary = result["summary"]["all"]
     assert summary["n"] == len(split["test"]) and summary["hd95_n"] == 0 and summary["n_missed"] == len(split["test"])
     assert summary["hd95_mm"] is None and all(r["hd95_mm"] is None for r in result["patients"])
+
+
+def test_the_json_records_provenance(tiny_cohort, model, monkeypatch, capsys):
+    folder, _ = model
+    result = _run(monkeypatch, capsys, folder, tiny_cohort, split="test")
+    prov = result["provenance"]
+    assert prov["model_dir"] == str(folder.resolve()) and prov["model_file"] == "model_fp32.tflite"
+    assert prov["model_sha256"] == __import__("hashlib").sha256(b"weights").hexdigest()
+    assert prov["cohort_path"] == str(tiny_cohort.resolve()) and prov["versions"]["otscc-edge"]
+    assert prov["created"][-6] in "+-"  # a UTC offset
+    assert len(result["cohort_fingerprint"]) == 64
+
+
+def test_a_missing_model_folder_is_named(tiny_cohort, tmp_path):
+    from training.seg.evaluate import select_patients
+
+    with pytest.raises(InputError, match="model folder not found"):
+        select_patients(tiny_cohort, tmp_path / "missing", "all")

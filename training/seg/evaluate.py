@@ -21,7 +21,7 @@ from inference.errors import InputError
 from inference.intake import prepare_patient
 from inference.segment import segment
 from training.seg import metrics
-from training.seg.fingerprints import Seen, cet1_fingerprint
+from training.seg.fingerprints import Seen, cet1_fingerprint, cohort_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +41,16 @@ def add_patient_arguments(parser, default_split: str = "test") -> None:
 
 
 def select_patients(cohort: Path, model_dir: Path, split: str) -> list[str]:
-    """Patient ids to evaluate: the model's stored test split, or every patient with a mask."""
+    """Patient ids to evaluate: the model's stored test split, or every patient with a mask.
+
+    Raises:
+        InputError: no such model folder, no stored split, or a split naming patients the cohort lacks.
+    """
     from training.seg.data import list_patients
 
+    if not Path(model_dir).is_dir():
+        raise InputError(f"--model {model_dir}: model folder not found; pass a model folder (e.g. "
+                         "assets/models/seg, or the --out of train-seg)")
     available = list_patients(cohort)
     if split == "all":
         return available
@@ -74,7 +81,8 @@ def evaluate(cohort: Path, ids: list[str], backend: SegBackend, *, save_masks: P
             segmented and is left out of every figure (listed in ``seen_in_training``); None: no check.
 
     Returns:
-        ``patients`` (rows), ``summary``, ``backend`` and ``seen_in_training`` ([{patient_id, seen_as}]).
+        ``patients`` (rows), ``summary``, ``backend``, ``seen_in_training`` ([{patient_id, seen_as}]) and
+        ``cohort_fingerprint`` (``fingerprints.cohort_fingerprint`` of every patient in ``ids``).
     """
     rows, excluded, prints = [], [], {}
     for i, pid in enumerate(ids):
@@ -100,7 +108,24 @@ def evaluate(cohort: Path, ids: list[str], backend: SegBackend, *, save_masks: P
         if progress:
             progress(i + 1, len(ids), pid)
     return {"patients": rows, "summary": metrics.summarize(rows), "backend": backend.describe(),
-            "seen_in_training": excluded}
+            "seen_in_training": excluded, "cohort_fingerprint": cohort_fingerprint(prints)}
+
+
+def provenance(model_dir: Path, backend: SegBackend, cohort: Path) -> dict:
+    """What produced an evaluation: model folder and the sha256 of the file that ran, format, versions, time."""
+    import datetime as _dt
+
+    from inference import __version__
+    from inference.audit import model_sha256
+    from inference.preprocess import PREPROCESS_VERSION
+
+    described = backend.describe()
+    return {"created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "model_dir": str(Path(model_dir).resolve()), "model_file": described.get("model_file"),
+            "model_sha256": model_sha256(Path(model_dir), described), "format": described.get("format"),
+            "cohort_path": str(Path(cohort).resolve()),
+            "versions": {"otscc-edge": __version__, "preprocess": PREPROCESS_VERSION, "numpy": np.__version__,
+                         "SimpleITK": sitk.Version_VersionString(), "runtime": described.get("runtime")}}
 
 
 def _write_mask(mask, path: Path) -> None:

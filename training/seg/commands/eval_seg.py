@@ -10,7 +10,7 @@ from pathlib import Path
 from inference.backends import load_backend
 from inference.backends.base import self_check
 from training.progress import PatientProgress
-from training.seg.evaluate import add_patient_arguments, evaluate, format_table, select_patients
+from training.seg.evaluate import add_patient_arguments, evaluate, format_table, provenance, select_patients
 from training.seg.fingerprints import load_seen
 from training.seg.metrics import json_safe
 
@@ -55,10 +55,13 @@ def run(args: argparse.Namespace) -> int:
                     "trained or validated on (%s); see seen_in_training in --json", len(left_out), len(ids),
                     ", ".join(r["patient_id"] for r in left_out[:10]) + (" ..." if len(left_out) > 10 else ""))
     result["split"], result["cohort"] = args.split, str(cohort)
+    result["provenance"] = provenance(model_dir, backend, cohort)
     if args.json:
         print(json.dumps(json_safe(result), indent=2, allow_nan=False))
     else:
+        info = result["backend"]
         print(f"{len(result['patients'])} patients ({args.split}) from {cohort}"
-              f"{f', {len(left_out)} left out (seen in training)' if left_out else ''}, backend {backend.name}")
+              f"{f', {len(left_out)} left out (seen in training)' if left_out else ''}, backend {backend.name} "
+              f"running {model_dir / str(info.get('model_file'))} ({info.get('format') or 'format unknown'})")
         print(format_table(result))
     return 0
