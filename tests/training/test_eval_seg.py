@@ -15,7 +15,7 @@ from inference.backends.base import SegBackend
 from inference.errors import InputError
 from training.seg.commands import eval_seg
 from training.seg.data import list_patients
-from training.seg.fingerprints import RECORD, record_training_patients
+from training.seg.fingerprints import RECORD, load_seen, record_training_patients
 
 
 class _Bright(SegBackend):
@@ -107,6 +107,27 @@ def test_a_model_without_the_record_gets_a_note(tiny_cohort, model, monkeypatch,
     assert len(result["patients"]) == len(split["test"])
 
 
+def test_patients_of_the_init_weights_model_count_as_seen(tmp_path, tiny_cohort, model):
+    folder, split = model
+    ids = list_patients(tiny_cohort)
+    parent = tmp_path / "parent"
+    parent.mkdir()
+    (parent / "split.json").write_text(json.dumps({"train": ids[4:5], "validation": [], "test": ids[:4]}))
+    (parent / "best.weights.h5").write_bytes(b"parent weights")
+    record_training_patients(folder, tiny_cohort, split, init_weights=parent / "best.weights.h5")
+    record = json.loads((folder / RECORD).read_text())
+    assert record["init_weights"]["path"] == str((parent / "best.weights.h5").resolve())
+    assert len(record["init_weights"]["sha256"]) == 64
+    seen = load_seen(folder)
+    assert seen.match(ids[4], "no such fingerprint") and any("matched by id" in n for n in seen.notes)
+    record_training_patients(parent, tiny_cohort, {"train": ids[4:5], "validation": []})  # fingerprints now
+    seen = load_seen(folder)
+    assert len(seen.fingerprints) == 3 and not seen.ids and not seen.notes
+    record_training_patients(folder, tiny_cohort, split)  # resumed without --init-weights: still started from them
+    assert json.loads((folder / RECORD).read_text())["init_weights"] == record["init_weights"]
+    record_training_patients(folder, tiny_cohort, split, resume=False)  # started over from scratch
+    assert json.loads((folder / RECORD).read_text())["init_weights"] is None
+
 
 def test_missed_tumors_are_counted_beside_hd95_and_the_json_is_strict(tiny_cohort, model, monkeypatch, capsys):
     folder, split = model
@@ -132,3 +153,24 @@ def test_a_missing_model_folder_is_named(tiny_cohort, tmp_path):
 
     with pytest.raises(InputError, match="model folder not found"):
         select_patients(tiny_cohort, tmp_path / "missing", "all")
+
+
+def test_training_writes_the_record_with_its_init_weights(tiny_cohort, tmp_path):
+    """train-seg records its train/validation patients and ``--init-weights`` (path and sha256) in the model."""
+    import hashlib
+
+    from training.seg.model import ModelConfig, build_model
+    from training.seg.train import TrainConfig, train
+
+    cfg = TrainConfig(model=ModelConfig(alpha=0.35, size=64), epochs=1, steps_per_epoch=1, batch_size=2, seed=3)
+    init = tmp_path / "parent" / "best.weights.h5"
+    init.parent.mkdir()
+    build_model(cfg.model).save_weights(str(init))
+    out = tmp_path / "model"
+    train(tiny_cohort, out, cfg, init_weights=str(init))
+    record, split = json.loads((out / RECORD).read_text()), json.loads((out / "split.json").read_text())
+    assert {s: sorted(record["patients"][s]) for s in ("train", "validation")} == \
+        {s: sorted(split[s]) for s in ("train", "validation")}
+    assert record["init_weights"] == {"path": str(init.resolve()),
+                                      "sha256": hashlib.sha256(init.read_bytes()).hexdigest()}
+    assert load_seen(out).checked and any("no longer has" in n for n in load_seen(out).notes)  # parent: no split

@@ -9,7 +9,11 @@ the CE-T1 voxel values (``inference.pipeline.volume_sha256``, the ``input_sha256
 ``python -m training.seg.fingerprints --model MODEL --cohort COHORT``)::
 
     {"schema_version": 1, "cohort": "data/cohort136", "split_sha256": "...",
-     "patients": {"train": {"SYN0001": "<cet1 sha256>", ...}, "validation": {...}}}
+     "patients": {"train": {"SYN0001": "<cet1 sha256>", ...}, "validation": {...}},
+     "init_weights": {"path": "/abs/parent/best.weights.h5", "sha256": "..."} | null}
+
+``init_weights``: the weights ``train-seg --init-weights`` started from; the patients of that file's model
+folder (its own ``training_patients.json``, else its ``split.json`` ids) count as seen too.
 """
 
 from __future__ import annotations
@@ -53,11 +57,13 @@ def cohort_fingerprint(pairs: dict[str, str]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def record_training_patients(out_dir: Path, cohort: Path, split: dict, *,
-                             progress: Callable[[int, int, str], None] | None = None) -> Path:
+def record_training_patients(out_dir: Path, cohort: Path, split: dict, *, init_weights: str | Path | None = None,
+                             resume: bool = True, progress: Callable[[int, int, str], None] | None = None) -> Path:
     """Write ``out_dir/training_patients.json`` for ``split`` (train + validation of ``cohort``).
 
-    Fingerprints already in the record for the same cohort are reused (a resumed run reads no patient again).
+    Fingerprints already in the record for the same cohort are reused (a resumed run reads no patient again); with
+    ``resume``, a record's ``init_weights`` is kept when none is given (a resumed run restores the checkpoint that
+    started from them).
 
     Returns:
         The record's path.
@@ -76,28 +82,32 @@ def record_training_patients(out_dir: Path, cohort: Path, split: dict, *,
         patients[s][pid] = known.get(pid) or patient_fingerprint(cohort / pid)
         if progress:
             progress(i + 1, len(ids), pid)
+    init = old.get("init_weights") if resume else None
+    if init_weights is not None:
+        init = {"path": str(Path(init_weights).resolve()), "sha256": sha256_file(init_weights)}
     split_file = out_dir / "split.json"
     write_json(path, {"schema_version": SCHEMA_VERSION, "cohort": str(cohort),
                       "split_sha256": sha256_file(split_file) if split_file.is_file() else None,
-                      "patients": patients})
+                      "patients": patients, "init_weights": init})
     return path
 
 
 @dataclass
 class Seen:
-    """CE-T1 fingerprints a model learned from."""
+    """CE-T1 fingerprints (and, where only ids are known, patient ids) a model learned from."""
 
     fingerprints: dict[str, str] = field(default_factory=dict)  # fingerprint -> "train SYN0001 of MODEL"
+    ids: dict[str, str] = field(default_factory=dict)  # patient id -> where (a parent model without fingerprints)
     notes: list[str] = field(default_factory=list)  # what could not be checked
     checked: bool = False  # a record of the model's own training patients was found
 
     def match(self, pid: str, fingerprint: str) -> str | None:
         """Where the patient was seen in training, or None."""
-        return self.fingerprints.get(fingerprint)
+        return self.fingerprints.get(fingerprint) or self.ids.get(pid)
 
 
 def load_seen(model_dir: Path) -> Seen:
-    """The training patients of ``model_dir``."""
+    """The training patients of ``model_dir`` and of the model its init weights came from (best effort)."""
     seen = Seen()
     model_dir = Path(model_dir)
     record = _read(model_dir / RECORD)
@@ -108,6 +118,26 @@ def load_seen(model_dir: Path) -> Seen:
         return seen
     seen.checked = True
     _add_record(seen, record, model_dir)
+    parent_done = {model_dir.resolve()}
+    while (init := record.get("init_weights")) and init.get("path"):  # a chain of fine-tunings
+        parent = Path(init["path"]).parent.resolve()
+        if parent in parent_done:
+            break
+        parent_done.add(parent)
+        record = _read(parent / RECORD)
+        if record is not None:
+            _add_record(seen, record, parent)
+            continue
+        split = _read(parent / "split.json")
+        if split is None:
+            seen.notes.append(f"{model_dir} started from {init['path']}, whose model folder no longer has "
+                              f"{RECORD} or split.json: that model's training patients cannot be checked")
+        else:
+            for s in SEEN_SETS:
+                seen.ids.update({p: f"{s} patient {p} of {parent} (init weights; by id)" for p in split.get(s, [])})
+            seen.notes.append(f"{model_dir} started from weights of {parent}, which records ids only (split.json): "
+                              "its training patients are matched by id")
+        break
     return seen
 
 
@@ -133,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m training.seg.fingerprints", description=main.__doc__)
     parser.add_argument("--model", required=True, type=Path, help="model folder with split.json (required)")
     parser.add_argument("--cohort", required=True, type=Path, help="the cohort the model was trained on (required)")
+    parser.add_argument("--init-weights", default=None,
+                        help="the weights file the training started from, if any (default: none)")
     args = parser.parse_args(argv)
     split_file = args.model / "split.json"
     if not split_file.is_file():
@@ -145,7 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     from training.progress import PatientProgress
 
     with PatientProgress("fingerprint ") as progress:
-        path = record_training_patients(args.model, args.cohort, split, progress=progress)
+        path = record_training_patients(args.model, args.cohort, split, init_weights=args.init_weights,
+                                        progress=progress)
     print(f"{sum(len(split[s]) for s in SEEN_SETS)} training/validation patients -> {path}")  # noqa: T201 (CLI)
     return 0
 

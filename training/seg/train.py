@@ -149,7 +149,7 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         data.write_json_atomic(out_dir / "split.json", {**given, "from": str(split_from)})
     split = data.load_or_make_split(out_dir / "split.json", ids, cfg.seed)
     from training.seg.fingerprints import record_training_patients  # eval-seg leaves these patients out
-    record_training_patients(out_dir, cohort, split)
+    record_training_patients(out_dir, cohort, split, init_weights=init_weights, resume=resume)
     grid = ModelGrid(cfg.model.size, cfg.fov_mm)
     cache_dir = Path(cache_dir) if cache_dir else out_dir / "cache"
     with PatientProgress("preparing ") as progress:
