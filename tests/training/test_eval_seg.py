@@ -148,6 +148,17 @@ def test_the_json_records_provenance(tiny_cohort, model, monkeypatch, capsys):
     assert len(result["cohort_fingerprint"]) == 64
 
 
+def test_a_fallback_to_another_variant_is_said(tiny_cohort, model, monkeypatch, capsys, caplog):
+    class _Int8(_Bright):
+        model_file, format_name = "model_int8.tflite", "tflite-int8"
+
+    folder, _ = model
+    with caplog.at_level(logging.WARNING):
+        result = _run(monkeypatch, capsys, folder, tiny_cohort, split="test", backend=_Int8)
+    assert "has no model_fp32.tflite: evaluating model_int8.tflite (tflite-int8)" in caplog.text
+    assert result["provenance"]["format"] == "tflite-int8"
+
+
 def test_a_missing_model_folder_is_named(tiny_cohort, tmp_path):
     from training.seg.evaluate import select_patients
 

@@ -45,6 +45,9 @@ def run(args: argparse.Namespace) -> int:
             log.warning("%s", note)
     backend = load_backend(args.backend, model_dir)
     self_check(backend)  # a damaged model file fails here, in one line, not mid-evaluation with a traceback
+    if args.backend == "litert" and backend.format_name != "tflite-fp32":  # litert falls back to what is there
+        log.warning("%s has no model_fp32.tflite: evaluating %s (%s), not the float model the documented figures "
+                    "come from", model_dir, backend.model_file, backend.format_name)
 
     with PatientProgress() as progress:
         result = evaluate(cohort, ids, backend,
