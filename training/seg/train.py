@@ -148,13 +148,15 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         given = data.load_or_make_split(Path(split_from), ids, cfg.seed, create=False)
         data.write_json_atomic(out_dir / "split.json", {**given, "from": str(split_from)})
     split = data.load_or_make_split(out_dir / "split.json", ids, cfg.seed)
-    from training.seg.fingerprints import record_training_patients  # eval-seg leaves these patients out
-    record_training_patients(out_dir, cohort, split, init_weights=init_weights, resume=resume)
     grid = ModelGrid(cfg.model.size, cfg.fov_mm)
     cache_dir = Path(cache_dir) if cache_dir else out_dir / "cache"
     with PatientProgress("preparing ") as progress:
         train_cases = data.load_cases(cohort, split["train"], grid, cache_dir, progress)
         val_cases = data.load_cases(cohort, split["validation"], grid, cache_dir, progress)
+    # after load_cases, which names a bad cohort patient in a cohort's words: eval-seg leaves these patients out
+    from training.seg.fingerprints import record_training_patients
+    with PatientProgress("fingerprinting ") as progress:
+        record_training_patients(out_dir, cohort, split, init_weights=init_weights, resume=resume, progress=progress)
     case_p = data.site_weights(cohort, split["train"], cfg.site_balance)
     tf.keras.utils.set_random_seed(cfg.seed)
     strategy = _strategy(cfg.strategy)
