@@ -23,3 +23,17 @@ def tiny_nomogram() -> dict:
         "points": {"max_points": 100}, "training_metrics": {"auc": 0.5}, "versions": {"otscc-edge": "test"},
     }
 
+
+
+def paint_beside_the_tumor(window, qtbot) -> None:
+    """One click of the Paint tool on the axial view, 12.5 pixels right of the cursor (beside the sample's tumor)."""
+    from PySide6.QtCore import Qt
+
+    from tests.desktop.test_viewer import widget_pos
+
+    m, axial = window.model, window.viewer.ortho["axial"]
+    window.actions["paint"].trigger()
+    row, col = m.plane_cursor("axial")
+    row_mm, col_mm = m.plane_spacing("axial")
+    qtbot.mouseClick(axial.graphics.viewport(), Qt.MouseButton.LeftButton,
+                     pos=widget_pos(axial, (col + 12.5) * col_mm, (row + 0.5) * row_mm))

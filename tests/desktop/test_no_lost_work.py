@@ -215,10 +215,8 @@ def test_a_mask_stroke_after_an_export_does_not_call_the_exported_clinical_value
                                                                                              qtbot):
     """Exported with typed clinical values, then one more stroke: the close question named 'the tumor mask and the
     clinical values', although the values it named were in the export."""
-    from PySide6.QtCore import Qt
-
     from tests.desktop.conftest import close_window, make_window
-    from tests.desktop.test_viewer import widget_pos
+    from tests.desktop.helpers import paint_beside_the_tumor
 
     w = make_window(tmp_path / "userdata", factory)
     try:
@@ -230,12 +228,7 @@ def test_a_mask_stroke_after_an_export_does_not_call_the_exported_clinical_value
         w.ask_directory = lambda title: str(tmp_path / "out")
         assert w.export() and wait_job(w) == ("export", "finished"), w.presenter.reports
         assert w.unexported_edits() == []
-        m, axial = w.model, w.viewer.ortho["axial"]
-        w.actions["paint"].trigger()
-        row, col = m.plane_cursor("axial")
-        row_mm, col_mm = m.plane_spacing("axial")
-        qtbot.mouseClick(axial.graphics.viewport(), Qt.MouseButton.LeftButton,
-                         pos=widget_pos(axial, (col + 12.5) * col_mm, (row + 0.5) * row_mm))
+        paint_beside_the_tumor(w, qtbot)
         assert w.session.mask_changed and w.unexported_edits() == ["tumor mask"]
         age = int(w.clinical_panel.values()["age"])
         w.clinical_panel.set_values({"age": age + 5})  # a value changed after the export: that one is unexported

@@ -17,6 +17,7 @@ from inference.audit import prediction_digest
 from inference.errors import CancelledError, OutputError, UnreadableFileError
 from inference.pipeline import file_sha256
 from tests.desktop.conftest import JOB_TIMEOUT_MS, wait_job
+from tests.desktop.helpers import paint_beside_the_tumor
 from tests.desktop.test_viewer import drag, widget_pos
 
 pytestmark = pytest.mark.gui
@@ -445,12 +446,8 @@ def test_unexported_mask_edits_are_not_dropped_without_asking(qapp, tmp_path, fa
     assert w.open_patient(SAMPLE_PATIENT) and wait_job(w) == ("load", "finished")
     w.segment()
     assert wait_job(w) == ("segment", "finished"), w.presenter.reports
-    m, axial = w.model, w.viewer.ortho["axial"]
-    w.actions["paint"].trigger()
-    row, col = m.plane_cursor("axial")
-    row_mm, col_mm = m.plane_spacing("axial")
-    qtbot.mouseClick(axial.graphics.viewport(), Qt.MouseButton.LeftButton,
-                     pos=widget_pos(axial, (col + 12.5) * col_mm, (row + 0.5) * row_mm))
+    m = w.model
+    paint_beside_the_tumor(w, qtbot)
     edited = int(m.mask.sum())
     assert not w.close_patient() and not w.open_patient(SAMPLE_PATIENT)
     w.close()
