@@ -200,6 +200,12 @@ def _sequences(patient) -> dict[str, dict[str, str]]:
     return out
 
 
+def restated_warning(warning: str) -> bool:
+    """Whether a result's ``warning`` is one the report and the GUI show elsewhere too (BORDERLINE beside the risk,
+    an estimated DOI beside the clinical values): they list it last, or leave it out."""
+    return warning.startswith("BORDERLINE:") or "is ESTIMATED from the mask" in warning
+
+
 def borderline_warning(probability: float, near: dict) -> str:
     """The warning shown (CLI, GUI, report) for a risk near a group boundary."""
     below, above = near["groups"]

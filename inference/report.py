@@ -178,7 +178,7 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
     Every text on it comes from ``prediction.to_json()`` (the patient is named by ``patient_id`` only)
     and the model folder's evaluation file: no header text of the inputs (docs/privacy.md).
     """
-    from inference.pipeline import DISCLAIMER
+    from inference.pipeline import DISCLAIMER, restated_warning
 
     page = Page()
     r = prediction.to_json()
@@ -230,7 +230,7 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
     # every warning under the risk, where it is read with it (a cut-off tumor or a sequence missing half the head
     # were 6-point footer lines under the timings); those the page says elsewhere too (BORDERLINE in the headline,
     # an estimated DOI in the clinical line) last, and whole warnings only, up to WARNING_LINES lines
-    ordered = sorted(r["warnings"], key=lambda w: w.startswith("BORDERLINE") or "is ESTIMATED from the mask" in w)
+    ordered = sorted(r["warnings"], key=restated_warning)
     warned: list[str] = []
     for i, text in enumerate(ordered):
         lines_of = wrap(f"Warning: {text}", inner, 7, bold=True)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGroupBox, QLabel, QVBoxLayout, QWidget
 from desktop.nomogram_layout import NomogramRow, nomogram_rows, thin_ticks
 from desktop.session import Session
 from inference.nomogram import Nomogram, encode_clinical, format_risk, risk_group_boundaries
-from inference.pipeline import DISCLAIMER, borderline_warning
+from inference.pipeline import DISCLAIMER, borderline_warning, restated_warning
 
 GROUP_COLORS = {"low": "#2e8b57", "intermediate": "#d08000", "high": "#c02020"}
 MARK_COLOR = (208, 16, 16)
@@ -226,7 +226,7 @@ class RiskPanel(QGroupBox):
             # why the mask, and so the risk, may be wrong (a tumor cut off by the volume's edge, a very small mask,
             # a sequence missing part of the head or the tumor): beside the risk, as in the report
             notes += [f"<b style='color:#d08000'>{html.escape(w)}</b>" for w in p.warnings
-                      if w not in said and "is ESTIMATED from the mask" not in w]  # said below
+                      if w not in said and not restated_warning(w)]  # BORDERLINE above, an estimated DOI below
             figures = [f"Rad-score {score.radscore:+.3f}, total points {score.total_points:.0f}"]
             if p.doi_estimated:
                 figures.append(f"DOI {p.clinical['doi_mm']} mm ESTIMATED from the mask")
