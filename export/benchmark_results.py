@@ -42,7 +42,7 @@ def load_results(paths: list[Path]) -> list[dict]:
     results, seen = [], {}
     for p in paths:
         try:
-            data = json.loads(Path(p).read_bytes().decode("utf-8"))
+            data = json.loads(_read_result(Path(p)).decode("utf-8"))
             identity = _identity(Path(p))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise InputError(f"{p}: not a readable benchmark JSON ({type(exc).__name__}: {exc})"[:300]) from exc
@@ -96,6 +96,22 @@ def replace_problem(path: Path) -> str | None:
         return None
     kind = f"kind {data.get('kind')!r}" if isinstance(data, dict) and "kind" in data else "no otscc benchmark kind"
     return f"a JSON file that is not an otscc benchmark result ({kind})"
+
+
+def _read_result(path: Path) -> bytes:
+    """The bytes of a result named for ``--compare``: a regular file of at most ``MAX_RESULT_BYTES`` (a named pipe
+    blocked for ever; a large file is not a result).
+
+    Raises:
+        OSError: not a regular file, too large, or unreadable (the caller says which file).
+    """
+    if not stat.S_ISREG(path.stat().st_mode):
+        raise OSError("not a regular file (a named pipe, device or socket); nothing of it was read")
+    with path.open("rb") as f:
+        data = f.read(MAX_RESULT_BYTES + 1)
+    if len(data) > MAX_RESULT_BYTES:
+        raise OSError(f"a file over {MAX_RESULT_BYTES // 2**20} MB; results are a few kB")
+    return data
 
 
 def _identity(path: Path) -> tuple:

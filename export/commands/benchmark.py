@@ -41,8 +41,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", metavar="FILE", help="write the full results as JSON; an earlier result there is "
                                                        "replaced, any other file only with --overwrite (default: none)")
     a("--overwrite", action="store_true",
-      help="let --json replace a file that is not an otscc benchmark result, and the chart any file (default: "
-           "refused, except the chart beside an earlier result --json replaces)")
+      help="let --json replace a file that is not an otscc benchmark result, and the chart (also with --compare) "
+           "any file (default: refused, except the chart beside an earlier result --json replaces)")
     parser.add_argument("--chart", metavar="FILE.png",
                         help="write a bar chart; a measurement replaces an existing file only with --overwrite "
                              "(default: beside --json as .png, else none)")
@@ -133,16 +133,24 @@ def compare(args: argparse.Namespace, formats: list[str] | None, chart: Path | N
             result holds a row of ``formats``.
     """
     from export.benchmark import compare_table, load_results, write_chart
-    from inference.errors import InputError
+    from inference.errors import ExistingResultsError, InputError
     from inference.outputs import check_output_file
 
-    ignored = [f"--{k.replace('_', '-')}" for k in MEASUREMENT_DEFAULTS if hasattr(args, k)]
+    ignored = [f"--{k.replace('_', '-')}" for k in MEASUREMENT_DEFAULTS if k != "overwrite" and hasattr(args, k)]
     if ignored:
         raise InputError(f"{', '.join(ignored)}: {'an option' if len(ignored) == 1 else 'options'} of a measurement, "
                          "which --compare does not make (it merges results measured before); leave "
-                         f"{'it' if len(ignored) == 1 else 'them'} out (--formats and --chart apply)")
+                         f"{'it' if len(ignored) == 1 else 'them'} out (--formats, --chart and --overwrite apply)")
+    overwrite = getattr(args, "overwrite", False)
+    if overwrite and not chart:
+        raise InputError("--overwrite with --compare lets --chart FILE.png replace an existing file; without "
+                         "--chart nothing is written. Add --chart FILE.png or leave --overwrite out")
     if chart:
         check_output_file(chart, "--chart")
+        if not overwrite and (chart.exists() or chart.is_symlink()):  # a merged chart replaced any file there
+            raise ExistingResultsError(f"--chart {chart}: a file exists there; nothing was merged or written. Name "
+                                       "the chart with another --chart FILE.png",
+                                       cli_hint="(or pass --overwrite to replace it)")
     results = load_results([Path(p) for p in args.compare])
     if formats is not None:
         held = list(dict.fromkeys(r["format"] for res in results for r in res["rows"]))

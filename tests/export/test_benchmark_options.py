@@ -190,7 +190,7 @@ def test_compare_refuses_formats_no_result_holds_and_unknown_ones(two_results, c
 
 
 @pytest.mark.parametrize("options", [["--runs", "5"], ["--warmup", "0"], ["--pipeline-runs", "1"], ["--threads", "1"],
-                                     ["--model", "m"], ["--patient", "p"], ["--nomogram", "n.json"], ["--overwrite"],
+                                     ["--model", "m"], ["--patient", "p"], ["--nomogram", "n.json"],
                                      ["--runs", "5", "--threads", "1"]])
 def test_compare_refuses_the_options_of_a_measurement_it_would_ignore(two_results, capsys, options):
     """``--compare A B --runs 5`` ran, printed the merged table and ignored --runs: the user thought it had effect."""
@@ -211,3 +211,39 @@ def test_a_measurement_still_gets_its_defaults_and_the_options_given(monkeypatch
     assert (seen["model_dir"], seen["patient"], seen["nomogram"]) == (DEFAULT_SEG_MODEL, SAMPLE_PATIENT,
                                                                       DEFAULT_NOMOGRAM)
     assert seen["formats"] == ["onnx"]
+
+
+def test_compare_chart_does_not_replace_a_file_without_overwrite(two_results, tmp_path, capsys, monkeypatch):
+    """``--compare A B --chart notes.png`` replaced whatever file had that name, and --overwrite was refused."""
+    import export.benchmark
+
+    monkeypatch.setattr(export.benchmark, "write_chart", lambda results, path: path.write_bytes(b"chart") or path)
+    chart = tmp_path / "notes.png"
+    chart.write_bytes(b"someone's figure")
+    assert main(["benchmark", "--compare", *two_results, "--chart", str(chart)]) == 3
+    err = capsys.readouterr().err
+    assert f"--chart {chart}: a file exists there; nothing was merged or written" in err and "--overwrite" in err
+    assert chart.read_bytes() == b"someone's figure"
+    assert main(["benchmark", "--compare", *two_results, "--chart", str(chart), "--overwrite"]) == 0
+    assert chart.read_bytes() == b"chart"
+    assert main(["benchmark", "--compare", *two_results, "--overwrite"]) == 2  # nothing it could replace
+    assert "without --chart nothing is written" in capsys.readouterr().err
+
+
+def test_compare_refuses_a_named_pipe_without_blocking(two_results, tmp_path, capsys):
+    """``--compare A pipe.json`` read the named pipe whole and blocked for ever."""
+    import os
+    import threading
+
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    codes = []
+    worker = threading.Thread(target=lambda: codes.append(main(["benchmark", "--compare", two_results[0],
+                                                                    str(fifo)])), daemon=True)
+    worker.start()
+    worker.join(20)
+    if worker.is_alive():  # unblock the reader before failing
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("blocked reading the named pipe")
+    assert codes == [2]
+    assert f"{fifo}: not a readable benchmark JSON (OSError: not a regular file" in capsys.readouterr().err
