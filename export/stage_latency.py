@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from inference.assets import DEFAULT_SEG_MODEL
+from inference.tf_env import prepare_tensorflow_env
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+prepare_tensorflow_env()  # tf-keras mode and TensorFlow's log level, before TensorFlow loads
 
 CUTS = ("encoder", "dec0_fuse_relu", "dec1_fuse_relu", "dec2_fuse_relu", "dec3_fuse_relu")
 

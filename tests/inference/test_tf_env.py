@@ -62,3 +62,11 @@ def test_the_level_is_defined_once():
     sources = [p for top in ("inference", "export", "training") for p in (ROOT / top).rglob("*.py")]
     setting = [p.relative_to(ROOT).as_posix() for p in sources if '"TF_CPP_MIN_LOG_LEVEL",' in p.read_text()]
     assert setting == ["inference/tf_env.py"]
+
+
+def test_tf_keras_mode_is_set_only_with_the_log_level():
+    """Three diagnostic modules (orientation probe, stage latency, decoder configurations) set the tf-keras mode
+    themselves and so loaded TensorFlow at its default log level, printing "failed call to cuInit"."""
+    sources = [p for top in ("inference", "export", "training", "desktop") for p in (ROOT / top).rglob("*.py")]
+    setting = [p.relative_to(ROOT).as_posix() for p in sources if '"TF_USE_LEGACY_KERAS",' in p.read_text()]
+    assert setting == ["inference/tf_env.py"]

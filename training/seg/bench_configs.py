@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -74,7 +73,9 @@ def bench_one(name: str, kw: dict, runs: int, threads: int, train_batch: int, cr
 
 
 def main(argv=None) -> int:
-    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    from inference.tf_env import prepare_tensorflow_env
+
+    prepare_tensorflow_env()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20, help="timed runs per measurement (default: 20)")
     parser.add_argument("--threads", type=int, default=2, help="LiteRT threads (default: 2)")

@@ -13,15 +13,15 @@ SYNTHETIC cohort only; a diagnostic, not an evaluation.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from inference.assets import DEFAULT_SEG_MODEL
+from inference.tf_env import prepare_tensorflow_env
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+prepare_tensorflow_env()  # tf-keras mode and TensorFlow's log level, before TensorFlow loads
 
 #: (label, quarter turns, then mirrored top-bottom); 180 degrees + top-bottom = mirrored left-right
 ORIENTATIONS = (("as is", 0, False), ("rot 90", 1, False), ("rot 180", 2, False), ("rot 270", 3, False),
