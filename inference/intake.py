@@ -123,8 +123,14 @@ def check_distinct(patient: Patient) -> None:
             if same_source or (va.shape == vb.shape and np.array_equal(va, vb)):
                 what = f"the same series ({patient.roles[a].label})" if same_source else \
                     f"identical images ({patient.roles[a].label} and {patient.roles[b].label})"
-                raise InputError(f"{ROLE_LABELS.get(a, a)} and {ROLE_LABELS.get(b, b)} are {what}: each sequence must "
-                                 "be its own acquisition; check the files or the --cet1/--t2/--t1 choices")
+                # the options named are predict's and inspect's (the GUI and training get the problem alone)
+                raise InputError(
+                    f"{ROLE_LABELS.get(a, a)} and {ROLE_LABELS.get(b, b)} are {what}: each sequence must be its own "
+                    "acquisition; check the files.",
+                    cli_hint=f"Or choose the right one with --{a} or --{b} (a path, a SeriesInstanceUID or a series "
+                             "number).",
+                    batch_hint="In a batch, keep one image per sequence in the patient folder, or run the patient "
+                               "alone and choose its series with --cet1, --t2 and --t1.")
 
 
 #: the fewest CE-T1 slices accepted: a 3D tumor mask and its radiomics need a volume (with 2, pyradiomics failed

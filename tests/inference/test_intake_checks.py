@@ -23,6 +23,31 @@ def test_one_image_in_two_roles_is_refused(tmp_path):
         prepare_patient(patient, register="never", load_mask="if usable")
 
 
+def test_one_image_in_two_roles_names_the_options_that_exist_where_they_exist(tmp_path, monkeypatch):
+    """It said 'check the files or the --cet1/--t2/--t1 choices' everywhere: in a batch, which refuses those options,
+    in the GUI and in training too."""
+    import csv
+
+    from inference.cli import main
+    from tests.inference.test_predict_inputs import FAST
+
+    monkeypatch.setenv("OTSCC_EDGE_DATA_DIR", str(tmp_path / "userdata"))
+    patient = tmp_path / "batch" / "p"
+    shutil.copytree(SAMPLE_PATIENT, patient)
+    shutil.copy(patient / "t1.nii.gz", patient / "cet1.nii.gz")
+    with pytest.raises(InputError) as caught:
+        prepare_patient(patient, register="never", load_mask="if usable")
+    assert str(caught.value).endswith("check the files. Or choose the right one with --cet1 or --t1 (a path, a "
+                                      "SeriesInstanceUID or a series number).")
+    assert "--" not in caught.value.problem  # the GUI and training have no options
+    assert main(["predict", str(tmp_path / "batch"), "--out", str(tmp_path / "out"), *FAST]) == 1
+    with open(tmp_path / "out" / "summary.csv", newline="", encoding="utf-8-sig") as fh:
+        (row,) = list(csv.DictReader(fh))
+    assert row["error"] == caught.value.in_batch()
+    assert row["error"].endswith("check the files. In a batch, keep one image per sequence in the patient folder, "
+                                 "or run the patient alone and choose its series with --cet1, --t2 and --t1.")
+
+
 def test_a_reference_mask_off_the_grid_does_not_block_a_prediction(tmp_path):
     """predict never uses a mask file; one it cannot use stopped the patient (CLI and GUI) until it was deleted."""
     patient = tmp_path / "p"
