@@ -3,19 +3,40 @@ the same files.
 
 Links to folders are followed (PACS exports and study folders assembled by hand link series folders kept
 elsewhere), except a link back to a folder already walked (a loop) and a link to the patient folder itself or a
-folder above it: a ``..`` link in a patient folder made the reader walk every sibling patient's files.
+folder above it: a ``..`` link in a patient folder made the reader walk every sibling patient's files. In a batch
+(``other_patients``), a link to another patient folder of the batch, or into one, is not followed either: that
+patient's series were read as this one's.
 """
 
 from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 #: Why a linked folder was not walked (a key of the ``skipped`` counter ``walk_files`` fills).
 ANCESTOR_LINK = ("link(s) to the patient folder or a folder above it not followed (they would read other patients' "
                  "files)")
+OTHER_PATIENT_LINK = "link(s) to another patient folder of the batch not followed (its series are not this patient's)"
+#: Every reason a linked folder was not walked.
+LINK_REASONS = (ANCESTOR_LINK, OTHER_PATIENT_LINK)
+
+#: real paths of the patient folders of the batch being run (``other_patients``); empty outside a batch
+_BATCH: ContextVar[tuple[str, ...]] = ContextVar("batch_patient_folders", default=())
+
+
+@contextmanager
+def other_patients(folders: Iterable[Path]) -> Iterator[None]:
+    """Within the block, ``walk_files`` does not follow a link to one of ``folders`` (a batch's patient folders) or
+    into one, from a folder outside it: in a batch, patient A's link to patient B's folder is not A's series."""
+    token = _BATCH.set(tuple(os.path.realpath(f) for f in folders))
+    try:
+        yield
+    finally:
+        _BATCH.reset(token)
 
 
 def walk_files(root: Path, skipped: Counter[str] | None = None) -> Iterator[Path]:
@@ -23,12 +44,14 @@ def walk_files(root: Path, skipped: Counter[str] | None = None) -> Iterator[Path
 
     Args:
         root: the patient (or series) folder.
-        skipped: counts the links to ``root`` or above it that were not followed, under ``ANCESTOR_LINK``.
+        skipped: counts the links not followed: to ``root`` or above it (``ANCESTOR_LINK``), and within
+            ``other_patients`` to another patient folder of the batch (``OTHER_PATIENT_LINK``).
 
     Yields:
         File paths (as reached: under ``root``, through any links followed).
     """
     top = os.path.realpath(root)
+    others = [f for f in _BATCH.get() if not _is_ancestor(f, top)]  # not root's own batch folder (or one above it)
     seen: set[str] = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         seen.add(os.path.realpath(dirpath))
@@ -40,6 +63,10 @@ def walk_files(root: Path, skipped: Counter[str] | None = None) -> Iterator[Path
             if _is_ancestor(real, top):
                 if skipped is not None:
                     skipped[ANCESTOR_LINK] += 1
+                continue
+            if any(_is_ancestor(other, real) for other in others):
+                if skipped is not None:
+                    skipped[OTHER_PATIENT_LINK] += 1
                 continue
             kept.append(name)
         dirnames[:] = kept

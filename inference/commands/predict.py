@@ -319,8 +319,11 @@ def run(args: argparse.Namespace) -> int:
         else:
             _print_result(prediction, paths, time.perf_counter() - start, audit.path)
         return 0
+    from inference.folders import other_patients
+
     skipped = [] if args.batch else not_patients(root, patients)
-    return _run_batch(pipeline, patients, args, audit, skipped)
+    with other_patients(patients):  # a link in one patient's folder to another's is not its series
+        return _run_batch(pipeline, patients, args, audit, skipped)
 
 
 def _refuse_output_name_clashes(patients: list[Path], args: argparse.Namespace, *, batch: bool) -> None:

@@ -137,3 +137,47 @@ def test_the_batch_looks_into_linked_folders_as_the_reader_does(tmp_path: Path) 
     (tmp_path / "patient" / "series").symlink_to(tmp_path / "store" / "series", target_is_directory=True)
 
     assert holds_images(tmp_path / "patient")
+
+
+def test_in_a_batch_a_link_to_another_patient_folder_is_not_this_patients_series(tmp_path: Path) -> None:
+    """Patient A's link to patient B's folder (or into it) made B's series A's; links elsewhere are still followed."""
+    from inference.folders import other_patients
+
+    batch = tmp_path / "batch"
+    write_study(batch / "A", [cet1_spec(number=7)])
+    write_study(batch / "B" / "study", [cet1_spec(number=9)])
+    write_study(tmp_path / "store" / "series", [cet1_spec(number=4)])
+    (batch / "A" / "to B").symlink_to(batch / "B", target_is_directory=True)
+    (batch / "A" / "into B").symlink_to(batch / "B" / "study", target_is_directory=True)
+    (batch / "A" / "elsewhere").symlink_to(tmp_path / "store", target_is_directory=True)
+    (batch / "A" / "own").symlink_to(batch / "A", target_is_directory=True)  # a loop, as before
+
+    assert sorted(s.number for s in dicom.scan_folder(batch / "A")[0]) == ["4", "7", "9"]  # one patient: followed
+    with other_patients([batch / "A", batch / "B"]):
+        series, notes = dicom.scan_folder(batch / "A")
+        assert sorted(s.number for s in dicom.scan_folder(batch / "B")[0]) == ["9"]  # B's own folder is walked
+
+    assert sorted(s.number for s in series) == ["4", "7"]
+    assert "2 link(s) to another patient folder of the batch not followed" in " ".join(notes)
+
+
+def test_a_batch_walks_each_patient_without_the_other_patients_folders(tmp_path: Path, monkeypatch) -> None:
+    from inference.cli import main
+    from inference.commands import predict
+    from inference.errors import InputError
+
+    batch = tmp_path / "batch"
+    for name in ("A", "B"):
+        write_study(batch / name, [cet1_spec(number=7 if name == "A" else 9)])
+        (batch / name / "clinical.json").write_text("{}")
+    (batch / "A" / "to B").symlink_to(batch / "B", target_is_directory=True)
+    seen = {}
+
+    def scan_only(pipeline, folder, *args, **kwargs):
+        seen[folder.name] = sorted(s.number for s in dicom.scan_folder(folder)[0])
+        raise InputError("scanned only")
+
+    monkeypatch.setenv("OTSCC_EDGE_DATA_DIR", str(tmp_path / "userdata"))
+    monkeypatch.setattr(predict, "_predict_one", scan_only)
+    assert main(["predict", str(batch), "--out", str(tmp_path / "out"), "--backend", "litert"]) == 1
+    assert seen == {"A": ["7"], "B": ["9"]}
