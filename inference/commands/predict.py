@@ -31,11 +31,13 @@ from inference.report import inputs_text
 
 log = logging.getLogger(__name__)
 
-#: summary.csv's columns; those after "error" were added on 2026-11-30 (at the end: scripts reading by position keep
-#: working): the other clinical values used, and the result's warnings joined by " | ".
+#: summary.csv's columns; those after "error" were added later, at the end (scripts reading by position keep working):
+#: on 2026-11-30 the other clinical values used and the result's warnings joined by " | ", then the risk in percent
+#: as the terminal prints it ("probability" is the fraction). Yes/no are written "yes"/"no" (the --json rows keep
+#: true/false).
 SUMMARY_COLUMNS = ("patient_id", "folder", "status", "probability", "risk_group", "borderline", "tumor_volume_ml",
                    "doi_mm", "doi_mm_estimated", "backend", "seconds", "error", "age", "sex", "ct_stage", "cn_status",
-                   "warnings")
+                   "warnings", "risk_percent")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -380,7 +382,9 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
             prediction, _ = _predict_one(pipeline, folder, args, progress, audit, written)
             r = prediction.to_json()
             written[r["patient_id"]] = folder.name
-            row.update(patient_id=r["patient_id"], status=r["status"], probability=r["probability"] or "",
+            row.update(patient_id=r["patient_id"], status=r["status"],
+                       probability="" if r["probability"] is None else r["probability"],
+                       risk_percent="" if r["probability"] is None else _risk_text(r).rstrip("%"),
                        risk_group=r["risk_group"] or "", borderline=_borderline_text(r),
                        tumor_volume_ml=r["tumor"]["volume_ml"],
                        doi_mm=r["clinical"].get("doi_mm"), doi_mm_estimated=r["doi_mm_estimated"],
@@ -430,4 +434,5 @@ def _write_summary(path: Path, rows: list[dict]) -> None:
     with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.DictWriter(fh, SUMMARY_COLUMNS)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: ("yes" if v else "no") if isinstance(v, bool) else v for k, v in row.items()}
+                         for row in rows)  # not Python's True/False

@@ -101,6 +101,14 @@ def test_a_batch_lists_warnings_and_clinical_values_in_utf8_and_says_the_data_ar
         (row,) = list(csv.DictReader(fh))
     assert row["folder"] == "Иванов" and row["age"] == "1.0" and row["sex"] == "M" and row["cn_status"] == "0"
     assert "outside the range of the patients the nomogram was fitted on" in row["warnings"]
+    # yes/no, not Python's True/False, and the risk in percent as printed, in a column added at the end
+    assert row["doi_mm_estimated"] == "no"
+    assert f"{row['risk_percent']}%" == format_risk(float(row["probability"]), [0.2, 0.5]) in captured.err
+    with open(out / "summary.csv", newline="", encoding="utf-8-sig") as fh:
+        header = next(csv.reader(fh))
+    assert header[:17] == ["patient_id", "folder", "status", "probability", "risk_group", "borderline",
+                           "tumor_volume_ml", "doi_mm", "doi_mm_estimated", "backend", "seconds", "error", "age",
+                           "sex", "ct_stage", "cn_status", "warnings"]  # the order scripts read them in
 
 
 @pytest.fixture(scope="module")
