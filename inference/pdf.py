@@ -6,7 +6,8 @@ rendering were 0.6-1.1 s of every ``otscc predict`` and whose stack was ~21 MB o
 Coordinates are PDF points (1/72 inch) from the page's top left corner, y growing downwards. Text uses the
 PDF standard fonts Helvetica and Helvetica-Bold (every PDF viewer has them; nothing is embedded) in
 WinAnsiEncoding: letters outside it lose their diacritics where that helps ("ř" -> "r"), anything else is
-written as "?". Text stays text (searchable, selectable).
+written as its Unicode code ("И" -> "\u0418"): two Cyrillic names of one length were both "??????".
+``shown_exactly`` says whether a text survives unaltered. Text stays text (searchable, selectable).
 """
 
 from __future__ import annotations
@@ -55,8 +56,14 @@ _ASCENT, _DESCENT = 0.718, 0.207
 def encode(text: str) -> bytes:
     """``text`` in WinAnsiEncoding (cp1252). A letter outside it loses its diacritics where that leaves one inside
     it (Polish "Łódź" -> "Lodz", Czech "ř" -> "r", Vietnamese "ệ" -> "e"), so a name stays readable; anything
-    else becomes "?" and control characters a space. The unaltered text stays in result.json."""
+    else becomes its code as Python writes it ("Иванов" -> "\u0418\u0432\u0430\u043d\u043e\u0432": names stay
+    apart, and can be read back) and control characters a space. The unaltered text stays in result.json."""
     return "".join(_winansi(c) for c in text).encode("cp1252", errors="replace")
+
+
+def shown_exactly(text: str) -> bool:
+    """Whether ``text`` is drawn as it is (``encode`` alters nothing)."""
+    return encode(text).decode("cp1252") == text
 
 
 def _winansi(char: str) -> str:
@@ -72,8 +79,8 @@ def _winansi(char: str) -> str:
     try:
         base.encode("cp1252")
     except UnicodeEncodeError:
-        return "?"
-    return base or "?"
+        base = ""
+    return base or char.encode("unicode_escape").decode("ascii")  # "\u0418", "\U0001f600"
 
 
 #: letters with a stroke or bar, which Unicode does not decompose into base letter + mark

@@ -23,7 +23,7 @@ from inference.nomogram import (
     risk_group_boundaries,
     risk_groups_text,
 )
-from inference.pdf import Page, mask_outline, wrap, write_pdf
+from inference.pdf import Page, mask_outline, shown_exactly, text_width, wrap, write_pdf
 from inference.preprocess import canonical_axes, to_canonical
 from inference.roles import ROLE_LABELS
 
@@ -149,6 +149,10 @@ def draw_nomogram(page: Page, box: tuple[float, float, float, float], nomogram: 
             page.dot(x_of(x), y, 2.2, color=BEYOND if held else RED)
 
 
+#: under the title when the patient id has characters the PDF's standard fonts lack (``inference.pdf.encode``)
+NOT_SHOWN_EXACTLY = ("The patient id has characters this PDF's fonts cannot show (written without their accents, or "
+                     "as \\uXXXX codes); result.json holds it exactly.")
+
 #: at most this many lines of warnings under the risk (more push the nomogram off the page); the rest are counted
 WARNING_LINES = 9
 
@@ -183,17 +187,24 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
     page = Page()
     r = prediction.to_json()
     inner = page.width - 2 * MARGIN
-    page.text(MARGIN, 38, f"otscc-edge report: patient {r['patient_id']}", 13, bold=True)
+    room = inner
     if r.get("computed_at"):  # when this result was computed (the same instant as in result.json)
         when = r["computed_at"]
-        page.text(page.width - MARGIN, 38, f"computed {when[:10]} {when[11:16]} (UTC{when[19:] or ''})", 7,
-                  align="right")
+        computed = f"computed {when[:10]} {when[11:16]} (UTC{when[19:] or ''})"
+        page.text(page.width - MARGIN, 38, computed, 7, align="right")
+        room -= text_width(computed, 7) + 12
+    title = f"otscc-edge report: patient {r['patient_id']}"
+    page.text(MARGIN, 38, title, max(5.0, min(13.0, 13 * room / text_width(title, 13, bold=True))), bold=True)
+    top = 50.0
+    if not shown_exactly(r["patient_id"]):  # say so: two Cyrillic names of one length were both "patient ??????"
+        page.text(MARGIN, top, NOT_SHOWN_EXACTLY, 7, bold=True, color="#a00000", valign="top")
+        top += 12
     disclaimer = wrap(DISCLAIMER, inner - 12, 7.5)
     box_h = 9.5 * len(disclaimer) + 8
-    page.rect(MARGIN, 50, inner, box_h, fill="#fff0f0", stroke="#a00000", width=0.8)
+    page.rect(MARGIN, top, inner, box_h, fill="#fff0f0", stroke="#a00000", width=0.8)
     for i, line in enumerate(disclaimer):
-        page.text(MARGIN + 6, 50 + 4 + 9.5 * i, line, 7.5, color="#a00000", valign="top")
-    y = 50 + box_h + 20
+        page.text(MARGIN + 6, top + 4 + 9.5 * i, line, 7.5, color="#a00000", valign="top")
+    y = top + box_h + 20
     groups = r.get("risk_groups") or nomogram.data["risk_groups"]
     if r["status"] == "ok":
         near = f", BORDERLINE: near {r['borderline']['boundary']:.0%}" if r["borderline"] else ""

@@ -189,3 +189,29 @@ def test_the_report_cuts_whole_warnings_and_keeps_those_it_says_nowhere_else(pip
     (more,) = [t for t in page.texts if t.startswith("... ")]
     assert more == f"... {6 - len(warned)} more warning(s): see result.json"  # BORDERLINE among them, cut whole
     assert not any("x x x" in t for t in page.texts)
+
+
+def test_a_name_the_pdf_fonts_lack_is_told_apart_and_said_to_be_altered(pipeline, prediction, tmp_path):
+    """Two Cyrillic patients of one name length both got the title 'patient ??????'."""
+    from inference.pdf import text_width, write_pdf
+    from inference.report import NOT_SHOWN_EXACTLY
+    from tests.inference.pdf_reader import pdf_text
+
+    def page_of(patient_id):
+        return build_page(replace(prediction, patient_id=patient_id), nomogram=pipeline.nomogram,
+                          model_dir=pipeline.model_dir)
+
+    ascii_page = page_of("sample_patient")
+    assert NOT_SHOWN_EXACTLY not in ascii_page.texts
+    ivanov = page_of("Иванов_王" * 4)  # long too: the title must not run into the time computed or off the page
+    text = pdf_text(write_pdf(ivanov, tmp_path / "r.pdf"))
+    assert "patient " + r"\u0418\u0432\u0430\u043d\u043e\u0432_\u738b" * 4 in text.replace("\n", "")
+    assert NOT_SHOWN_EXACTLY in ivanov.texts and "result.json holds it exactly" in text
+    assert pdf_text(write_pdf(page_of("Петров_王"), tmp_path / "p.pdf")) != pdf_text(write_pdf(page_of("Иванов_王"),
+                                                                                                 tmp_path / "i.pdf"))
+    (title,) = [op for op in ivanov.ops if "otscc-edge report: patient" in op]
+    size = float(title.split(" Tf")[0].split()[-1])
+    x = float(title.split(" Td")[0].split()[-2])
+    computed = next(t for t in ivanov.texts if t.startswith("computed "))
+    assert x + text_width(ivanov.texts[0], size, bold=True) < ivanov.width - 30 - text_width(computed, 7)
+

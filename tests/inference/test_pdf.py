@@ -10,12 +10,16 @@ from inference.pdf import Page, mask_outline, text_width, wrap, write_pdf
 from tests.inference.pdf_reader import pdf_metadata, pdf_pages, pdf_render_gray, pdf_text, xref_problems
 
 
-def test_letters_outside_winansi_keep_their_base_letter():
-    from inference.pdf import encode
+def test_letters_outside_winansi_keep_their_base_letter_and_other_characters_their_code():
+    from inference.pdf import encode, shown_exactly
 
     assert encode("Łódź Dvořák Nguyễn").decode("cp1252") == "Lódz Dvorák Nguyen"  # ó, á are WinAnsi: kept
     assert encode("Größe Ø é") == "Größe Ø é".encode("cp1252")
-    assert encode("腫瘍 \u2603 a\x01b") == b"?? ? a b"  # no base letter in WinAnsi; control character
+    # no base letter in WinAnsi: the character's code (it was "?"); a control character: a space
+    assert encode("腫瘍 \u2603 a\x01b") == rb"\u816b\u760d \u2603 a b"
+    assert encode("Иванов") != encode("Петров")  # both were "??????": two patients' reports looked alike
+    assert encode("Иванов").decode("unicode_escape") == "Иванов"  # and the name can be read back
+    assert shown_exactly("Müller_Ødegård") and not shown_exactly("Dvořák") and not shown_exactly("Иванов")
 
 
 def test_text_survives_escaping_and_the_file_parses(tmp_path):
@@ -29,7 +33,7 @@ def test_text_survives_escaping_and_the_file_parses(tmp_path):
     assert pdf_pages(pdf) == 1 and pdf_metadata(pdf)["Title"] == "a (b) c"
     text = pdf_text(pdf)
     assert r"risk (intermediate) 25% \ back-slash" in text
-    assert "bold: Größe" in text and "not in WinAnsi: ??" in text
+    assert "bold: Größe" in text and r"not in WinAnsi: \u816b\u760d" in text
     assert "Lódz Dvorák Nguyen" in text  # diacritics outside WinAnsi dropped, the letters kept
     assert page.texts[0] == r"risk (intermediate) 25% \ back-slash"
 
