@@ -260,12 +260,14 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
     draw_nomogram(page, (MARGIN, y + 6, inner, foot_top - y - 18), nomogram,
                   None if score is None else score.points, None if score is None else score.total_points)
     b = r["backend"]
-    timings = ", ".join(f"{k} {v:.2f} s" for k, v in r["timings_s"].items())
+    # the report's own time is known only once it is written (result.json and the terminal have it); a report
+    # written again (a GUI export) must not show the last one's
+    timings = ", ".join(f"{k} {v:.2f} s" for k, v in r["timings_s"].items() if k != "report")
     foot = [f"Segmentation model: {model_dir.name} ({_model_summary(model_dir)}); backend "
             f"{b.get('backend')} {b.get('variant', b.get('model_file', ''))}",
             f"Nomogram sha256 {r['nomogram_sha256'][:16]}... (fitted on {r['nomogram_mask_source']} masks of a "
             f"SYNTHETIC cohort); otscc-edge {r['otscc_edge']}",
-            f"Stage timings: {timings}"]
+            f"Stage timings before this report: {timings}"]
     y = foot_top
     lines = [w for text in foot for w in wrap(text, inner, 6)]
     room = int((page.height - 14 - foot_top) // 9) + 1

@@ -215,3 +215,9 @@ def test_a_name_the_pdf_fonts_lack_is_told_apart_and_said_to_be_altered(pipeline
     computed = next(t for t in ivanov.texts if t.startswith("computed "))
     assert x + text_width(ivanov.texts[0], size, bold=True) < ivanov.width - 30 - text_width(computed, 7)
 
+
+def test_the_report_says_its_timings_are_those_before_the_report(pipeline, prediction):
+    """The terminal listed 'report 0.21 s', the PDF the same stages without it, under 'Stage timings'."""
+    timed = replace(prediction, timings={**prediction.timings, "report": 0.5})  # a report written before (GUI)
+    texts = " ".join(build_page(timed, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir).texts)
+    assert "Stage timings before this report: load " in texts and "report 0.50 s" not in texts
