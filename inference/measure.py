@@ -32,7 +32,7 @@ class TumorMeasures:
     largest_diameter_mm: float
     thickness_mm: float
     doi_estimate_mm: float
-    slices: int
+    slices: int  # CE-T1 slices the tumor lies on (result.json tumor.slices; backend.slices: all those segmented)
 
     def to_dict(self) -> dict:
         return {k: round(v, 2) if isinstance(v, float) else v for k, v in asdict(self).items()}

@@ -335,7 +335,7 @@ class Pipeline:
             "nomogram_features": list(self.nomogram.rad["features"]),
             "risk_groups": self.nomogram.data["risk_groups"],  # each group's upper edge ("below"): the cut-offs
             "input_sha256": {role: volume_sha256(v) for role, v in prepared.volumes.items()},
-            "mask_sha256": volume_sha256(mask),
+            "mask_sha256": volume_sha256(mask),  # of the voxels; outputs.mask.sha256 (Pipeline.write): of the file
             "radiomics": None if features is None else {
                 k: features.provenance[k] for k in ("pyradiomics", "SimpleITK", "numpy")},
         }

@@ -221,3 +221,25 @@ def test_the_report_says_its_timings_are_those_before_the_report(pipeline, predi
     timed = replace(prediction, timings={**prediction.timings, "report": 0.5})  # a report written before (GUI)
     texts = " ".join(build_page(timed, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir).texts)
     assert "Stage timings before this report: load " in texts and "report 0.50 s" not in texts
+
+
+def test_the_result_keys_that_look_alike_are_told_apart_where_result_json_is_described(pipeline, prediction, tmp_path):
+    """Two hashes 'of the mask' (b865... and df6d...; sha256sum matched one) and two 'slices', nowhere explained."""
+    import hashlib
+
+    import SimpleITK as sitk
+
+    from inference.assets import ASSETS
+
+    written = pipeline.write(prediction, tmp_path)
+    r = json.loads(written["result"].read_text())
+    voxels = sitk.GetArrayFromImage(sitk.ReadImage(str(written["mask"])))
+    assert r["mask_sha256"] == hashlib.sha256(np.ascontiguousarray(voxels).tobytes()).hexdigest()
+    for name in ("mask", "report"):
+        assert r["outputs"][name]["sha256"] == hashlib.sha256(written[name].read_bytes()).hexdigest()
+    assert r["tumor"]["slices"] == int(voxels.reshape(len(voxels), -1).any(axis=1).sum()) < r["backend"]["slices"]
+    assert r["backend"]["slices"] == len(voxels)  # the sample is axial: its array's first axis
+    readme = " ".join((ASSETS.parent / "README.md").read_text(encoding="utf-8").split())
+    assert "`mask_sha256` is the SHA-256 of the mask's voxel values" in readme
+    assert "`outputs.mask.sha256` and `outputs.report.sha256` are the SHA-256 of the files written" in readme
+    assert "`tumor.slices` is the number of CE-T1 slices the tumor found lies on; `backend.slices` the number" in readme
