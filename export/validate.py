@@ -13,6 +13,12 @@ then every backend predicts the same stack and its mask is made exactly as ``inf
 Thresholds (``THRESHOLDS``) by precision: int8 takes the issue's limits (Dice change <= 0.01, agreement
 >= 99%) plus mask Dice >= 0.95; fp16 and fp32 must be near-identical to the float model. A variant that
 misses any limit is marked failed and is not shipped.
+
+These checks are relative: a float model that segments nothing has variants that "agree" with it perfectly (empty
+masks match). So the float model's own mean Dice against the ground truth is checked too: below
+``MIN_REFERENCE_DICE`` (0.5, far below any model worth shipping; the shipped one scores about 0.8) the reference
+summary carries a ``warning`` (the manifest's ``reference.validation.warning``, printed by ``otscc export``). It
+does not fail the export: a weak model may be exported on purpose, e.g. to measure latency.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import numpy as np
 from inference.backends.base import SegBackend
 from inference.preprocess import ModelGrid, from_model_stack, to_model_stack
 from inference.segment import postprocess
+from training.seg.metrics import dice
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +51,17 @@ THRESHOLDS: dict[str, Thresholds] = {
     "int8": Thresholds(max_dice_change=0.01, min_agreement=0.99, min_mask_dice=0.95),
 }
 
+#: below this mean Dice against the ground truth the float model itself is flagged (see the module docstring)
+MIN_REFERENCE_DICE = 0.5
 
-def dice(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a.astype(bool), b.astype(bool)
-    denom = a.sum() + b.sum()
-    return 1.0 if denom == 0 else float(2.0 * np.logical_and(a, b).sum() / denom)
+
+def reference_warning(dice_mean: float, patients: int) -> str | None:
+    """The warning for a float reference whose own mean Dice is below ``MIN_REFERENCE_DICE``, else None."""
+    if dice_mean >= MIN_REFERENCE_DICE:
+        return None
+    return (f"the float model itself scores mean Dice {dice_mean:.4f} against the ground truth on the {patients} "
+            f"patient(s) validated (below {MIN_REFERENCE_DICE}): the variants agree with a model that does not "
+            "segment these tumors; check its training (val_dice in history.json) before shipping it")
 
 
 def mask_from_stack(backend: SegBackend, stack: np.ndarray, plan, voxel_ml: float) -> np.ndarray:
@@ -101,7 +114,8 @@ def validate(reference: SegBackend, variants: dict[str, tuple[SegBackend, str]],
         if progress:
             progress(i + 1, len(patient_ids), pid)
     reference_summary = {"patients": len(patient_ids), "dice_mean": round(float(np.mean(ref_dice)), 4),
-                         "runtime": reference.describe().get("runtime")}
+                         "runtime": reference.describe().get("runtime"),
+                         "warning": reference_warning(float(np.mean(ref_dice)), len(patient_ids))}
     results = {name: _judge(tallies[name], float(np.mean(ref_dice)), precision, backend)
                for name, (backend, precision) in variants.items()}
     return reference_summary, results

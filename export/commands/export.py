@@ -17,6 +17,8 @@ from inference.commands import THREADS_HELP, nonnegative_int, positive_int, thre
 from inference.errors import InputError
 from inference.formats import FORMATS, get_format
 
+log = logging.getLogger(__name__)
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from export.context import ExportSettings
@@ -118,8 +120,11 @@ def run(args: argparse.Namespace) -> int:
     report = export_model(args.model, args.out, formats, cohort=args.cohort,
                           validate_patients=args.validate_patients, settings=settings,
                           progress=None if quiet else lambda line: print(line, flush=True))
+    warning = (report.reference_validation or {}).get("warning")
     if args.json:
         print(json.dumps(json.loads(report.manifest_path.read_text())["variants"], indent=2))
+        if warning:  # stdout stays JSON; the manifest holds it as reference.validation.warning
+            log.warning("%s", warning)
     else:
         print(format_table(report))
         for note in report.notes:
@@ -127,5 +132,7 @@ def run(args: argparse.Namespace) -> int:
         if report.reference_validation:
             ref = report.reference_validation
             print(f"float reference: mean Dice {ref['dice_mean']:.4f} on {ref['patients']} test patients")
+            if warning:
+                print(f"WARNING: {warning}")
         print(f"manifest: {report.manifest_path}")
     return 1 if report.failed else 0

@@ -187,3 +187,26 @@ def test_every_documented_export_of_an_int8_format_gives_a_cohort():
              for command in re.findall(r"otscc export [^`\n]*", path.read_text(encoding="utf-8"))
              if any(name in command for name in CALIBRATED) and "--formats" in command and "--cohort" not in command]
     assert wrong == []
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_a_float_model_with_a_low_dice_is_exported_with_a_warning(as_json, tmp_path, monkeypatch, capsys, caplog):
+    """B3: every variant "ok, agree 100%" against a float reference of mean Dice 0.0000, and no word about it."""
+    import logging
+
+    from export.exporter import ExportReport
+    from export.validate import reference_warning
+
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"variants": {}}))
+    reference = {"patients": 1, "dice_mean": 0.0, "runtime": "keras", "warning": reference_warning(0.0, 1)}
+    monkeypatch.setattr("export.exporter.export_model", lambda *a, **kw: ExportReport(
+        tmp_path, manifest, {}, reference_validation=reference))
+    with caplog.at_level(logging.WARNING):
+        assert main(["export", "--model", str(tmp_path), "--out", str(tmp_path), "--formats", "onnx",
+                     *(["--json"] if as_json else [])]) == 0  # a warning, not a refusal
+    out = capsys.readouterr().out
+    said = caplog.text if as_json else out
+    assert "the float model itself scores mean Dice 0.0000" in said and "below 0.5" in said
+    if as_json:
+        assert json.loads(out) == {}  # stdout stays JSON

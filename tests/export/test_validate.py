@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from export.validate import THRESHOLDS, validate
+from export.validate import MIN_REFERENCE_DICE, THRESHOLDS, reference_warning, validate
 from inference.backends.base import SegBackend
 from inference.preprocess import ModelGrid
 
@@ -60,3 +60,24 @@ def test_thresholds_are_stricter_for_float_variants():
     assert fp32.max_dice_change <= fp16.max_dice_change < int8.max_dice_change
     assert fp32.min_agreement >= fp16.min_agreement > int8.min_agreement
     assert fp32.min_mask_dice >= fp16.min_mask_dice > int8.min_mask_dice
+
+
+class _Nothing(_Bright):
+    """A float model that learned nothing: never predicts tumor."""
+
+    def predict(self, batch):
+        return np.zeros(batch.shape[:3], np.float32)
+
+
+def test_a_float_model_that_finds_no_tumor_is_flagged_but_not_refused(export_cohort, tiny_model, outcome):
+    """B3: a model with validation Dice 0 was exported with every variant "ok, agree 100%" and no warning."""
+    import json
+
+    ids = json.loads((tiny_model / "split.json").read_text())["test"][:1]
+    reference, results = validate(_Nothing(), {"same-fp32": (_Nothing(), "fp32")}, export_cohort, ids,
+                                  ModelGrid(64, 160.0))
+    assert reference["dice_mean"] == 0.0 and results["same-fp32"]["passed"]
+    assert f"mean Dice 0.0000 against the ground truth on the 1 patient(s) validated (below {MIN_REFERENCE_DICE})" \
+        in reference["warning"]
+    assert outcome[0]["dice_mean"] < MIN_REFERENCE_DICE and outcome[0]["warning"]  # "bright pixels": 0.005
+    assert reference_warning(0.7965, 41) is None  # the shipped model's float reference
