@@ -218,3 +218,32 @@ def test_a_checkpoint_of_another_network_is_refused_in_one_line(tmp_path):
     with pytest.raises(OutputError, match=r"does not fit the network.*--no-resume") as err:
         train_module._restore(other, manager, tmp_path, SMALL)
     assert "\n" not in str(err.value)
+
+
+def test_a_left_over_split_drawn_with_another_seed_is_refused(tmp_path):
+    """A split.json left by a run that stopped before its first epoch was reused with another --seed (or beside an
+    ignored --split-from): the run trained on a split nobody asked for."""
+    cohort = fake_cohort(tmp_path / "c", 6)
+    ids = data.list_patients(cohort)
+    out = tmp_path / "m"
+    out.mkdir()
+    (out / "config.json").write_text(json.dumps({"train": replace(SMALL, seed=5).to_dict()}))
+    (out / "split.json").write_text(json.dumps({**data.make_split(ids, 5), "seed": 5}))
+    before = snapshot(out)
+    with pytest.raises(InputError, match=r"drawn with --seed 5, not --seed 3; to keep it give --seed 5, or pass "
+                                         r"--no-resume .*previous-<time>/.*or choose another --out") as err:
+        train(cohort, out, SMALL)
+    assert "\n" not in str(err.value) and snapshot(out) == before
+    other = tmp_path / "other_split.json"
+    other.write_text(json.dumps(data.make_split(ids, 8)))
+    with pytest.raises(InputError, match=r"not the one in --split-from .*other_split\.json; to keep it leave out"):
+        train(cohort, out, replace(SMALL, seed=5), split_from=other)
+    assert snapshot(out) == before
+    same = tmp_path / "same_split.json"
+    same.write_text(json.dumps(data.make_split(ids, 5)))
+    for kwargs in ({}, {"split_from": same}):  # the asked split: reused, on to preparing the patients
+        with pytest.raises(InputError, match="cohort patient P0"):
+            train(cohort, out, replace(SMALL, seed=5), **kwargs)
+    with pytest.raises(InputError, match="cohort patient P0"):  # --no-resume: moved aside, a new split drawn
+        train(cohort, out, SMALL, resume=False)
+    assert json.loads((out / "split.json").read_text())["seed"] == 3

@@ -75,6 +75,25 @@ def check_split(split: dict, n_patients: int, source: Path | str) -> None:
                          "--patients N)")
 
 
+def check_split_origin(path: Path, stored: dict, *, seed: int, given: dict | None, split_from: Path | None) -> None:
+    """Refuse to reuse the split.json already in ``--out`` (left by a run that stopped before its first epoch, or
+    the run resumed) when it was not made as asked: drawn with another ``--seed``, or not the ``--split-from`` split
+    (``given``: its train/validation/test). A split without a seed (from ``--split-from``) fits any seed.
+
+    Raises:
+        InputError: naming both seeds (or both splits) and the ways out.
+    """
+    way_out = (f"or pass --no-resume to move it aside into {path.parent}/previous-<time>/ with the rest of that "
+               "run, or choose another --out")
+    if given is not None:
+        if any(sorted(stored.get(k, [])) != sorted(given[k]) for k in ("train", "validation", "test")):
+            raise InputError(f"{path}: the split already there is not the one in --split-from {split_from}; to "
+                             f"keep it leave out --split-from, {way_out}")
+    elif "seed" in stored and stored["seed"] != seed:
+        raise InputError(f"{path}: the split already there was drawn with --seed {stored['seed']}, not --seed "
+                         f"{seed}; to keep it give --seed {stored['seed']}, {way_out}")
+
+
 def flat_settings(train: dict) -> dict:
     """TrainConfig.to_dict() flattened: model fields as ``model.<field>``."""
     flat = {k: v for k, v in train.items() if k != "model"}

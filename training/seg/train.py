@@ -120,7 +120,8 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
     it already holds on a resume. With ``resume=False`` a previous run is moved into ``out_dir/previous-<time>/``.
 
     ``split_from``: a ``split.json`` to reuse (e.g. a shipped model's), so a new run keeps its test patients
-    unseen and its validation patients comparable; used only when ``out_dir`` has no split yet.
+    unseen and its validation patients comparable; written only when ``out_dir`` has no split yet. A split.json
+    already in ``out_dir`` is reused only when it is the one asked for (the same ``--seed``, or ``split_from``'s).
 
     Raises:
         InputError: an unusable cohort, split or option, or settings that differ from the run being resumed.
@@ -221,11 +222,15 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
 
 def _check_split_source(out_dir: Path | None, split_from: Path | None, ids: list[str], cfg: TrainConfig) -> None:
     """Check, writing nothing, the split the run will use: ``out_dir``'s split.json (``out_dir`` None: it is moved
-    aside), else ``split_from``'s, else a new one drawn from the seed."""
+    aside), which must be the one asked for, else ``split_from``'s, else a new one drawn from the seed."""
     path = out_dir / "split.json" if out_dir is not None and (out_dir / "split.json").exists() else None
     source = path or (Path(split_from) if split_from is not None else None)
     if source is not None:
         split = data.load_or_make_split(source, ids, cfg.seed, create=False)
+        if path is not None:  # reused: it must be the split asked for (--seed, --split-from)
+            given = data.load_or_make_split(Path(split_from), ids, cfg.seed, create=False) if split_from else None
+            run_folder.check_split_origin(path, json.loads(path.read_text()), seed=cfg.seed, given=given,
+                                          split_from=split_from)
     else:
         source, split = f"a cohort of {len(ids)} patients", data.make_split(ids, cfg.seed)
     run_folder.check_split(split, len(ids), source)
