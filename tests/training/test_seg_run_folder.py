@@ -247,3 +247,20 @@ def test_a_left_over_split_drawn_with_another_seed_is_refused(tmp_path):
     with pytest.raises(InputError, match="cohort patient P0"):  # --no-resume: moved aside, a new split drawn
         train(cohort, out, SMALL, resume=False)
     assert json.loads((out / "split.json").read_text())["seed"] == 3
+
+
+def test_weights_set_aside_by_a_crash_are_deleted_when_the_next_run_starts(tmp_path, monkeypatch):
+    """.uncommitted-* weights (an epoch whose checkpoint was never saved) were never cleaned up after a crash."""
+    import training.seg.fingerprints
+
+    monkeypatch.setattr(data, "load_cases", lambda *a, **kw: [])  # no patients to prepare: no training either
+    monkeypatch.setattr(training.seg.fingerprints, "record_training_patients", lambda *a, **kw: None)
+    out = tmp_path / "m"
+    (out / "sub").mkdir(parents=True)
+    stale = out / ".uncommitted-pending-epoch3.weights.h5"
+    kept = [out / ".uncommitted-notes.txt", out / "sub" / ".uncommitted-pending-epoch1.weights.h5"]
+    for p in (stale, *kept):
+        p.write_text("x")
+    summary = train(fake_cohort(tmp_path / "c", 6), out, replace(SMALL, epochs=0))
+    assert summary["epochs_run"] == 0 and (out / "config.json").is_file()
+    assert not stale.exists() and all(p.exists() for p in kept)  # only that pattern, only in the run folder

@@ -10,6 +10,8 @@ halve the learning rate or stop) can be checked without training:
 - ``stage_weights`` / ``promote_weights``: the kept weights of an epoch are written under a pending name first
   and take the name ``best.weights.h5`` only once the checkpoint that records them is saved, so an interrupt at
   any point leaves the previous weights with the previous checkpoint, or the new ones with the new checkpoint.
+  Pending weights of an epoch whose checkpoint was never saved are set aside as ``.uncommitted-*`` and deleted by
+  ``remove_uncommitted`` when the next run starts.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ OPTIONS = {"model.alpha": "--alpha", "model.decoder": "--decoder", "model.head_s
            "tumor_contrast_aug": "--tumor-contrast-aug", "rotation_deg": "--rotation", "flip_ud": "--flip-ud",
            "site_balance": "--site-balance", "seed": "--seed", "strategy": "--strategy"}
 _PENDING = re.compile(r"^pending-epoch(\d+)\.weights\.h5$")
+_UNCOMMITTED = re.compile(r"^\.uncommitted-pending-epoch\d+\.weights\.h5$")
 
 
 def min_patients() -> int:
@@ -270,3 +273,15 @@ def promote_weights(out_dir: Path, weights_epoch: int) -> bool:
             os.replace(p, p.with_name(f".uncommitted-{p.name}"))  # a dot-name: never taken for a model file
             log.info("%s: weights of an epoch whose checkpoint was not saved; left as .uncommitted-*", p)
     return promoted
+
+
+def remove_uncommitted(out_dir: Path) -> list[Path]:
+    """Delete the ``.uncommitted-pending-epochN.weights.h5`` files ``promote_weights`` set aside in ``out_dir`` (not
+    below it): weights of an epoch a crash or Ctrl+C cut short, which the run about to start trains again. Returns
+    the files deleted."""
+    stale = sorted(p for p in Path(out_dir).glob(".uncommitted-*") if _UNCOMMITTED.match(p.name) and p.is_file())
+    for p in stale:
+        p.unlink()
+    if stale:
+        log.info("%s: deleted %d weights file(s) of epochs whose checkpoint was never saved", out_dir, len(stale))
+    return stale
