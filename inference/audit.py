@@ -154,14 +154,17 @@ def file_sha256_or_none(path: Path) -> str | None:
 
 
 def model_sha256(model_dir: Path, backend: dict[str, Any]) -> str | None:
-    """Hash of the model file the backend runs (or of the folder's file listing when it names none)."""
+    """Hash of the model file the backend runs (or of the folder's file listing when it names none, without the
+    runs ``train-seg`` moved aside into ``previous-*/``)."""
     name = backend.get("model_file")
     if name and (model_dir / name).is_file():
         return file_sha256_or_none(model_dir / name)
     if not model_dir.is_dir():
         return None
+    from inference.backends.manifest import folder_files
+
     digest = hashlib.sha256()
-    for f in sorted(p for p in model_dir.rglob("*") if p.is_file()):
+    for f in folder_files(model_dir):
         digest.update(f"{f.relative_to(model_dir)}:{file_sha256_or_none(f)}\n".encode())
     return digest.hexdigest()
 

@@ -190,11 +190,11 @@ def clear_cache() -> None:
 
 
 def model_digest(model_path: Path) -> str:
-    """SHA-256 of the model file or of a folder's files (names, contents) and the manifest beside it."""
+    """SHA-256 of the model file or of a folder's files (names, contents; no previous-*/) and the manifest beside it."""
+    from inference.backends.manifest import folder_files
     digest = hashlib.sha256()
-    files = [model_path] if model_path.is_file() else sorted(p for p in model_path.rglob("*") if p.is_file())
-    manifest = model_path.parent / "manifest.json"
-    for path in [*files, *([manifest] if manifest.is_file() else [])]:
+    manifest = [m for m in (model_path.parent / "manifest.json",) if m.is_file()]
+    for path in [*([model_path] if model_path.is_file() else folder_files(model_path)), *manifest]:
         digest.update(str(path.relative_to(model_path.parent)).encode() + b"\0")
         with contextlib.suppress(OSError), open(path, "rb") as handle:
             for block in iter(lambda h=handle: h.read(1 << 20), b""):

@@ -64,12 +64,25 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+#: folders a model folder may hold that are not part of the model: ``otscc train-seg --no-resume`` moves a previous
+#: run into ``<model>/previous-<UTC time>/`` (training.seg.run_folder), never deleted
+NOT_MODEL_FOLDERS = "previous-*"
+
+
+def folder_files(folder: Path) -> list[Path]:
+    """The files below ``folder``, sorted, leaving out its ``NOT_MODEL_FOLDERS`` subfolders (another model's files:
+    hashing them would tie this model's digest to a run it does not load)."""
+    folder = Path(folder)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and not (
+        len(rel := p.relative_to(folder).parts) > 1 and Path(rel[0]).match(NOT_MODEL_FOLDERS)))
+
+
 def file_records(paths: list[Path], root: Path) -> list[dict]:
     """``{"path", "sha256", "bytes"}`` for files (folders expand to their files), paths relative to ``root``."""
     records, root = [], Path(root).resolve()
     for path in paths:
         path = Path(path).resolve()
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        files = folder_files(path) if path.is_dir() else [path]
         for f in files:
             records.append({"path": f.relative_to(root).as_posix(), "sha256": sha256_file(f),
                             "bytes": f.stat().st_size})
