@@ -185,3 +185,18 @@ def test_training_writes_the_record_with_its_init_weights(tiny_cohort, tmp_path)
     assert record["init_weights"] == {"path": str(init.resolve()),
                                       "sha256": hashlib.sha256(init.read_bytes()).hexdigest()}
     assert load_seen(out).checked and any("no longer has" in n for n in load_seen(out).notes)  # parent: no split
+
+
+def test_scores_on_the_models_own_patients_are_labelled_diagnostic(tiny_cohort, model, monkeypatch, capsys):
+    """`--split train` printed "7 patients (train)" and a table like any other: nothing said it measures nothing."""
+    folder, _ = model
+    train = _run(monkeypatch, capsys, folder, tiny_cohort, split="train")
+    assert train["diagnostic"].startswith("diagnostic only: the model was fitted on these training patients")
+    assert _run(monkeypatch, capsys, folder, tiny_cohort, split="validation")["diagnostic"].startswith(
+        "diagnostic only: these validation patients chose the kept epoch")
+    assert _run(monkeypatch, capsys, folder, tiny_cohort, split="test")["diagnostic"] is None
+    args = argparse.Namespace(model=folder, cohort=str(tiny_cohort), split="train", backend="litert",
+                              save_masks=None, json=False)
+    assert eval_seg.run(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "(train)" in lines[0] and lines[1].startswith("DIAGNOSTIC ONLY: the model was fitted on these training")

@@ -27,6 +27,13 @@ log = logging.getLogger(__name__)
 
 
 SPLITS = ("test", "validation", "train", "all")
+#: what the figures of a split on the model's own patients are (``diagnostic`` in eval-seg's JSON; None: held out)
+DIAGNOSTIC = {
+    "train": "diagnostic only: the model was fitted on these training patients, so these figures do not measure its "
+             "performance (that is --split test, or a fresh cohort with --split all)",
+    "validation": "diagnostic only: these validation patients chose the kept epoch and stopped the training, so "
+                  "these figures are optimistic (performance: --split test, or a fresh cohort with --split all)",
+}
 
 
 def add_patient_arguments(parser, default_split: str = "test") -> None:

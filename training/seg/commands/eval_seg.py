@@ -10,7 +10,14 @@ from pathlib import Path
 from inference.backends import load_backend
 from inference.backends.base import self_check
 from training.progress import PatientProgress
-from training.seg.evaluate import add_patient_arguments, evaluate, format_table, provenance, select_patients
+from training.seg.evaluate import (
+    DIAGNOSTIC,
+    add_patient_arguments,
+    evaluate,
+    format_table,
+    provenance,
+    select_patients,
+)
 from training.seg.fingerprints import load_seen
 from training.seg.metrics import json_safe
 
@@ -57,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
         log.warning("%d of %d patients left out of every figure: their CE-T1 is that of a patient the model was "
                     "trained or validated on (%s); see seen_in_training in --json", len(left_out), len(ids),
                     ", ".join(r["patient_id"] for r in left_out[:10]) + (" ..." if len(left_out) > 10 else ""))
-    result["split"], result["cohort"] = args.split, str(cohort)
+    result["split"], result["cohort"], result["diagnostic"] = args.split, str(cohort), DIAGNOSTIC.get(args.split)
     result["provenance"] = provenance(model_dir, backend, cohort)
     if args.json:
         print(json.dumps(json_safe(result), indent=2, allow_nan=False))
@@ -66,5 +73,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"{len(result['patients'])} patients ({args.split}) from {cohort}"
               f"{f', {len(left_out)} left out (seen in training)' if left_out else ''}, backend {backend.name} "
               f"running {model_dir / str(info.get('model_file'))} ({info.get('format') or 'format unknown'})")
+        if result["diagnostic"]:
+            print(result["diagnostic"].replace("diagnostic only", "DIAGNOSTIC ONLY", 1))
         print(format_table(result))
     return 0
