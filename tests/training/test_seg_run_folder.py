@@ -264,3 +264,17 @@ def test_weights_set_aside_by_a_crash_are_deleted_when_the_next_run_starts(tmp_p
     summary = train(fake_cohort(tmp_path / "c", 6), out, replace(SMALL, epochs=0))
     assert summary["epochs_run"] == 0 and (out / "config.json").is_file()
     assert not stale.exists() and all(p.exists() for p in kept)  # only that pattern, only in the run folder
+
+
+def test_a_validation_split_of_fewer_than_5_patients_is_warned_about_once(tmp_path, caplog):
+    """D4: 12 patients split 7/1/4, so the best epoch and early stopping hung on one patient, without a word."""
+    import logging
+
+    with caplog.at_level(logging.WARNING), pytest.raises(InputError, match="cohort patient P0"):
+        train(fake_cohort(tmp_path / "c12", 12), tmp_path / "m", SMALL)
+    said = [r.getMessage() for r in caplog.records if "validation split" in r.getMessage()]
+    assert len(said) == 1 and "only 1 patient(s) (fewer than 5)" in said[0] and "noisy" in said[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING), pytest.raises(InputError, match="cohort patient P"):
+        train(fake_cohort(tmp_path / "c50", 50), tmp_path / "m50", SMALL)  # 5 validation patients
+    assert "validation split" not in caplog.text

@@ -41,6 +41,8 @@ OPTIONS = {"model.alpha": "--alpha", "model.decoder": "--decoder", "model.head_s
            "lr_patience": "--lr-patience", "schedule": "--schedule", "keep": "--keep",
            "tumor_contrast_aug": "--tumor-contrast-aug", "rotation_deg": "--rotation", "flip_ud": "--flip-ud",
            "site_balance": "--site-balance", "seed": "--seed", "strategy": "--strategy"}
+#: below this many validation patients the validation Dice (kept epoch, early stopping, plateau) is noisy: warned
+MIN_VALIDATION_PATIENTS = 5
 _PENDING = re.compile(r"^pending-epoch(\d+)\.weights\.h5$")
 _UNCOMMITTED = re.compile(r"^\.uncommitted-pending-epoch\d+\.weights\.h5$")
 

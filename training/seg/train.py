@@ -149,6 +149,10 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         given = data.load_or_make_split(Path(split_from), ids, cfg.seed, create=False)
         data.write_json_atomic(out_dir / "split.json", {**given, "from": str(split_from)})
     split = data.load_or_make_split(out_dir / "split.json", ids, cfg.seed)
+    if len(split["validation"]) < run_folder.MIN_VALIDATION_PATIENTS:
+        log.warning("the validation split has only %d patient(s) (fewer than %d): the validation Dice that chooses "
+                    "the kept epoch, early stopping and the learning-rate halvings will be noisy; a larger cohort "
+                    "steadies it", len(split["validation"]), run_folder.MIN_VALIDATION_PATIENTS)
     grid = ModelGrid(cfg.model.size, cfg.fov_mm)
     cache_dir = Path(cache_dir) if cache_dir else out_dir / "cache"
     with PatientProgress("preparing ") as progress:
