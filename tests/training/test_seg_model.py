@@ -186,6 +186,8 @@ def test_tiny_training_end_to_end_and_resume(tiny_cohort, tmp_path, capsys):
     out = tmp_path / "model"
     summary = train(tiny_cohort, out, TINY)
     assert summary["epochs_run"] == 2
+    said = capsys.readouterr().out  # after each epoch, what is left of the run (it said only "epoch 1/2")
+    assert "  left: at most 1 epoch(s), ~" in said and "  left: nothing (the planned epochs are done)" in said
     for name in ("config.json", "split.json", "best.weights.h5", "history.json"):
         assert (out / name).exists(), name
     # loadable: the Keras backend rebuilds the network from plain config + weights

@@ -287,3 +287,30 @@ def remove_uncommitted(out_dir: Path) -> list[Path]:
     if stale:
         log.info("%s: deleted %d weights file(s) of epochs whose checkpoint was never saved", out_dir, len(stale))
     return stale
+
+
+def _duration(seconds: float) -> str:
+    minutes = max(0, round(seconds / 60))
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def time_left_text(state: PlateauState, *, epochs: int, patience: int, epoch_seconds: float,
+                   budget_left_s: float | None = None) -> str:
+    """What is left of a run after an epoch, at ``epoch_seconds`` per epoch (the mean of this invocation's): the
+    planned epochs, the early stop if validation Dice stalls from now on, and the ``--max-minutes`` budget (each
+    ends the run; the first to come does). A line for the console: a run of hundreds of epochs said only
+    "epoch 5/300"."""
+    left = epochs - state.epoch
+    if left <= 0:
+        return "left: nothing (the planned epochs are done)"
+    parts = [f"left: at most {left} epoch(s), ~{_duration(left * epoch_seconds)} at {epoch_seconds / 60:.1f} min "
+             "per epoch"]
+    stall = patience - state.since_best
+    if 0 < stall < left:
+        parts.append(f"early stopping after {stall} more without improvement (~{_duration(stall * epoch_seconds)})")
+    if budget_left_s is not None and budget_left_s <= 0:
+        parts.append("the --max-minutes budget is spent: the run stops here (resume to continue)")
+    elif budget_left_s is not None and budget_left_s < left * epoch_seconds:
+        parts.append(f"the --max-minutes budget runs out in ~{_duration(budget_left_s)} (the epoch then running "
+                     "completes)")
+    return "; ".join(parts)

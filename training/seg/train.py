@@ -220,6 +220,10 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         if cfg.keep == "last" or improved:
             _save_weights_atomic(model, run_folder.stage_weights(out_dir, epoch + 1))
         _commit_epoch(ckpt, manager, out_dir, state, history, cfg)
+        spent = time.perf_counter() - t0
+        print("  " + run_folder.time_left_text(  # noqa: T201
+            state, epochs=cfg.epochs, patience=cfg.patience, epoch_seconds=spent / (epoch + 1 - start_epoch),
+            budget_left_s=None if max_seconds is None else max_seconds - spent), flush=True)
     best_rec = max(history, key=lambda h: h["val_dice"]) if history else {}
     return {"best_epoch": best_rec.get("epoch"), "best_val_dice": best_rec.get("val_dice"),
             "epochs_run": len(history), "seconds": round(time.perf_counter() - t0, 1), "split": split}
