@@ -378,8 +378,10 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
         progress = _Progress(not args.json, prefix=f"[{i}/{len(patients)}] {folder.name}: ")
         row = dict.fromkeys(SUMMARY_COLUMNS, "")
         row["folder"] = folder.name
+        notes: list[str] = []
         try:
             prediction, _ = _predict_one(pipeline, folder, args, progress, audit, written)
+            notes = list(prediction.prepared.patient.notes)  # files ignored, links not followed: as for one patient
             r = prediction.to_json()
             written[r["patient_id"]] = folder.name
             row.update(patient_id=r["patient_id"], status=r["status"],
@@ -405,6 +407,8 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
         if not args.json:
             print(f"[{i}/{len(patients)}] {folder.name}: {outcome}"
                   + (f" - {row['error']}" if row["error"] else ""), file=sys.stderr, flush=True)
+            for note in notes:  # terminal only, as for one patient: they may name the folder's other files
+                print(f"  note: {note}", file=sys.stderr, flush=True)
         try:
             _write_summary(summary, rows)  # after every patient: an interrupted batch keeps what it did
         except OtsccError as exc:  # a full/read-only disk: keep going, every patient still gets its line

@@ -89,9 +89,11 @@ def test_predict_warns_when_the_clinical_csv_does_not_name_the_patient(tmp_path,
 def test_a_batch_lists_warnings_and_clinical_values_in_utf8_and_says_the_data_are_synthetic(tmp_path, capsys):
     batch = tmp_path / "batch"
     shutil.copytree(SAMPLE_PATIENT, batch / "Иванов")
+    shutil.copy(batch / "Иванов" / "t2.nii.gz", batch / "Иванов" / "t2_old.nii.gz")  # ignored: said, as for one
     out = tmp_path / "out"
     assert main(["predict", str(batch), "--out", str(out), "--age", "1", *FAST]) == 0
     captured = capsys.readouterr()
+    assert "  note: ignored image files with unrecognised names: t2_old.nii.gz" in captured.err  # a batch said nothing
     assert "warning: --age given on the command line apply to EVERY patient of this batch" in captured.err
     assert "warning(s): see its result.json" in captured.err  # the patient's line says it has warnings
     assert "SYNTHETIC" in captured.out
