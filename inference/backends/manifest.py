@@ -64,9 +64,11 @@ def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
-#: folders a model folder may hold that are not part of the model: ``otscc train-seg --no-resume`` moves a previous
-#: run into ``<model>/previous-<UTC time>/`` (training.seg.run_folder), never deleted
-NOT_MODEL_FOLDERS = "previous-*"
+#: folders a model folder may hold that are not part of the model, all from ``otscc train-seg`` when its run folder
+#: is used as a model: ``--no-resume`` moves a previous run into ``previous-<UTC time>/`` (training.seg.run_folder),
+#: never deleted; ``ckpt/`` is the resume checkpoint and ``cache/`` the preprocessed stacks (hundreds of MB for a
+#: cohort: hashing them made a Keras start on a run folder take as long as reading them)
+NOT_MODEL_FOLDERS = ("previous-*", "ckpt", "cache")
 
 
 def folder_files(folder: Path) -> list[Path]:
@@ -74,7 +76,7 @@ def folder_files(folder: Path) -> list[Path]:
     hashing them would tie this model's digest to a run it does not load)."""
     folder = Path(folder)
     return sorted(p for p in folder.rglob("*") if p.is_file() and not (
-        len(rel := p.relative_to(folder).parts) > 1 and Path(rel[0]).match(NOT_MODEL_FOLDERS)))
+        len(rel := p.relative_to(folder).parts) > 1 and any(Path(rel[0]).match(n) for n in NOT_MODEL_FOLDERS)))
 
 
 def file_records(paths: list[Path], root: Path) -> list[dict]:

@@ -24,3 +24,18 @@ def test_previous_runs_moved_aside_are_not_part_of_the_model(tmp_path):
     assert [p.relative_to(model).as_posix() for p in folder_files(model)] == listed
     assert "previous-notes.txt" in listed and "saved_model/variables/variables.index" in listed  # files kept
     assert not [r for r in file_records([model], tmp_path) if "/previous-2026" in r["path"]]
+
+
+def test_a_run_folders_checkpoint_and_stack_cache_are_not_part_of_the_model(tmp_path):
+    """``train-seg`` keeps ``ckpt/`` and, by default, ``cache/`` (hundreds of MB of stacks) in its run folder; a run
+    folder given as ``--model`` hashed them all on every Keras start."""
+    model = tmp_path / "run"
+    model.mkdir()
+    for name in ("config.json", "best.weights.h5"):
+        (model / name).write_text(name)
+    before = (model_sha256(model, {}), isolation.model_digest(model))
+    for name in ("ckpt/ckpt-3.index", "cache/SYN0001.npz"):
+        (model / name).parent.mkdir(exist_ok=True)
+        (model / name).write_text(name)
+    assert (model_sha256(model, {}), isolation.model_digest(model)) == before
+    assert [p.name for p in folder_files(model)] == ["best.weights.h5", "config.json"]
