@@ -91,7 +91,7 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
         self._held: tuple[str, str] | None = None
         self._held_question: RoleQuestion | None = None  # a roles question that arrived during the close question
         self._shown_pipeline = None
-        self.viewer = ViewerWidget(self.model, lambda: self.session.editor)
+        self.viewer = ViewerWidget(self.model, self.session)
         self.progress = ProgressPanel()
         self.mask_panel = MaskPanel(self.model, self.session)
         self.clinical_panel = ClinicalPanel(self.session)

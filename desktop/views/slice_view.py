@@ -11,11 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QPen
-from PySide6.QtWidgets import QGraphicsEllipseItem, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from desktop.mask_edit import MaskEditor
 from desktop.model import INVERT_Y, ORIENTATION, PLANE_AXES, SEQUENCE_LABELS, ViewerModel
+from desktop.session import Session
+from desktop.views.brush_ring import BrushRing
 from desktop.views.elided_label import ElidedLabel
 
 FILL_RGB = (255, 48, 48)
@@ -107,7 +107,7 @@ class _GraphicsView(pg.GraphicsView):
         super().keyPressEvent(ev)
 
     def leaveEvent(self, ev) -> None:  # noqa: N802
-        self.view.brush_ring.hide()  # the mouse went to another view: one ring on screen, where the brush is
+        self.view.mouse_left()  # the mouse went to another view: one ring on screen, where the brush is
         super().leaveEvent(ev)
 
     def resizeEvent(self, ev) -> None:  # noqa: N802
@@ -126,10 +126,9 @@ class SliceView(QWidget):
     hovered = Signal(str)
 
     def __init__(self, model: ViewerModel, plane: str, role: str | None = None,
-                 editor_getter=None, parent: QWidget | None = None) -> None:
+                 session: Session | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.model, self.plane, self.fixed_role = model, plane, role
-        self.editor_getter = editor_getter or (lambda: None)
+        self.model, self.plane, self.fixed_role, self.session = model, plane, role, session
         self.setObjectName(f"view_{plane}_{role or 'current'}")
         # shortened when narrow (see refresh), never sets the window's minimum width
         self.title = ElidedLabel(parent=self, elide=Qt.TextElideMode.ElideMiddle)
@@ -150,10 +149,7 @@ class SliceView(QWidget):
         for line in (self.vline, self.hline):
             line.setZValue(20)
             self.box.addItem(line, ignoreBounds=True)
-        self.brush_ring = QGraphicsEllipseItem()
-        self.brush_ring.setPen(QPen(QColor(0, 200, 255), 0))
-        self.brush_ring.setZValue(30)
-        self.brush_ring.hide()
+        self.brush_ring = BrushRing()
         self.box.addItem(self.brush_ring, ignoreBounds=True)
         self.labels = {side: self._orientation_label(text)
                        for side, text in zip(("left", "right", "top", "bottom"), ORIENTATION[plane], strict=True)}
@@ -170,10 +166,13 @@ class SliceView(QWidget):
         ev.contrast.connect(self._on_contrast)
         ev.mask.connect(self.refresh_mask)
         ev.overlay.connect(self.refresh_mask)
-        ev.tool.connect(self._on_tool)
+        ev.tool.connect(self._update_ring)
+        if session is not None:  # locked while a job that replaces the mask runs: no ring, as no brush
+            session.events.editing.connect(self._update_ring)
         self._slice_shown: tuple | None = None
         self._stroke_from: tuple | None = None  # ((role, slice), (row, col)) of the last dab of the stroke
         self._rect = QRectF(0, 0, 1, 1)
+        self._mouse_at: QPointF | None = None  # the mouse over this view's image area (mm); None: elsewhere
         self._on_volumes()
 
     # -- helpers -------------------------------------------------------------------------------------
@@ -273,11 +272,21 @@ class SliceView(QWidget):
         self.outline.setPos(c0, r0)  # in the fill's pixel coordinates (x = column, y = row)
         self.outline.setData(box.astype(np.float32))
 
-    def _on_tool(self) -> None:
-        if self.model.tool == "navigate":
+    def _update_ring(self) -> None:
+        """The brush ring where the mouse is, when a dab there would edit the mask (paint or erase, not locked);
+        a new brush size shows at once, not at the next mouse move."""
+        m = self.model
+        if self._mouse_at is None or m.tool == "navigate" or not m.loaded or self.session is None \
+                or not self.session.can_edit:
             self.brush_ring.hide()
-        elif self.brush_ring.isVisible():  # a new brush size shows at once, not at the next mouse move
-            self._show_brush(self.brush_ring.rect().center())
+            return
+        _, r_axis, c_axis = PLANE_AXES[self.plane]
+        self.brush_ring.place((m.shape[r_axis], m.shape[c_axis]), m.plane_spacing(self.plane),
+                              self._to_pixel(self._mouse_at), m.brush_mm / 2)
+
+    def mouse_left(self) -> None:
+        self._mouse_at = None
+        self.brush_ring.hide()
 
     # -- screen -> model -----------------------------------------------------------------------------
     def move_cursor(self, point: QPointF) -> None:
@@ -288,7 +297,7 @@ class SliceView(QWidget):
 
     def brush(self, point: QPointF, *, start: bool, finish: bool) -> None:
         """Paint (or erase) a dab at ``point``; a press-drag-release is one undo step."""
-        editor: MaskEditor | None = self.editor_getter()
+        editor = None if self.session is None else self.session.editor
         # locked: a job replaces the mask when it ends (a drag may have begun before it started)
         if editor is None or editor.locked or not self.model.loaded:
             return
@@ -300,22 +309,17 @@ class SliceView(QWidget):
         previous = self._stroke_from[1] if self._stroke_from and self._stroke_from[0] == where else None
         editor.dab(self.plane, where[1], pixel, self.model.brush_mm / 2, previous=previous)
         self._stroke_from = (where, pixel)
-        self._show_brush(point)
+        self._mouse_at = point
+        self._update_ring()
         if finish:
             editor.end_stroke()
 
-    def _show_brush(self, point: QPointF) -> None:
-        r = self.model.brush_mm / 2
-        self.brush_ring.setRect(QRectF(point.x() - r, point.y() - r, 2 * r, 2 * r))
-        self.brush_ring.show()
-
     def _on_mouse_moved(self, scene_pos) -> None:
         if not self.model.loaded or not self.box.sceneBoundingRect().contains(scene_pos):
-            self.brush_ring.hide()
+            self.mouse_left()
             return
-        point = self.box.mapSceneToView(scene_pos)
-        if self.model.tool != "navigate":
-            self._show_brush(point)
+        point = self._mouse_at = self.box.mapSceneToView(scene_pos)
+        self._update_ring()
         voxel = self.model.point_in_plane(self.plane, *self._to_pixel(point))
         if voxel is None:
             self.hovered.emit("")

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QSplitter, QStackedWidget, QVBoxLayout, QWidget
 
 from desktop.model import PLANES, SEQUENCES, ViewerModel
+from desktop.session import Session
 from desktop.views.slice_view import SliceView
 
 EMPTY_TEXT = ("<h3>No patient open</h3><p>Drop a patient folder here, or use <b>File &gt; Open patient</b> "
@@ -21,11 +22,11 @@ class ViewerWidget(QWidget):
 
     hovered = Signal(str)
 
-    def __init__(self, model: ViewerModel, editor_getter, parent: QWidget | None = None) -> None:
+    def __init__(self, model: ViewerModel, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.ortho = {plane: SliceView(model, plane, None, editor_getter) for plane in PLANES}
-        self.side = {role: SliceView(model, "axial", role, editor_getter) for role in SEQUENCES}
+        self.ortho = {plane: SliceView(model, plane, None, session) for plane in PLANES}
+        self.side = {role: SliceView(model, "axial", role, session) for role in SEQUENCES}
         for view in [*self.ortho.values(), *self.side.values()]:
             view.hovered.connect(self.hovered)
         right = QSplitter(Qt.Orientation.Vertical)

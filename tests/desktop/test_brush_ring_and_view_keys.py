@@ -1,0 +1,103 @@
+"""The brush ring shows what a dab paints (thick slices included) and only while the mask can be edited (the review
+of 2026-11-30)."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtTest import QTest
+
+from desktop.model import PLANE_AXES
+from tests.desktop.conftest import wait_job
+from tests.desktop.test_mask_editing import at
+
+pytestmark = pytest.mark.gui
+
+
+def painted_rect(view, before: np.ndarray, after: np.ndarray) -> QRectF:
+    """The voxels a click changed on the view's plane, as one rectangle in the view's mm."""
+    _, r_axis, c_axis = PLANE_AXES[view.plane]
+    changed = np.argwhere(after != before)
+    rows, cols = changed[:, r_axis], changed[:, c_axis]
+    row_mm, col_mm = view.model.plane_spacing(view.plane)
+    return QRectF(cols.min() * col_mm, rows.min() * row_mm, (cols.max() + 1 - cols.min()) * col_mm,
+                  (rows.max() + 1 - rows.min()) * row_mm)
+
+
+@pytest.mark.parametrize(("plane", "brush_mm"), [("coronal", 10.0), ("coronal", 3.0), ("sagittal", 10.0),
+                                                  ("axial", 10.0)])
+def test_the_brush_ring_outlines_the_voxels_a_click_paints(segmented, qtbot, plane, brush_mm):
+    """Coronal and sagittal rows are 4.5 mm slices: a 3 mm ring painted a 4.5 mm-tall row, a 10 mm ring three rows
+    (13.5 mm). The ring is the outline of the painted voxels now, in every plane."""
+    w, m = segmented, segmented.model
+    view = w.viewer.ortho[plane]
+    w.actions["paint"].trigger()
+    w.mask_panel.brush.setValue(brush_mm)
+    row, col = m.plane_cursor(plane)
+    row, col = row + 0.3, col + 30.2  # off the tumor, off the voxel centre
+    try:
+        qtbot.mouseMove(view.graphics.viewport(), at(view, row - 0.5, col - 0.5))
+        ring = view.brush_ring
+        assert ring.isVisible()
+        outline = ring.mapRectToParent(ring.boundingRect())
+        before = m.mask.copy()
+        QTest.mouseClick(view.graphics.viewport(), Qt.MouseButton.LeftButton, pos=at(view, row - 0.5, col - 0.5))
+        painted = painted_rect(view, before, m.mask)
+        tolerance = 0.05 * min(m.plane_spacing(plane))  # the mouse lands on whole screen pixels
+        for got, want in ((outline.left(), painted.left()), (outline.right(), painted.right()),
+                          (outline.top(), painted.top()), (outline.bottom(), painted.bottom())):
+            assert got == pytest.approx(want, abs=tolerance), (outline, painted)
+        # and voxel by voxel: a voxel is painted exactly when its centre is inside the ring
+        _, r_axis, c_axis = PLANE_AXES[plane]
+        row_mm, col_mm = m.plane_spacing(plane)
+        changed = m.plane_slice(plane, m.mask) != m.plane_slice(plane, before)
+        r0, c0 = int(painted.top() / row_mm) - 1, int(painted.left() / col_mm) - 1
+        for r in range(max(r0, 0), min(int(painted.bottom() / row_mm) + 1, changed.shape[0])):
+            for c in range(max(c0, 0), min(int(painted.right() / col_mm) + 1, changed.shape[1])):
+                inside = ring.path().contains(QPointF((c + 0.5) * col_mm, (r + 0.5) * row_mm))
+                assert inside == changed[r, c], (r, c)
+    finally:
+        w.actions["undo"].trigger()
+        w.actions["navigate"].trigger()
+    assert not w.actions["undo"].isEnabled()
+
+
+def test_no_brush_ring_while_the_mask_is_locked(segmented, qtbot, monkeypatch):
+    """While a patient loads (or a segmentation runs) the mask cannot be edited, but the ring kept following the
+    mouse as if a click would paint. It is hidden then, and back where the mouse is when the job ends."""
+    from inference.assets import SAMPLE_PATIENT
+
+    w, m, s = segmented, segmented.model, segmented.session
+    axial = w.viewer.ortho["axial"]
+    gate, load = threading.Event(), w.engine.load
+
+    def held_load(*args, **kwargs):
+        gate.wait(30)
+        return load(*args, **kwargs)
+
+    monkeypatch.setattr(w.engine, "load", held_load)
+    w.actions["paint"].trigger()
+    row, col = m.plane_cursor("axial")
+    viewport = axial.graphics.viewport()
+    qtbot.mouseMove(viewport, at(axial, row + 20, col))
+    assert axial.brush_ring.isVisible()
+    try:
+        assert w.open_patient(SAMPLE_PATIENT) and s.editing_locked
+        assert not axial.brush_ring.isVisible()
+        qtbot.mouseMove(viewport, at(axial, row + 25, col))
+        assert not axial.brush_ring.isVisible()
+        m.set_tool("erase")  # even a tool chosen meanwhile shows no ring
+        assert not axial.brush_ring.isVisible()
+        w.cancel()
+    finally:
+        gate.set()
+    assert wait_job(w) == ("load", "cancelled"), w.presenter.reports
+    assert not s.editing_locked and axial.brush_ring.isVisible()  # no mouse move needed
+    centre = axial.brush_ring.mapRectToParent(axial.brush_ring.boundingRect()).center()
+    row_mm, col_mm = m.plane_spacing("axial")
+    assert centre.y() == pytest.approx((row + 25.5) * row_mm, abs=row_mm)  # where the mouse went meanwhile
+    w.actions["navigate"].trigger()
+    assert not axial.brush_ring.isVisible()
