@@ -76,6 +76,8 @@ class _SliceViewBox(pg.ViewBox):
         super().mouseDragEvent(ev, axis)
 
 
+#: pixels between an orientation letter and the widget's edge, and between the letter and the fitted image
+LABEL_INSET, LABEL_GAP = 4, 3
 TITLE_STYLE = "color: #ddd; background: {background}; padding: 2px 6px;"
 TITLE_BACKGROUND, FOCUS_BACKGROUND = "#202020", "#2f62b0"
 
@@ -114,6 +116,8 @@ class _GraphicsView(pg.GraphicsView):
         super().resizeEvent(ev)
         if getattr(self, "view", None) is not None:  # pyqtgraph resizes during its own __init__
             self.view.place_labels()
+            if getattr(self.view, "fitted", False):  # fitted to the old size: again, with room for the letters
+                self.view.fit()
 
 
 class SliceView(QWidget):
@@ -173,6 +177,9 @@ class SliceView(QWidget):
         self._stroke_from: tuple | None = None  # ((role, slice), (row, col)) of the last dab of the stroke
         self._rect = QRectF(0, 0, 1, 1)
         self._mouse_at: QPointF | None = None  # the mouse over this view's image area (mm); None: elsewhere
+        #: the view shows the whole image as fit() placed it (not zoomed or panned since): a resize fits it again
+        self.fitted = False
+        self.box.sigRangeChangedManually.connect(self._on_zoomed_or_panned)
         self._on_volumes()
 
     # -- helpers -------------------------------------------------------------------------------------
@@ -187,16 +194,41 @@ class SliceView(QWidget):
         return label
 
     def place_labels(self) -> None:
+        """The orientation letters at the middle of each edge, inside the margins :meth:`fit` keeps free of image."""
         if not hasattr(self, "labels"):  # called by a resize during construction
             return
         w, h = self.graphics.width(), self.graphics.height()
-        pos = {"left": (4, h // 2), "right": (w - 14, h // 2), "top": (w // 2, 2), "bottom": (w // 2, h - 20)}
         for side, label in self.labels.items():
-            label.move(*pos[side])
+            lw, lh = label.width(), label.height()
+            x = {"left": LABEL_INSET, "right": w - lw - LABEL_INSET}.get(side, (w - lw) // 2)
+            y = {"top": LABEL_INSET // 2, "bottom": h - lh - LABEL_INSET // 2}.get(side, (h - lh) // 2)
+            label.move(x, y)
+
+    def label_margins(self) -> tuple[int, int]:
+        """Pixels at the left and right, and at the top and bottom, that the letters take."""
+        width = max(self.labels[side].width() for side in ("left", "right"))
+        height = max(self.labels[side].height() for side in ("top", "bottom"))
+        return width + LABEL_INSET + LABEL_GAP, height + LABEL_INSET // 2 + LABEL_GAP
 
     def fit(self) -> None:
-        if self.model.loaded:
+        """The whole slice, as large as fits with the orientation letters beside it, not over it: a sagittal
+        image fills the width of its view, and its "P" sat on the image."""
+        if not self.model.loaded:
+            return
+        w, h = self.box.width(), self.box.height()
+        mx, my = self.label_margins()
+        rect = self._rect
+        if w <= 2 * mx or h <= 2 * my or rect.width() <= 0 or rect.height() <= 0:  # not laid out yet
             self.box.autoRange(padding=0.02)
+        else:
+            scale = min((w - 2 * mx) / rect.width(), (h - 2 * my) / rect.height())  # screen pixels per mm
+            c = rect.center()
+            self.box.setRange(xRange=(c.x() - w / scale / 2, c.x() + w / scale / 2),
+                              yRange=(c.y() - h / scale / 2, c.y() + h / scale / 2), padding=0)
+        self.fitted = True
+
+    def _on_zoomed_or_panned(self, *_) -> None:
+        self.fitted = False
 
     def _to_pixel(self, point: QPointF) -> tuple[float, float]:
         row_mm, col_mm = self.model.plane_spacing(self.plane)

@@ -1,5 +1,5 @@
-"""The brush ring shows what a dab paints (thick slices included) and only while the mask can be edited (the review
-of 2026-11-30)."""
+"""The brush ring shows what a dab paints (thick slices included) and only while the mask can be edited; the
+orientation letters stay off the image (the reviews of 2026-11-30)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from desktop.model import PLANE_AXES
 from tests.desktop.conftest import wait_job
@@ -101,3 +102,33 @@ def test_no_brush_ring_while_the_mask_is_locked(segmented, qtbot, monkeypatch):
     assert centre.y() == pytest.approx((row + 25.5) * row_mm, abs=row_mm)  # where the mouse went meanwhile
     w.actions["navigate"].trigger()
     assert not axial.brush_ring.isVisible()
+
+
+def image_on_screen(view):
+    """The fitted image's rectangle in the view's widget pixels."""
+    scene = view.box.mapViewToScene(view.image.mapRectToParent(view.image.boundingRect()))
+    return view.graphics.mapFromScene(scene).boundingRect()
+
+
+@pytest.mark.parametrize("size", [(1297, 706), (910, 512)])
+def test_the_orientation_letters_are_beside_the_image_not_on_it(segmented, size):
+    """The sagittal image fills the width of its view, and its "P" was drawn on the image (at 1366x768, and at
+    150 %: 910x512 logical). Fitting keeps room for the letters, after a resize too."""
+    w = segmented
+    w.resize(*size)
+    w._share_width()
+    QApplication.processEvents()
+    views = [*w.viewer.ortho.values()]
+    for view in views:
+        image = image_on_screen(view)
+        assert image.width() > 0.7 * view.graphics.width() or image.height() > 0.7 * view.graphics.height()
+        for side, label in view.labels.items():
+            assert not label.geometry().intersects(image), (view.plane, side, label.geometry(), image)
+    w.actions["side_by_side"].trigger()
+    try:
+        QApplication.processEvents()
+        for view in w.viewer.side.values():
+            for side, label in view.labels.items():
+                assert not label.geometry().intersects(image_on_screen(view)), (view.role, side)
+    finally:
+        w.actions["orthogonal"].trigger()

@@ -65,6 +65,9 @@ def test_click_moves_the_linked_crosshair(segmented, qtbot):
     start = m.cursor
     axial = views["axial"]
     row_mm, col_mm = m.plane_spacing("axial")
+    segmented.resize(1600, 1000)  # a screen pixel per voxel at least: each voxel can be clicked
+    QApplication.processEvents()
+    assert max(axial.box.viewPixelSize()) < min(row_mm, col_mm)
     target_row, target_col = 40, 200
     pos = widget_pos(axial, (target_col + 0.5) * col_mm, (target_row + 0.5) * row_mm)
     qtbot.mouseClick(axial.graphics.viewport(), Qt.MouseButton.LeftButton, pos=pos)
