@@ -3,7 +3,8 @@ setters; it keeps no state of its own beyond what is on screen.
 
 Mouse (radiology conventions): wheel = slice, Ctrl+wheel or right-drag = zoom, middle-drag or
 Shift+left-drag = pan, left-drag = window/level (or the brush in paint/erase mode), left-click = move the
-crosshair, double-click = fit the slice. Keys: Up/Down/PageUp/PageDown (and Left/Right) = slice.
+crosshair, double-click = fit the slice. Keys: Up/Down/PageUp/PageDown (and Left/Right) = slice, +/- = zoom around
+the crosshair, Shift+arrows = pan.
 """
 
 from __future__ import annotations
@@ -76,6 +77,8 @@ class _SliceViewBox(pg.ViewBox):
         super().mouseDragEvent(ev, axis)
 
 
+#: how much + and - zoom in and out; Shift+arrows pan by PAN_STEP of the visible width or height
+ZOOM_STEP, PAN_STEP = 1.25, 0.1
 #: pixels between an orientation letter and the widget's edge, and between the letter and the fitted image
 LABEL_INSET, LABEL_GAP = 4, 3
 TITLE_STYLE = "color: #ddd; background: {background}; padding: 2px 6px;"
@@ -102,6 +105,16 @@ class _GraphicsView(pg.GraphicsView):
     def keyPressEvent(self, ev) -> None:  # noqa: N802
         steps = {Qt.Key.Key_Up: 1, Qt.Key.Key_Right: 1, Qt.Key.Key_PageUp: 1,
                  Qt.Key.Key_Down: -1, Qt.Key.Key_Left: -1, Qt.Key.Key_PageDown: -1}
+        zoom = {Qt.Key.Key_Plus: ZOOM_STEP, Qt.Key.Key_Equal: ZOOM_STEP, Qt.Key.Key_Minus: 1 / ZOOM_STEP}
+        pan = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
+        if ev.key() in zoom:  # the keyboard's Ctrl+wheel ("=" is "+" without Shift on many layouts)
+            self.view.zoom(zoom[ev.key()])
+            ev.accept()
+            return
+        if ev.key() in pan and ev.modifiers() & Qt.KeyboardModifier.ShiftModifier:  # the keyboard's Shift+drag
+            self.view.pan(*pan[ev.key()])
+            ev.accept()
+            return
         if ev.key() in steps:
             self.view.model.step_slice(self.view.plane, steps[ev.key()])
             ev.accept()
@@ -228,6 +241,22 @@ class SliceView(QWidget):
         self.fitted = True
 
     def _on_zoomed_or_panned(self, *_) -> None:
+        self.fitted = False
+
+    def zoom(self, factor: float) -> None:
+        """Zoom in (``factor`` > 1) or out around the crosshair, or around the middle when it is out of view."""
+        (x0, x1), (y0, y1) = self.box.viewRange()
+        centre = QPointF(self.vline.value(), self.hline.value())
+        if not (x0 <= centre.x() <= x1 and y0 <= centre.y() <= y1):
+            centre = QPointF((x0 + x1) / 2, (y0 + y1) / 2)
+        self.box.scaleBy((1 / factor, 1 / factor), center=centre)
+        self.fitted = False
+
+    def pan(self, right: int, down: int) -> None:
+        """Move the image ``right``/``down`` on screen by a step, as Shift+drag does (negative: left/up)."""
+        (x0, x1), (y0, y1) = self.box.viewRange()
+        y_up = -1 if INVERT_Y[self.plane] else 1  # the view's y grows upwards on screen unless the axis is inverted
+        self.box.translateBy(x=-right * PAN_STEP * (x1 - x0), y=y_up * down * PAN_STEP * (y1 - y0))
         self.fitted = False
 
     def _to_pixel(self, point: QPointF) -> tuple[float, float]:

@@ -1,5 +1,5 @@
 """The brush ring shows what a dab paints (thick slices included) and only while the mask can be edited; the
-orientation letters stay off the image (the reviews of 2026-11-30)."""
+orientation letters stay off the image; + / - and Shift+arrows zoom and pan a view (the reviews of 2026-11-30)."""
 
 from __future__ import annotations
 
@@ -132,3 +132,39 @@ def test_the_orientation_letters_are_beside_the_image_not_on_it(segmented, size)
                 assert not label.geometry().intersects(image_on_screen(view)), (view.role, side)
     finally:
         w.actions["orthogonal"].trigger()
+
+
+def test_plus_minus_zoom_and_shift_arrows_pan_the_focused_view(segmented, qtbot):
+    """There was no keyboard zoom or pan (+, = and - left the view as it was): + and - zoom around the crosshair,
+    Shift+arrows move the image as Shift+drag does, F fits again."""
+    w, m = segmented, segmented.model
+    axial = w.viewer.ortho["axial"]
+    axial.graphics.setFocus()
+    start = m.cursor
+    w.actions["fit"].trigger()
+    (x0, x1), (y0, y1) = axial.box.viewRange()
+    cross = axial.graphics.mapFromScene(axial.box.mapViewToScene(QPointF(axial.vline.value(), axial.hline.value())))
+    qtbot.keyClick(axial.graphics, Qt.Key.Key_Plus)
+    (zx0, zx1), (zy0, zy1) = axial.box.viewRange()
+    assert zx1 - zx0 == pytest.approx((x1 - x0) / 1.25) and zy1 - zy0 == pytest.approx((y1 - y0) / 1.25)
+    after = axial.graphics.mapFromScene(axial.box.mapViewToScene(QPointF(axial.vline.value(), axial.hline.value())))
+    assert (after - cross).manhattanLength() <= 2  # around the crosshair
+    qtbot.keyClick(axial.graphics, Qt.Key.Key_Minus)
+    assert axial.box.viewRange()[0][1] - axial.box.viewRange()[0][0] == pytest.approx(x1 - x0)
+    qtbot.keyClick(axial.graphics, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    (px0, px1), (py0, py1) = axial.box.viewRange()
+    assert px0 < x0 and px1 - px0 == pytest.approx(x1 - x0) and (py0, py1) == pytest.approx((y0, y1))
+    image_x = image_on_screen(axial).x()
+    qtbot.keyClick(axial.graphics, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert image_on_screen(axial).x() == image_x
+    qtbot.keyClick(axial.graphics, Qt.Key.Key_Up, Qt.KeyboardModifier.ShiftModifier)
+    assert m.cursor == start  # Shift+arrows pan: no slice changed
+    moved = image_on_screen(axial)
+    qtbot.keyClick(axial.graphics, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert image_on_screen(axial).y() > moved.y()  # the image goes down with Shift+Down (as Shift+drag moves it)
+    assert not axial.fitted
+    w.actions["fit"].trigger()
+    assert axial.fitted and axial.box.viewRange()[0] == pytest.approx([x0, x1])
+    qtbot.keyClick(axial.graphics, Qt.Key.Key_Up)  # plain arrows still change the slice
+    assert m.cursor[0] == start[0] + 1
+    m.set_cursor(start)
