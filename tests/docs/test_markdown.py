@@ -1,0 +1,54 @@
+"""The README and docs/ render as written: code fences pair up (a stray fence at the end of the README's command
+block turned its whole "Prediction" section, the exit codes and the install steps into one grey code block), and
+every relative link or image names a file of the repository."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "assets").rglob("*.md"))]
+FENCE = re.compile(r"^ {0,3}(```|~~~)")
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+
+
+def _split(page: Path) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """The page's lines outside and inside code blocks, numbered from 1."""
+    prose, code, inside = [], [], False
+    for number, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1):
+        if FENCE.match(line):
+            inside = not inside
+        else:
+            (code if inside else prose).append((number, line))
+    return prose, code
+
+
+def _prose(page: Path) -> list[tuple[int, str]]:
+    return _split(page)[0]
+
+
+def _code(page: Path) -> list[tuple[int, str]]:
+    return _split(page)[1]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_code_fences_pair_up(page):
+    fences = [n for n, line in enumerate(page.read_text(encoding="utf-8").splitlines(), 1) if FENCE.match(line)]
+    assert len(fences) % 2 == 0, f"an unclosed code fence: fence lines {fences}"
+    inside = [n for n, line in _code(page) if line.startswith("## ")]  # what a stray fence swallows
+    assert not inside, f"Markdown headings inside a code block (a stray fence above them?): lines {inside}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_relative_links_name_files_that_exist(page):
+    missing = []
+    for number, line in _prose(page):
+        for target in LINK.findall(line):
+            if re.match(r"^[a-z]+:", target) or target.startswith("#"):
+                continue  # a web address or an anchor on the page
+            if not (page.parent / target.split("#")[0]).exists():
+                missing.append(f"{number}: {target}")
+    assert not missing
