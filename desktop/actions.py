@@ -49,6 +49,7 @@ def build_actions(w: MainWindow) -> dict[str, QAction]:
                         "Redo the mask edit undone last")
     a["recompute"] = _action(w, "Recompute &risk", w.recompute, "Ctrl+Return",
                              "Re-extract radiomics from the edited mask and update the risk")
+    a["recompute"].setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])  # the keypad's too
     for name, button in (("undo", w.mask_panel.undo_button), ("redo", w.mask_panel.redo_button),
                          ("recompute", w.mask_panel.recompute_button)):
         button.setToolTip(a[name].toolTip())  # with the platform's shortcut

@@ -128,3 +128,12 @@ def test_after_a_load_the_arrow_keys_change_slices(window):
     window.segment()
     assert wait_job(window) == ("segment", "finished"), window.presenter.reports
     assert window.clinical_panel.age.hasFocus()
+
+
+def test_ctrl_enter_on_the_keypad_recomputes_as_ctrl_return_does(window):
+    """docs/gui.md said Ctrl+Enter; only the main keyboard's Ctrl+Return did it, the keypad's Enter nothing."""
+    from PySide6.QtGui import QKeySequence
+
+    keys = window.actions["recompute"].shortcuts()
+    assert QKeySequence("Ctrl+Return") in keys and QKeySequence("Ctrl+Enter") in keys
+    assert keys[0] == QKeySequence("Ctrl+Return")  # the one menus and tooltips show
