@@ -419,7 +419,7 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
         print(f"summary.csv could not be written ({summary_error}); the per-patient lines above are the record",
               file=sys.stderr)
     if args.json:  # null where the CSV has an empty cell, as in result.json
-        json.dump([{k: None if v == "" else v for k, v in row.items()} for row in rows], sys.stdout, indent=2)
+        json.dump([json_row(row) for row in rows], sys.stdout, indent=2)
         print()
     else:
         where = f"summary: {summary}" if summary_error is None else "summary.csv NOT written"
@@ -429,6 +429,15 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
               + f"; {where}; audit log: {audit.path}")
         print("(models trained on SYNTHETIC data: not a clinical prediction)")
     return 1 if failed or with_images or summary_error is not None else 0
+
+
+def json_row(row: dict) -> dict:
+    """A summary row for ``--json``: null where the CSV has an empty cell, as in result.json, and ``risk_percent``
+    a number like ``probability`` (the CSV's text "26.3" was a string there)."""
+    out = {k: None if v == "" else v for k, v in row.items()}
+    if out.get("risk_percent") is not None:
+        out["risk_percent"] = float(out["risk_percent"])
+    return out
 
 
 def _write_summary(path: Path, rows: list[dict]) -> None:

@@ -113,6 +113,14 @@ def test_a_batch_lists_warnings_and_clinical_values_in_utf8_and_says_the_data_ar
                            "sex", "ct_stage", "cn_status", "warnings"]  # the order scripts read them in
 
 
+def test_batch_json_rows_give_the_risk_in_percent_as_a_number():
+    from inference.commands.predict import json_row
+
+    row = json_row({"patient_id": "A", "probability": 0.26312, "risk_percent": "26.3", "error": ""})
+    assert row == {"patient_id": "A", "probability": 0.26312, "risk_percent": 26.3, "error": None}
+    assert json_row({"status": "error", "risk_percent": ""})["risk_percent"] is None
+
+
 @pytest.fixture(scope="module")
 def pipeline() -> Pipeline:
     return Pipeline(backend="litert", threads=2)
