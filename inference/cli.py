@@ -102,11 +102,24 @@ def _main(argv: list[str] | None) -> int:
     except OtsccError as exc:
         if args.debug:
             raise
-        print(f"otscc {args.command}: error: {exc}", file=sys.stderr)
+        print(f"otscc {args.command}: error: {error_text(exc, args)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"otscc {args.command}: interrupted", file=sys.stderr)
         return 130
+
+
+#: the per-patient sequence options (``otscc predict`` and ``inspect``); other commands read patients too
+SEQUENCE_OPTIONS = ("--cet1", "--t2", "--t1")
+
+
+def error_text(exc: OtsccError, args: argparse.Namespace) -> str:
+    """``str(exc)``, without its command-line hint when that names sequence options the command does not have:
+    ``otscc benchmark --patient`` advised "choose the right one with --cet1 or --t2", which it refuses."""
+    hint = exc.cli_hint
+    if hint and exc.problem and not hasattr(args, "cet1") and any(o in hint for o in SEQUENCE_OPTIONS):
+        return exc.problem
+    return str(exc)
 
 
 if __name__ == "__main__":

@@ -19,11 +19,13 @@ class OtsccError(Exception):
 
     exit_code = 1
     problem: str | None = None  # None: an error that does not take ``cli_hint`` (``str()`` is the message)
+    cli_hint: str = ""
     batch_hint: str | None = None
 
     def __init__(self, message: str = "", *args, cli_hint: str = "", batch_hint: str | None = None) -> None:
         super().__init__(f"{message} {cli_hint}".strip() if cli_hint else message, *args)
         self.problem = message
+        self.cli_hint = cli_hint
         self.batch_hint = batch_hint
 
     def in_batch(self) -> str:

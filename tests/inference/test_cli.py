@@ -153,3 +153,24 @@ def test_a_bad_nomogram_is_an_input_error_like_a_bad_model(command, content, tmp
     assert f"error: {nomogram}: not a " in capsys.readouterr().err  # the file named, whatever is wrong with it
     assert main([*args, "--model", str(tmp_path / "no-model")]) == 2
     assert not (tmp_path / "out").exists()
+
+
+def test_a_command_without_sequence_options_does_not_advise_them(monkeypatch, capsys):
+    """``otscc benchmark --patient`` on a folder with one image in two roles advised "choose the right one with
+    --cet1 or --t2", options only predict and inspect have (benchmark refuses them)."""
+    import export.commands.benchmark
+    from inference.errors import InputError
+
+    def refuse(args):
+        raise InputError("CE-T1 and T2 are the same series (cet1.nii.gz): each sequence must be its own "
+                         "acquisition; check the files.", cli_hint="Or choose the right one with --cet1 or --t2.")
+
+    monkeypatch.setattr(export.commands.benchmark, "run", refuse)
+    assert main(["benchmark", "--formats", "tflite-fp32"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().endswith("check the files.") and "--cet1" not in err
+    import inference.commands.inspect
+
+    monkeypatch.setattr(inference.commands.inspect, "run", refuse)
+    assert main(["inspect", "somewhere"]) == 2
+    assert capsys.readouterr().err.strip().endswith("Or choose the right one with --cet1 or --t2.")  # it has them
