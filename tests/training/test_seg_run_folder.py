@@ -294,3 +294,5 @@ def test_after_each_epoch_the_run_says_what_is_left_and_what_ends_it_first():
     assert near_end == "left: at most 2 epoch(s), ~1 min at 0.5 min per epoch"  # the stall cannot come first
     assert run_folder.time_left_text(replace(state, epoch=300), epochs=300, patience=20, epoch_seconds=30) == \
         "left: nothing (the planned epochs are done)"
+    due = run_folder.time_left_text(replace(state, since_best=20), epochs=300, patience=20, epoch_seconds=120)
+    assert due == "left: nothing (early stopping: no validation improvement for 20 epochs)"  # it said ~9 h 50 min

@@ -303,6 +303,8 @@ def time_left_text(state: PlateauState, *, epochs: int, patience: int, epoch_sec
     left = epochs - state.epoch
     if left <= 0:
         return "left: nothing (the planned epochs are done)"
+    if state.should_stop(patience):
+        return f"left: nothing (early stopping: no validation improvement for {state.since_best} epochs)"
     parts = [f"left: at most {left} epoch(s), ~{_duration(left * epoch_seconds)} at {epoch_seconds / 60:.1f} min "
              "per epoch"]
     stall = patience - state.since_best
