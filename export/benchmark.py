@@ -235,10 +235,11 @@ def run_benchmark(*, model_dir: Path, patient: Path, nomogram: Path, formats: li
             continue
         try:
             row.device = str(backend.describe().get("device", "CPU"))
-            if backend.input_size not in stacks:
-                stack, _, _ = to_model_stack(prepared.volumes, ModelGrid(backend.input_size, 160.0))
-                stacks[backend.input_size] = busiest_slices(stack)
-            backend.predict(stacks[backend.input_size][:1])  # the first call allocates: part of its memory
+            key = (backend.input_size, backend.fov_mm)
+            if key not in stacks:
+                stack, _, _ = to_model_stack(prepared.volumes, ModelGrid(*key))
+                stacks[key] = busiest_slices(stack)
+            backend.predict(stacks[key][:1])  # the first call allocates: part of its memory
             rss1 = _rss_mb()
             row.rss_mb = None if rss0 is None or rss1 is None else round(rss1 - rss0, 1)
             loaded[id(row)] = (row, backend)
@@ -246,8 +247,9 @@ def run_benchmark(*, model_dir: Path, patient: Path, nomogram: Path, formats: li
             row.status, row.reason = "failed", f"{type(exc).__name__}: {exc}"
             backend.close()
     # 2. single slices, every loaded backend side by side in rotating blocks
-    for size, slices in stacks.items():
-        group = {key: backend for key, (row, backend) in loaded.items() if backend.input_size == size}
+    for (size, fov), slices in stacks.items():
+        group = {key: backend for key, (row, backend) in loaded.items()
+                 if (backend.input_size, backend.fov_mm) == (size, fov)}
         say(f"timing single {size}x{size} slices: {len(group)} backends side by side")
         failed: dict = {}
         table = time_slices(group, slices, runs, warmup, failed=failed)

@@ -53,13 +53,13 @@ def _load(rows, model: Path, threads: int):
     return loaded, skipped
 
 
-def _sample_slices(size: int) -> np.ndarray:
+def _sample_slices(size: int, fov_mm: float) -> np.ndarray:
     """Real model-grid slices of the sample patient (not noise: int8 kernels' speed can depend on data)."""
     from inference.intake import prepare_patient
     from inference.preprocess import ModelGrid, to_model_stack
 
     prepared = prepare_patient(SAMPLE_PATIENT)
-    stack, _, _ = to_model_stack(prepared.volumes, ModelGrid(size, 160.0))
+    stack, _, _ = to_model_stack(prepared.volumes, ModelGrid(size, fov_mm))
     return stack, prepared
 
 
@@ -82,8 +82,8 @@ def measure(model: Path, threads: int, runs: int, only: str | None = None) -> di
     if only == "openvino":  # an AVX2-only CPU has no bf16: what OpenVINO would pick there
         rows = [(label.replace("default hint", "f32"), b, v, {**o, "precision_hint": "f32"}) for label, b, v, o in rows]
     backends, skipped = _load(rows, model, threads)
-    size = next(iter(backends.values())).input_size
-    slices, prepared = _sample_slices(size)
+    first = next(iter(backends.values()))
+    slices, prepared = _sample_slices(first.input_size, first.fov_mm)
     table = time_slices(backends, slices, runs)
     out = {"threads": threads, "runs": runs, "cpu": cpu_info().model, "isa_limit": os.environ.get("ONEDNN_MAX_CPU_ISA"),
            "rows": {label: {**table[label], **_facts(backends[label])} for label in table}, "skipped": skipped}

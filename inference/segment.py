@@ -61,13 +61,15 @@ def postprocess(prob: np.ndarray, voxel_ml: float, threshold: float = THRESHOLD,
     return mask.astype(np.uint8), len(keep), n - len(keep)
 
 
-def segment(volumes: dict[str, Volume], backend: SegBackend, *, fov_mm: float = 160.0,
+def segment(volumes: dict[str, Volume], backend: SegBackend, *, fov_mm: float | None = None,
             progress: Callable[[float], None] | None = None,
             cancelled: Callable[[], bool] | None = None) -> SegmentationResult:
-    """Segment the tumor from registered CE-T1/T2/T1 volumes (all on the CE-T1 grid)."""
+    """Segment the tumor from registered CE-T1/T2/T1 volumes (all on the CE-T1 grid), on the model's grid
+    (``backend.fov_mm`` unless ``fov_mm`` is given)."""
     seconds: dict[str, float] = {}
     t = time.perf_counter()
-    stack, plan, warnings = to_model_stack(volumes, ModelGrid(backend.input_size, fov_mm))
+    grid = ModelGrid(backend.input_size, backend.fov_mm if fov_mm is None else fov_mm)
+    stack, plan, warnings = to_model_stack(volumes, grid)
     seconds["preprocess"] = time.perf_counter() - t
     t = time.perf_counter()
     probs = backend.predict_stack(stack, progress=progress, cancelled=cancelled)

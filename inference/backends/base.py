@@ -83,6 +83,7 @@ class SegBackend(ABC):
     integrity: str = "not checked"  #: how the model file was checked against the manifest
     threads: int | None = None
     input_size: int = 256
+    fov_mm: float = 160.0  #: mm across the input (``manifest.model_fov_mm``; set by ``load_backend``)
     max_batch: int = 1
 
     @abstractmethod
@@ -105,7 +106,8 @@ class SegBackend(ABC):
         """What runs: backend, runtime, format, precision, device, model file and its integrity check."""
         return {"backend": self.name, "runtime": self.runtime, "format": self.format_name,
                 "precision": self.precision, "device": self.device, "model_file": self.model_file,
-                "integrity": self.integrity, "threads": self.threads, "input_size": self.input_size}
+                "integrity": self.integrity, "threads": self.threads, "input_size": self.input_size,
+                "fov_mm": self.fov_mm}
 
     def summary(self) -> str:
         """One line, e.g. ``tflite-int8 on litert (cpu, 2 threads)``."""
@@ -277,9 +279,13 @@ def load_backend(name: str, model_path: str | Path, **options) -> SegBackend:
     """
     if name not in BACKENDS:
         raise BackendUnavailableError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
+    from inference.backends.manifest import model_fov_mm
+
     module_name, cls_name = BACKENDS[name].split(":")
     module = importlib.import_module(module_name)
-    return getattr(module, cls_name)(Path(model_path), **{k: v for k, v in options.items() if v is not None})
+    backend = getattr(module, cls_name)(Path(model_path), **{k: v for k, v in options.items() if v is not None})
+    backend.fov_mm = model_fov_mm(model_path)  # the grid the model was trained and validated on
+    return backend
 
 
 def resolve_for(backend: str, model_path: Path, variant: str | None, *, preference=None, verify: bool = True):

@@ -125,6 +125,30 @@ def find_manifest(folder: str | Path) -> Manifest | None:
     return None
 
 
+#: the field of view of a model that records none (every shipped model so far): 256 pixels over 160 mm
+DEFAULT_FOV_MM = 160.0
+
+
+def model_fov_mm(model_path: str | Path) -> float:
+    """The field of view (mm across the input) the model at ``model_path`` (folder or file) was trained and exported
+    on: its manifest's input grid, else its training ``config.json`` (``train-seg --fov-mm``), else
+    ``DEFAULT_FOV_MM``. The runtime used 160 mm whatever the model said, so a model trained at 120 mm was validated
+    at 120 and then run at 160."""
+    path = Path(model_path).absolute()
+    folder = path if path.is_dir() and format_of_file(path.name) is None else path.parent
+    manifest = find_manifest(folder)
+    grid = ((manifest.data.get("input") or {}).get("grid") or {}) if manifest is not None else {}
+    value = grid.get("fov_mm")
+    if value is None and (folder / "config.json").is_file():
+        try:
+            value = (json.loads((folder / "config.json").read_text()).get("train") or {}).get("fov_mm")
+        except (OSError, ValueError, AttributeError):
+            value = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 1000:
+        return float(value)
+    return DEFAULT_FOV_MM
+
+
 def _read(path: Path) -> dict:
     try:
         data = json.loads(path.read_text())
