@@ -18,6 +18,7 @@ from inference.errors import (
     MissingSequenceError,
     PatientNotFoundError,
 )
+from inference.folders import LINK_REASONS
 from inference.imagefile import MAX_VOXELS, image_suffix, read_image_file, strip_suffix
 from inference.roles import ROLE_LABELS, ROLES, RoleDecision, assign_series_roles, role_from_name
 from inference.volume import Volume
@@ -309,7 +310,14 @@ def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
         decisions = assign_series_roles(candidates, wanted, skip=tuple(roles)) if len(roles) < 3 else {}
     except (AmbiguousSequenceError, MissingSequenceError) as exc:
         _refuse_several_studies(root, series, exc)
-        raise
+        links = [n for n in notes if n.endswith(LINK_REASONS)]  # a series behind a link not followed: say so
+        if not links:
+            raise
+        message = f"{exc.problem} ({'; '.join(links)})"
+        if isinstance(exc, AmbiguousSequenceError):
+            raise AmbiguousSequenceError(message, exc.candidates, cli_hint=exc.cli_hint,
+                                         batch_hint=exc.batch_hint) from exc
+        raise type(exc)(message, cli_hint=exc.cli_hint, batch_hint=exc.batch_hint) from exc
     by_uid = {s.uid: s for s in series}
     warnings: list[str] = []
     for role, decision in decisions.items():

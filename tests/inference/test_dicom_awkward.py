@@ -181,3 +181,21 @@ def test_a_batch_walks_each_patient_without_the_other_patients_folders(tmp_path:
     monkeypatch.setattr(predict, "_predict_one", scan_only)
     assert main(["predict", str(batch), "--out", str(tmp_path / "out"), "--backend", "litert"]) == 1
     assert seen == {"A": ["7"], "B": ["9"]}
+
+
+def test_a_patient_whose_series_is_behind_a_link_not_followed_is_told_why_it_is_missing(tmp_path: Path) -> None:
+    """In a batch, A's T2 linked from B's folder is not followed (it is B's); A then failed with "no T2" and nothing
+    said that a link had been skipped."""
+    from inference.errors import MissingSequenceError
+    from inference.folders import other_patients
+    from inference.io import load_patient
+    from tests.inference.dicom_factory import t1_spec, t2_spec
+
+    batch = tmp_path / "batch"
+    write_study(batch / "A", [cet1_spec(number=7), t1_spec(number=8)])
+    write_study(batch / "B", [cet1_spec(number=9), t2_spec(number=10), t1_spec(number=11)])
+    (batch / "A" / "t2 from B").symlink_to(batch / "B", target_is_directory=True)
+    with other_patients([batch / "A", batch / "B"]), pytest.raises(MissingSequenceError) as caught:
+        load_patient(batch / "A")
+    assert "1 link(s) to another patient folder of the batch not followed" in str(caught.value)
+    assert "not followed" in caught.value.in_batch()
