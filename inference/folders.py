@@ -50,21 +50,22 @@ def walk_files(root: Path, skipped: Counter[str] | None = None) -> Iterator[Path
     Yields:
         File paths (as reached: under ``root``, through any links followed).
     """
-    top = os.path.realpath(root)
-    others = [f for f in _BATCH.get() if not _is_ancestor(f, top)]  # not root's own batch folder (or one above it)
-    seen: set[str] = set()
+    above = _ancestry(os.path.realpath(root))  # root and every folder above it, by file identity
+    others = {_identity(f) for f in _BATCH.get()} - above - {None}  # not root's own batch folder (or one above it)
+    seen: set = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
-        seen.add(os.path.realpath(dirpath))
+        seen.add(_identity(dirpath))
         kept = []
         for name in sorted(dirnames):
-            real = os.path.realpath(os.path.join(dirpath, name))
-            if real in seen:  # a link back to a folder already walked (a loop)
+            path = os.path.join(dirpath, name)
+            identity = _identity(path)
+            if identity in seen:  # a link back to a folder already walked (a loop)
                 continue
-            if _is_ancestor(real, top):
+            if identity in above:
                 if skipped is not None:
                     skipped[ANCESTOR_LINK] += 1
                 continue
-            if any(_is_ancestor(other, real) for other in others):
+            if others and os.path.islink(path) and others & _ancestry(os.path.realpath(path)):
                 if skipped is not None:
                     skipped[OTHER_PATIENT_LINK] += 1
                 continue
@@ -74,9 +75,25 @@ def walk_files(root: Path, skipped: Counter[str] | None = None) -> Iterator[Path
             yield Path(dirpath) / name
 
 
-def _is_ancestor(folder: str, top: str) -> bool:
-    """Whether ``folder`` is ``top`` or a folder above it (both real paths)."""
+def _identity(path: str | Path) -> tuple | None:
+    """What makes two paths one folder: its device and inode (file index on Windows). Not the spelling: on a
+    case-insensitive file system (macOS, Windows) a link to ``../b`` reaches folder ``B``, and its real path keeps
+    the link's case, so comparing paths let such a link escape the checks. None: it cannot be read."""
     try:
-        return os.path.commonpath([folder, top]) == folder
-    except ValueError:  # different drives (Windows)
-        return False
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if st.st_ino else ("path", os.path.normcase(os.path.realpath(path)))
+
+
+def _ancestry(real: str) -> set:
+    """The identities of the folder ``real`` (a real path) and of every folder above it."""
+    found, path = set(), real
+    while True:
+        identity = _identity(path)
+        if identity is not None:
+            found.add(identity)
+        parent = os.path.dirname(path)
+        if parent == path:
+            return found
+        path = parent

@@ -3,6 +3,7 @@ twice, links out of the patient folder."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -199,3 +200,25 @@ def test_a_patient_whose_series_is_behind_a_link_not_followed_is_told_why_it_is_
         load_patient(batch / "A")
     assert "1 link(s) to another patient folder of the batch not followed" in str(caught.value)
     assert "not followed" in caught.value.in_batch()
+
+
+def test_links_are_judged_by_the_folder_they_reach_not_by_its_spelling(tmp_path: Path, monkeypatch) -> None:
+    """On macOS a link to ``../b`` reaches folder ``B`` and its real path keeps the link's spelling, so comparing
+    paths let it past the checks; here ``realpath`` is made to keep spellings as such a file system does."""
+    import os
+
+    from inference import folders
+
+    batch = tmp_path / "batch"
+    for name in ("A", "B"):
+        write_study(batch / name, [cet1_spec(number=7 if name == "A" else 9)])
+    (batch / "A" / "to B").symlink_to(Path("..") / "B", target_is_directory=True)
+    (batch / "A" / "up").symlink_to(Path(".."), target_is_directory=True)
+    (batch / "A" / "own").mkdir()  # a real sub-folder: walked, never called a link
+    (batch / "A" / "own" / "note.txt").write_text("x")
+    monkeypatch.setattr(folders.os.path, "realpath", os.path.abspath)
+    skipped = Counter()
+    with folders.other_patients([batch / "A", batch / "B"]):
+        files = [p.relative_to(batch / "A").as_posix() for p in folders.walk_files(batch / "A", skipped)]
+    assert skipped == {folders.OTHER_PATIENT_LINK: 1, folders.ANCESTOR_LINK: 1}
+    assert "own/note.txt" in files and not [f for f in files if f.startswith(("to B", "up"))]
