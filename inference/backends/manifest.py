@@ -72,11 +72,19 @@ NOT_MODEL_FOLDERS = ("previous-*", "ckpt", "cache")
 
 
 def folder_files(folder: Path) -> list[Path]:
-    """The files below ``folder``, sorted, leaving out its ``NOT_MODEL_FOLDERS`` subfolders (another model's files:
-    hashing them would tie this model's digest to a run it does not load)."""
+    """The files below ``folder``, sorted. In a model folder (one with a ``config.json``, as ``train-seg`` writes) its
+    ``NOT_MODEL_FOLDERS`` subfolders are left out, unread: hashing them tied the model's digest to files it does not
+    load. Any other folder (a format's folder, e.g. a SavedModel) keeps every file."""
     folder = Path(folder)
-    return sorted(p for p in folder.rglob("*") if p.is_file() and not (
-        len(rel := p.relative_to(folder).parts) > 1 and any(Path(rel[0]).match(n) for n in NOT_MODEL_FOLDERS)))
+    skip = NOT_MODEL_FOLDERS if (folder / "config.json").is_file() else ()
+    files = []
+    for child in folder.iterdir():
+        if child.is_dir():
+            if not any(child.match(n) for n in skip):
+                files += [p for p in child.rglob("*") if p.is_file()]
+        elif child.is_file():
+            files.append(child)
+    return sorted(files)
 
 
 def file_records(paths: list[Path], root: Path) -> list[dict]:

@@ -39,3 +39,13 @@ def test_a_run_folders_checkpoint_and_stack_cache_are_not_part_of_the_model(tmp_
         (model / name).write_text(name)
     assert (model_sha256(model, {}), isolation.model_digest(model)) == before
     assert [p.name for p in folder_files(model)] == ["best.weights.h5", "config.json"]
+
+
+def test_only_a_model_folder_leaves_such_folders_out(tmp_path):
+    """A format's own folder (no config.json) keeps a sub-folder that happens to be called cache/ or ckpt/: left out,
+    its files would go unrecorded in the manifest and the variant be refused at load."""
+    saved = tmp_path / "saved_model"
+    (saved / "cache").mkdir(parents=True)
+    (saved / "saved_model.pb").write_text("graph")
+    (saved / "cache" / "table.bin").write_text("data")
+    assert [p.relative_to(saved).as_posix() for p in folder_files(saved)] == ["cache/table.bin", "saved_model.pb"]
