@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -30,25 +31,29 @@ UNITS = {"size_mb": "MB (10^6 bytes)", "rss_mb": "MiB (2^20 bytes)", "peak_rss_m
 
 
 def load_results(paths: list[Path]) -> list[dict]:
-    """Read benchmark results for a comparison, each with ``_source`` (its path, as given) and ``_notes`` (what was
-    converted on reading, for the user).
+    """Read benchmark results for a comparison, each with ``_source`` (its path, as given), ``_notes`` (what was
+    converted on reading, for the user) and ``_copy_of`` (the first path given whose contents are identical: itself,
+    unless the file is a copy of another given).
 
     Raises:
-        InputError: a file is unreadable, not a benchmark result, of an unknown version, altered (a latency that is
-            not a positive finite number), or given twice.
+        InputError: a file is unreadable, not a benchmark result, of an unknown version, altered (a field the
+            comparison reads that is not of the type ``otscc benchmark`` writes, a latency that is not a positive
+            number of ms under ``MAX_LATENCY_MS``, a (format, runtime) row twice), or given twice (the same file).
     """
     from inference.errors import InputError
 
-    results, seen = [], {}
+    results, seen, contents = [], {}, {}
     for p in paths:
         try:
             data = json.loads(_read_result(Path(p)).decode("utf-8"))
             identity = _identity(Path(p))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InputError(f"{p}: not a readable benchmark JSON ({type(exc).__name__}: {exc})"[:300]) from exc
+            kind = "OSError" if isinstance(exc, NotAResultFile) else type(exc).__name__
+            raise InputError(f"{p}: not a readable benchmark JSON ({kind}: {exc})"[:300]) from exc
         if identity in seen:
             raise InputError(f"{p}: the same file as {seen[identity]}, given twice; give each result once")
         seen[identity] = p
+        content = json.dumps(data, sort_keys=True)  # before _upgrade changes it
         if not isinstance(data, dict) or data.get("kind") != "otscc-benchmark":
             raise InputError(f"{p}: not an otscc benchmark result (run otscc benchmark --json FILE)")
         version = data.get("version")
@@ -61,7 +66,9 @@ def load_results(paths: list[Path]) -> list[dict]:
             raise InputError(f"{p}: an incomplete or altered benchmark result ({problem}); use the file "
                              "otscc benchmark --json wrote")
         notes = _upgrade(data, p)
-        results.append({**data, "_source": str(p), "_notes": notes})
+        # two measurements never agree to the millisecond and second: equal contents are one result copied (into two
+        # laptops' folders by mistake), which would show as two devices
+        results.append({**data, "_source": str(p), "_notes": notes, "_copy_of": contents.setdefault(content, str(p))})
     return results
 
 
@@ -79,15 +86,12 @@ def replace_problem(path: Path) -> str | None:
     if not path.exists() and not path.is_symlink():
         return None
     try:
-        if not stat.S_ISREG(path.stat().st_mode):
-            return "not a regular file (a named pipe, device or socket); nothing of it was read"
-        with path.open("rb") as f:
-            head = f.read(MAX_RESULT_BYTES + 1)
+        head = _read_result(path)
+    except NotAResultFile as exc:
+        return str(exc)
     except OSError as exc:  # a link to nothing, no permission: refused too, saying why instead of "not JSON"
         reason = "a link to a missing file" if path.is_symlink() and not path.exists() else "a file"
         return f"{reason} that cannot be read ({type(exc).__name__}: {exc.strerror or exc})"
-    if len(head) > MAX_RESULT_BYTES:
-        return f"a file over {MAX_RESULT_BYTES // 2**20} MB, not an otscc benchmark result (they are a few kB)"
     try:
         data = json.loads(head.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -98,19 +102,25 @@ def replace_problem(path: Path) -> str | None:
     return f"a JSON file that is not an otscc benchmark result ({kind})"
 
 
+class NotAResultFile(OSError):
+    """A path that cannot hold a benchmark result: not a regular file, or over ``MAX_RESULT_BYTES``."""
+
+
 def _read_result(path: Path) -> bytes:
-    """The bytes of a result named for ``--compare``: a regular file of at most ``MAX_RESULT_BYTES`` (a named pipe
-    blocked for ever; a large file is not a result).
+    """The bytes of a result (named for ``--compare``, or found at ``--json``): a regular file of at most
+    ``MAX_RESULT_BYTES`` (reading a named pipe blocked for ever; a large file is not a result).
 
     Raises:
-        OSError: not a regular file, too large, or unreadable (the caller says which file).
+        NotAResultFile: not a regular file (nothing of it was read), or too large.
+        OSError: unreadable (the caller says which file).
     """
     if not stat.S_ISREG(path.stat().st_mode):
-        raise OSError("not a regular file (a named pipe, device or socket); nothing of it was read")
+        raise NotAResultFile("not a regular file (a named pipe, device or socket); nothing of it was read")
     with path.open("rb") as f:
         data = f.read(MAX_RESULT_BYTES + 1)
     if len(data) > MAX_RESULT_BYTES:
-        raise OSError(f"a file over {MAX_RESULT_BYTES // 2**20} MB; results are a few kB")
+        raise NotAResultFile(f"a file over {MAX_RESULT_BYTES // 2**20} MB, not an otscc benchmark result "
+                             "(they are a few kB)")
     return data
 
 
@@ -122,7 +132,8 @@ def _identity(path: Path) -> tuple:
 
 
 def _upgrade(data: dict, path: Path) -> list[str]:
-    """Bring a result to the current version's meaning in place; returns a note per conversion."""
+    """Bring a result to the current version's meaning in place; returns a note per conversion (for a caller that
+    shows the converted field: ``--compare`` shows slice latencies only, so it prints none of them)."""
     if data["version"] == 1:
         for row in data["rows"]:
             if row.get("size_mb") is not None:
@@ -131,27 +142,79 @@ def _upgrade(data: dict, path: Path) -> list[str]:
     return []
 
 
+#: the largest slice latency taken for a measurement: 1000 s per slice is no runtime, and 1e308 ms overflowed the
+#: chart's axis and printed 300 digits in the table
+MAX_LATENCY_MS = 1e6
+#: what each row's status can be
+STATUSES = ("ok", "skipped", "failed")
+
+
 def _result_problem(data: dict) -> str | None:
-    """What a result lacks that the comparison reads, or None."""
+    """What a result lacks that the comparison reads, or a field of it (one the table, the chart or their labels read)
+    that is not of the type ``otscc benchmark`` writes; None when there is nothing."""
     device = data.get("device")
     if not isinstance(device, dict) or not isinstance(device.get("cpu"), str):
         return "no device.cpu"
+    isa = device.get("isa", [])
+    if not (isinstance(isa, list) and all(isinstance(f, str) for f in isa)):
+        return f"device.isa is {_short(isa)}, not a list of ISA flags"
+    for key in ("gpu", "onednn_max_cpu_isa"):  # "" or null: none
+        if device.get(key) is not None and not isinstance(device[key], str):
+            return f"device.{key} is {_short(device[key])}, not a name"
+    problem = _provenance_problem(data)
+    if problem:
+        return problem
     rows = data.get("rows")
     if not isinstance(rows, list):
         return "no rows"
+    seen = set()
     for i, row in enumerate(rows):
         if not isinstance(row, dict) or not all(isinstance(row.get(k), str) for k in ("format", "runtime", "status")):
             return f"row {i} lacks format, runtime or status"
         name = f"row {i} ({row['format']} / {row['runtime']})"
+        if (row["format"], row["runtime"]) in seen:  # the table showed the first, the chart the last
+            return f"{name} is there twice; a result has one row per format and runtime"
+        seen.add((row["format"], row["runtime"]))
+        if row["status"] not in STATUSES:
+            return f"{name}: status is {_short(row['status'])}, not one of {', '.join(STATUSES)}"
         p50 = row.get("slice_ms_p50")
         if row["status"] == "ok" and not _is_number(p50):
             return f"{name} is ok but has no numeric slice_ms_p50"
-        if row["status"] == "ok" and not (math.isfinite(p50) and p50 > 0):
-            return f"{name}: slice_ms_p50 is {p50!r}, not a positive number of milliseconds"
+        if row["status"] == "ok" and not (math.isfinite(p50) and 0 < p50 < MAX_LATENCY_MS):
+            return (f"{name}: slice_ms_p50 is {p50!r}, not a positive number of milliseconds under "
+                    f"{MAX_LATENCY_MS:g}")
         size = row.get("size_mb")
         if size is not None and not (_is_number(size) and math.isfinite(size) and size >= 0):
             return f"{name}: size_mb is {size!r}, not a size"
     return None
+
+
+def _provenance_problem(data: dict) -> str | None:
+    """A top-level field the labels and the notes on what was measured read (each may be absent or null: older
+    results lack them) that is not of its type."""
+    checks = {"threads": (lambda v: _is_int(v) and v >= 1, "a thread count"),
+              "runs": (lambda v: _is_int(v) and v >= 1, "a count of runs"),
+              "warmup": (lambda v: _is_int(v) and v >= 0, "a count of runs"),
+              "pipeline_runs": (lambda v: _is_int(v) and v >= 1, "a count of runs"),
+              "input_size": (lambda v: _is_int(v) and 1 <= v <= 100_000, "a size in pixels"),
+              "fov_mm": (lambda v: _is_number(v) and math.isfinite(v) and 0 < v < 10_000, "a field of view in mm"),
+              "patient": (lambda v: isinstance(v, str) and v.isprintable(), "a patient folder's name"),
+              "model_manifest_sha256": (lambda v: isinstance(v, str) and re.fullmatch("[0-9a-f]{64}", v) is not None,
+                                        "a SHA-256")}
+    for key, (valid, what) in checks.items():
+        value = data.get(key)
+        if value is not None and not valid(value):
+            return f"{key} is {_short(value)}, not {what}"
+    return None
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value) -> bool:
@@ -171,3 +234,4 @@ def source_labels(sources: list[str]) -> list[str]:
         # load_results, which refuses it)
         labels.append("/".join(mine[-depth:]) if depth else f"{sources[i]} #{i + 1}")
     return labels
+

@@ -162,8 +162,12 @@ def compare(args: argparse.Namespace, formats: list[str] | None, chart: Path | N
             print(f"note: --formats {','.join(absent)}: no result given holds a row of "
                   f"{'it' if len(absent) == 1 else 'them'}; not shown", file=sys.stderr)
         results = [{**res, "rows": [r for r in res["rows"] if r["format"] in formats]} for res in results]
-    for note in (n for r in results for n in r["_notes"]):  # on stderr: stdout is the table
-        print(f"note: {note}", file=sys.stderr)
+    # on stderr: stdout is the table. The results' "_notes" (version 1's size_mb converted to MB) are not printed:
+    # neither the table nor the chart shows size_mb.
+    for res in results:
+        if res["_copy_of"] != res["_source"]:  # its column repeats that one: not another device
+            print(f"note: {res['_source']} holds the same result as {res['_copy_of']} (identical contents: a copy?); "
+                  "their columns are one measurement, not two devices", file=sys.stderr)
     print(compare_table(results))
     if chart:
         print(f"chart: {write_chart(results, chart)}")
