@@ -1,9 +1,9 @@
 """Cross-device latency benchmark: every available (format, runtime) pair side by side in one process.
 
 For each pair of ``inference.formats.FORMATS`` x its runtimes: load (skipped rows say why), warm up, then
-time (a) single 256x256 slices (p50/p95 over ``runs``) and (b) the patient pipeline stage by stage (load,
-register, preprocess, segment, radiomics, nomogram), and compare the mask with the float model's (Dice,
-voxel agreement). Device facts (CPU model, ISA flags, cores, GPU, library versions) go with the results,
+time (a) single slices of the model's input size (p50/p95 over ``runs``) and (b) the patient pipeline stage by
+stage (load, register, preprocess, segment, radiomics, nomogram), and compare the mask with the float model's
+(Dice, voxel agreement). Device facts (CPU model, ISA flags, cores, GPU, library versions) go with the results,
 so JSON files from several machines can be merged (``compare``).
 
 Timings on a shared machine are noisy: compare ratios within one run and read medians.
@@ -52,6 +52,8 @@ ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_b
 _NUMPY_NAMES = {"sse4_2": "SSE42", "fma": "FMA3", "neon": "NEON", "asimd": "ASIMD"}
 LIBRARIES = ("ai-edge-litert", "onnxruntime", "onnxruntime-gpu", "openvino", "tensorrt", "tensorflow", "numpy",
              "SimpleITK", "pyradiomics")
+#: the stages of the patient pipeline timed per row; radiomics and nomogram run only on a mask that is not empty
+PIPELINE_STAGES = ("load", "register", "preprocess", "segment", "radiomics", "nomogram")
 REFERENCE = ("keras", "keras")  # (format, runtime) every other row is compared with
 FALLBACK_REFERENCE = ("tflite-fp32", "litert")  # when TensorFlow is not installed
 
@@ -73,6 +75,11 @@ class Row:
     voxel_agreement: float | None = None
     rss_mb: float | None = None  # resident memory added by loading it and its first inference
     pipeline_s: dict[str, float] = field(default_factory=dict)
+    threads: int | None = None  # CPU threads the runtime used (None: it runs on a GPU, or did not load)
+    input_size: int | None = None  # pixels across the model's input (a timed slice is size x size)
+    fov_mm: float | None = None  # mm across the model's input
+    mask_voxels: int | None = None  # voxels of its mask of the patient: 0 when the model found no tumour
+    pipeline_missing: list[str] = field(default_factory=list)  # PIPELINE_STAGES not run (on an empty mask)
 
 
 def device_facts() -> dict:
@@ -147,10 +154,34 @@ def load_variant(row: ModelFormat, runtime: str, model_dir: Path, threads: int |
     return load_backend(runtime, target, **options)
 
 
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
+def _dice(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Dice of two masks; None when both are empty: nothing to compare (1.0 read as "identical masks")."""
     a, b = a > 0, b > 0
     total = a.sum() + b.sum()
-    return 1.0 if total == 0 else float(2 * np.logical_and(a, b).sum() / total)
+    return None if total == 0 else float(2 * np.logical_and(a, b).sum() / total)
+
+
+def threads_used(backend) -> int | None:
+    """The CPU threads a loaded backend computes with: what it says (``describe()["threads"]``), else for Keras
+    TensorFlow's intra-op pool (its setting, or its default: the CPUs this process may run on); None on a GPU. The
+    result recorded ``"threads": null`` without --threads although every runtime used a definite count."""
+    threads = backend.describe().get("threads")
+    if threads is None and backend.name == "keras" and str(backend.device).lower().startswith("cpu"):
+        import sys
+
+        tf = sys.modules.get("tensorflow")  # imported by the Keras backend that loaded
+        threads = tf.config.threading.get_intra_op_parallelism_threads() if tf is not None else 0
+        if not threads:  # 0: TensorFlow's default, TF_NUM_INTRAOP_THREADS or the schedulable CPUs
+            env = os.environ.get("TF_NUM_INTRAOP_THREADS", "")
+            threads = int(env) if env.isdigit() and int(env) > 0 else _schedulable_cpus()
+    return int(threads) if threads else None
+
+
+def _schedulable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # Windows, macOS
+        return os.cpu_count() or 1
 
 
 def time_slices(backends: dict, slices: np.ndarray, runs: int, warmup: int = 5, block: int = 10,
@@ -235,6 +266,7 @@ def run_benchmark(*, model_dir: Path, patient: Path, nomogram: Path, formats: li
             continue
         try:
             row.device = str(backend.describe().get("device", "CPU"))
+            row.threads, row.input_size, row.fov_mm = threads_used(backend), backend.input_size, backend.fov_mm
             key = (backend.input_size, backend.fov_mm)
             if key not in stacks:
                 stack, _, _ = to_model_stack(prepared.volumes, ModelGrid(*key))
@@ -271,12 +303,15 @@ def run_benchmark(*, model_dir: Path, patient: Path, nomogram: Path, formats: li
                 for k, v in times.items():
                     stages.setdefault(k, []).append(v)
             row.pipeline_s = {k: round(float(np.median(v)), 4) for k, v in stages.items()}
+            row.pipeline_missing = [s for s in PIPELINE_STAGES if s not in row.pipeline_s]
             row.volume_s = row.pipeline_s.get("segment")
             mask = seg.mask.array
+            row.mask_voxels = int(np.count_nonzero(mask))
             if (row.format, row.runtime) == ref_pair:
                 reference_mask = mask
             if reference_mask is not None:
-                row.dice_vs_reference = round(_dice(mask, reference_mask), 4)
+                dice = _dice(mask, reference_mask)
+                row.dice_vs_reference = None if dice is None else round(dice, 4)
                 row.voxel_agreement = round(float(np.mean((mask > 0) == (reference_mask > 0))), 6)
         except Exception as exc:  # noqa: BLE001 - one failing backend never stops the benchmark
             row.status, row.reason = "failed", f"{type(exc).__name__}: {exc}"
@@ -295,13 +330,16 @@ def run_benchmark(*, model_dir: Path, patient: Path, nomogram: Path, formats: li
     from inference import __version__
     from inference.backends.manifest import find_manifest, sha256_file
 
-    manifest = find_manifest(model_dir)  # which model build was timed: results of two builds must not be mixed
+    manifest = find_manifest(model_dir)  # which model build was timed: --compare warns of a mix of builds
+    # the model's input as its variants ran it (one exported model: one size); None when they differ or none loaded
+    sizes = {(r.input_size, r.fov_mm) for r in rows if r.input_size is not None}
+    size, fov = sizes.pop() if len(sizes) == 1 else (None, None)
     return {"kind": "otscc-benchmark", "version": RESULT_VERSION, "units": UNITS,
             "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),  # with its UTC offset
             "otscc_edge": __version__, "model_manifest_sha256": sha256_file(manifest.path) if manifest else None,
             "device": device_facts(), "model_dir": model_dir.name, "patient": patient.name,
             "reference": {"format": ref_pair[0], "runtime": ref_pair[1]}, "runs": runs, "warmup": warmup,
-            "pipeline_runs": pipeline_runs, "threads": threads, "peak_rss_mb": peak,
+            "pipeline_runs": pipeline_runs, "threads": threads, "peak_rss_mb": peak, "input_size": size, "fov_mm": fov,
             "rows": [asdict(r) for r in rows]}
 
 
@@ -335,20 +373,42 @@ def _pipeline_once(patient, backend, nomo, params, clinical, prepare_patient, se
 
 # -- presentation ---------------------------------------------------------------------------------------
 def format_table(result: dict) -> str:
+    """The terminal table of one measurement, with notes under it: Dice "n/a" where both masks were empty, and a
+    pipeline total marked ``*`` where stages did not run (radiomics and nomogram on an empty mask)."""
     d = result["device"]
+    size, fov = result.get("input_size"), result.get("fov_mm")
+    across = f" ({fov:g} mm across)" if fov else ""
+    what = f"one {size}x{size} input{across}" if size else "one model input (of no single size)"
     lines = [f"Device: {d['cpu']} ({d.get('physical_cores', '?')} cores / {d['logical_cores']} threads; "
              f"ISA {' '.join(d['isa']) or '?'}){'; GPU ' + d['gpu'] if d.get('gpu') else '; no GPU'}",
-             f"Reference: {result['reference']['format']} on {result['reference']['runtime']}; slice = one "
-             f"256x256 input, median (p95) of {result['runs']} runs; pipeline stages = median of "
+             f"Reference: {result['reference']['format']} on {result['reference']['runtime']}; slice = "
+             f"{what}, median (p95) of {result['runs']} runs; pipeline stages = median of "
              f"{result['pipeline_runs']} runs on {result['patient']}",
              f"{'format':<16}{'runtime':<13}{'slice ms p50 (p95)':>20}{'segment s':>11}{'pipeline s':>12}"
-             f"{'Dice vs ref':>12}{'size MB':>9}  status"]
+             f"{'Dice vs ref':>12}{'size MB':>9}{'thr':>5}  status"]
+    ref = next((r for r in result["rows"] if (r["format"], r["runtime"]) == (result["reference"]["format"],
+                                                                              result["reference"]["runtime"])), {})
+    empty, partial = [], {}
     for r in result["rows"]:
         if r["status"] != "ok":
-            lines.append(f"{r['format']:<16}{r['runtime']:<13}{'':>64}  {r['status']}: {r['reason'][:90]}")
+            lines.append(f"{r['format']:<16}{r['runtime']:<13}{'':>69}  {r['status']}: {r['reason'][:90]}")
             continue
-        total = sum(r["pipeline_s"].values())
+        name = f"{r['format']}/{r['runtime']}"
+        total = f"{sum(r['pipeline_s'].values()):.2f}"
+        if r.get("pipeline_missing"):
+            total += "*"
+            partial.setdefault(", ".join(r["pipeline_missing"]), []).append(name)
         dice = "-" if r["dice_vs_reference"] is None else f"{r['dice_vs_reference']:.4f}"
+        if r["dice_vs_reference"] is None and r.get("mask_voxels") == 0 and ref.get("mask_voxels") == 0:
+            dice = "n/a"
+            empty.append(name)
+        threads = r.get("threads") or "-"
         lines.append(f"{r['format']:<16}{r['runtime']:<13}{r['slice_ms_p50']:>10.1f} ({r['slice_ms_p95']:>6.1f})"
-                     f"{r['volume_s']:>12.3f}{total:>12.2f}{dice:>12}{(r['size_mb'] or 0):>9.2f}  ok")
+                     f"{r['volume_s']:>12.3f}{total:>12}{dice:>12}{(r['size_mb'] or 0):>9.2f}{threads:>5}  ok")
+    if empty:
+        lines.append(f"note: Dice n/a for {', '.join(empty)}: the masks are empty, the reference's too (the model "
+                     f"found no tumour on {result['patient']}); there is nothing to compare")
+    for stages, names in partial.items():
+        lines.append(f"note: * pipeline s is partial for {', '.join(names)}: without {stages}, which did not run "
+                     "(on an empty mask)")
     return "\n".join(lines)

@@ -12,17 +12,20 @@ import colorsys
 import math
 from pathlib import Path
 
-from export.benchmark_results import source_labels
+from export.benchmark_results import measurement_differences, source_labels
 
 #: the widest vector extension first (device labels)
 WIDEST_ISA = ("amx_int8", "avx512_vnni", "avx512f", "avx2", "avx", "sse4_2", "asimd", "neon")
 
 
 def device_labels(results: list[dict]) -> list[str]:
-    """Column / legend names, one per result, always distinct; results whose device label is the same (two runs on
-    one machine, two laptops of one model) are told apart by their thread count and then the shortest tail of
-    their file paths that differs (``laptopA/result.json``), or, without files, their position."""
-    base = [_label(r) for r in results]
+    """Column / legend names, one per result, always distinct. Where the results differ in what was measured
+    (``measurement_differences``: the model, its input size, runs, patient...), each label says its values after a
+    ``|`` (``AMD EPYC (avx2) | model 62ef2783, 64x64``). Results whose label is still the same (two runs on one
+    machine, two laptops of one model) are told apart by their thread count and then the shortest tail of their file
+    paths that differs (``laptopA/result.json``), or, without files, their position."""
+    tags = measurement_differences(results)["tags"]
+    base = [_label(r) + (f" | {tag}" if tag else "") for r, tag in zip(results, tags, strict=True)]
     labels = list(base)
     twins = [i for i, lab in enumerate(base) if base.count(lab) > 1]
     tails = dict(zip(twins, source_labels([str(results[i].get("_source") or f"#{i + 1}") for i in twins]),
@@ -114,6 +117,7 @@ def write_chart(results: list[dict], path: Path) -> Path:
 
     keys, cells = chart_cells(results)
     colors = device_colors(len(results))
+    warning = measurement_differences(results)["warning"]
     # the axis spans the positive values only: log10(0) is undefined (a 0.0 ms median, rounded from a very fast
     # variant, crashed the chart) and a 0 bar would be invisible; such a value is written at its place instead
     shown = [v for row in cells for v in row if not isinstance(v, str) and v > 0]
@@ -122,10 +126,13 @@ def write_chart(results: list[dict], path: Path) -> Path:
     labels = [f"{f} / {r}" for f, r in keys]
     row_h = max(30, 20 * len(results) + 10)
     left = 20 + max((Canvas(1, 1).text_width(t, font) for t in labels), default=0) + 12
-    width, right, top = 1100, 1100 - 90, 50
+    width, right, top = 1100, 1100 - 90, 72 if warning else 50
     bottom = top + row_h * max(1, len(keys))
     draw = Canvas(width, int(bottom + 60 + 22 * len(results) + 10))
     draw.text(width / 2, 14, "otscc-edge segmentation latency", title_font, anchor="ma")
+    if warning:  # a mix of models must not pass for a comparison of devices
+        draw.text(width / 2, 42, "different models timed: see the legend; not a comparison of devices alone", font,
+                  "#d62728", anchor="ma")
     to_x = _axis(draw, shown, log, left, right, top, bottom, small) if shown else None
     bar_h = (row_h - 10) / max(1, len(results))
     for i, row in enumerate(cells):
@@ -146,7 +153,7 @@ def write_chart(results: list[dict], path: Path) -> Path:
     draw.line(left, bottom, right, bottom, "#000000")
     for k, text in enumerate(labels):
         draw.text(left - 8, top + (k + 0.5) * row_h, text, font, anchor="rm")
-    draw.text((left + right) / 2, bottom + 30, "ms per 256x256 slice (median; lower is better)"
+    draw.text((left + right) / 2, bottom + 30, f"median ms per {slice_name(results)}; lower is better"
               + ("; log scale" if log else ""), font, anchor="ma")
     for i, name in enumerate(device_labels(results)):
         y = bottom + 62 + 22 * i
@@ -156,6 +163,15 @@ def write_chart(results: list[dict], path: Path) -> Path:
     with atomic_path(path) as tmp:
         Path(tmp).write_bytes(draw.png())
     return path
+
+
+def slice_name(results: list[dict]) -> str:
+    """What one timed call was, as the results record it: ``64x64 slice`` (it said 256x256 whatever the model)."""
+    sizes = {r.get("input_size") for r in results}
+    if len(sizes) > 1:
+        return "slice (input sizes differ: see the legend)"
+    size = sizes.pop() if sizes else None
+    return "slice (input size not recorded)" if size is None else f"{size}x{size} slice"
 
 
 def _axis(draw, shown: list[float], log: bool, left: float, right: float, top: float, bottom: float, size: int):
@@ -176,13 +192,16 @@ def _axis(draw, shown: list[float], log: bool, left: float, right: float, top: f
 
 
 def compare_table(results: list[dict]) -> str:
-    """Slice p50 ms per variant (rows) and device (columns); a row a result lacks is ``NOT_RUN``, as on the chart."""
+    """Slice p50 ms per variant (rows) and device (columns); a row a result lacks is ``NOT_RUN``, as on the chart.
+    A first ``WARNING:`` line when the results timed different models (``measurement_differences``)."""
     keys = []
     for res in results:
         keys.extend((r["format"], r["runtime"]) for r in res["rows"] if (r["format"], r["runtime"]) not in keys)
     labels = device_labels(results)
     width = max(14, *(len(lab) + 2 for lab in labels))  # labels whole: devices may differ only at the end
-    lines = [f"{'format / runtime':<30}" + "".join(f"{lab:>{width}}" for lab in labels)]
+    warning = measurement_differences(results)["warning"]
+    lines = [warning] if warning else []
+    lines.append(f"{'format / runtime':<30}" + "".join(f"{lab:>{width}}" for lab in labels))
     for key in keys:
         cells = []
         for res in results:

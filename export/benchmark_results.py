@@ -27,7 +27,8 @@ KNOWN_VERSIONS = (1, 2)
 #: the unit of every number of a version-2 result (written into it as ``"units"``). Memory differs on purpose:
 #: model file sizes in decimal MB as ``otscc export`` prints them, process memory in MiB as the OS reports it.
 UNITS = {"size_mb": "MB (10^6 bytes)", "rss_mb": "MiB (2^20 bytes)", "peak_rss_mb": "MiB (2^20 bytes)",
-         "slice_ms_p50": "ms", "slice_ms_p95": "ms", "load_s": "s", "volume_s": "s", "pipeline_s": "s"}
+         "slice_ms_p50": "ms", "slice_ms_p95": "ms", "load_s": "s", "volume_s": "s", "pipeline_s": "s",
+         "input_size": "pixels across the model's square input", "fov_mm": "mm"}
 
 
 def load_results(paths: list[Path]) -> list[dict]:
@@ -235,3 +236,46 @@ def source_labels(sources: list[str]) -> list[str]:
         labels.append("/".join(mine[-depth:]) if depth else f"{sources[i]} #{i + 1}")
     return labels
 
+
+#: what a result records about what was measured, beyond the device: (field, what it is, its name in a label, how a
+#: label says a value)
+MEASURED = (
+    ("model_manifest_sha256", "the model timed (model_manifest_sha256)", "model", lambda v: f"model {v[:8]}"),
+    ("input_size", "the model's input size", "size", lambda v: f"{v}x{v}"),
+    ("fov_mm", "the model's field of view", "fov", lambda v: f"fov {v:g} mm"),
+    ("patient", "the patient of the pipeline timings", "patient", lambda v: f"patient {v}"),
+    ("runs", "the timed runs per slice (--runs)", "runs", lambda v: f"runs {v}"),
+    ("warmup", "the warm-up runs (--warmup)", "warmup", lambda v: f"warmup {v}"),
+    ("pipeline_runs", "the pipeline runs (--pipeline-runs)", "pipeline runs", lambda v: f"pipeline runs {v}"),
+)
+#: fields whose difference makes two results' latencies those of different models, not of different devices
+OTHER_MODEL = ("model_manifest_sha256", "input_size", "fov_mm")
+
+
+def measurement_differences(results: list[dict]) -> dict:
+    """What the results differ in, beyond the device (``MEASURED``): ``--compare`` merged a 64 px model's result
+    with the shipped 256 px model's, and results of 3 and 30 runs, without a word.
+
+    Returns:
+        ``notes``: one line per field that differs (its value in each file; "not recorded" where an older result
+        lacks it); ``warning``: a line when two known values of a field of ``OTHER_MODEL`` differ (the latencies are
+        then of different models), else ""; ``tags``: per result, its values of the fields that differ, for its label
+        ("" where none differ).
+    """
+    names = source_labels([str(r.get("_source") or f"#{i + 1}") for i, r in enumerate(results)])
+    notes, models, tags = [], [], [[] for _ in results]
+    for key, what, short, say in MEASURED:
+        values = [r.get(key) for r in results]
+        if len(set(values)) < 2:  # validated (_provenance_problem): numbers, strings or None
+            continue
+        groups: dict[str, list[str]] = {}
+        for i, value in enumerate(values):
+            groups.setdefault("not recorded" if value is None else say(value), []).append(names[i])
+            tags[i].append(f"{short} ?" if value is None else say(value))
+        notes.append(f"the results differ in {what}: "
+                     + "; ".join(f"{text} in {', '.join(files)}" for text, files in groups.items()))
+        if key in OTHER_MODEL and len(set(values) - {None}) > 1:
+            models.append(key)
+    warning = (f"WARNING: these results timed different models (their {', '.join(models)} differ: see the labels); "
+               "the gaps between their columns are not the devices' alone") if models else ""
+    return {"notes": notes, "warning": warning, "tags": [", ".join(t) for t in tags]}

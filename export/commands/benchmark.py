@@ -128,11 +128,16 @@ def parse_formats(text: str | None) -> list[str] | None:
 def compare(args: argparse.Namespace, formats: list[str] | None, chart: Path | None) -> int:
     """``--compare``: the merged table (and chart) of earlier results, their rows of ``formats`` only.
 
+    Results that differ in what was measured (the model, its input size, runs, warm-up, pipeline runs, patient) are
+    merged, with a ``note:`` per difference on stderr, the values in each column's label, and a ``WARNING:`` line
+    above the table (and on the chart) when the models differ.
+
     Raises:
         InputError: an option of a measurement was given (it would have no effect: nothing is measured), or no
             result holds a row of ``formats``.
     """
     from export.benchmark import compare_table, load_results, write_chart
+    from export.benchmark_results import measurement_differences
     from inference.errors import ExistingResultsError, InputError
     from inference.outputs import check_output_file
 
@@ -162,12 +167,14 @@ def compare(args: argparse.Namespace, formats: list[str] | None, chart: Path | N
             print(f"note: --formats {','.join(absent)}: no result given holds a row of "
                   f"{'it' if len(absent) == 1 else 'them'}; not shown", file=sys.stderr)
         results = [{**res, "rows": [r for r in res["rows"] if r["format"] in formats]} for res in results]
-    # on stderr: stdout is the table. The results' "_notes" (version 1's size_mb converted to MB) are not printed:
-    # neither the table nor the chart shows size_mb.
+    # on stderr: stdout is the table (whose first line warns of a mix of models). The results' "_notes" (version 1's
+    # size_mb converted to MB) are not printed: neither the table nor the chart shows size_mb.
     for res in results:
         if res["_copy_of"] != res["_source"]:  # its column repeats that one: not another device
             print(f"note: {res['_source']} holds the same result as {res['_copy_of']} (identical contents: a copy?); "
                   "their columns are one measurement, not two devices", file=sys.stderr)
+    for note in measurement_differences(results)["notes"]:
+        print(f"note: {note}", file=sys.stderr)
     print(compare_table(results))
     if chart:
         print(f"chart: {write_chart(results, chart)}")
