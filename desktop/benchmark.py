@@ -67,6 +67,8 @@ def cell_text(value: Any) -> str:
         return f"{value:.4g}"
     if isinstance(value, dict):  # e.g. per-stage pipeline seconds
         return ", ".join(f"{k} {cell_text(v)}" for k, v in value.items())
+    if isinstance(value, list):  # e.g. the pipeline stages a run left out: not Python's "['radiomics', ...]"
+        return ", ".join(cell_text(v) for v in value)
     return "" if value is None else str(value)
 
 
