@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop.model import INVERT_Y, ORIENTATION, PLANE_AXES, SEQUENCE_LABELS, ViewerModel
@@ -193,6 +194,7 @@ class SliceView(QWidget):
         #: the view shows the whole image as fit() placed it (not zoomed or panned since): a resize fits it again
         self.fitted = False
         self.box.sigRangeChangedManually.connect(self._on_zoomed_or_panned)
+        self.box.sigRangeChanged.connect(self._on_range_changed)
         self._on_volumes()
 
     # -- helpers -------------------------------------------------------------------------------------
@@ -344,6 +346,15 @@ class SliceView(QWidget):
         _, r_axis, c_axis = PLANE_AXES[self.plane]
         self.brush_ring.place((m.shape[r_axis], m.shape[c_axis]), m.plane_spacing(self.plane),
                               self._to_pixel(self._mouse_at), m.brush_mm / 2)
+
+    def _on_range_changed(self, *_) -> None:
+        """The image moved under a still mouse (+/-, Shift+arrows, Ctrl+wheel, a fit): the ring and the status bar
+        follow the pointer, not the image (the ring was placed in mm, so it moved with the image, away from where a
+        click paints)."""
+        if self._mouse_at is None:
+            return
+        viewport = self.graphics.viewport()
+        self._on_mouse_moved(self.graphics.mapToScene(viewport.mapFromGlobal(QCursor.pos())))
 
     def mouse_left(self) -> None:
         self._mouse_at = None

@@ -7,7 +7,7 @@ import threading
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -168,3 +168,43 @@ def test_plus_minus_zoom_and_shift_arrows_pan_the_focused_view(segmented, qtbot)
     qtbot.keyClick(axial.graphics, Qt.Key.Key_Up)  # plain arrows still change the slice
     assert m.cursor[0] == start[0] + 1
     m.set_cursor(start)
+
+
+def ring_centre_and_pointer(view, pointer: QPoint) -> tuple[QPointF, QPointF]:
+    """The brush ring's centre and the point under ``pointer`` (viewport pixels), both in the view's mm."""
+    ring = view.brush_ring
+    centre = ring.mapRectToParent(ring.boundingRect()).center()
+    return centre, view.box.mapSceneToView(view.graphics.mapToScene(pointer))
+
+
+def test_the_brush_ring_stays_under_a_still_pointer_when_the_view_zooms_or_pans(segmented, qtbot):
+    """The ring was placed again only when the mouse moved: after 3x Shift+Right it was 100 px from the pointer (it
+    moved with the image), where a click paints nothing of what it outlined. Keys, Ctrl+wheel and a re-fit move the
+    image under the pointer, not the ring."""
+    from tests.desktop.test_viewer import wheel
+
+    w, m = segmented, segmented.model
+    view = w.viewer.ortho["coronal"]
+    row_mm, col_mm = m.plane_spacing("coronal")
+    w.actions["paint"].trigger()
+    row, col = m.plane_cursor("coronal")
+    pointer = at(view, row, col + 30)
+    qtbot.mouseMove(view.graphics.viewport(), pointer)
+    view.graphics.setFocus()
+    try:
+        assert view.brush_ring.isVisible()
+        steps = [lambda: qtbot.keyClick(view.graphics, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)] * 3
+        steps += [lambda: qtbot.keyClick(view.graphics, Qt.Key.Key_Plus),
+                  lambda: qtbot.keyClick(view.graphics, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier),
+                  lambda: wheel(view, pointer, -2, Qt.KeyboardModifier.ControlModifier),
+                  w.actions["fit"].trigger]
+        for step in steps:
+            before = view.box.viewRange()
+            step()
+            assert view.box.viewRange() != before
+            centre, under_pointer = ring_centre_and_pointer(view, pointer)
+            assert view.brush_ring.isVisible()
+            assert abs(centre.x() - under_pointer.x()) <= col_mm and abs(centre.y() - under_pointer.y()) <= row_mm
+    finally:
+        w.actions["navigate"].trigger()
+        w.actions["fit"].trigger()
