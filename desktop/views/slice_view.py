@@ -80,6 +80,9 @@ class _SliceViewBox(pg.ViewBox):
 
 #: how much + and - zoom in and out; Shift+arrows pan by PAN_STEP of the visible width or height
 ZOOM_STEP, PAN_STEP = 1.25, 0.1
+#: zoom bounds (keys, Ctrl+wheel, right-drag): in to this many of the plane's finer pixels across the view, out to this
+#: many times the fitted view (the image a quarter of its fitted size); unbounded, a held '-' made it a dot in 3 s
+MIN_VOXELS_ACROSS, ZOOM_OUT_LIMIT = 4, 4.0
 #: pixels between an orientation letter and the widget's edge, and between the letter and the fitted image
 LABEL_INSET, LABEL_GAP = 4, 3
 TITLE_STYLE = "color: #ddd; background: {background}; padding: 2px 6px;"
@@ -234,13 +237,22 @@ class SliceView(QWidget):
         mx, my = self.label_margins()
         rect = self._rect
         if w <= 2 * mx or h <= 2 * my or rect.width() <= 0 or rect.height() <= 0:  # not laid out yet
+            self._limit_zoom(rect.width(), rect.height())
             self.box.autoRange(padding=0.02)
         else:
             scale = min((w - 2 * mx) / rect.width(), (h - 2 * my) / rect.height())  # screen pixels per mm
+            self._limit_zoom(w / scale, h / scale)
             c = rect.center()
             self.box.setRange(xRange=(c.x() - w / scale / 2, c.x() + w / scale / 2),
                               yRange=(c.y() - h / scale / 2, c.y() + h / scale / 2), padding=0)
         self.fitted = True
+
+    def _limit_zoom(self, width_mm: float, height_mm: float) -> None:
+        """Bound every zoom (see MIN_VOXELS_ACROSS) for a fitted view range of ``width_mm`` x ``height_mm``; pyqtgraph
+        keeps the pixels square at the bounds."""
+        smallest = MIN_VOXELS_ACROSS * min(self.model.plane_spacing(self.plane))
+        self.box.setLimits(minXRange=smallest, minYRange=smallest, maxXRange=ZOOM_OUT_LIMIT * max(width_mm, smallest),
+                           maxYRange=ZOOM_OUT_LIMIT * max(height_mm, smallest))
 
     def _on_zoomed_or_panned(self, *_) -> None:
         self.fitted = False

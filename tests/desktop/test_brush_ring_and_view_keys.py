@@ -208,3 +208,40 @@ def test_the_brush_ring_stays_under_a_still_pointer_when_the_view_zooms_or_pans(
     finally:
         w.actions["navigate"].trigger()
         w.actions["fit"].trigger()
+
+
+def test_zoom_stops_at_a_few_voxels_and_at_a_quarter_of_the_fitted_image(segmented, qtbot):
+    """Zoom had no bounds: 80x '-' (held, it repeats at ~30 Hz) gave an x range of 8e9 mm, 200x '+' 3.5e-10 mm, an
+    empty-looking view until F. The keys, Ctrl+wheel and right-drag now stop at MIN_VOXELS_ACROSS voxels across the
+    view and at ZOOM_OUT_LIMIT times the fitted range, square pixels kept."""
+    from desktop.views.slice_view import MIN_VOXELS_ACROSS, ZOOM_OUT_LIMIT
+    from tests.desktop.test_viewer import wheel
+
+    w, m = segmented, segmented.model
+    view = w.viewer.ortho["coronal"]  # 4.5 x 0.78 mm pixels
+    view.graphics.setFocus()
+    w.actions["fit"].trigger()
+    (x0, x1), (y0, y1) = view.box.viewRange()
+    fitted_image = image_on_screen(view)
+
+    def ranges() -> tuple[float, float]:
+        (a0, a1), (b0, b1) = view.box.viewRange()
+        px, py = view.box.viewPixelSize()
+        assert px == pytest.approx(py)  # 1 mm as wide as tall on screen, at the limits too
+        return a1 - a0, b1 - b0
+
+    try:
+        for _ in range(80):
+            qtbot.keyClick(view.graphics, Qt.Key.Key_Minus)
+        width, height = ranges()
+        assert width <= ZOOM_OUT_LIMIT * (x1 - x0) * 1.0001 and height <= ZOOM_OUT_LIMIT * (y1 - y0) * 1.0001
+        assert image_on_screen(view).width() >= fitted_image.width() / ZOOM_OUT_LIMIT - 1  # still an image
+        for _ in range(200):
+            qtbot.keyClick(view.graphics, Qt.Key.Key_Plus)
+        assert min(ranges()) >= MIN_VOXELS_ACROSS * min(m.plane_spacing("coronal")) * 0.9999
+        wheel(view, view.graphics.viewport().rect().center(), -200, Qt.KeyboardModifier.ControlModifier)
+        width, height = ranges()
+        assert width <= ZOOM_OUT_LIMIT * (x1 - x0) * 1.0001 and height <= ZOOM_OUT_LIMIT * (y1 - y0) * 1.0001
+    finally:
+        w.actions["fit"].trigger()
+    assert view.box.viewRange()[0] == pytest.approx([x0, x1])  # F fits as before
