@@ -1,7 +1,9 @@
 """Fixtures for the desktop tests: offscreen Qt, a small test nomogram, and windows driven like a user would.
 
 One window loads and segments the sample patient once per module (``segmented``); tests that change it
-restore what they change, so the slow steps (registration, segmentation) run once.
+restore what they change, so the slow steps (registration, segmentation) run once. Its size is checked after each
+test (``_the_shared_window_keeps_its_size``): the crosshair and hover tests depend on pixels per voxel, so a size
+left behind made them depend on the order the tests ran in.
 """
 
 from __future__ import annotations
@@ -111,3 +113,23 @@ def segmented(qapp, tmp_path_factory, factory):
     assert wait_job(w) == ("segment", "finished"), w.presenter.reports
     yield w
     close_window(w)
+
+
+@pytest.fixture(autouse=True)
+def _the_shared_window_keeps_its_size(request):
+    """A test that resizes the module's ``segmented`` window must put its size back (try/finally): this fails the
+    test that did not, and restores the size for the next one."""
+    if "segmented" not in request.fixturenames:
+        yield
+        return
+    from PySide6.QtWidgets import QApplication
+
+    w = request.getfixturevalue("segmented")
+    size = w.size()
+    yield
+    left = w.size()
+    if left != size:
+        w.resize(size)
+        QApplication.processEvents()
+        pytest.fail(f"{request.node.name} left the shared window at {left.width()}x{left.height()} "
+                    f"(it was {size.width()}x{size.height()}): restore its size in a finally block")

@@ -1,6 +1,9 @@
-"""Test data for the desktop tests."""
+"""Test data and small helpers for the desktop tests."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 #: features that pyradiomics extracts for every patient (shape once, first order per sequence)
 FEATURES = ["original_shape_Sphericity", "cet1_original_firstorder_Mean", "t2_original_firstorder_Mean"]
@@ -37,3 +40,19 @@ def paint_beside_the_tumor(window, qtbot) -> None:
     row_mm, col_mm = m.plane_spacing("axial")
     qtbot.mouseClick(axial.graphics.viewport(), Qt.MouseButton.LeftButton,
                      pos=widget_pos(axial, (col + 12.5) * col_mm, (row + 0.5) * row_mm))
+
+
+@contextmanager
+def resized(window, width: int, height: int) -> Iterator[None]:
+    """``window`` at ``width`` x ``height`` (laid out) for the ``with`` block, then at its size before: the
+    module's shared window must not leave a test at another size (see conftest)."""
+    from PySide6.QtWidgets import QApplication
+
+    size = window.size()
+    window.resize(width, height)
+    QApplication.processEvents()
+    try:
+        yield
+    finally:
+        window.resize(size)
+        QApplication.processEvents()

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.model import PLANE_AXES
 from tests.desktop.conftest import wait_job
+from tests.desktop.helpers import resized
 from tests.desktop.test_mask_editing import at
 
 pytestmark = pytest.mark.gui
@@ -115,23 +116,23 @@ def test_the_orientation_letters_are_beside_the_image_not_on_it(segmented, size)
     """The sagittal image fills the width of its view, and its "P" was drawn on the image (at 1366x768, and at
     150 %: 910x512 logical). Fitting keeps room for the letters, after a resize too."""
     w = segmented
-    w.resize(*size)
-    w._share_width()
-    QApplication.processEvents()
-    views = [*w.viewer.ortho.values()]
-    for view in views:
-        image = image_on_screen(view)
-        assert image.width() > 0.7 * view.graphics.width() or image.height() > 0.7 * view.graphics.height()
-        for side, label in view.labels.items():
-            assert not label.geometry().intersects(image), (view.plane, side, label.geometry(), image)
-    w.actions["side_by_side"].trigger()
-    try:
+    with resized(w, *size):
+        w._share_width()
         QApplication.processEvents()
-        for view in w.viewer.side.values():
+        views = [*w.viewer.ortho.values()]
+        for view in views:
+            image = image_on_screen(view)
+            assert image.width() > 0.7 * view.graphics.width() or image.height() > 0.7 * view.graphics.height()
             for side, label in view.labels.items():
-                assert not label.geometry().intersects(image_on_screen(view)), (view.role, side)
-    finally:
-        w.actions["orthogonal"].trigger()
+                assert not label.geometry().intersects(image), (view.plane, side, label.geometry(), image)
+        w.actions["side_by_side"].trigger()
+        try:
+            QApplication.processEvents()
+            for view in w.viewer.side.values():
+                for side, label in view.labels.items():
+                    assert not label.geometry().intersects(image_on_screen(view)), (view.role, side)
+        finally:
+            w.actions["orthogonal"].trigger()
 
 
 def test_plus_minus_zoom_and_shift_arrows_pan_the_focused_view(segmented, qtbot):

@@ -11,6 +11,7 @@ from PySide6.QtTest import QTest
 
 from inference.assets import SAMPLE_PATIENT
 from tests.desktop.conftest import wait_job
+from tests.desktop.helpers import resized
 from tests.desktop.test_workflow import rescored
 
 pytestmark = pytest.mark.gui
@@ -99,18 +100,17 @@ def test_a_value_beyond_its_axis_is_held_at_the_axis_end_in_orange(segmented, qt
 
 def test_long_notes_do_not_push_the_risk_scale_out_of_the_panel(segmented, qtbot):
     w, panel = segmented, segmented.risk_panel
-    w.resize(1366, 700)  # a small laptop screen
-    w.clinical_panel.set_values({"age": 5})  # extrapolation note, two lines or more
-    rescored(w, qtbot)
-    try:
-        qtbot.wait(100)
-        plot_bottom = panel.plot.geometry().bottom()
-        assert plot_bottom <= panel.contentsRect().bottom(), (plot_bottom, panel.contentsRect())
-        assert panel.detail.height() >= panel.detail.heightForWidth(panel.detail.width())
-    finally:
-        w.clinical_panel.set_values({"age": 68})
+    with resized(w, 1366, 700):  # a small laptop screen
+        w.clinical_panel.set_values({"age": 5})  # extrapolation note, two lines or more
         rescored(w, qtbot)
-        w.resize(1600, 1000)
+        try:
+            qtbot.wait(100)
+            plot_bottom = panel.plot.geometry().bottom()
+            assert plot_bottom <= panel.contentsRect().bottom(), (plot_bottom, panel.contentsRect())
+            assert panel.detail.height() >= panel.detail.heightForWidth(panel.detail.width())
+        finally:
+            w.clinical_panel.set_values({"age": 68})
+            rescored(w, qtbot)
 
 
 def test_warnings_from_reading_the_images_are_shown(window, tmp_path):
@@ -137,9 +137,11 @@ def test_the_dashed_total_to_risk_line_does_not_cross_out_the_risk_labels(segmen
     import pyqtgraph as pg
 
     plot = segmented.risk_panel.plot
-    labels = [i for i in plot.getPlotItem().items if isinstance(i, pg.TextItem) and i.toPlainText() in {"0.2", "0.5"}]
-    connector = [i for i in plot.getPlotItem().items if isinstance(i, pg.PlotDataItem)
-                 and i.opts["pen"] is not None and pg.mkPen(i.opts["pen"]).style() == Qt.PenStyle.DashLine]
+    with resized(segmented, 1600, 1000):  # it ran at the size the test before it left (a wide risk panel)
+        labels = [i for i in plot.getPlotItem().items
+                  if isinstance(i, pg.TextItem) and i.toPlainText() in {"0.2", "0.5"}]
+        connector = [i for i in plot.getPlotItem().items if isinstance(i, pg.PlotDataItem)
+                     and i.opts["pen"] is not None and pg.mkPen(i.opts["pen"]).style() == Qt.PenStyle.DashLine]
     assert labels and len(connector) == 1
     for label in labels:
         assert label.zValue() > connector[0].zValue() and label.fill.color().alpha() == 255

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from desktop.main_window import IMAGES_WIDTH, MIN_SIDE_WIDTH
 from desktop.views.elided_label import ElidedLabel
+from tests.desktop.helpers import resized
 
 #: logical width of a 1366 px screen at 200 % scaling (Qt's sizes are logical: the same at every scale factor)
 NARROWEST = 1366 // 2
@@ -25,12 +26,12 @@ def test_the_images_keep_their_share_of_a_narrow_window(segmented):
     """Titles that may be cut gave the splitter no reason to keep the images wide: the side column kept 560 px and
     the axial view went to ~125 px. The column gives way first."""
     w = segmented
-    w.resize(910, 512)
-    w._share_width()
-    w.viewer.stack.currentWidget().setSizes([3000, 2000])  # the orthogonal page's own 3:2
-    w.repaint()
-    assert w.viewer.width() >= min(IMAGES_WIDTH, 910 - MIN_SIDE_WIDTH) - 10
-    assert w.viewer.ortho["axial"].width() > 250
+    with resized(w, 910, 512):
+        w._share_width()
+        w.viewer.stack.currentWidget().setSizes([3000, 2000])  # the orthogonal page's own 3:2
+        w.repaint()
+        assert w.viewer.width() >= min(IMAGES_WIDTH, 910 - MIN_SIDE_WIDTH) - 10
+        assert w.viewer.ortho["axial"].width() > 250
 
 
 def test_an_elided_label_shows_what_fits_and_keeps_the_full_text(qtbot):
@@ -52,16 +53,15 @@ def test_an_elided_label_shows_what_fits_and_keeps_the_full_text(qtbot):
 def test_the_workflow_actions_stay_on_the_toolbar_of_a_1280_px_screen(segmented):
     """At 1280x720 (the window opens 1216 px wide) Recompute risk, the step after a mask edit, folded into the
     toolbar's overflow menu: it now sits with the workflow, and shorter toolbar texts make the whole bar fit."""
-    from PySide6.QtWidgets import QApplication, QToolBar
+    from PySide6.QtWidgets import QToolBar
 
     w = segmented
-    w.resize(1216, 660)
-    QApplication.processEvents()
-    bar = w.findChild(QToolBar, "mainToolbar")
-    shown = [a for a in bar.actions() if not a.isSeparator() and bar.widgetForAction(a).isVisible()]
-    workflow = [w.actions[name] for name in ("open", "segment", "recompute", "cancel", "export")]
-    assert shown[:5] == workflow
-    assert len(shown) == len([a for a in bar.actions() if not a.isSeparator()])  # nothing in the overflow menu
+    with resized(w, 1216, 660):
+        bar = w.findChild(QToolBar, "mainToolbar")
+        shown = [a for a in bar.actions() if not a.isSeparator() and bar.widgetForAction(a).isVisible()]
+        workflow = [w.actions[name] for name in ("open", "segment", "recompute", "cancel", "export")]
+        assert shown[:5] == workflow
+        assert len(shown) == len([a for a in bar.actions() if not a.isSeparator()])  # nothing in the overflow menu
     assert w.actions["open"].text() == "&Open patient..." and w.actions["open"].iconText() == "Open"
 
 
@@ -75,21 +75,21 @@ def test_a_narrow_slice_title_keeps_the_sequence_name_and_the_slice(segmented, q
     w = segmented
     w.actions["side_by_side"].trigger()
     try:
-        w.resize(760, 520)
-        w._share_width()
-        QApplication.processEvents()
-        for role, view in w.viewer.side.items():
-            shown, number = QLabel.text(view.title), view.title.text().rsplit(" ", 1)[1]
-            assert SEQUENCE_LABELS[role] in shown and number in shown, (shown, view.title.width())
-            assert view.title.text() in view.title.toolTip() or shown == view.title.text()
-        title = w.viewer.side["cet1"].title
-        widths = {}
-        for width in range(title.sizeHint().width(), 20, -4):  # every width down to a sliver
-            title.resize(width, title.height())
-            widths.setdefault(QLabel.text(title), width)
-            if width >= title.fontMetrics().horizontalAdvance("CE-T1 …") + title._padding():
-                assert QLabel.text(title).startswith(("Axial", "CE-T1")) and "CE-T1" in QLabel.text(title)
-        assert any(t.startswith("CE-T1  ") and "/" in t for t in widths), widths  # the short form was shown
+        with resized(w, 760, 520):
+            w._share_width()
+            QApplication.processEvents()
+            for role, view in w.viewer.side.items():
+                shown, number = QLabel.text(view.title), view.title.text().rsplit(" ", 1)[1]
+                assert SEQUENCE_LABELS[role] in shown and number in shown, (shown, view.title.width())
+                assert view.title.text() in view.title.toolTip() or shown == view.title.text()
+            title = w.viewer.side["cet1"].title
+            widths = {}
+            for width in range(title.sizeHint().width(), 20, -4):  # every width down to a sliver
+                title.resize(width, title.height())
+                widths.setdefault(QLabel.text(title), width)
+                if width >= title.fontMetrics().horizontalAdvance("CE-T1 …") + title._padding():
+                    assert QLabel.text(title).startswith(("Axial", "CE-T1")) and "CE-T1" in QLabel.text(title)
+            assert any(t.startswith("CE-T1  ") and "/" in t for t in widths), widths  # the short form was shown
     finally:
         w.actions["orthogonal"].trigger()
 
@@ -100,7 +100,7 @@ def test_the_side_column_fits_its_width_without_sideways_scrolling(segmented):
     from PySide6.QtWidgets import QApplication, QScrollArea
 
     w = segmented
-    scroll = w.findChild(QScrollArea, "sidePanels")
+    scroll, size = w.findChild(QScrollArea, "sidePanels"), w.size()
     try:
         for width in (865, NARROWEST):  # 1366 px at 150 % and at 200 %
             w.resize(width, 500)
@@ -119,7 +119,7 @@ def test_the_side_column_fits_its_width_without_sideways_scrolling(segmented):
         assert scroll.width() >= 500 and not w.mask_panel.compact and not w.clinical_panel.compact
         assert w.mask_panel._rows["tool"].indexOf(w.mask_panel._brush_box) >= 0
     finally:
-        w.resize(1366, 740)
+        w.resize(size)
         w._share_width()
         QApplication.processEvents()
 
@@ -156,18 +156,17 @@ def test_at_150_percent_only_what_the_mask_panel_also_has_folds_behind_the_toolb
     from PySide6.QtWidgets import QApplication, QToolBar
 
     w = segmented
-    w.resize(865, 471)
-    QApplication.processEvents()
-    assert w.width() == 865
-    bar = w.findChild(QToolBar, "mainToolbar")
-    actions = [a for a in bar.actions() if not a.isSeparator()]
-    folded = {a for a in actions if not bar.widgetForAction(a).isVisible()}
-    on_the_panel = {w.actions[name] for name in ("navigate", "paint", "erase", "undo", "redo")}
-    assert folded and folded <= on_the_panel
-    for name in ("open", "segment", "recompute", "cancel", "export", "orthogonal", "side_by_side", "fit"):
-        assert w.actions[name] not in folded, name
-    w.resize(683, 471)  # 200 %: the views fold too, never the workflow
-    QApplication.processEvents()
-    assert w.width() == 683
-    folded = {a for a in actions if not bar.widgetForAction(a).isVisible()}
-    assert not folded & {w.actions[name] for name in ("open", "segment", "recompute", "cancel", "export")}
+    with resized(w, 865, 471):
+        assert w.width() == 865
+        bar = w.findChild(QToolBar, "mainToolbar")
+        actions = [a for a in bar.actions() if not a.isSeparator()]
+        folded = {a for a in actions if not bar.widgetForAction(a).isVisible()}
+        on_the_panel = {w.actions[name] for name in ("navigate", "paint", "erase", "undo", "redo")}
+        assert folded and folded <= on_the_panel
+        for name in ("open", "segment", "recompute", "cancel", "export", "orthogonal", "side_by_side", "fit"):
+            assert w.actions[name] not in folded, name
+        w.resize(683, 471)  # 200 %: the views fold too, never the workflow
+        QApplication.processEvents()
+        assert w.width() == 683
+        folded = {a for a in actions if not bar.widgetForAction(a).isVisible()}
+        assert not folded & {w.actions[name] for name in ("open", "segment", "recompute", "cancel", "export")}

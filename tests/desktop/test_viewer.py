@@ -9,6 +9,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from desktop.model import PLANE_AXES
+from tests.desktop.helpers import resized
 
 pytestmark = pytest.mark.gui
 
@@ -65,12 +66,11 @@ def test_click_moves_the_linked_crosshair(segmented, qtbot):
     start = m.cursor
     axial = views["axial"]
     row_mm, col_mm = m.plane_spacing("axial")
-    segmented.resize(1600, 1000)  # a screen pixel per voxel at least: each voxel can be clicked
-    QApplication.processEvents()
-    assert max(axial.box.viewPixelSize()) < min(row_mm, col_mm)
-    target_row, target_col = 40, 200
-    pos = widget_pos(axial, (target_col + 0.5) * col_mm, (target_row + 0.5) * row_mm)
-    qtbot.mouseClick(axial.graphics.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    with resized(segmented, 1600, 1000):  # a screen pixel per voxel at least: each voxel can be clicked
+        assert max(axial.box.viewPixelSize()) < min(row_mm, col_mm)
+        target_row, target_col = 40, 200
+        pos = widget_pos(axial, (target_col + 0.5) * col_mm, (target_row + 0.5) * row_mm)
+        qtbot.mouseClick(axial.graphics.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     assert m.cursor == (start[0], target_row, target_col)
     # the other planes follow: coronal shows slice P=40 with its vertical line at L=200
     assert views["coronal"].vline.value() == pytest.approx((target_col + 0.5) * col_mm)
@@ -150,9 +150,11 @@ def test_hover_shows_position_in_mm_and_intensity(segmented, qtbot):
     axial = segmented.viewer.ortho["axial"]
     m = segmented.model
     row_mm, col_mm = m.plane_spacing("axial")
-    pos = widget_pos(axial, 100.5 * col_mm, 120.5 * row_mm)
-    qtbot.mouseMove(axial.graphics.viewport(), pos)
-    text = segmented.hover_label.text()
+    with resized(segmented, 1600, 1000):  # a screen pixel per voxel: it passed only after a test left this size
+        assert max(axial.box.viewPixelSize()) < min(row_mm, col_mm)
+        pos = widget_pos(axial, 100.5 * col_mm, 120.5 * row_mm)
+        qtbot.mouseMove(axial.graphics.viewport(), pos)
+        text = segmented.hover_label.text()
     point = (m.cursor[0], 120, 100)
     x, y, z = m.physical_mm(point)
     assert f"x {x:.1f}" in text and f"z {z:.1f} mm (LPS)" in text
