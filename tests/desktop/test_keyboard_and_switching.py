@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from inference.assets import SAMPLE_PATIENT
 from tests.desktop.conftest import wait_job
+from tests.desktop.helpers import paint_beside_the_tumor
 
 
 def open_and_wait(window, folder, job: str = "load") -> None:
@@ -130,10 +131,27 @@ def test_after_a_load_the_arrow_keys_change_slices(window):
     assert window.clinical_panel.age.hasFocus()
 
 
-def test_ctrl_enter_on_the_keypad_recomputes_as_ctrl_return_does(window):
-    """docs/gui.md said Ctrl+Enter; only the main keyboard's Ctrl+Return did it, the keypad's Enter nothing."""
+def test_ctrl_enter_on_the_keypad_recomputes_as_ctrl_return_does(segmented, qtbot, monkeypatch):
+    """docs/gui.md said Ctrl+Enter; only the main keyboard's Ctrl+Return did it, the keypad's Enter nothing. The keys
+    are pressed on an edited mask (Recompute risk enabled); the recompute itself is recorded, not run."""
     from PySide6.QtGui import QKeySequence
 
-    keys = window.actions["recompute"].shortcuts()
-    assert QKeySequence("Ctrl+Return") in keys and QKeySequence("Ctrl+Enter") in keys
-    assert keys[0] == QKeySequence("Ctrl+Return")  # the one menus and tooltips show
+    w = segmented
+    recompute, triggered, rescores = w.actions["recompute"], [], []
+    assert recompute.shortcuts()[0] == QKeySequence("Ctrl+Return")  # the one menus and tooltips show
+    paint_beside_the_tumor(w, qtbot)
+    try:
+        assert recompute.isEnabled()
+        w.activateWindow()  # a window shortcut: the windows of the tests before were active
+        qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=2000)
+        recompute.triggered.connect(lambda: triggered.append(True))
+        monkeypatch.setattr(w, "rescore_if_possible", lambda explicit=False: explicit and rescores.append(True))
+        ctrl = Qt.KeyboardModifier.ControlModifier
+        QTest.keyClick(w, Qt.Key.Key_Return, ctrl)
+        assert len(triggered) == len(rescores) == 1
+        QTest.keyClick(w, Qt.Key.Key_Enter, ctrl | Qt.KeyboardModifier.KeypadModifier)
+        assert len(triggered) == len(rescores) == 2  # MainWindow.recompute ran again
+    finally:
+        w.actions["undo"].trigger()
+        w.actions["navigate"].trigger()
+    assert not w.actions["undo"].isEnabled()
