@@ -84,19 +84,28 @@ def check_calibration(formats: list[str], cohort: Path | None, named: bool) -> N
                          f"built. Give --cohort, or leave {them} out of --formats")
 
 
+#: the table's columns: (title, right-aligned); each is as wide as its widest cell, so that a value wider than
+#: usual ("100.0000%" in agree, a 10 GB size) shifts no column after it
+COLUMNS = (("format", False), ("status", False), ("size", True), ("s", True), ("XNNPACK", False), ("dDice", True),
+           ("agree", True), ("maskDice", True), ("shipped", False), ("note", False))
+
+
 def format_table(report) -> str:
-    header = (f"{'format':<16} {'status':<8} {'size':>9} {'s':>6}  {'XNNPACK':<11} {'dDice':>7} {'agree':>8} "
-              f"{'maskDice':>8}  {'shipped':<7} note")
-    lines = [header]
+    rows = [[title for title, _ in COLUMNS]]
     for name, r in report.results.items():
         xnn = r.details.get("xnnpack")
         xnn_text = "-" if not xnn else f"{xnn['ops']} ops ok" if xnn["all_ops_delegated"] else "PARTIAL"
         v = r.validation or {}
         size = f"{r.bytes / 1e6:.2f}MB" if r.bytes else "-"
-        shipped = "yes" if r.shipped else "no"
-        lines.append(f"{name:<16} {r.status:<8} {size:>9} {r.seconds:>6.1f}  {xnn_text:<11} "
-                     f"{_fmt(v.get('dice_change'), '{:+.4f}'):>7} {_fmt(v.get('agreement_min'), '{:.4%}'):>8} "
-                     f"{_fmt(v.get('mask_dice_mean'), '{:.4f}'):>8}  {shipped:<7} {r.reason or ''}")
+        rows.append([name, r.status, size, f"{r.seconds:.1f}", xnn_text, _fmt(v.get("dice_change"), "{:+.4f}"),
+                     _fmt(v.get("agreement_min"), "{:.4%}"), _fmt(v.get("mask_dice_mean"), "{:.4f}"),
+                     "yes" if r.shipped else "no", r.reason or ""])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]  # the note: as long as it is
+    lines = []
+    for row in rows:
+        cells = [cell.rjust(width) if right else cell.ljust(width)
+                 for cell, width, (_, right) in zip(row, widths, COLUMNS, strict=False)]
+        lines.append(" ".join([*cells, row[-1]]).rstrip())
     return "\n".join(lines)
 
 

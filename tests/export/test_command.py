@@ -210,3 +210,29 @@ def test_a_float_model_with_a_low_dice_is_exported_with_a_warning(as_json, tmp_p
     assert "the float model itself scores mean Dice 0.0000" in said and "below 0.5" in said
     if as_json:
         assert json.loads(out) == {}  # stdout stays JSON
+
+
+def test_the_export_table_columns_line_up_for_100_percent_agreement_and_small_values():
+    """``agree`` was ``{:.4%}`` in an 8-wide column: "100.0000%" (9 characters) shifted every validated row's
+    maskDice, shipped and note one place right of the header's."""
+    from export.commands.export import format_table
+    from export.exporter import ExportReport
+    from export.steps import FormatResult
+
+    def validated(agreement: float) -> dict:
+        return {"dice_change": -0.0001, "agreement_min": agreement, "mask_dice_mean": 0.9987}
+
+    results = {"tflite-fp32": FormatResult("tflite-fp32", "ok", None, 41.4, ["m"], 1_330_000,
+                                           {"xnnpack": {"ops": 90, "all_ops_delegated": True}}, validated(1.0), True),
+               "tflite-int8": FormatResult("tflite-int8", "ok", None, 3.2, ["m"], 420_000, {}, validated(0.0001), True),
+               "tensorrt-fp16": FormatResult("tensorrt-fp16", "skipped", "tensorrt is not installed")}
+    lines = format_table(ExportReport(None, None, results)).splitlines()
+    header = lines[0]
+    for title in ("agree", "maskDice"):  # right-aligned: every cell ends where the title ends
+        end = header.index(title) + len(title)
+        assert all(line[end] == " " and line[end - 1] != " " for line in lines), (title, lines)
+    agree_end = header.index("agree") + len("agree")
+    assert [line[agree_end - 1] for line in lines[1:]] == ["%", "%", "-"]
+    start = header.index("shipped")
+    assert [line[start:start + 3] for line in lines[1:]] == ["yes", "yes", "no "]
+    assert "100.0000%" in lines[1] and "0.0100%" in lines[2]
