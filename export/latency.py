@@ -7,8 +7,9 @@ other processes on a shared machine spreads over all of them instead of biasing 
 
     python -m export.latency --model assets/models/seg --threads 2 --runs 60 --json latency.json
 
-``--isa AVX2`` re-runs the OpenVINO rows in a child process with ``ONEDNN_MAX_CPU_ISA=AVX2`` (oneDNN then
-uses no AVX-512/AMX, as on most laptops; OpenVINO is told f32 there, since such CPUs have no bf16).
+``--runs`` counts timed calls per backend (in rounds of 10, each after 5 untimed ones). ``--isa AVX2`` re-runs the
+OpenVINO rows in a child process with ``ONEDNN_MAX_CPU_ISA=AVX2`` (oneDNN then uses no AVX-512/AMX, as on most
+laptops) and ``--openvino-f32`` (only the f32 rows: such CPUs have no bf16, so the default hint is f32 there too).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import numpy as np
 from export.benchmark import time_slices
 from inference.assets import DEFAULT_SEG_MODEL, SAMPLE_PATIENT
 from inference.backends.base import BackendUnavailableError, load_backend, select_backend
+from inference.commands import positive_int, thread_count
 from inference.cpu import cpu_info
-from inference.errors import ModelIntegrityError
+from inference.errors import InputError, ModelIntegrityError, OtsccError
 
 #: (label, backend, variant, options): the float peers first, then the exported variants
 ROWS = (
@@ -41,6 +43,21 @@ ROWS = (
     ("openvino int8 (default hint)", "openvino", "openvino-int8", {}),
     ("openvino int8 (f32)", "openvino", "openvino-int8", {"precision_hint": "f32"}),
 )
+
+#: ``--only`` values: the backends of ``ROWS``
+ONLY = tuple(dict.fromkeys(backend for _, backend, _, _ in ROWS))
+
+
+def select_rows(only: str | None = None, openvino_f32: bool = False) -> list[tuple]:
+    """The rows to time: all, or ``only`` one backend's; with ``openvino_f32`` no OpenVINO default-hint row (on a CPU
+    without bf16, such as one limited to AVX2, the default hint is f32: the row would time the f32 one again).
+    Labels stay unique: relabelling "default hint" as "f32" gave two rows one label, so one backend replaced the
+    other in the results (and was never closed)."""
+    rows = [r for r in ROWS if only is None or r[1] == only]
+    if openvino_f32:
+        rows = [(label, backend, variant, {**options, "precision_hint": "f32"} if backend == "openvino" else options)
+                for label, backend, variant, options in rows if "(default hint)" not in label]
+    return rows
 
 
 def _load(rows, model: Path, threads: int):
@@ -77,22 +94,42 @@ def whole_volume(prepared, backend, repeats: int = 5) -> dict:
         prepared.volumes["cet1"].array.shape[0])}
 
 
-def measure(model: Path, threads: int, runs: int, only: str | None = None) -> dict:
-    rows = [r for r in ROWS if only is None or r[1] == only]
-    if only == "openvino":  # an AVX2-only CPU has no bf16: what OpenVINO would pick there
-        rows = [(label.replace("default hint", "f32"), b, v, {**o, "precision_hint": "f32"}) for label, b, v, o in rows]
-    backends, skipped = _load(rows, model, threads)
-    first = next(iter(backends.values()))
-    slices, prepared = _sample_slices(first.input_size, first.fov_mm)
-    table = time_slices(backends, slices, runs)
-    out = {"threads": threads, "runs": runs, "cpu": cpu_info().model, "isa_limit": os.environ.get("ONEDNN_MAX_CPU_ISA"),
-           "rows": {label: {**table[label], **_facts(backends[label])} for label in table}, "skipped": skipped}
+def measure(model: Path, threads: int, runs: int, only: str | None = None, openvino_f32: bool = False) -> dict:
+    """Time the rows (``select_rows``) side by side; with every row (no ``only``), also the whole-volume time of
+    the backend ``auto`` picks.
+
+    Raises:
+        BackendUnavailableError: no row loaded here; the message has each row's reason.
+    """
+    backends, skipped = _load(select_rows(only, openvino_f32), model, threads)
+    try:
+        if not backends:
+            raise BackendUnavailableError(f"nothing to time: no backend loaded from {model} ({_reasons(skipped)})")
+        first = next(iter(backends.values()))
+        slices, prepared = _sample_slices(first.input_size, first.fov_mm)
+        table = time_slices(backends, slices, runs)
+        out = {"threads": threads, "runs": runs, "cpu": cpu_info().model,
+               "isa_limit": os.environ.get("ONEDNN_MAX_CPU_ISA"),
+               "rows": {label: {**table[label], **_facts(backends[label])} for label in table}, "skipped": skipped}
+    finally:
+        for backend in backends.values():
+            backend.close()
     if only is None:
         default, notes = select_backend("auto", model, threads=threads)
-        out["default"] = {"backend": default.summary(), "describe": default.describe(), "notes": notes,
-                          "whole_volume": whole_volume(prepared, default)}
+        try:
+            out["default"] = {"backend": default.summary(), "describe": default.describe(), "notes": notes,
+                              "whole_volume": whole_volume(prepared, default)}
+        finally:
+            default.close()
         out["ratios"] = _ratios(out, default)
     return out
+
+
+def _reasons(skipped: dict[str, str]) -> str:
+    """Each row's reason; one reason given for every row (a missing folder) is said once."""
+    if len(set(skipped.values())) == 1:
+        return f"every row: {next(iter(skipped.values()))}"
+    return "; ".join(f"{label}: {reason}" for label, reason in skipped.items())
 
 
 def _facts(backend) -> dict:
@@ -102,8 +139,10 @@ def _facts(backend) -> dict:
 
 def _ratios(out: dict, default) -> dict:
     rows = out["rows"]
-    label = next(label for label, row in rows.items() if row["format"] == default.format_name
-                 and label.startswith(default.name))
+    label = next((label for label, row in rows.items() if row["format"] == default.format_name
+                  and label.startswith(default.name)), None)
+    if label is None:  # auto's choice has no row here (it failed while being timed): nothing to compare with
+        return {"default_row": None}
     base = rows[label]["median_ms"]
 
     def ratio(peer: str) -> float | None:
@@ -120,7 +159,7 @@ def measure_with_isa(model: Path, threads: int, runs: int, isa: str) -> dict:
     """The OpenVINO rows in a child process with oneDNN limited to ``isa``."""
     env = {**os.environ, "ONEDNN_MAX_CPU_ISA": isa}
     cmd = [sys.executable, "-m", "export.latency", "--model", str(model), "--threads", str(threads), "--runs",
-           str(runs), "--only", "openvino"]
+           str(runs), "--only", "openvino", "--openvino-f32"]
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
     if result.returncode != 0:
         return {"error": result.stderr[-1000:]}
@@ -130,19 +169,35 @@ def measure_with_isa(model: Path, threads: int, runs: int, isa: str) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m export.latency", description=__doc__.split("\n")[0])
     parser.add_argument("--model", type=Path, default=DEFAULT_SEG_MODEL, help="model folder (default: shipped)")
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads per runtime (default: %(default)s)")
-    parser.add_argument("--runs", type=int, default=60, help="timed rounds per backend (default: %(default)s)")
-    parser.add_argument("--only", default=None, help="only rows of this backend (default: all)")
+    parser.add_argument("--threads", type=thread_count, default=2,
+                        help="CPU threads per runtime, 1 or more (default: %(default)s)")
+    parser.add_argument("--runs", type=positive_int, default=60,
+                        help="timed calls per backend, in rounds of 10 (default: %(default)s)")
+    parser.add_argument("--only", choices=ONLY, default=None, help="only rows of this backend (default: all)")
+    parser.add_argument("--openvino-f32", action="store_true",
+                        help="OpenVINO rows at the f32 hint only, as on a CPU without bf16 (--isa's run uses it; "
+                             "default: both hints)")
     parser.add_argument("--isa", default=None, help="also time OpenVINO with ONEDNN_MAX_CPU_ISA=ISA (default: no)")
-    parser.add_argument("--json", type=Path, default=None, help="write the results here (default: stdout only)")
+    parser.add_argument("--json", type=Path, default=None, help="also write the results here (default: stdout only)")
     args = parser.parse_args(argv)
-    result = measure(args.model, args.threads, args.runs, args.only)
-    if args.isa:
-        result["isa_rows"] = measure_with_isa(args.model, args.threads, args.runs, args.isa)
-    text = json.dumps(result, indent=2, default=str)
-    if args.json:
-        args.json.write_text(text)
-    sys.stdout.write(text + "\n")
+    try:
+        if not args.model.exists():
+            raise InputError(f"--model {args.model}: no such folder; give a model folder (default: the shipped one)")
+        if args.json:  # before minutes of measuring, not after
+            from inference.outputs import check_output_file
+
+            check_output_file(args.json, "--json")
+        result = measure(args.model, args.threads, args.runs, args.only, args.openvino_f32)
+        if args.isa:
+            result["isa_rows"] = measure_with_isa(args.model, args.threads, args.runs, args.isa)
+        sys.stdout.write(json.dumps(result, indent=2, default=str) + "\n")  # first: a failing write loses nothing
+        if args.json:
+            from inference.atomic import write_json
+
+            write_json(args.json, json.loads(json.dumps(result, default=str)))
+    except OtsccError as exc:
+        sys.stderr.write(f"{parser.prog}: error: {exc}\n")
+        return exc.exit_code
     return 0
 
 
