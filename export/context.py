@@ -135,6 +135,31 @@ class ExportContext:
             slices.extend(case.images[int(z)].astype(np.float32) for z in picks)
         return np.stack(slices[: self.settings.calibration_slices])
 
+    def calibration_shortfall(self) -> str | None:
+        """A note when int8 calibration (or QAT) used fewer training patients or slices than the settings ask for (a
+        small training split, short volumes), else None; also None when no format needed them."""
+        wanted = self.settings
+        patients = len(self.__dict__["training_cases"]) if "training_cases" in self.__dict__ else None
+        slices = len(self.__dict__["calibration"]) if "calibration" in self.__dict__ else None
+        short_patients = patients is not None and patients < wanted.calibration_patients
+        short_slices = slices is not None and slices < wanted.calibration_slices
+        if not (short_patients or short_slices):
+            return None
+        used = ", ".join(part for part in (f"{slices} slices" if slices is not None else "",
+                                           f"{patients} training-split patients" if patients is not None else "")
+                         if part)
+        asked = ", ".join(part for part in (
+            f"--calibration-slices {wanted.calibration_slices}" if slices is not None else "",
+            f"--calibration-patients {wanted.calibration_patients}" if patients is not None else "") if part)
+        if short_patients:
+            why = f"the training split has {patients} patients"
+        elif patients:
+            why = (f"at most {max(2, wanted.calibration_slices // patients)} slices are sampled per patient, fewer "
+                   "from a short volume")
+        else:
+            why = "the training volumes held fewer slices"
+        return f"int8 calibration/QAT used {used}, fewer than asked ({asked}): {why}"
+
     def representative_dataset(self):
         """Generator for the TFLite converter: one (1, S, S, 3) slice at a time."""
         for slice_ in self.calibration:

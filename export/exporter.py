@@ -20,7 +20,7 @@ from export.manifest import build_manifest, write_manifest
 from export.steps import FAILED, OK, SKIPPED, FormatResult, run_step
 from inference.atomic import atomic_path
 from inference.backends.base import BackendUnavailableError, NotValidatedOnThisCPU, SegBackend, load_backend
-from inference.errors import InputError, ModelIntegrityError, OutputError
+from inference.errors import InputError, ModelIntegrityError, OtsccError, OutputError
 from inference.formats import FORMATS, REFERENCE_FILES, ModelFormat, get_format
 
 log = logging.getLogger(__name__)
@@ -51,10 +51,16 @@ PRECHECKS: dict[str, Callable[[], str | None]] = {
 DEFAULT_FORMATS = tuple(f.name for f in FORMATS if f.shipped)
 
 
+class NothingBuiltError(OtsccError):
+    """``otscc export`` built none of the formats it was asked for: each was skipped or failed (its table says why).
+    A non-zero exit, as ``otscc benchmark``'s "nothing was measured", so scripts exporting on several machines
+    notice."""
+
+
 @dataclass
 class ExportReport:
     out_dir: Path
-    manifest_path: Path
+    manifest_path: Path | None  #: None: nothing was built into a folder this run would have created, so none was
     results: dict[str, FormatResult]
     reference_validation: dict | None = None
     validation_info: dict | None = None
@@ -121,7 +127,13 @@ def export_model(model_dir: Path, out_dir: Path, formats: list[str], *, cohort: 
         results = _build_all(ctx, formats, say)
         _copy_reference(model_dir, stage)  # the variants load beside their float reference for validation
         report = ExportReport(stage, stage, results)
-        if not any(r.status == OK for r in results.values()):
+        shortfall = ctx.calibration_shortfall()
+        if shortfall:
+            report.notes.append(shortfall)
+        built = any(r.status == OK for r in results.values())
+        if created and not built:  # a new folder would hold only copies of the input and the skip reasons: none
+            report.manifest_path = None
+        if not built:
             pass  # nothing new to validate (e.g. only GPU rows requested on a CPU machine)
         elif validating:
             _validate(ctx, report, validate_patients, say)
@@ -130,14 +142,17 @@ def export_model(model_dir: Path, out_dir: Path, formats: list[str], *, cohort: 
             for result in results.values():
                 if result.status == OK:
                     result.reason = "not validated"
-        _copy_reference(model_dir, out_dir)  # first: the same float files, or a folder that had none
-        _commit(stage, out_dir, results)  # renames only; then the hashes and the manifest (well under a second)
+        if report.manifest_path is not None:
+            _copy_reference(model_dir, out_dir)  # first: the same float files, or a folder that had none
+            _commit(stage, out_dir, results)  # renames only; then the hashes and the manifest (well under a second)
     finally:
         ctx.cleanup()
         shutil.rmtree(stage, ignore_errors=True)
-        if created and not any(out_dir.iterdir()):  # a run that failed leaves no empty folder it made
+        if created and not any(out_dir.iterdir()):  # a run that failed or built nothing leaves no folder it made
             out_dir.rmdir()
     report.out_dir = out_dir
+    if report.manifest_path is None:
+        return report
     path, data = build_manifest(out_dir, ctx.size, ctx.grid.fov_mm, results,
                                 reference_validation=report.reference_validation,
                                 validation_info=report.validation_info)

@@ -131,7 +131,11 @@ def run(args: argparse.Namespace) -> int:
                           progress=None if quiet else lambda line: print(line, flush=True))
     warning = (report.reference_validation or {}).get("warning")
     if args.json:
-        print(json.dumps(json.loads(report.manifest_path.read_text())["variants"], indent=2))
+        if report.manifest_path is not None:
+            print(json.dumps(json.loads(report.manifest_path.read_text())["variants"], indent=2))
+        else:  # nothing was built into a new folder: no manifest, the entries as it would have had them
+            print(json.dumps({name: {"format": name, "status": r.status, "reason": r.reason, "shipped": False}
+                              for name, r in report.results.items()}, indent=2))
         if warning:  # stdout stays JSON; the manifest holds it as reference.validation.warning
             log.warning("%s", warning)
     else:
@@ -143,5 +147,25 @@ def run(args: argparse.Namespace) -> int:
             print(f"float reference: mean Dice {ref['dice_mean']:.4f} on {ref['patients']} test patients")
             if warning:
                 print(f"WARNING: {warning}")
-        print(f"manifest: {report.manifest_path}")
+        if report.manifest_path is not None:
+            print(f"manifest: {report.manifest_path}")
+    check_built(report, formats, args.out)
     return 1 if report.failed else 0
+
+
+def check_built(report, formats: list[str], out: Path) -> None:
+    """Raise when none of ``formats`` (what was asked for) was built: every one skipped or failed. Such a run exited 0
+    ("skipped" is not a failure), so a script exporting on several machines could not tell it built nothing.
+
+    Raises:
+        NothingBuiltError: the formats, and what became of the output folder.
+    """
+    from export.exporter import NothingBuiltError
+    from export.steps import OK
+
+    if any(report.results[name].status == OK for name in formats if name in report.results):
+        return
+    where = (f"{out} was not created" if report.manifest_path is None
+             else f"the variants in {out} are unchanged; its manifest records why")
+    raise NothingBuiltError(f"nothing was built: {', '.join(formats)} {'was' if len(formats) == 1 else 'were'} "
+                            f"skipped or failed here (the table says why); {where}")

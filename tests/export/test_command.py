@@ -200,8 +200,10 @@ def test_a_float_model_with_a_low_dice_is_exported_with_a_warning(as_json, tmp_p
     manifest = tmp_path / "manifest.json"
     manifest.write_text(json.dumps({"variants": {}}))
     reference = {"patients": 1, "dice_mean": 0.0, "runtime": "keras", "warning": reference_warning(0.0, 1)}
+    from export.steps import FormatResult
+
     monkeypatch.setattr("export.exporter.export_model", lambda *a, **kw: ExportReport(
-        tmp_path, manifest, {}, reference_validation=reference))
+        tmp_path, manifest, {"onnx": FormatResult("onnx", "ok")}, reference_validation=reference))
     with caplog.at_level(logging.WARNING):
         assert main(["export", "--model", str(tmp_path), "--out", str(tmp_path), "--formats", "onnx",
                      *(["--json"] if as_json else [])]) == 0  # a warning, not a refusal
@@ -236,3 +238,68 @@ def test_the_export_table_columns_line_up_for_100_percent_agreement_and_small_va
     start = header.index("shipped")
     assert [line[start:start + 3] for line in lines[1:]] == ["yes", "yes", "no "]
     assert "100.0000%" in lines[1] and "0.0100%" in lines[2]
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_an_export_that_built_nothing_asked_for_exits_1_and_leaves_no_new_folder(as_json, tiny_model, tmp_path,
+                                                                                 monkeypatch, capsys):
+    """``otscc export --formats tensorrt-fp16,tf-trt`` on a machine without them exited 0 and left a new folder with a
+    manifest, the float weights and the split: a script could not tell that nothing was built."""
+    from export import exporter
+
+    for name in ("tensorrt-fp16", "tf-trt"):
+        monkeypatch.setitem(exporter.PRECHECKS, name, lambda: "not on this test machine")
+    out = tmp_path / "exp2"
+    args = ["export", "--model", str(tiny_model), "--out", str(out), "--formats", "tensorrt-fp16,tf-trt",
+            "--validate-patients", "0", *(["--json"] if as_json else [])]
+    assert main(args) == 1
+    captured = capsys.readouterr()
+    assert captured.err.strip().splitlines() == [
+        f"otscc export: error: nothing was built: tensorrt-fp16, tf-trt were skipped or failed here (the table says "
+        f"why); {out} was not created"]
+    assert not out.exists()
+    if as_json:
+        assert json.loads(captured.out)["tf-trt"] == {"format": "tf-trt", "status": "skipped",
+                                                      "reason": "not on this test machine", "shipped": False}
+    else:
+        assert "tensorrt-fp16" in captured.out and "not on this test machine" in captured.out
+        assert "manifest:" not in captured.out
+    existing = tmp_path / "model"  # an existing folder: its manifest records the skips, as documented
+    existing.mkdir()
+    assert main([*args[:4], str(existing), *args[5:]]) == 1
+    assert "its manifest records why" in capsys.readouterr().err
+    variants = json.loads((existing / "manifest.json").read_text())["variants"]
+    assert variants["tf-trt"]["status"] == "skipped"
+
+
+def test_calibration_with_fewer_patients_or_slices_than_asked_gets_a_note(tmp_path):
+    """The manifest recorded ``"calibration": {"slices": 143, "patients": 5}`` against the defaults of 160 and 8, and
+    the table said nothing about it."""
+    import numpy as np
+
+    from export.context import ExportContext, ExportSettings
+
+    (tmp_path / "config.json").write_text("{}")
+    (tmp_path / "best.weights.h5").write_bytes(b"")
+
+    def context(patients: int, slices: int) -> ExportContext:
+        ctx = ExportContext(tmp_path, tmp_path / "out", tmp_path, ExportSettings())
+        ctx.__dict__.update(training_cases=[object()] * patients, calibration=np.zeros((slices, 2, 2, 3)))
+        return ctx
+
+    assert ExportContext(tmp_path, tmp_path / "out").calibration_shortfall() is None  # no int8 format built
+    assert context(8, 160).calibration_shortfall() is None
+    assert context(5, 143).calibration_shortfall() == (
+        "int8 calibration/QAT used 143 slices, 5 training-split patients, fewer than asked (--calibration-slices 160, "
+        "--calibration-patients 8): the training split has 5 patients")
+    assert "at most 20 slices are sampled per patient" in context(8, 150).calibration_shortfall()
+
+
+def test_the_calibration_note_is_printed(tiny_model, tmp_path, monkeypatch, capsys):
+    from export import exporter
+
+    monkeypatch.setitem(exporter.CONVERTERS, "tflite-fp32", lambda ctx, fmt, path: path.write_bytes(b"TFL3") and None)
+    monkeypatch.setattr(exporter.ExportContext, "calibration_shortfall", lambda self: "int8 calibration/QAT used less")
+    assert main(["export", "--model", str(tiny_model), "--out", str(tmp_path / "out"), "--formats", "tflite-fp32",
+                 "--validate-patients", "0"]) == 0
+    assert "note: int8 calibration/QAT used less" in capsys.readouterr().out.splitlines()
