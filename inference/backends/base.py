@@ -48,6 +48,11 @@ class UnknownBackendError(BackendUnavailableError):
     exit_code = 2
 
 
+class VariantNotExportedError(BackendUnavailableError):
+    """The variant's model file is not in the model folder: it was not exported there. Not a limit of this machine,
+    so a named format says so instead of "cannot run here"."""
+
+
 class NotValidatedOnThisCPU(BackendUnavailableError):
     """The variant runs here, but this CPU computes it in a way its validation did not cover (e.g. OpenVINO int8
     without VNNI instructions); it is not used here."""
@@ -253,6 +258,10 @@ def _first_working(candidates: tuple[Candidate, ...], model_path: Path, options:
         raise BackendUnavailableError("no backend can run here: " + "; ".join(notes))
     kinds = {type(exc) for exc in errors}
     kind = kinds.pop() if len(kinds) == 1 else BackendUnavailableError
+    if kind is VariantNotExportedError:  # its file is not there: nothing to do with this machine
+        missing = "; ".join(dict.fromkeys(str(exc) for exc in errors))  # each runtime looked for the same file
+        raise kind(f"{named}: {missing}; export it first (otscc export --model {model_path} --out {model_path} "
+                   f"--formats {named} --cohort DIR)")
     if len(errors) == 1:
         raise kind(f"{named} cannot run here ({candidates[0].label}): {errors[0]}")
     raise kind(f"{named} cannot run here: " + "; ".join(notes))
@@ -290,10 +299,12 @@ def load_backend(name: str, model_path: str | Path, **options) -> SegBackend:
 
 def resolve_for(backend: str, model_path: Path, variant: str | None, *, preference=None, verify: bool = True):
     """``manifest.resolve_model`` with its "nothing usable" signal turned into ``BackendUnavailableError``."""
-    from inference.backends.manifest import VariantUnavailable, resolve_model
+    from inference.backends.manifest import VariantNotExported, VariantUnavailable, resolve_model
 
     try:
         return resolve_model(model_path, backend, variant, preference=preference, verify=verify)
+    except VariantNotExported as exc:
+        raise VariantNotExportedError(str(exc)) from exc
     except VariantUnavailable as exc:
         raise BackendUnavailableError(str(exc)) from exc
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,21 @@ from inference.native_output import native_stderr_to_log
 log = logging.getLogger(__name__)
 
 DELEGATE_ENV = "OTSCC_LITERT_GPU_DELEGATE"
+
+
+#: LiteRT's error texts are chains of its own source locations ("ERROR: [./litert/cc/litert_compiled_model.h:1961]",
+#: "└ ERROR: [litert/runtime/compiled_model.cc:1036]"): nothing a user can act on. They go to the debug log; the
+#: message keeps what is left, the cause when LiteRT gave one.
+_SOURCE_LOCATION = re.compile(r"\b(?:ERROR|WARNING|INFO)\s*:\s*\[[^\]]*\]"  # ERROR: [file.cc:12]
+                              r"|\[[^\]\s]+\.(?:cc|h|cpp|c):\d+\]"  # a bare [file.cc:12]
+                              r"|[\u2500-\u257f]")  # box drawing: └ ├ │ ─
+
+
+def readable_cause(text: str, limit: int = 160) -> str | None:
+    """``text`` (a LiteRT error) without its source locations and tree characters, on one line; None when nothing
+    else is left."""
+    rest = " ".join(_SOURCE_LOCATION.sub(" ", text).split()).strip(" :;,-")
+    return runtime_message(RuntimeError(rest), limit) if rest else None
 
 
 #: what LiteRT's ``load_delegate`` calls in a delegate library (an "external delegate")
@@ -119,14 +135,16 @@ class LiteRTGpuBackend(SegBackend):
                 self._model = CompiledModel.from_buffer(content, options=options)
                 self._content = content  # kept alive with the model: CompiledModel does not hold the buffer itself
             except (RuntimeError, ValueError) as exc:
-                first = runtime_message(exc, 160)
+                first = str(exc)
             if first is not None:  # free the half-built accelerators now, so their teardown lines are caught too
                 gc.collect()
         if first is not None:
             if accelerator == "gpu":
                 check_gpu_part("ai_edge_litert", "GPU")
+            log.debug("LiteRT %s accelerator refused %s: %s", accelerator.upper(), path.name, first)
+            cause = readable_cause(first) or "it gave no cause; --debug logs its output"
             raise BackendUnavailableError(
-                f"no {accelerator.upper()} accelerator: LiteRT found no usable OpenCL/WebGPU device ({first}); "
+                f"no {accelerator.upper()} accelerator: LiteRT found no usable OpenCL/WebGPU device ({cause}); "
                 f"a vendor GPU delegate can be given with {DELEGATE_ENV}=/path/to/lib.so")
         signature = next(iter(self._model.get_signature_list()))
         details = self._model.get_input_tensor_details(signature)

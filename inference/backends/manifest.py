@@ -56,6 +56,10 @@ class VariantUnavailable(Exception):  # noqa: N818 (internal signal, turned into
     """No usable file for the requested variant in this folder; the message says why."""
 
 
+class VariantNotExported(VariantUnavailable):
+    """No candidate's file is in the model folder: the variant was not exported there (nothing about this machine)."""
+
+
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -255,11 +259,12 @@ def resolve_model(model_path: str | Path, runtime: str, variant: str | None = No
     else:
         raise VariantUnavailable(f"{model_path}: no such model file or folder")
     manifest = find_manifest(folder) if verify else None
-    reasons = []
+    reasons, missing = [], 0
     for fmt in candidates:
         path = model_path if single else folder / fmt.file
         if not path.exists():
-            reasons.append(f"no {path.name} in {folder}")
+            reasons.append(f"{path.name} is missing from {folder} (not exported)")
+            missing += 1
             continue
         if not verify:
             return ResolvedModel(fmt, path, "not checked")
@@ -270,7 +275,8 @@ def resolve_model(model_path: str | Path, runtime: str, variant: str | None = No
             reasons.append(f"{path.name} is not listed in {manifest.path}")
             continue
         if not entry.get("shipped"):
-            reasons.append(f"{path.name} is not shipped ({entry.get('reason') or entry.get('status')})")
+            reasons.append(f"{path.name} is not shipped ({entry.get('reason') or entry.get('status')})"
+                           + not_shipped_remedy(entry, folder))
             continue
         records = entry.get("files", [])
         verify_records(manifest, records, fmt.name)
@@ -279,7 +285,21 @@ def resolve_model(model_path: str | Path, runtime: str, variant: str | None = No
             raise ModelIntegrityError(f"{path}: {manifest.path} lists the {fmt.name} variant as shipped but records no "
                                       f"hash for this file; {MODEL_REMEDY}.")
         return ResolvedModel(fmt, path, f"sha256 verified ({manifest.path.name})", digests, manifest.path)
+    if reasons and missing == len(reasons):
+        raise VariantNotExported("; ".join(reasons))
     raise VariantUnavailable("; ".join(reasons) or f"no model for {runtime} in {folder}")
+
+
+def not_shipped_remedy(entry: dict, folder: Path) -> str:
+    """What to do about a variant the manifest lists as not shipped: one exported without ``--cohort`` is validated
+    (and shipped) by exporting it again with the training cohort; one that failed validation is not fixed that way."""
+    reason = entry.get("reason") or ""
+    if reason == "not validated":
+        return (f"; to validate and ship it, export it again with the training cohort: otscc export --model {folder} "
+                f"--out {folder} --formats {entry.get('format')} --cohort DIR")
+    if reason.startswith("built, not validated here"):
+        return "; to ship it, export it with --cohort on a machine that can run it"
+    return ""
 
 
 def verify_reference(folder: str | Path, *, verify: bool = True) -> str:

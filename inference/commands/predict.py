@@ -256,6 +256,15 @@ def _clinical_text(r: dict) -> str:
             f"DOI {c.get('doi_mm', '?')} mm ({doi})")
 
 
+def backend_line(b: dict) -> str:
+    """What ran, and how many candidates ``auto`` tried first: "higher-priority", not "faster", since they were never
+    timed here (GPU/NPU/TensorRT rows on a machine without them)."""
+    notes = b.get("notes", [])
+    return (f"{b.get('backend')} {b.get('variant', b.get('model_file', ''))}"
+            + (f" ({len(notes)} higher-priority candidate(s) unavailable here; reasons in result.json backend.notes)"
+               if notes else ""))
+
+
 def _print_result(prediction, paths: dict, seconds: float, audit_path: Path) -> None:
     r = prediction.to_json()
     print(f"Patient {r['patient_id']}: ", end="")
@@ -276,11 +285,7 @@ def _print_result(prediction, paths: dict, seconds: float, audit_path: Path) -> 
             print(f"  {role:<5} {seq['source']}: {seq['reason']}")
     for note in prediction.prepared.patient.notes:  # terminal only: they may name the folder's other files
         print(f"  note: {note}")
-    b = r["backend"]
-    notes = b.get("notes", [])
-    print(f"  backend: {b.get('backend')} {b.get('variant', b.get('model_file', ''))}"
-          + (f" ({len(notes)} faster candidate(s) unavailable here; reasons in result.json backend.notes)"
-             if notes else ""))
+    print(f"  backend: {backend_line(r['backend'])}")
     print("  stage timings: " + ", ".join(f"{k} {v:.2f} s" for k, v in r["timings_s"].items())
           + f"; total {seconds:.2f} s")
     for name, path in paths.items():
