@@ -431,7 +431,7 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
         if d.get("threads"):
             details.append(f"{d['threads']} threads")
         text += f" ({', '.join(details)})" if details else ""
-        if notes:  # auto skipped faster runtimes: say so, the reasons are in the tooltip
+        if notes:  # auto skipped higher-priority runtimes: say so, the reasons are in the tooltip
             text += f"  ·  {len(notes)} other backend(s) unavailable here (hover for why)"
         self.backend_label.setText(text)
         self.backend_label.setToolTip("\n".join([json.dumps({k: v for k, v in d.items() if k != "notes"}),
