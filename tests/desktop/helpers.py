@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -56,3 +57,16 @@ def resized(window, width: int, height: int) -> Iterator[None]:
     finally:
         window.resize(size)
         QApplication.processEvents()
+
+
+def held(monkeypatch, engine, job: str) -> threading.Event:
+    """Make ``engine.<job>`` (``load``, ``segment``) wait in its worker thread until the returned event is set (at
+    most 30 s), so a test can act while the job runs."""
+    gate, run = threading.Event(), getattr(engine, job)
+
+    def waiting(*args, **kwargs):
+        gate.wait(30)
+        return run(*args, **kwargs)
+
+    monkeypatch.setattr(engine, job, waiting)
+    return gate

@@ -3,8 +3,6 @@ orientation letters stay off the image; + / - and Shift+arrows zoom and pan a vi
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
@@ -13,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.model import PLANE_AXES
 from tests.desktop.conftest import wait_job
-from tests.desktop.helpers import resized
+from tests.desktop.helpers import held, resized
 from tests.desktop.test_mask_editing import at
 
 pytestmark = pytest.mark.gui
@@ -74,13 +72,7 @@ def test_no_brush_ring_while_the_mask_is_locked(segmented, qtbot, monkeypatch):
 
     w, m, s = segmented, segmented.model, segmented.session
     axial = w.viewer.ortho["axial"]
-    gate, load = threading.Event(), w.engine.load
-
-    def held_load(*args, **kwargs):
-        gate.wait(30)
-        return load(*args, **kwargs)
-
-    monkeypatch.setattr(w.engine, "load", held_load)
+    gate = held(monkeypatch, w.engine, "load")
     w.actions["paint"].trigger()
     row, col = m.plane_cursor("axial")
     viewport = axial.graphics.viewport()

@@ -3,8 +3,6 @@ mask runs, fast strokes are continuous, and the brush ring shows where and how b
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 from PySide6.QtCore import QEvent, QPointF, Qt
@@ -13,6 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from tests.desktop.conftest import wait_job
+from tests.desktop.helpers import held
 from tests.desktop.test_viewer import widget_pos
 
 pytestmark = pytest.mark.gui
@@ -45,13 +44,7 @@ def test_no_mask_edit_while_a_segmentation_is_about_to_replace_the_mask(segmente
     w, m, s = segmented, segmented.model, segmented.session
     axial = w.viewer.ortho["axial"]
     automatic = m.mask.copy()
-    gate, segment = threading.Event(), w.engine.segment
-
-    def held_segment(*args, **kwargs):  # the job runs until the test lets it finish
-        gate.wait(30)
-        return segment(*args, **kwargs)
-
-    monkeypatch.setattr(w.engine, "segment", held_segment)
+    gate = held(monkeypatch, w.engine, "segment")  # the job runs until the test lets it finish
     w.actions["paint"].trigger()
     w.mask_panel.brush.setValue(3.0)
     row, col = m.plane_cursor("axial")
@@ -91,13 +84,7 @@ def test_no_mask_edit_while_a_patient_loads(segmented, monkeypatch):
     w, m, s = segmented, segmented.model, segmented.session
     axial = w.viewer.ortho["axial"]
     before = m.mask.copy()
-    gate, load = threading.Event(), w.engine.load
-
-    def held_load(*args, **kwargs):
-        gate.wait(30)
-        return load(*args, **kwargs)
-
-    monkeypatch.setattr(w.engine, "load", held_load)
+    gate = held(monkeypatch, w.engine, "load")
     w.actions["paint"].trigger()
     row, col = m.plane_cursor("axial")
     try:
