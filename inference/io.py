@@ -270,9 +270,15 @@ def _refuse_several_studies(root: Path, series: list[dicom.DicomSeries], exc: In
             "SeriesInstanceUID: series numbers repeat across studies; otscc inspect --show-descriptions lists them).")
     batch = ("If they are different patients, give each study its own patient folder in the batch; if they are one "
              "patient's, run the patient alone and choose the series with --cet1/--t2/--t1.")
+    raise _restated(exc, message, cli_hint=hint, batch_hint=batch) from exc
+
+
+def _restated(exc: InputError, message: str, *, cli_hint: str, batch_hint: str | None) -> InputError:
+    """A role error of ``exc``'s type (an ambiguous one keeps its candidates, for the GUI's question) with another
+    message and hints."""
     if isinstance(exc, AmbiguousSequenceError):
-        raise AmbiguousSequenceError(message, exc.candidates, cli_hint=hint, batch_hint=batch) from exc
-    raise type(exc)(message, cli_hint=hint, batch_hint=batch) from exc
+        return AmbiguousSequenceError(message, exc.candidates, cli_hint=cli_hint, batch_hint=batch_hint)
+    return type(exc)(message, cli_hint=cli_hint, batch_hint=batch_hint)
 
 
 def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
@@ -313,11 +319,8 @@ def _load_dicom(root: Path, named, overrides, max_voxels) -> Patient:
         links = [n for n in notes if n.endswith(LINK_REASONS)]  # a series behind a link not followed: say so
         if not links:
             raise
-        message = f"{exc.problem} ({'; '.join(links)})"
-        if isinstance(exc, AmbiguousSequenceError):
-            raise AmbiguousSequenceError(message, exc.candidates, cli_hint=exc.cli_hint,
-                                         batch_hint=exc.batch_hint) from exc
-        raise type(exc)(message, cli_hint=exc.cli_hint, batch_hint=exc.batch_hint) from exc
+        raise _restated(exc, f"{exc.problem} ({'; '.join(links)})", cli_hint=exc.cli_hint,
+                        batch_hint=exc.batch_hint) from exc
     by_uid = {s.uid: s for s in series}
     warnings: list[str] = []
     for role, decision in decisions.items():
