@@ -296,3 +296,21 @@ def test_after_each_epoch_the_run_says_what_is_left_and_what_ends_it_first():
         "left: nothing (the planned epochs are done)"
     due = run_folder.time_left_text(replace(state, since_best=20), epochs=300, patience=20, epoch_seconds=120)
     assert due == "left: nothing (early stopping: no validation improvement for 20 epochs)"  # it said ~9 h 50 min
+
+
+def test_pending_weights_left_by_a_crash_before_the_first_commit_are_deleted_by_a_fresh_run(tmp_path, monkeypatch):
+    """pending-epochN weights written just before a crash that came before the run's first checkpoint stayed in the
+    folder: the fresh run that followed (no checkpoint to resume) cleaned only the .uncommitted-* ones."""
+    import training.seg.fingerprints
+
+    monkeypatch.setattr(data, "load_cases", lambda *a, **kw: [])  # no patients to prepare: no training either
+    monkeypatch.setattr(training.seg.fingerprints, "record_training_patients", lambda *a, **kw: None)
+    out = tmp_path / "m"
+    (out / "sub").mkdir(parents=True)
+    stale = [run_folder.stage_weights(out, 1), run_folder.stage_weights(out, 2)]
+    kept = [out / "pending-epoch1.weights.h5.txt", out / "pending-notes.h5", out / "sub" / "pending-epoch1.weights.h5"]
+    for p in (*stale, *kept):
+        p.write_text("x")
+    summary = train(fake_cohort(tmp_path / "c", 6), out, replace(SMALL, epochs=0))
+    assert summary["epochs_run"] == 0 and (out / "config.json").is_file()
+    assert not any(p.exists() for p in stale) and all(p.exists() for p in kept)  # only what train-seg writes

@@ -11,7 +11,8 @@ halve the learning rate or stop) can be checked without training:
   and take the name ``best.weights.h5`` only once the checkpoint that records them is saved, so an interrupt at
   any point leaves the previous weights with the previous checkpoint, or the new ones with the new checkpoint.
   Pending weights of an epoch whose checkpoint was never saved are set aside as ``.uncommitted-*`` and deleted by
-  ``remove_uncommitted`` when the next run starts.
+  ``remove_uncommitted`` when the next run starts; so are pending weights a crash left before a run's first
+  checkpoint, when the next run starts fresh (no checkpoint: nothing could promote or set them aside).
 """
 
 from __future__ import annotations
@@ -277,11 +278,14 @@ def promote_weights(out_dir: Path, weights_epoch: int) -> bool:
     return promoted
 
 
-def remove_uncommitted(out_dir: Path) -> list[Path]:
+def remove_uncommitted(out_dir: Path, *, fresh: bool = False) -> list[Path]:
     """Delete the ``.uncommitted-pending-epochN.weights.h5`` files ``promote_weights`` set aside in ``out_dir`` (not
-    below it): weights of an epoch a crash or Ctrl+C cut short, which the run about to start trains again. Returns
-    the files deleted."""
-    stale = sorted(p for p in Path(out_dir).glob(".uncommitted-*") if _UNCOMMITTED.match(p.name) and p.is_file())
+    below it): weights of an epoch a crash or Ctrl+C cut short, which the run about to start trains again. With
+    ``fresh`` (a run that starts from epoch 0, so no checkpoint commits any) the ``pending-epochN.weights.h5`` files
+    too: a crash before a run's first checkpoint left them, and no resume will promote or set them aside. Only
+    these names: never another file. Returns the files deleted."""
+    names = (_UNCOMMITTED, _PENDING) if fresh else (_UNCOMMITTED,)
+    stale = sorted(p for p in Path(out_dir).iterdir() if any(n.match(p.name) for n in names) and p.is_file())
     for p in stale:
         p.unlink()
     if stale:

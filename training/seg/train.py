@@ -182,7 +182,9 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         print(f"resuming {out_dir} from epoch {state.epoch} (best validation Dice {state.best:.4f} at epoch "  # noqa: T201
               f"{state.best_epoch})" + (f"; changed: {run_folder.describe(plan.budget_changes)}"
                                         if plan.budget_changes else ""), flush=True)
-    run_folder.remove_uncommitted(out_dir)  # after the restore, which sets aside what its checkpoint did not commit
+    # after the restore, which sets aside what its checkpoint did not commit; a fresh run has no checkpoint: any
+    # pending weights there are a crashed run's
+    run_folder.remove_uncommitted(out_dir, fresh=plan.mode == "fresh")
     config_path = out_dir / "config.json"
     data.write_json_atomic(config_path, run_folder.merged_config(
         out_dir, {"train": cfg.to_dict(), "preprocess_version": PREPROCESS_VERSION},
