@@ -63,7 +63,8 @@ def make_split(patient_ids: list[str], seed: int, fractions=(0.6, 0.1, 0.3)) -> 
 
 def load_or_make_split(path: Path, patient_ids: list[str], seed: int, create: bool = True) -> dict[str, list[str]]:
     """Reuse ``path`` when present (and consistent with the cohort), else write a new split there
-    (``create=False``: a missing file is an error)."""
+    (``create=False``: a missing file is an error), recording what it was drawn from: the seed and the number of
+    patients (``drawn_from_patients``; train-seg's ``--max-patients`` takes the first N)."""
     path = Path(path)
     if not create and not path.is_file():
         raise InputError(f"{path}: split file not found (expected a split.json with train/validation/test).")
@@ -74,7 +75,7 @@ def load_or_make_split(path: Path, patient_ids: list[str], seed: int, create: bo
             raise InputError(f"{path}: split names patients not in the cohort: {sorted(missing)[:5]}")
         return {k: split[k] for k in ("train", "validation", "test")}
     split = make_split(patient_ids, seed)
-    write_json_atomic(path, {**split, "seed": seed})
+    write_json_atomic(path, {**split, "seed": seed, "drawn_from_patients": len(patient_ids)})
     return split
 
 

@@ -81,13 +81,16 @@ def check_split(split: dict, n_patients: int, source: Path | str) -> None:
                          "--patients N)")
 
 
-def check_split_origin(path: Path, stored: dict, *, seed: int, given: dict | None, split_from: Path | None) -> None:
+def check_split_origin(path: Path, stored: dict, *, seed: int, patients: int, max_patients: int | None,
+                       given: dict | None, split_from: Path | None) -> None:
     """Refuse to reuse the split.json already in ``--out`` (left by a run that stopped before its first epoch, or
-    the run resumed) when it was not made as asked: drawn with another ``--seed``, or not the ``--split-from`` split
-    (``given``: its train/validation/test). A split without a seed (from ``--split-from``) fits any seed.
+    the run resumed) when it was not made as asked: drawn with another ``--seed`` or from another number of patients
+    than the run's ``patients`` (``--max-patients``), or not the ``--split-from`` split (``given``: its
+    train/validation/test). A split without a seed (from ``--split-from``) fits any seed; one without a patient count
+    (written before it was recorded, as shipped) fits any count.
 
     Raises:
-        InputError: naming both seeds (or both splits) and the ways out.
+        InputError: naming both seeds (both patient counts, or both splits) and the ways out.
     """
     way_out = (f"or pass --no-resume to move it aside into {path.parent}/previous-<time>/ with the rest of that "
                "run, or choose another --out")
@@ -95,9 +98,15 @@ def check_split_origin(path: Path, stored: dict, *, seed: int, given: dict | Non
         if any(sorted(stored.get(k, [])) != sorted(given[k]) for k in ("train", "validation", "test")):
             raise InputError(f"{path}: the split already there is not the one in --split-from {split_from}; to "
                              f"keep it leave out --split-from, {way_out}")
-    elif "seed" in stored and stored["seed"] != seed:
+        return
+    if "seed" in stored and stored["seed"] != seed:
         raise InputError(f"{path}: the split already there was drawn with --seed {stored['seed']}, not --seed "
                          f"{seed}; to keep it give --seed {stored['seed']}, {way_out}")
+    drawn = stored.get("drawn_from_patients")
+    if drawn is not None and drawn != patients:
+        asked = "no --max-patients" if max_patients is None else f"--max-patients {max_patients}"
+        raise InputError(f"{path}: the split already there was drawn from {drawn} patients, not the {patients} this "
+                         f"run has ({asked}); to keep it give --max-patients {drawn}, {way_out}")
 
 
 def flat_settings(train: dict) -> dict:

@@ -140,7 +140,8 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
     if plan.mode == "resume":  # the stored settings are the asked ones but for the budget, which the asked one sets
         stored = TrainConfig.from_dict(json.loads((out_dir / "config.json").read_text())["train"])
         cfg = replace(stored, **{k: getattr(cfg, k) for k in run_folder.BUDGET_KEYS})
-    _check_split_source(out_dir if plan.mode == "resume" or not plan.move_aside else None, split_from, ids, cfg)
+    _check_split_source(out_dir if plan.mode == "resume" or not plan.move_aside else None, split_from, ids, cfg,
+                        max_patients)
     if plan.move_aside:
         moved = run_folder.move_previous_run(out_dir)
         print(f"moved the previous run in {out_dir} to {moved.name}/ (--no-resume)", flush=True)  # noqa: T201
@@ -231,17 +232,19 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
             "epochs_run": len(history), "seconds": round(time.perf_counter() - t0, 1), "split": split}
 
 
-def _check_split_source(out_dir: Path | None, split_from: Path | None, ids: list[str], cfg: TrainConfig) -> None:
+def _check_split_source(out_dir: Path | None, split_from: Path | None, ids: list[str], cfg: TrainConfig,
+                        max_patients: int | None) -> None:
     """Check, writing nothing, the split the run will use: ``out_dir``'s split.json (``out_dir`` None: it is moved
-    aside), which must be the one asked for, else ``split_from``'s, else a new one drawn from the seed."""
+    aside), which must be the one asked for (``--seed``, ``--max-patients``: ``ids``, ``--split-from``), else
+    ``split_from``'s, else a new one drawn from the seed."""
     path = out_dir / "split.json" if out_dir is not None and (out_dir / "split.json").exists() else None
     source = path or (Path(split_from) if split_from is not None else None)
     if source is not None:
         split = data.load_or_make_split(source, ids, cfg.seed, create=False)
         if path is not None:  # reused: it must be the split asked for (--seed, --split-from)
             given = data.load_or_make_split(Path(split_from), ids, cfg.seed, create=False) if split_from else None
-            run_folder.check_split_origin(path, json.loads(path.read_text()), seed=cfg.seed, given=given,
-                                          split_from=split_from)
+            run_folder.check_split_origin(path, json.loads(path.read_text()), seed=cfg.seed, patients=len(ids),
+                                          max_patients=max_patients, given=given, split_from=split_from)
     else:
         source, split = f"a cohort of {len(ids)} patients", data.make_split(ids, cfg.seed)
     run_folder.check_split(split, len(ids), source)
