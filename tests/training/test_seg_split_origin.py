@@ -1,5 +1,6 @@
 """train-seg reuses a split.json already in --out only when it is the split asked for: the patients it was drawn
-from (--max-patients). Fast: the fake cohorts' patients fail to load, so train() stops once the split is settled."""
+from (--max-patients), and a split of unknown origin is said to be reused as is. Fast: the fake cohorts' patients
+fail to load, so train() stops once the split is settled."""
 
 from __future__ import annotations
 
@@ -50,6 +51,19 @@ def test_an_older_split_without_the_patient_count_is_reused(tmp_path, caplog):
     with caplog.at_level(logging.WARNING), pytest.raises(InputError, match=LOADING):
         train(cohort, out, SMALL)
     assert "origin" not in caplog.text  # its seed says where it came from
+
+
+def test_a_split_of_unknown_origin_is_reused_with_a_note(tmp_path, caplog):
+    """A split.json with neither a seed nor a --split-from record was reused without a word."""
+    cohort = fake_cohort(tmp_path / "c", 8)
+    out = tmp_path / "m"
+    out.mkdir()
+    (out / "split.json").write_text(json.dumps(data.make_split(data.list_patients(cohort), 7)))
+    with caplog.at_level(logging.WARNING), pytest.raises(InputError, match=LOADING):
+        train(cohort, out, SMALL)
+    said = [r.getMessage() for r in caplog.records if "origin" in r.getMessage()]
+    assert len(said) == 1 and str(out / "split.json") in said[0]
+    assert "neither the --seed it was drawn with nor a --split-from file" in said[0] and "reused as is" in said[0]
 
 
 def test_the_shipped_split_is_still_reused_with_split_from(tmp_path, caplog):

@@ -87,7 +87,8 @@ def check_split_origin(path: Path, stored: dict, *, seed: int, patients: int, ma
     the run resumed) when it was not made as asked: drawn with another ``--seed`` or from another number of patients
     than the run's ``patients`` (``--max-patients``), or not the ``--split-from`` split (``given``: its
     train/validation/test). A split without a seed (from ``--split-from``) fits any seed; one without a patient count
-    (written before it was recorded, as shipped) fits any count.
+    (written before it was recorded, as shipped) fits any count. A split recording neither a seed nor the
+    ``--split-from`` file it came from is reused with a warning that its origin is unknown.
 
     Raises:
         InputError: naming both seeds (both patient counts, or both splits) and the ways out.
@@ -107,6 +108,10 @@ def check_split_origin(path: Path, stored: dict, *, seed: int, patients: int, ma
         asked = "no --max-patients" if max_patients is None else f"--max-patients {max_patients}"
         raise InputError(f"{path}: the split already there was drawn from {drawn} patients, not the {patients} this "
                          f"run has ({asked}); to keep it give --max-patients {drawn}, {way_out}")
+    if "seed" not in stored and "from" not in stored:
+        log.warning("%s: the split already there records neither the --seed it was drawn with nor a --split-from file "
+                    "it came from: its origin is unknown, and it is reused as is (pass --no-resume to draw a new one)",
+                    path)
 
 
 def flat_settings(train: dict) -> dict:
