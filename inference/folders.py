@@ -5,7 +5,8 @@ Links to folders are followed (PACS exports and study folders assembled by hand 
 elsewhere), except a link back to a folder already walked (a loop) and a link to the patient folder itself or a
 folder above it: a ``..`` link in a patient folder made the reader walk every sibling patient's files. In a batch
 (``other_patients``), a link to another patient folder of the batch, or into one, is not followed either: that
-patient's series were read as this one's.
+patient's series were read as this one's; nor is a file link into one read (``A/t2.nii.gz -> ../B/t2.nii.gz`` gave
+A patient B's T2): ``other_patient_reached`` names the patient, for the reader of named image files.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ from pathlib import Path
 ANCESTOR_LINK = ("link(s) to the patient folder or a folder above it not followed (they would read other patients' "
                  "files)")
 OTHER_PATIENT_LINK = "link(s) to another patient folder of the batch not followed (its series are not this patient's)"
-#: Every reason a linked folder was not walked.
-LINK_REASONS = (ANCESTOR_LINK, OTHER_PATIENT_LINK)
+#: Why a linked file was not read.
+OTHER_PATIENT_FILE_LINK = ("file link(s) into another patient folder of the batch not read (its images are not this "
+                           "patient's)")
+#: Every reason a link was not followed.
+LINK_REASONS = (ANCESTOR_LINK, OTHER_PATIENT_LINK, OTHER_PATIENT_FILE_LINK)
 
 #: real paths of the patient folders of the batch being run (``other_patients``); empty outside a batch
 _BATCH: ContextVar[tuple[str, ...]] = ContextVar("batch_patient_folders", default=())
@@ -31,7 +35,8 @@ _BATCH: ContextVar[tuple[str, ...]] = ContextVar("batch_patient_folders", defaul
 @contextmanager
 def other_patients(folders: Iterable[Path]) -> Iterator[None]:
     """Within the block, ``walk_files`` does not follow a link to one of ``folders`` (a batch's patient folders) or
-    into one, from a folder outside it: in a batch, patient A's link to patient B's folder is not A's series."""
+    into one, from a folder outside it, nor yield a file link into one: in a batch, patient A's link to patient B's
+    folder (or to a file of B's) is not A's series; ``other_patient_reached`` tells such a link."""
     token = _BATCH.set(tuple(os.path.realpath(f) for f in folders))
     try:
         yield
@@ -45,13 +50,14 @@ def walk_files(root: Path, skipped: Counter[str] | None = None) -> Iterator[Path
     Args:
         root: the patient (or series) folder.
         skipped: counts the links not followed: to ``root`` or above it (``ANCESTOR_LINK``), and within
-            ``other_patients`` to another patient folder of the batch (``OTHER_PATIENT_LINK``).
+            ``other_patients`` to another patient folder of the batch (``OTHER_PATIENT_LINK``) or to a file in one
+            (``OTHER_PATIENT_FILE_LINK``).
 
     Yields:
         File paths (as reached: under ``root``, through any links followed).
     """
     above = _ancestry(os.path.realpath(root))  # root and every folder above it, by file identity
-    others = {_identity(f) for f in _BATCH.get()} - above - {None}  # not root's own batch folder (or one above it)
+    others = set(_other_patients(root))  # not root's own batch folder (or one above it)
     seen: set = set()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
         seen.add(_identity(dirpath))
@@ -72,7 +78,29 @@ def walk_files(root: Path, skipped: Counter[str] | None = None) -> Iterator[Path
             kept.append(name)
         dirnames[:] = kept
         for name in sorted(filenames):
-            yield Path(dirpath) / name
+            path = os.path.join(dirpath, name)
+            if others and os.path.islink(path) and others & _ancestry(os.path.realpath(path)):
+                if skipped is not None:
+                    skipped[OTHER_PATIENT_FILE_LINK] += 1
+                continue
+            yield Path(path)
+
+
+def other_patient_reached(path: Path, root: Path) -> Path | None:
+    """Within ``other_patients``: the other patient folder of the batch that ``path``, a link in ``root`` (the
+    patient folder being read), reaches into. None outside a batch, for a path that is not a link, and for a link
+    elsewhere (its own folder included)."""
+    if not os.path.islink(path):
+        return None
+    reached = _ancestry(os.path.realpath(path))
+    return next((folder for identity, folder in _other_patients(root).items() if identity in reached), None)
+
+
+def _other_patients(root: Path) -> dict[tuple, Path]:
+    """The batch's patient folders (``other_patients``) by identity, less ``root``'s own (or one above it)."""
+    above = _ancestry(os.path.realpath(root))
+    found = {_identity(f): Path(f) for f in _BATCH.get()}
+    return {identity: folder for identity, folder in found.items() if identity is not None and identity not in above}
 
 
 def _identity(path: str | Path) -> tuple | None:

@@ -18,7 +18,7 @@ from inference.errors import (
     MissingSequenceError,
     PatientNotFoundError,
 )
-from inference.folders import LINK_REASONS
+from inference.folders import LINK_REASONS, other_patient_reached
 from inference.imagefile import MAX_VOXELS, image_suffix, read_image_file, strip_suffix
 from inference.roles import ROLE_LABELS, ROLES, RoleDecision, assign_series_roles, role_from_name
 from inference.volume import Volume
@@ -158,13 +158,20 @@ def _read_mr_series(series: dicom.DicomSeries, role: str, max_voxels: int) -> Vo
 
 
 def _load_files(root, named, overrides, load_mask, max_voxels) -> Patient:
-    volumes, roles, notes = {}, {}, []
+    named, linked = _without_other_patients_files(root, named)
+    volumes, roles, notes = {}, {}, list(linked.values())
     for role in ROLES:
         if role in overrides:
             volumes[role], reason = _load_override(overrides[role], role, max_voxels)
             roles[role] = RoleDecision(role, str(overrides[role]), str(overrides[role]), reason)
             continue
         files = named.get(role, [])
+        if not files and linked.get(role):
+            raise MissingSequenceError(
+                f"{root.name}: {linked[role]}, so the folder has no {ROLE_LABELS[role]} of its own.",
+                cli_hint=f"Put the patient's own {ROLE_LABELS[role]} file in its folder, or, if the link is meant, "
+                         "run the patient alone (outside a batch such a link is read).",
+            )  # only within other_patients, i.e. in a batch: no --t2-style advice
         if len(files) > 1:
             raise AmbiguousSequenceError(
                 f"{len(files)} files could be {ROLE_LABELS[role]}: {', '.join(f.name for f in files)}.",
@@ -195,6 +202,24 @@ def _load_files(root, named, overrides, load_mask, max_voxels) -> Patient:
                 raise
             notes.append(f"reference mask not used: {exc}")  # prediction needs none: it must not block a patient
     return Patient(root.resolve().name, "files", volumes, roles, mask=mask, notes=notes)
+
+
+def _without_other_patients_files(root: Path, named: dict[str, list[Path]]) -> tuple[dict, dict[str, str]]:
+    """``named`` less the files that are links into another patient folder of the batch (``folders.other_patients``),
+    and a note per role naming those files and the patient: ``A/t2.nii.gz -> ../B/t2.nii.gz`` read B's T2 as A's."""
+    kept: dict[str, list[Path]] = {}
+    linked: dict[str, list[tuple[str, str]]] = {}
+    for role, files in named.items():
+        for f in files:
+            other = other_patient_reached(f, root)
+            if other is None:
+                kept.setdefault(role, []).append(f)
+            else:
+                linked.setdefault(role, []).append((f.name, other.name))
+    notes = {role: "; ".join(f"{name} is a link into {other}, another patient folder of the batch: not read (its "
+                             f"images are not {root.name}'s)" for name, other in pairs)
+             for role, pairs in linked.items()}
+    return kept, notes
 
 
 def _dicom_beside(root: Path, named: dict[str, list[Path]]) -> str:
