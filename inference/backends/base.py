@@ -145,8 +145,15 @@ class Candidate:
     options: dict = field(default_factory=dict, hash=False, compare=False)
 
     @property
+    def where(self) -> str:
+        """The backend and device, each named once: ``litert (cpu)``."""
+        return f"{self.backend} ({self.device})"
+
+    @property
     def label(self) -> str:
-        return f"{self.variant or self.backend} on {self.backend} ({self.device})"
+        """How notes name this try: ``tflite-int8 on litert (cpu)``, or ``litert-gpu (gpu)`` when the backend picks
+        its own format (it read "litert-gpu on litert-gpu (gpu)")."""
+        return f"{self.variant} on {self.where}" if self.variant and self.variant != self.backend else self.where
 
 
 #: ``--backend auto`` tries these in order (see the module docstring for why).
@@ -263,7 +270,7 @@ def _first_working(candidates: tuple[Candidate, ...], model_path: Path, options:
         raise kind(f"{named}: {missing}; export it first (otscc export --model {model_path} --out {model_path} "
                    f"--formats {named} --cohort DIR)")
     if len(errors) == 1:
-        raise kind(f"{named} cannot run here ({candidates[0].label}): {errors[0]}")
+        raise kind(f"{named} cannot run here on {candidates[0].where}: {errors[0]}")  # the format named once
     raise kind(f"{named} cannot run here: " + "; ".join(notes))
 
 

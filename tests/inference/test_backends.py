@@ -385,7 +385,7 @@ def test_a_named_format_that_cannot_run_here_says_why_not_that_nothing_can(monke
     monkeypatch.setattr(ov, "int8_dot_product", lambda: None)
     with pytest.raises(NotValidatedOnThisCPU) as error:
         select_backend("openvino-int8", DEFAULT_SEG_MODEL, threads=1)
-    assert str(error.value).startswith("openvino-int8 cannot run here (openvino-int8 on openvino (cpu)): ")
+    assert str(error.value).startswith("openvino-int8 cannot run here on openvino (cpu): ")
     assert "validated only on CPUs with VNNI" in str(error.value) and "no backend" not in str(error.value)
     assert main(["predict", str(SAMPLE_PATIENT), "--out", str(tmp_path / "out"), "--backend", "openvino-int8"]) == 1
     err = capsys.readouterr().err

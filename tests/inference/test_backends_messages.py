@@ -77,3 +77,25 @@ def test_predict_calls_the_candidates_auto_passed_over_higher_priority_not_faste
     assert line.startswith("litert model_int8.tflite (2 higher-priority candidate(s) unavailable here")
     assert "faster" not in line
     assert backend_line({"backend": "keras", "model_file": "best.weights.h5"}) == "keras best.weights.h5"
+
+
+def test_auto_notes_name_each_backend_once(tmp_path):
+    """The notes read "litert-gpu on litert-gpu (gpu) unavailable: ..." and "openvino on openvino (npu) ..."."""
+    assert base.Candidate("litert-gpu", device="gpu").label == "litert-gpu (gpu)"
+    assert base.Candidate("openvino", device="npu").label == "openvino (npu)"
+    assert base.Candidate("onnxruntime", "onnx", device="gpu").label == "onnx on onnxruntime (gpu)"
+    assert base.Candidate("litert", "tflite-int8").label == "tflite-int8 on litert (cpu)"
+    assert base.Candidate("tf-trt", "tf-trt", device="gpu").label == "tf-trt (gpu)"  # format named as its backend
+    for candidate in base.AUTO_ORDER:
+        words = candidate.label.replace("(", " ").replace(")", " ").split()
+        assert words.count(candidate.backend) == 1, candidate.label
+
+
+def test_a_named_format_that_cannot_run_names_it_once(tmp_path):
+    """"tensorrt-fp16 cannot run here (tensorrt-fp16 on tensorrt (gpu)): ..." named the format twice."""
+    (tmp_path / "model_fp16.engine").write_bytes(b"not an engine")
+    with pytest.raises(base.BackendUnavailableError) as error:
+        base.select_backend("tensorrt-fp16", tmp_path)
+    text = str(error.value)
+    assert text.startswith("tensorrt-fp16 cannot run here on tensorrt (gpu): "), text
+    assert text.count("tensorrt-fp16") == 1, text
