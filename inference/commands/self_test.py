@@ -43,6 +43,7 @@ from pathlib import Path
 
 from inference.assets import ASSETS, DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL, SAMPLE_PATIENT
 from inference.commands import THREADS_HELP, thread_count
+from inference.commands.self_test_rows import Check, backend_text, seg_label
 from inference.errors import InputError, OtsccError
 
 SELFTEST_DIR = ASSETS / "selftest"
@@ -65,17 +66,6 @@ RIGID_TRANSFORMS = ("Euler3DTransform", "VersorRigid3DTransform")
 REGENERATE = "regenerate it with `python -m export.packaging.reference` (development checkout)"
 
 
-@dataclass
-class Check:
-    """One row of the table."""
-
-    name: str
-    status: str  # pass | fail | skip
-    detail: str
-    seconds: float = 0.0
-    value: float | None = None
-
-
 @dataclass(frozen=True)
 class SegCandidate:
     backend: str
@@ -85,7 +75,8 @@ class SegCandidate:
 
     @property
     def label(self) -> str:
-        return f"{self.backend}/{self.variant or 'default'}" + (f" on {self.device}" if self.device else "")
+        """``litert/tflite-int8``; ``litert`` for a backend named without a format (``self_test_rows``)."""
+        return seg_label(self.backend, self.variant, self.device)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -219,6 +210,7 @@ def check_manifest(model_dir: Path) -> list[Check]:
         return [Check("manifest", "skip", f"no manifest.json for {model_dir}: model files are not hash-checked")]
     rows = []
     groups = {name: v.get("files", []) for name, v in manifest.shipped().items()}
+    formats = {name: v.get("format") for name, v in manifest.shipped().items()}
     reference = [r for r in manifest.data.get("reference", {}).get("files", [])
                  if (manifest.root / r["path"]).is_file()]  # the float weights are training-only, maybe absent
     if reference:
@@ -228,9 +220,10 @@ def check_manifest(model_dir: Path) -> list[Check]:
         try:
             verify_records(manifest, records, name)
             rows.append(Check(f"manifest {name}", "pass", f"{len(records)} file(s), SHA-256 match",
-                              time.perf_counter() - start))
+                              time.perf_counter() - start, format=formats.get(name)))
         except ModelIntegrityError as exc:
-            rows.append(Check(f"manifest {name}", "fail", str(exc), time.perf_counter() - start))
+            rows.append(Check(f"manifest {name}", "fail", str(exc), time.perf_counter() - start,
+                              format=formats.get(name)))
     return rows or [Check("manifest", "fail", f"{manifest.path} lists no shipped variant")]
 
 
@@ -241,15 +234,17 @@ def check_reference(reference: dict, model_dir: Path, sample_dir: Path, nomogram
 
     made = reference.get("made_by", {})
     model_file = model_dir / str(made.get("model_file"))
+    fmt = made.get("format")
     rows = []
     if not model_file.is_file():
-        rows.append(Check("reference model", "fail", f"{model_file.name} (the reference's model) is not installed"))
+        rows.append(Check("reference model", "fail", f"{model_file.name} (the reference's model) is not installed",
+                          format=fmt))
     elif sha256_file(model_file) != made.get("model_sha256"):
         rows.append(Check("reference model", "fail", f"{model_file.name} differs from the file the reference was "
-                                                     f"made with; {REGENERATE}"))
+                                                     f"made with; {REGENERATE}", format=fmt))
     else:
-        rows.append(Check("reference model", "pass", f"made by {made.get('backend')}/{made.get('format')} "
-                                                     f"with this {model_file.name}"))
+        rows.append(Check("reference model", "pass", f"made by {seg_label(str(made.get('backend')), fmt)} "
+                                                     f"with this {model_file.name}", format=fmt))
     expected, actual = reference.get("sample", {}).get("files", {}), sample_hashes(sample_dir)
     changed = sorted(n for n in expected.keys() | actual.keys() if expected.get(n) != actual.get(n))
     rows.append(Check("sample patient", "fail" if changed else "pass",
@@ -328,23 +323,25 @@ def check_backend(candidate: SegCandidate, prepared, reference: Reference | None
     from inference.errors import ModelIntegrityError
     from inference.segment import segment
 
-    name = f"segment {candidate.label}"
+    name, fmt = f"segment {candidate.label}", candidate.variant
     start = time.perf_counter()
     try:
         backend = load_backend(candidate.backend, model_dir, variant=candidate.variant, device=candidate.device,
                                threads=threads)
     except ModelIntegrityError as exc:
-        return Check(name, "fail", str(exc), time.perf_counter() - start)
+        return Check(name, "fail", str(exc), time.perf_counter() - start, format=fmt)
     except BrokenRuntimeError as exc:  # installed but unusable: a broken install, named or not
-        return Check(name, "fail", f"runtime broken: {exc}", time.perf_counter() - start)
+        return Check(name, "fail", f"runtime broken: {exc}", time.perf_counter() - start, format=fmt)
     except BackendUnavailableError as exc:
         return Check(name, "fail" if candidate.named else "skip", f"not available here: {exc}",
-                     time.perf_counter() - start)
+                     time.perf_counter() - start, format=fmt)
+    # named by what loaded: ``--backends litert`` runs litert's default format, and the row says which
+    name, fmt = f"segment {seg_label(backend.name, backend.format_name, candidate.device)}", backend.format_name
     try:
         self_check(backend)
         result = segment(prepared.volumes, backend)
     except (BackendUnavailableError, RuntimeError, ValueError) as exc:
-        return Check(name, "fail", f"{type(exc).__name__}: {exc}", time.perf_counter() - start)
+        return Check(name, "fail", f"{type(exc).__name__}: {exc}", time.perf_counter() - start, format=fmt)
     finally:
         backend.close()
     seconds = time.perf_counter() - start
@@ -352,11 +349,11 @@ def check_backend(candidate: SegCandidate, prepared, reference: Reference | None
     try:
         stored = reference.masks_for(backend.name, backend.format_name)
     except OtsccError as exc:
-        return Check(name, "fail", str(exc), seconds)
+        return Check(name, "fail", str(exc), seconds, format=fmt)
     recorded = stored[0][1]
     if recorded is not None and recorded.get("model_sha256") != sha256_file(model_dir / str(backend.model_file)):
         return Check(name, "fail", f"the stored mask of {key} was made from another {backend.model_file}; "
-                                   f"{REGENERATE}", seconds)
+                                   f"{REGENERATE}", seconds, format=fmt)
     score, entry = max(((dice(result.mask.array, m.array), e) for m, e in stored), key=lambda pair: pair[0])
     if entry is None:
         against = "the float reference mask (no stored mask for it)"
@@ -366,8 +363,8 @@ def check_backend(candidate: SegCandidate, prepared, reference: Reference | None
     versus_float = "" if entry is None else f"; {dice(result.mask.array, reference.mask.array):.4f} vs the float mask"
     return Check(name, "pass" if score >= MIN_DICE else "fail",
                  f"Dice {score:.4f} (>= {MIN_DICE}) vs {against}{versus_float}; "
-                 f"{int((result.mask.array > 0).sum())} voxels; {backend.format_name or backend.model_file} on "
-                 f"{backend.describe().get('device')}", seconds, score)
+                 f"{int((result.mask.array > 0).sum())} voxels; {backend.model_file} on {backend.device}", seconds,
+                 score, format=fmt)
 
 
 def feature_deviations(actual: dict[str, float], expected: dict[str, float]) -> tuple[list[str], float]:
@@ -426,7 +423,8 @@ def run_self_test(*, model_dir: Path = DEFAULT_SEG_MODEL, nomogram: Path = DEFAU
         pipeline = Pipeline(model_dir=model_dir, nomogram=nomogram, backend="auto", threads=threads)
     except (BackendUnavailableError, ModelIntegrityError, InputError) as exc:  # e.g. no such model folder
         return [*checks, Check("auto backend", "fail", str(exc), time.perf_counter() - start)]
-    checks.append(Check("auto backend", "pass", pipeline.backend.summary(), time.perf_counter() - start))
+    checks.append(Check("auto backend", "pass", backend_text(pipeline.backend), time.perf_counter() - start,
+                        format=pipeline.backend.format_name))
     start = time.perf_counter()
     registration = check_registration(pipeline.prepare(sample_dir, register="auto"), reference.data)
     registration.seconds = time.perf_counter() - start

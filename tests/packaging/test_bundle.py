@@ -277,7 +277,7 @@ def test_the_cpu_only_bundle_lacks_the_gpu_parts_and_passes_its_self_test(isolat
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     rows = {c["name"]: c for c in json.loads(proc.stdout)["checks"]}
     assert "no LiteRT GPU accelerator library" in rows["segment litert-gpu/tflite-fp16"]["detail"]
-    assert "no OpenVINO GPU plugin" in rows["segment openvino/default on gpu"]["detail"]
+    assert "no OpenVINO GPU plugin" in rows["segment openvino on gpu"]["detail"]
     MEASURED["cpu_only_bundle_mb"] = round(listing.size_bytes / 1e6, 1)
     MEASURED["cpu_only_self_test_s"] = round(seconds, 2)
 
