@@ -227,21 +227,21 @@ def check_manifest(model_dir: Path) -> list[Check]:
     return rows or [Check("manifest", "fail", f"{manifest.path} lists no shipped variant")]
 
 
-def check_reference(reference: dict, model_dir: Path, sample_dir: Path, nomogram: Path) -> list[Check]:
+def check_reference(reference: dict, model_dir: Path, sample_dir: Path, nomogram: Path,
+                    reference_dir: Path = SELFTEST_DIR) -> list[Check]:
     """The reference was made from the installed model file, sample files, radiomics parameters and nomogram."""
     from inference.backends.manifest import sha256_file
+    from inference.commands.self_test_model import file_mismatch, rewrite_hint
     from inference.radiomics import DEFAULT_PARAMS
 
     made = reference.get("made_by", {})
     model_file = model_dir / str(made.get("model_file"))
     fmt = made.get("format")
     rows = []
-    if not model_file.is_file():
-        rows.append(Check("reference model", "fail", f"{model_file.name} (the reference's model) is not installed",
-                          format=fmt))
-    elif sha256_file(model_file) != made.get("model_sha256"):
-        rows.append(Check("reference model", "fail", f"{model_file.name} differs from the file the reference was "
-                                                     f"made with; {REGENERATE}", format=fmt))
+    mismatch = file_mismatch(model_dir, model_file.name, made.get("model_sha256"))
+    if mismatch is not None:  # both hashes and the command for this model: `--model OTHER` is the usual cause
+        rows.append(Check("reference model", "fail", f"the stored reference is for another model ({mismatch}); "
+                                                     f"{rewrite_hint(model_dir, reference_dir)}", format=fmt))
     else:
         rows.append(Check("reference model", "pass", f"made by {seg_label(str(made.get('backend')), fmt)} "
                                                      f"with this {model_file.name}", format=fmt))
@@ -319,7 +319,7 @@ def check_backend(candidate: SegCandidate, prepared, reference: Reference | None
     A variant without a stored mask is compared with the float reference mask.
     """
     from inference.backends.base import BackendUnavailableError, BrokenRuntimeError, load_backend, self_check
-    from inference.backends.manifest import sha256_file
+    from inference.commands.self_test_model import file_mismatch, rewrite_hint
     from inference.errors import ModelIntegrityError
     from inference.segment import segment
 
@@ -351,9 +351,11 @@ def check_backend(candidate: SegCandidate, prepared, reference: Reference | None
     except OtsccError as exc:
         return Check(name, "fail", str(exc), seconds, format=fmt)
     recorded = stored[0][1]
-    if recorded is not None and recorded.get("model_sha256") != sha256_file(model_dir / str(backend.model_file)):
-        return Check(name, "fail", f"the stored mask of {key} was made from another {backend.model_file}; "
-                                   f"{REGENERATE}", seconds, format=fmt)
+    mismatch = None if recorded is None else file_mismatch(model_dir, str(backend.model_file),
+                                                           recorded.get("model_sha256"))
+    if mismatch is not None:
+        return Check(name, "fail", f"the stored mask of {key} is for another model ({mismatch}); "
+                                   f"{rewrite_hint(model_dir, reference.folder)}", seconds, format=fmt)
     score, entry = max(((dice(result.mask.array, m.array), e) for m, e in stored), key=lambda pair: pair[0])
     if entry is None:
         against = "the float reference mask (no stored mask for it)"
@@ -417,7 +419,7 @@ def run_self_test(*, model_dir: Path = DEFAULT_SEG_MODEL, nomogram: Path = DEFAU
     candidates = seg_candidates(model_dir, backends)
     checks = check_manifest(model_dir)
     reference = load_reference(reference_dir)
-    checks += check_reference(reference.data, model_dir, sample_dir, Path(nomogram))
+    checks += check_reference(reference.data, model_dir, sample_dir, Path(nomogram), reference_dir)
     start = time.perf_counter()
     try:
         pipeline = Pipeline(model_dir=model_dir, nomogram=nomogram, backend="auto", threads=threads)
@@ -434,9 +436,12 @@ def run_self_test(*, model_dir: Path = DEFAULT_SEG_MODEL, nomogram: Path = DEFAU
         raise OtsccError(f"the reference mask is not on the sample's CE-T1 grid; {REGENERATE}")
     seg_rows = [check_backend(c, fixed, reference, model_dir, threads) for c in candidates]
     if not any(r.status == "pass" for r in seg_rows):
+        from inference.commands.self_test_model import nothing_compared
+
         tested = "those --backends named" if backends else "every backend that can run here"
-        seg_rows.append(Check("segment (any backend)", "fail", f"none of the backends tested ({tested}) segmented "
-                                                               "the sample"))
+        why = nothing_compared(reference.data, model_dir, reference_dir)  # a reference for another model
+        seg_rows.append(Check("segment (any backend)", "fail",
+                              why or f"none of the backends tested ({tested}) segmented the sample"))
     checks += seg_rows
     start = time.perf_counter()
     prediction = pipeline.score(fixed, reference.mask, load_clinical(sample_dir))
