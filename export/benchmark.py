@@ -146,12 +146,22 @@ def _size_mb(model_dir: Path, row: ModelFormat) -> float | None:
 
 
 def load_variant(row: ModelFormat, runtime: str, model_dir: Path, threads: int | None):
-    """Load one (format, runtime) pair through the runtime's backend class."""
-    from inference.backends.base import load_backend
+    """Load one (format, runtime) pair through the runtime's backend class.
+
+    Raises:
+        VariantNotExportedError: its file is not in ``model_dir``, said as ``otscc predict --backend FORMAT`` says it
+            (with the export command); it read "no such model file or folder".
+        BackendUnavailableError: it cannot run here (the message says why).
+    """
+    from inference.backends.base import VariantNotExportedError, load_backend, not_exported
 
     options = {"threads": threads} if threads else {}
-    target = model_dir if row.name == "keras" else model_dir / row.file
-    return load_backend(runtime, target, **options)
+    if row.name == "keras":  # from the float weights in the folder
+        return load_backend(runtime, model_dir, **options)
+    try:  # the folder and the variant, not the file's path: the backend then says the file is missing (not exported)
+        return load_backend(runtime, model_dir, variant=row.name, **options)
+    except VariantNotExportedError as exc:
+        raise not_exported(row.name, model_dir, [exc]) from exc
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float | None:

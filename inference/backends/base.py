@@ -266,12 +266,25 @@ def _first_working(candidates: tuple[Candidate, ...], model_path: Path, options:
     kinds = {type(exc) for exc in errors}
     kind = kinds.pop() if len(kinds) == 1 else BackendUnavailableError
     if kind is VariantNotExportedError:  # its file is not there: nothing to do with this machine
-        missing = "; ".join(dict.fromkeys(str(exc) for exc in errors))  # each runtime looked for the same file
-        raise kind(f"{named}: {missing}; export it first (otscc export --model {model_path} --out {model_path} "
-                   f"--formats {named} --cohort DIR)")
+        raise not_exported(named, model_path, errors)
     if len(errors) == 1:
         raise kind(f"{named} cannot run here on {candidates[0].where}: {errors[0]}")  # the format named once
     raise kind(f"{named} cannot run here: " + "; ".join(notes))
+
+
+def not_exported(variant: str, model_path: str | Path,
+                 errors: list[VariantNotExportedError]) -> VariantNotExportedError:
+    """The error for a variant whose file is not in the model folder, naming the export command: one wording for
+    ``otscc predict --backend FORMAT`` and ``otscc benchmark`` (whose row said "no such model file or folder").
+
+    Args:
+        variant: the format name (``tflite-fp16``).
+        model_path: the model folder looked in.
+        errors: each runtime's ``VariantNotExportedError`` ("model_fp16.tflite is missing from DIR (not exported)").
+    """
+    missing = "; ".join(dict.fromkeys(str(exc) for exc in errors))  # each runtime looked for the same file
+    return VariantNotExportedError(f"{variant}: {missing}; export it first (otscc export --model {model_path} --out "
+                                   f"{model_path} --formats {variant} --cohort DIR)")
 
 
 def _checked(backend: SegBackend) -> SegBackend:
