@@ -36,6 +36,7 @@ from export.benchmark_chart import (  # noqa: F401 (the comparison's presentatio
     write_chart,
 )
 from export.benchmark_results import (  # noqa: F401 (load_results: part of this module's API, for --compare)
+    MIN_P95_RUNS,
     RESULT_VERSION,
     UNITS,
     load_results,
@@ -196,7 +197,8 @@ def _schedulable_cpus() -> int:
 
 def time_slices(backends: dict, slices: np.ndarray, runs: int, warmup: int = 5, block: int = 10,
                 failed: dict | None = None) -> dict[str, dict]:
-    """Median and p95 milliseconds per slice for several backends, measured side by side in rotating blocks.
+    """Median and p95 milliseconds per slice for several backends, measured side by side in rotating blocks (p95
+    None for fewer than ``MIN_P95_RUNS`` runs).
 
     Each round gives every backend ``warmup`` untimed calls and then ``block`` timed ones. Blocks rather
     than single calls: ONNX Runtime, OpenVINO and TensorFlow keep their worker threads spinning for a
@@ -225,8 +227,13 @@ def time_slices(backends: dict, slices: np.ndarray, runs: int, warmup: int = 5, 
                     raise
                 failed[label] = f"{type(exc).__name__}: {exc}"
                 del active[label]
-    return {label: {"median_ms": round(float(np.median(t)), 2), "p95_ms": round(float(np.percentile(t, 95)), 2),
-                    "runs": len(t)} for label, t in times.items() if label in active}
+    return {label: {"median_ms": round(float(np.median(t)), 2), "p95_ms": _p95(t), "runs": len(t)}
+            for label, t in times.items() if label in active}
+
+
+def _p95(times: list[float]) -> float | None:
+    """The 95th percentile of the timed runs, or None for fewer than ``MIN_P95_RUNS`` (it would be their maximum)."""
+    return round(float(np.percentile(times, 95)), 2) if len(times) >= MIN_P95_RUNS else None
 
 
 def busiest_slices(stack: np.ndarray, count: int = 8) -> np.ndarray:
@@ -392,7 +399,7 @@ def format_table(result: dict) -> str:
     lines = [f"Device: {d['cpu']} ({d.get('physical_cores', '?')} cores / {d['logical_cores']} threads; "
              f"ISA {' '.join(d['isa']) or '?'}){'; GPU ' + d['gpu'] if d.get('gpu') else '; no GPU'}",
              f"Reference: {result['reference']['format']} on {result['reference']['runtime']}; slice = "
-             f"{what}, median (p95) of {result['runs']} runs; pipeline stages = median of "
+             f"{what}, median (p95) of {result['runs']} runs{_p95_note(result['runs'])}; pipeline stages = median of "
              f"{result['pipeline_runs']} runs on {result['patient']}",
              f"{'format':<16}{'runtime':<13}{'slice ms p50 (p95)':>20}{'segment s':>11}{'pipeline s':>12}"
              f"{'Dice vs ref':>12}{'size MB':>9}{'thr':>5}  status"]
@@ -413,7 +420,8 @@ def format_table(result: dict) -> str:
             dice = "n/a"
             empty.append(name)
         threads = r.get("threads") or "-"
-        lines.append(f"{r['format']:<16}{r['runtime']:<13}{r['slice_ms_p50']:>10.1f} ({r['slice_ms_p95']:>6.1f})"
+        p95 = "n/a" if r.get("slice_ms_p95") is None else f"{r['slice_ms_p95']:.1f}"
+        lines.append(f"{r['format']:<16}{r['runtime']:<13}{r['slice_ms_p50']:>10.1f} ({p95:>6})"
                      f"{r['volume_s']:>12.3f}{total:>12}{dice:>12}{(r['size_mb'] or 0):>9.2f}{threads:>5}  ok")
     if empty:
         lines.append(f"note: Dice n/a for {', '.join(empty)}: the masks are empty, the reference's too (the model "
@@ -422,3 +430,7 @@ def format_table(result: dict) -> str:
         lines.append(f"note: * pipeline s is partial for {', '.join(names)}: without {stages}, which did not run "
                      "(on an empty mask)")
     return "\n".join(lines)
+
+
+def _p95_note(runs: int) -> str:
+    return f" (p95 n/a: it needs {MIN_P95_RUNS} runs or more)" if runs < MIN_P95_RUNS else ""

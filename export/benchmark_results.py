@@ -24,10 +24,17 @@ from pathlib import Path
 RESULT_VERSION = 2
 #: versions ``load_results`` reads (older ones converted to the current meaning)
 KNOWN_VERSIONS = (1, 2)
+#: the fewest timed runs whose 95th percentile is reported (``slice_ms_p95``; null below, "n/a" in the table): 5 % of
+#: the runs lie above a p95, which is under one run for fewer than 20, so it would be the slowest run (or a value
+#: interpolated towards it), not a percentile; 1-3 runs printed their maximum as "p95"
+MIN_P95_RUNS = 20
 #: the unit of every number of a version-2 result (written into it as ``"units"``). Memory differs on purpose:
 #: model file sizes in decimal MB as ``otscc export`` prints them, process memory in MiB as the OS reports it.
 UNITS = {"size_mb": "MB (10^6 bytes)", "rss_mb": "MiB (2^20 bytes)", "peak_rss_mb": "MiB (2^20 bytes)",
-         "slice_ms_p50": "ms", "slice_ms_p95": "ms", "load_s": "s", "volume_s": "s", "pipeline_s": "s",
+         "slice_ms_p50": "ms",
+         "slice_ms_p95": f"ms; null with fewer than {MIN_P95_RUNS} timed runs (it would be their maximum, not a "
+                         "percentile)",
+         "load_s": "s", "volume_s": "s", "pipeline_s": "s",
          "input_size": "pixels across the model's square input", "fov_mm": "mm"}
 
 

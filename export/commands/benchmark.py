@@ -33,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--patient", help="patient for the pipeline timings (default: the sample)")
     a("--nomogram", help="nomogram JSON (default: the shipped one)")
     a("--runs", type=positive_int,
-      help="timed single-slice runs per backend, in rotating blocks of 10 across all backends (default: 30)")
+      help="timed single-slice runs per backend, in rotating blocks of 10 across all backends; the p95 needs 20 or "
+           "more (default: 30)")
     a("--warmup", type=nonnegative_int, help="untimed warm-up runs before each block (default: 5)")
     a("--pipeline-runs", type=positive_int, help="whole-pipeline runs per backend (default: 3)")
     a("--threads", type=thread_count,

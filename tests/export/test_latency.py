@@ -29,7 +29,8 @@ def test_rotating_blocks_time_every_backend_equally_and_order_them():
                         block=3)
     assert fast.calls == slow.calls == 8  # 2 rounds x (1 warm-up + 3 timed)
     assert table["fast"]["runs"] == table["slow"]["runs"] == 6
-    assert table["fast"]["median_ms"] < table["slow"]["median_ms"] <= table["slow"]["p95_ms"]
+    assert table["fast"]["median_ms"] < table["slow"]["median_ms"]
+    assert table["fast"]["p95_ms"] is table["slow"]["p95_ms"] is None  # 6 runs: too few for a 95th percentile
     assert table["slow"]["median_ms"] >= 10
 
 
