@@ -390,8 +390,9 @@ def _pipeline_once(patient, backend, nomo, params, clinical, prepare_patient, se
 
 # -- presentation ---------------------------------------------------------------------------------------
 def format_table(result: dict) -> str:
-    """The terminal table of one measurement, with notes under it: Dice "n/a" where both masks were empty, and a
-    pipeline total marked ``*`` where stages did not run (radiomics and nomogram on an empty mask)."""
+    """The terminal table of one measurement, with notes under it: the whole reason of each row skipped or failed
+    (``[1] ...``, referenced from the row's status), Dice "n/a" where both masks were empty, and a pipeline total
+    marked ``*`` where stages did not run (radiomics and nomogram on an empty mask)."""
     d = result["device"]
     size, fov = result.get("input_size"), result.get("fov_mm")
     across = f" ({fov:g} mm across)" if fov else ""
@@ -405,10 +406,11 @@ def format_table(result: dict) -> str:
              f"{'Dice vs ref':>12}{'size MB':>9}{'thr':>5}  status"]
     ref = next((r for r in result["rows"] if (r["format"], r["runtime"]) == (result["reference"]["format"],
                                                                               result["reference"]["runtime"])), {})
-    empty, partial = [], {}
+    empty, partial, reasons = [], {}, {}
     for r in result["rows"]:
-        if r["status"] != "ok":
-            lines.append(f"{r['format']:<16}{r['runtime']:<13}{'':>69}  {r['status']}: {r['reason'][:90]}")
+        if r["status"] != "ok":  # its reason whole under the table: cut at 90 characters, it lost the command to run
+            number = reasons.setdefault(r.get("reason") or "no reason recorded", len(reasons) + 1)  # one note a reason
+            lines.append(f"{r['format']:<16}{r['runtime']:<13}{'':>69}  {r['status']} [{number}]")
             continue
         name = f"{r['format']}/{r['runtime']}"
         total = f"{sum(r['pipeline_s'].values()):.2f}"
@@ -423,6 +425,8 @@ def format_table(result: dict) -> str:
         p95 = "n/a" if r.get("slice_ms_p95") is None else f"{r['slice_ms_p95']:.1f}"
         lines.append(f"{r['format']:<16}{r['runtime']:<13}{r['slice_ms_p50']:>10.1f} ({p95:>6})"
                      f"{r['volume_s']:>12.3f}{total:>12}{dice:>12}{(r['size_mb'] or 0):>9.2f}{threads:>5}  ok")
+    for reason, number in reasons.items():  # a reason of several lines stays one note: the lines after are indented
+        lines.append(f"[{number}] " + "\n    ".join(reason.splitlines()))
     if empty:
         lines.append(f"note: Dice n/a for {', '.join(empty)}: the masks are empty, the reference's too (the model "
                      f"found no tumour on {result['patient']}); there is nothing to compare")

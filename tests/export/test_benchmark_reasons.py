@@ -29,3 +29,32 @@ def test_a_folder_format_never_exported_is_missing_too(tmp_path):
     with pytest.raises(base.VariantNotExportedError, match=r"^tf-trt: tf_trt is missing from .* \(not exported\); "
                                                            r"export it first \(otscc export .* --formats tf-trt "):
         load_variant(get_format("tf-trt"), "tf-trt", tmp_path, None)
+
+
+def test_the_table_gives_each_reason_whole_in_a_numbered_note(tmp_path):
+    """Reasons were cut at 90 characters in the row: "... missing from DIR (not exported); export it f", without the
+    command to run."""
+    from dataclasses import asdict
+
+    from export.benchmark import Row, format_table
+
+    with pytest.raises(base.VariantNotExportedError) as error:
+        load_variant(get_format("tflite-fp16"), "litert", tmp_path, None)
+    missing = f"VariantNotExportedError: {error.value}"
+    trt = "BackendUnavailableError: tensorrt is not installed (No module named 'tensorrt')"
+    rows = [Row("keras", "keras", "fp32", slice_ms_p50=9.0, slice_ms_p95=9.5, volume_s=0.3, dice_vs_reference=1.0,
+                mask_voxels=590, pipeline_s={"segment": 0.3}),
+            Row("tflite-fp16", "litert", "fp16", status="skipped", reason=missing),
+            Row("tensorrt-fp16", "tensorrt", "fp16", status="skipped", reason=trt),
+            Row("tensorrt-int8", "tensorrt", "int8", status="skipped", reason=trt),
+            Row("onnx", "openvino", "fp32", status="failed", reason="RuntimeError: first line\nsecond line")]
+    table = format_table({"device": {"cpu": "x", "isa": [], "logical_cores": 2}, "patient": "p", "runs": 30,
+                          "pipeline_runs": 1, "reference": {"format": "keras", "runtime": "keras"},
+                          "input_size": 256, "fov_mm": 160.0, "rows": [asdict(r) for r in rows]})
+    lines = table.splitlines()
+    assert len(missing) > 200 and f"[1] {missing}" in lines  # whole, the export command included
+    assert lines.count(f"[2] {trt}") == 1  # one note for the two rows of one reason
+    assert "[3] RuntimeError: first line" in lines and "    second line" in lines
+    status = {line.split()[0]: line.split("  ")[-1] for line in lines[3:] if not line.startswith(("[", " ", "keras"))}
+    assert status == {"tflite-fp16": "skipped [1]", "tensorrt-fp16": "skipped [2]", "tensorrt-int8": "skipped [2]",
+                      "onnx": "failed [3]"}
