@@ -20,10 +20,11 @@ WIDEST_ISA = ("amx_int8", "avx512_vnni", "avx512f", "avx2", "avx", "sse4_2", "as
 
 def device_labels(results: list[dict]) -> list[str]:
     """Column / legend names, one per result, always distinct. Where the results differ in what was measured
-    (``measurement_differences``: the model, its input size, runs, patient...), each label says its values after a
-    ``|`` (``AMD EPYC (avx2) | model 62ef2783, 64x64``). Results whose label is still the same (two runs on one
-    machine, two laptops of one model) are told apart by their thread count and then the shortest tail of their file
-    paths that differs (``laptopA/result.json``), or, without files, their position."""
+    (``measurement_differences``: the model, its input size, runs, patient, threads...), each label says its values
+    after a ``|`` (``AMD EPYC (avx2) | model 62ef2783, 64x64``). Results whose label is still the same (two runs on one
+    machine, two laptops of one model) are told apart by the shortest tail of their file paths that differs
+    (``laptopA/result.json``), or, without files, their position. (Their thread count no longer tells them apart:
+    where it differs, it is one of the values after the ``|``.)"""
     tags = measurement_differences(results)["tags"]
     base = [_label(r) + (f" | {tag}" if tag else "") for r, tag in zip(results, tags, strict=True)]
     labels = list(base)
@@ -31,9 +32,7 @@ def device_labels(results: list[dict]) -> list[str]:
     tails = dict(zip(twins, source_labels([str(results[i].get("_source") or f"#{i + 1}") for i in twins]),
                      strict=True))
     for i in twins:
-        threads = results[i].get("threads")
-        count = f", {threads} thread{'s' if threads != 1 else ''}" if threads else ""
-        labels[i] = f"{base[i]}{count} [{tails[i]}]"
+        labels[i] = f"{base[i]} [{tails[i]}]"
     return labels
 
 

@@ -194,6 +194,9 @@ def _result_problem(data: dict) -> str | None:
         size = row.get("size_mb")
         if size is not None and not (_is_number(size) and math.isfinite(size) and size >= 0):
             return f"{name}: size_mb is {size!r}, not a size"
+        threads = row.get("threads")
+        if threads is not None and not (_is_int(threads) and threads >= 1):
+            return f"{name}: threads is {_short(threads)}, not a thread count"
     return None
 
 
@@ -254,9 +257,21 @@ MEASURED = (
     ("runs", "the timed runs per slice (--runs)", "runs", lambda v: f"runs {v}"),
     ("warmup", "the warm-up runs (--warmup)", "warmup", lambda v: f"warmup {v}"),
     ("pipeline_runs", "the pipeline runs (--pipeline-runs)", "pipeline runs", lambda v: f"pipeline runs {v}"),
+    ("threads", "the CPU threads of the rows measured (each row's threads; --threads where rows lack it)", "threads",
+     lambda v: f"threads {'/'.join(map(str, v))}" if v else "threads none (GPU rows only)"),
 )
 #: fields whose difference makes two results' latencies those of different models, not of different devices
 OTHER_MODEL = ("model_manifest_sha256", "input_size", "fov_mm")
+
+
+def threads_of(result: dict) -> tuple[int, ...] | None:
+    """The CPU threads a result's measured rows used, distinct and sorted: each row's ``threads`` (none on a GPU), or
+    for an older result whose rows lack it the ``--threads`` every runtime was given; None when neither is recorded
+    (an older result measured without ``--threads``: each runtime's choice, unknown)."""
+    rows = [r for r in result["rows"] if r["status"] == "ok"]
+    if any("threads" in r for r in rows):
+        return tuple(sorted({r["threads"] for r in rows if r.get("threads") is not None}))
+    return None if result.get("threads") is None else (result["threads"],)
 
 
 def measurement_differences(results: list[dict]) -> dict:
@@ -272,7 +287,7 @@ def measurement_differences(results: list[dict]) -> dict:
     names = source_labels([str(r.get("_source") or f"#{i + 1}") for i, r in enumerate(results)])
     notes, models, tags = [], [], [[] for _ in results]
     for key, what, short, say in MEASURED:
-        values = [r.get(key) for r in results]
+        values = [threads_of(r) if key == "threads" else r.get(key) for r in results]
         if len(set(values)) < 2:  # validated (_provenance_problem): numbers, strings or None
             continue
         groups: dict[str, list[str]] = {}

@@ -129,9 +129,9 @@ def parse_formats(text: str | None) -> list[str] | None:
 def compare(args: argparse.Namespace, formats: list[str] | None, chart: Path | None) -> int:
     """``--compare``: the merged table (and chart) of earlier results, their rows of ``formats`` only.
 
-    Results that differ in what was measured (the model, its input size, runs, warm-up, pipeline runs, patient) are
-    merged, with a ``note:`` per difference on stderr, the values in each column's label, and a ``WARNING:`` line
-    above the table (and on the chart) when the models differ.
+    Results that differ in what was measured (the model, its input size, runs, warm-up, pipeline runs, patient, the
+    CPU threads of their rows) are merged, with a ``note:`` per difference on stderr, the values in each column's
+    label, and a ``WARNING:`` line above the table (and on the chart) when the models differ.
 
     Raises:
         InputError: an option of a measurement was given (it would have no effect: nothing is measured), or no

@@ -189,10 +189,15 @@ def test_compare_tells_two_runs_on_one_machine_apart(tmp_path):
     for name, threads in (("two.json", 2), ("one.json", 1)):
         paths.append(tmp_path / name)
         paths[-1].write_text(json.dumps({**_chart_result("AMD EPYC", {"onnx": 1.0}), "threads": threads}))
-    assert device_labels(load_results(paths)) == ["AMD EPYC, 2 threads [two.json]", "AMD EPYC, 1 thread [one.json]"]
+    # the thread counts differ: said after the "|" (test_benchmark_threads.py), which tells the two apart
+    assert device_labels(load_results(paths)) == ["AMD EPYC | threads 2", "AMD EPYC | threads 1"]
+    (tmp_path / "again.json").write_text(json.dumps({**_chart_result("AMD EPYC", {"onnx": 1.1}), "threads": 2}))
+    assert device_labels(load_results([paths[0], tmp_path / "again.json"])) == ["AMD EPYC [two.json]",
+                                                                                  "AMD EPYC [again.json]"]
     other = tmp_path / "other.json"
     other.write_text(json.dumps(_chart_result("Laptop i5", {"onnx": 2.0})))
-    assert device_labels(load_results([paths[0], other])) == ["AMD EPYC", "Laptop i5"]
+    # its thread count not recorded (no --threads, no per-row counts): said too
+    assert device_labels(load_results([paths[0], other])) == ["AMD EPYC | threads 2", "Laptop i5 | threads ?"]
 
 
 @pytest.mark.parametrize("bad_args", [
