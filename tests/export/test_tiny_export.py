@@ -30,6 +30,10 @@ from inference.preprocess import PREPROCESS_VERSION
 
 from .conftest import TINY_SIZE
 
+#: the first test here also builds ``tiny_export`` (every format: about 4 minutes on two busy cores, 5 when the
+#: machine is shared), which the suite's 300 s per test would cut off: the round trips never ran
+pytestmark = pytest.mark.timeout(900)
+
 #: mean absolute probability difference to the float model allowed per precision (tiny untrained network)
 TOLERANCE = {"fp32": 1e-4, "fp16": 2e-3, "int8": 0.03}
 

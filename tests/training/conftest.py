@@ -17,3 +17,10 @@ def tiny_cohort(tmp_path_factory):
     out = tmp_path_factory.mktemp("cohort")
     write_cohort(out, 6, seed=5, size_scale=0.5)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_stack_cache(tmp_path_factory):
+    """One cache of prepared model stacks for the tiny trainings of a session (``train(..., cache_dir=...)``):
+    registering and resampling the tiny cohort's patients took about 10 s of each training."""
+    return tmp_path_factory.mktemp("stack_cache")

@@ -182,11 +182,31 @@ def test_tumor_contrast_augmentation_fades_the_tumor_on_one_sequence_only():
     assert picked == {0, 1}  # CE-T1 or T2, never T1
 
 
-def test_tiny_training_end_to_end_and_resume(tiny_cohort, tmp_path, capsys):
-    out = tmp_path / "model"
-    summary = train(tiny_cohort, out, TINY)
+@pytest.fixture(scope="module")
+def trained(tiny_cohort, tiny_stack_cache, tmp_path_factory):
+    """One tiny training (``TINY``: 2 epochs) shared by the tests that read a trained folder: its folder, summary and
+    printed output. Tests that change the folder work on a copy (``_copy``)."""
+    import contextlib
+    import io
+
+    out = tmp_path_factory.mktemp("trained") / "model"
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):
+        summary = train(tiny_cohort, out, TINY, cache_dir=tiny_stack_cache)
+    return out, summary, said.getvalue()
+
+
+def _copy(folder: Path, to: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(folder, to))
+
+
+def test_tiny_training_end_to_end_and_resume(tiny_cohort, trained, tiny_stack_cache, tmp_path, capsys):
+    out = _copy(trained[0], tmp_path / "model")
+    summary, said = trained[1], trained[2]
     assert summary["epochs_run"] == 2
-    said = capsys.readouterr().out  # after each epoch, what is left of the run (it said only "epoch 1/2")
+    # after each epoch, what is left of the run (it said only "epoch 1/2")
     assert "  left: at most 1 epoch(s), ~" in said and "  left: nothing (the planned epochs are done)" in said
     for name in ("config.json", "split.json", "best.weights.h5", "history.json"):
         assert (out / name).exists(), name
@@ -197,7 +217,8 @@ def test_tiny_training_end_to_end_and_resume(tiny_cohort, tmp_path, capsys):
     probs = backend.predict(np.random.default_rng(0).random((2, 64, 64, 3), dtype=np.float32))
     assert probs.shape == (2, 64, 64) and np.isfinite(probs).all()
     # resume: two more epochs continue from the checkpoint instead of starting over
-    again = train(tiny_cohort, out, TrainConfig(**{**TINY.__dict__, "epochs": 3}), resume=True)
+    again = train(tiny_cohort, out, TrainConfig(**{**TINY.__dict__, "epochs": 3}), resume=True,
+                  cache_dir=tiny_stack_cache)
     history = json.loads((out / "history.json").read_text())["history"]
     assert [h["epoch"] for h in history] == [1, 2, 3] and again["epochs_run"] == 3
     best = max(history[:2], key=lambda h: h["val_dice"])
@@ -205,7 +226,7 @@ def test_tiny_training_end_to_end_and_resume(tiny_cohort, tmp_path, capsys):
             "changed: --epochs 2 -> 3") in capsys.readouterr().out
 
 
-def test_cosine_schedule_keep_last_and_reused_split(tiny_cohort, tmp_path):
+def test_cosine_schedule_keep_last_and_reused_split(tiny_cohort, tiny_stack_cache, tmp_path):
     from training.seg.train import cosine_learning_rate
 
     cfg = TrainConfig(**{**TINY.__dict__, "epochs": 3, "schedule": "cosine", "keep": "last",
@@ -216,7 +237,7 @@ def test_cosine_schedule_keep_last_and_reused_split(tiny_cohort, tmp_path):
     first = tmp_path / "first"
     data.load_or_make_split(first / "split.json", data.list_patients(tiny_cohort), seed=11)  # another seed's split
     out = tmp_path / "cosine"
-    summary = train(tiny_cohort, out, cfg, split_from=first / "split.json")
+    summary = train(tiny_cohort, out, cfg, split_from=first / "split.json", cache_dir=tiny_stack_cache)
     assert summary["epochs_run"] == 3
     split = json.loads((out / "split.json").read_text())
     assert {k: split[k] for k in ("train", "validation", "test")} == {
@@ -246,12 +267,11 @@ def test_crop_training_validates_and_exports_at_full_size(tiny_cohort, tmp_path)
     assert load_backend("keras", out).predict(np.zeros((1, 96, 96, 3), np.float32)).shape == (1, 96, 96)
 
 
-def test_litert_fp32_export_matches_keras(tiny_cohort, tmp_path, capsys):
+def test_litert_fp32_export_matches_keras(tiny_cohort, trained, tmp_path, capsys):
     from inference.backends import load_backend
     from training.seg.export_tflite import export_fp32
 
-    out = tmp_path / "model"
-    train(tiny_cohort, out, TrainConfig(**{**TINY.__dict__, "epochs": 1}))
+    out = _copy(trained[0], tmp_path / "model")
     export_fp32(out)
     batch = np.random.default_rng(2).random((3, 64, 64, 3), dtype=np.float32)
     keras_probs = load_backend("keras", out).predict(batch)
@@ -287,7 +307,7 @@ def test_litert_fp32_export_matches_keras(tiny_cohort, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_mirrored_strategy_over_two_cpu_devices(tiny_cohort, tmp_path):
+def test_mirrored_strategy_over_two_cpu_devices(tiny_cohort, tiny_stack_cache, tmp_path):
     code = f"""
 import os, json
 os.environ["TF_USE_LEGACY_KERAS"] = "1"
@@ -298,7 +318,7 @@ from training.seg.model import ModelConfig
 from training.seg.train import TrainConfig, _augment_config, train
 cfg = TrainConfig(model=ModelConfig(alpha=0.35, size=64), epochs=1, steps_per_epoch=2, batch_size=4,
                   strategy="mirrored", seed=1)
-s = train({str(tiny_cohort)!r}, {str(tmp_path / 'mirrored')!r}, cfg)
+s = train({str(tiny_cohort)!r}, {str(tmp_path / 'mirrored')!r}, cfg, cache_dir={str(tiny_stack_cache)!r})
 print("REPLICAS", tf.distribute.MirroredStrategy().num_replicas_in_sync, json.dumps(s["epochs_run"]))
 """
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=600)
