@@ -72,6 +72,19 @@ def cell_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def p95_missing_reason(data: Any) -> str:
+    """Why a measured row's ``slice_ms_p95`` is null (the benchmark leaves it out below a number of timed runs), as
+    the result itself explains it in ``units`` (the GUI never imports ``export``, which holds that number)."""
+    runs = data.get("runs") if isinstance(data, dict) else None
+    units = data.get("units") if isinstance(data, dict) else None
+    why = units.get("slice_ms_p95") if isinstance(units, dict) else None
+    why = why.split(";", 1)[-1].strip() if isinstance(why, str) and ";" in why else (
+        "too few timed runs for a 95th percentile (it would be their maximum)")
+    timed = f"{runs} timed run{'' if runs == 1 else 's'}" if isinstance(runs, int) else "too few timed runs"
+    return (f"No p95: this benchmark had {timed}; the p95 is {why}. "
+            "Run otscc benchmark with more --runs for one.")
+
+
 def device_summary(data: Any) -> str:
     device = data.get("device") if isinstance(data, dict) else None
     if not isinstance(device, dict):
@@ -135,16 +148,21 @@ class BenchmarkDialog(QDialog):
         except (OSError, json.JSONDecodeError) as exc:
             self.status.setText(f"The benchmark wrote no readable result ({exc}).")
             return
-        self.show_rows(benchmark_rows(data), device_summary(data))
+        self.show_rows(benchmark_rows(data), device_summary(data), p95_missing_reason(data))
 
-    def show_rows(self, rows: list[dict[str, Any]], device: str = "") -> None:
+    def show_rows(self, rows: list[dict[str, Any]], device: str = "", p95_reason: str = "") -> None:
+        """Fill the table and chart; a measured row's null p95 reads "n/a" with ``p95_reason`` as its tooltip."""
         columns = list(dict.fromkeys(k for r in rows for k in r))
         self.table.setColumnCount(len(columns))
         self.table.setRowCount(len(rows))
         self.table.setHorizontalHeaderLabels(columns)
         for i, row in enumerate(rows):
             for j, key in enumerate(columns):
-                self.table.setItem(i, j, QTableWidgetItem(cell_text(row.get(key))))
+                item = QTableWidgetItem(cell_text(row.get(key)))
+                if key == "slice_ms_p95" and row.get(key) is None and row.get("status", "ok") == "ok":
+                    item.setText("n/a")  # not blank: a blank cell reads as a value lost
+                    item.setToolTip(p95_reason or p95_missing_reason({}))
+                self.table.setItem(i, j, item)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.chart.clear()
         self.bar_names: list[str] = []
