@@ -43,6 +43,7 @@ from export.benchmark_results import (  # noqa: F401 (load_results: part of this
 )
 from inference.cpu import cpu_info
 from inference.formats import FORMATS, ModelFormat
+from inference.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +300,7 @@ def run_benchmark(*, model_dir: Path, patient: Path, nomogram: Path, formats: li
     for (size, fov), slices in stacks.items():
         group = {key: backend for key, (row, backend) in loaded.items()
                  if (backend.input_size, backend.fov_mm) == (size, fov)}
-        say(f"timing single {size}x{size} slices: {len(group)} backends side by side")
+        say(f"timing single {size}x{size} slices: {plural(len(group), 'backend')} side by side")
         failed: dict = {}
         table = time_slices(group, slices, runs, warmup, failed=failed)
         for key, stats in table.items():
@@ -400,8 +401,8 @@ def format_table(result: dict) -> str:
     lines = [f"Device: {d['cpu']} ({d.get('physical_cores', '?')} cores / {d['logical_cores']} threads; "
              f"ISA {' '.join(d['isa']) or '?'}){'; GPU ' + d['gpu'] if d.get('gpu') else '; no GPU'}",
              f"Reference: {result['reference']['format']} on {result['reference']['runtime']}; slice = "
-             f"{what}, median (p95) of {result['runs']} runs{_p95_note(result['runs'])}; pipeline stages = median of "
-             f"{result['pipeline_runs']} runs on {result['patient']}",
+             f"{what}, median (p95) of {plural(result['runs'], 'run')}{_p95_note(result['runs'])}; pipeline stages = "
+             f"median of {plural(result['pipeline_runs'], 'run')} on {result['patient']}",
              f"{'format':<16}{'runtime':<13}{'slice ms p50 (p95)':>20}{'segment s':>11}{'pipeline s':>12}"
              f"{'Dice vs ref':>12}{'size MB':>9}{'thr':>5}  status"]
     ref = next((r for r in result["rows"] if (r["format"], r["runtime"]) == (result["reference"]["format"],

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from inference import __version__
 from inference.atomic import atomic_path
 from inference.errors import OtsccError
+from inference.wording import plural
 
 if TYPE_CHECKING:
     from inference.pipeline import Pipeline, Prediction
@@ -379,7 +380,7 @@ class AuditLog:
             return f"{self.head_path.name} is missing or unreadable: lost lines would not show" if lines else None
         recorded = head["entries"]
         if len(lines) < recorded:
-            return f"truncated: {recorded} entries were written, {len(lines)} remain"
+            return f"truncated: {plural(recorded, 'entry', 'entries')} written, {len(lines)} remain"
         if recorded and _sha(lines[recorded - 1]) != head.get("last_sha256"):
             return f"line {recorded} differs from the one recorded in {self.head_path.name}"
         return None  # more lines than recorded: a crash between the two writes, harmless
@@ -439,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     report = AuditLog(args.log).verify()
     for problem in report.problems:
         sys.stdout.write(f"{args.log}: {problem}\n")
-    sys.stdout.write(f"{args.log}: {report.entries} entries, {'intact' if report.ok else 'NOT intact'}\n")
+    entries = plural(report.entries, "entry", "entries")
+    sys.stdout.write(f"{args.log}: {entries}, {'intact' if report.ok else 'NOT intact'}\n")
     return 0 if report.ok else 1
 
 

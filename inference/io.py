@@ -22,6 +22,7 @@ from inference.folders import LINK_REASONS, other_patient_reached
 from inference.imagefile import MAX_VOXELS, image_suffix, read_image_file, strip_suffix
 from inference.roles import ROLE_LABELS, ROLES, RoleDecision, assign_series_roles, role_from_name
 from inference.volume import Volume
+from inference.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def _refuse_a_folder_of_patients(root: Path) -> None:
             continue
     if patients:
         shown = ", ".join(patients[:5]) + (f" and {len(patients) - 5} more" if len(patients) > 5 else "")
-        raise PatientNotFoundError(f"{root}: a folder of {len(patients)} patient folder(s) ({shown}), not one "
+        raise PatientNotFoundError(f"{root}: a folder of {plural(len(patients), 'patient folder')} ({shown}), not one "
                                    "patient; open one of them (otscc predict runs a whole folder as a batch)")
 
 

@@ -28,6 +28,7 @@ import numpy as np
 
 from inference.errors import ModelIntegrityError, OtsccError
 from inference.formats import FORMATS, get_format
+from inference.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class SegBackend(ABC):
 
     def summary(self) -> str:
         """One line, e.g. ``tflite-int8 on litert (cpu, 2 threads)``."""
-        threads = f", {self.threads} threads" if self.threads else ""
+        threads = f", {plural(self.threads, 'thread')}" if self.threads else ""
         return f"{self.format_name or self.model_file} on {self.name} ({self.device}{threads})"
 
     def close(self) -> None:  # noqa: B027 (optional hook)

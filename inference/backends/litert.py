@@ -29,6 +29,7 @@ from inference.backends.base import (
 )
 from inference.backends.versions import import_runtime
 from inference.native_output import native_stderr_to_log
+from inference.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class LiteRTBackend(SegBackend):
         self.runtime = package_version("ai-edge-litert")
         report = delegation_report(self._interp)
         self.device = "cpu (XNNPACK)" if report["all_ops_delegated"] else (
-            f"cpu (XNNPACK partial, {report['delegate_partitions']} partitions)")
+            f"cpu (XNNPACK partial, {plural(report['delegate_partitions'], 'partition')})")
 
     def _quantize(self, batch: np.ndarray) -> np.ndarray:
         dtype = self._in["dtype"]

@@ -28,6 +28,7 @@ from inference.errors import InputError, OtsccError
 from inference.memory import release_memory
 from inference.nomogram import format_risk, risk_group_boundaries, risk_groups_text
 from inference.report import inputs_text
+from inference.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -428,7 +429,8 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
         print()
     else:
         where = f"summary: {summary}" if summary_error is None else "summary.csv NOT written"
-        print(f"{len(rows) - failed - len(skipped)} of {len(rows) - len(skipped)} patients done, {failed} failed"
+        of_patients = plural(len(rows) - len(skipped), "patient")
+        print(f"{len(rows) - failed - len(skipped)} of {of_patients} done, {failed} failed"
               + (f", {len(skipped)} folder(s) skipped" if skipped else "")
               + (f" ({with_images} holding images: exit code 1)" if with_images else "")
               + f"; {where}; audit log: {audit.path}")

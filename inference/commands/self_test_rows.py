@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from inference.wording import plural
+
 
 @dataclass
 class Check:
@@ -38,5 +40,5 @@ def seg_label(backend: str, format_name: str | None, device: str | None = None) 
 def backend_text(backend) -> str:
     """A loaded backend in the same scheme, with its device and threads: ``litert/tflite-int8 on cpu (XNNPACK), 2
     threads`` (``SegBackend.summary()`` reads ``tflite-int8 on litert (...)``, a second scheme in one table)."""
-    threads = f", {backend.threads} threads" if backend.threads else ""
+    threads = f", {plural(backend.threads, 'thread')}" if backend.threads else ""
     return f"{seg_label(backend.name, backend.format_name or backend.model_file)} on {backend.device}{threads}"

@@ -35,7 +35,9 @@ def test_too_few_runs_have_no_p95(runs):
     text = _table(runs, table["a"]["p95_ms"])
     row = next(line for line in text.splitlines() if line.startswith("keras"))
     assert "(   n/a)" in row
-    assert f"median (p95) of {runs} runs (p95 n/a: it needs {MIN_P95_RUNS} runs or more)" in text
+    counted = "1 run" if runs == 1 else f"{runs} runs"  # "of 1 runs" read wrong
+    assert f"median (p95) of {counted} (p95 n/a: it needs {MIN_P95_RUNS} runs or more)" in text
+    assert "pipeline stages = median of 1 run on p" in text  # its pipeline_runs
 
 
 def test_enough_runs_have_a_p95():

@@ -46,7 +46,7 @@ def test_full_study_gets_the_right_roles(tmp_path: Path, naming: str) -> None:
         assert patient.volumes[role].meta["SeriesNumber"] == number
     assert len(patient.series) == 6  # localizer, T1, T2, DWI, ADC, CE-T1 all listed
     # README.TXT and notes.xml are passed over (text beside the series); the other 4 junk files are counted
-    assert any("4 file(s) skipped" in note for note in patient.notes), patient.notes
+    assert any("4 files skipped" in note for note in patient.notes), patient.notes
 
 
 def test_each_role_reason_names_its_evidence(tmp_path: Path) -> None:
@@ -341,4 +341,4 @@ def test_text_files_beside_the_series_are_passed_over_but_other_junk_is_counted(
     (tmp_path / "README.txt").write_text("notes")
     (tmp_path / "IM0001").write_bytes(b"not dicom at all")
     series, notes = dicom.scan_folder(tmp_path)
-    assert series == [] and notes == ["1 file(s) skipped: non-DICOM or unreadable"]
+    assert series == [] and notes == ["1 file skipped: non-DICOM or unreadable"]  # not "1 file(s)"

@@ -230,7 +230,7 @@ def test_a_folder_of_patients_is_not_read_as_one_dicom_patient(tmp_path, capsys)
     root = tmp_path / "patients"
     shutil.copytree(SAMPLE_PATIENT, root / "nifti_one")
     shutil.copytree(SAMPLE_DICOM, root / "dicom_two")
-    with pytest.raises(PatientNotFoundError, match=r"a folder of 2 patient folder\(s\) \(dicom_two, nifti_one\)"):
+    with pytest.raises(PatientNotFoundError, match=r"a folder of 2 patient folders \(dicom_two, nifti_one\)"):
         load_patient(root)  # was: dicom_two's series taken, nifti_one's files skipped, no error
     assert main(["inspect", str(root)]) == 2
     assert "open one of them" in capsys.readouterr().err
