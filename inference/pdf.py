@@ -109,6 +109,32 @@ def wrap(text: str, width: float, size: float, bold: bool = False) -> list[str]:
     return lines
 
 
+def split_to_width(word: str, width: float, size: float, bold: bool = False) -> list[str]:
+    """``word`` cut between characters into pieces no wider than ``width`` (each at least one character: a
+    character is never split, so an escaped one such as "\\u0418" stays whole)."""
+    pieces, piece, used = [], "", 0.0
+    for char in word:
+        w = text_width(char, size, bold)  # widths add up: the font has no kerning here
+        if piece and used + w > width:
+            pieces.append(piece)
+            piece, used = "", 0.0
+        piece, used = piece + char, used + w
+    return [*pieces, piece]
+
+
+def cut(text: str, width: float, size: float, bold: bool = False, ellipsis: str = "...") -> str:
+    """``text`` whole if it fits in ``width``, else its longest start that fits with ``ellipsis`` after it."""
+    if text_width(text, size, bold) <= width:
+        return text
+    room, end = width - text_width(ellipsis, size, bold), 0
+    for char in text:
+        room -= text_width(char, size, bold)
+        if room < 0:
+            break
+        end += 1
+    return text[:end] + ellipsis
+
+
 def _color(rgb: str | tuple[float, float, float]) -> str:
     if isinstance(rgb, str):  # "#rrggbb"
         rgb = tuple(c / 255 for c in hex_rgb(rgb))

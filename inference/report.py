@@ -23,7 +23,7 @@ from inference.nomogram import (
     risk_group_boundaries,
     risk_groups_text,
 )
-from inference.pdf import Page, mask_outline, shown_exactly, text_width, wrap, write_pdf
+from inference.pdf import Page, cut, mask_outline, shown_exactly, split_to_width, text_width, wrap, write_pdf
 from inference.preprocess import canonical_axes, to_canonical
 from inference.roles import ROLE_LABELS
 
@@ -157,6 +157,27 @@ NOT_SHOWN_EXACTLY = ("The patient id has characters this PDF's fonts cannot show
 WARNING_LINES = 9
 
 
+#: the smallest title (pt): a patient id too long for one line at it is cut in the title and printed whole under it
+TITLE_MIN_SIZE = 8.0
+
+
+def _draw_title(page: Page, patient_id: str, room: float, inner: float) -> float:
+    """The title in ``room`` points, shrunk down to ``TITLE_MIN_SIZE``; an id longer than that allows is cut in the
+    title and printed whole, broken between characters, in the lines under it (a 300-character folder name drew the
+    title off the page). Returns where the page continues below it."""
+    title = f"otscc-edge report: patient {patient_id}"
+    size = min(13.0, 13 * room / text_width(title, 13, bold=True))
+    if size >= TITLE_MIN_SIZE:
+        page.text(MARGIN, 38, title, size, bold=True)
+        return 50.0
+    page.text(MARGIN, 38, cut(title, room, TITLE_MIN_SIZE, bold=True), TITLE_MIN_SIZE, bold=True)
+    y = 44.0
+    for line in split_to_width(f"Patient id in full: {patient_id}", inner, 6):
+        page.text(MARGIN, y, line, 6, valign="top")
+        y += 7.5
+    return y + 5
+
+
 def inputs_text(r: dict) -> str:
     """'CE-T1 cet1.nii.gz; T2 t2.nii.gz, registered (shift 1.6 mm, turn 0.4 deg); T1 ...' from result.json's
     ``sequences`` and ``registration``: which input became each sequence, and what registration did to it."""
@@ -193,9 +214,7 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
         computed = f"computed {when[:10]} {when[11:16]} (UTC{when[19:] or ''})"
         page.text(page.width - MARGIN, 38, computed, 7, align="right")
         room -= text_width(computed, 7) + 12
-    title = f"otscc-edge report: patient {r['patient_id']}"
-    page.text(MARGIN, 38, title, max(5.0, min(13.0, 13 * room / text_width(title, 13, bold=True))), bold=True)
-    top = 50.0
+    top = _draw_title(page, r["patient_id"], room, inner)
     if not shown_exactly(r["patient_id"]):  # say so: two Cyrillic names of one length were both "patient ??????"
         page.text(MARGIN, top, NOT_SHOWN_EXACTLY, 7, bold=True, color="#a00000", valign="top")
         top += 12
