@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from inference.errors import ModelIntegrityError, OtsccError
-from inference.formats import FORMATS, get_format
+from inference.formats import FORMATS, formats_for, get_format
 from inference.wording import plural
 
 log = logging.getLogger(__name__)
@@ -219,7 +219,10 @@ def select_backend(name: str = "auto", model_path: str | Path | None = None, *,
     if name == "auto":
         candidates = AUTO_ORDER
     elif name in BACKENDS:
-        return _checked(load_backend(name, model_path, **options)), []
+        try:
+            return _checked(load_backend(name, model_path, **options)), []
+        except VariantNotExportedError as exc:  # "tf_trt is missing" alone did not say what to do
+            raise not_exported(formats_for(name)[0].name, model_path, [exc]) from exc
     elif name in {f.name for f in FORMATS}:  # a format: its runtimes in table order (fp16: GPU, then CPU)
         candidates = tuple(Candidate(runtime, name, _default_device(runtime)) for runtime in get_format(name).runtimes)
         return _first_working(candidates, model_path, options, named=name)

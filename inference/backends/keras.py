@@ -24,6 +24,7 @@ from inference.backends.base import (
     runtime_message,
 )
 from inference.backends.manifest import verify_reference
+from inference.formats import REFERENCE_FILES
 from inference.tf_env import prepare_tensorflow_env
 
 
@@ -65,8 +66,14 @@ class KerasBackend(SegBackend):
             self._from_saved_model(resolved)
 
     def _check_reference(self, folder: Path, verify: bool) -> None:
-        if not (folder / "config.json").is_file() or not (folder / "best.weights.h5").is_file():
-            raise BackendUnavailableError(f"{folder}: needs config.json and best.weights.h5 for the Keras backend")
+        missing = [name for name in REFERENCE_FILES if not (folder / name).is_file()]
+        if missing:
+            verb = "is" if len(missing) == 1 else "are"
+            raise BackendUnavailableError(
+                f"{folder}: {' and '.join(missing)} {verb} missing: the Keras backend runs the float model, "
+                "config.json + best.weights.h5 as otscc train-seg writes them into its --out folder (the app's bundle "
+                "ships no weights and no TensorFlow); point --model at that folder, or choose an exported variant "
+                "(--backend auto)")
         self.integrity = verify_reference(folder, verify=verify)
 
     def _from_weights(self, folder: Path) -> None:

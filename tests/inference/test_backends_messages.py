@@ -99,3 +99,24 @@ def test_a_named_format_that_cannot_run_names_it_once(tmp_path):
     text = str(error.value)
     assert text.startswith("tensorrt-fp16 cannot run here on tensorrt (gpu): "), text
     assert text.count("tensorrt-fp16") == 1, text
+
+
+def test_tf_trt_named_on_a_folder_without_it_names_the_export_command(tmp_path):
+    """``predict --backend tf-trt`` (a backend name, not a format) said only "tf_trt is missing from DIR (not
+    exported)": the wording ``--backend FORMAT`` gives, with the command, was only for format names."""
+    with pytest.raises(base.VariantNotExportedError) as error:
+        base.select_backend("tf-trt", tmp_path)
+    text = str(error.value)
+    assert text.startswith(f"tf-trt: tf_trt is missing from {tmp_path} (not exported); export it first")
+    assert f"otscc export --model {tmp_path} --out {tmp_path} --formats tf-trt --cohort DIR" in text
+
+
+def test_keras_on_a_folder_without_the_float_weights_says_where_they_come_from(tmp_path):
+    """``predict --backend keras`` on the app's model folder (its bundle leaves out best.weights.h5) said "needs
+    config.json and best.weights.h5", not which one was missing nor where the weights come from."""
+    (tmp_path / "config.json").write_text("{}")
+    with pytest.raises(base.BackendUnavailableError) as error:
+        base.select_backend("keras", tmp_path)
+    text = str(error.value)
+    assert text.startswith(f"{tmp_path}: best.weights.h5 is missing: ") and "config.json is" not in text
+    assert "otscc train-seg" in text and "--backend auto" in text
