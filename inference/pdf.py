@@ -94,17 +94,21 @@ def text_width(text: str, size: float, bold: bool = False) -> float:
 
 
 def wrap(text: str, width: float, size: float, bold: bool = False) -> list[str]:
-    """``text`` broken at spaces into lines no wider than ``width`` (a longer single word gets its own line)."""
+    """``text`` broken at spaces into lines no wider than ``width``; a single word wider than that (a long file or
+    folder name in the report's inputs line) is broken between characters (``split_to_width``): kept whole on its
+    own line, it ran off the page."""
     lines: list[str] = []
     for paragraph in text.split("\n"):
         line = ""
         for word in paragraph.split(" "):
             candidate = f"{line} {word}" if line else word
-            if line and text_width(candidate, size, bold) > width:
-                lines.append(line)
-                line = word
-            else:
+            if text_width(candidate, size, bold) <= width:
                 line = candidate
+                continue
+            if line:
+                lines.append(line)
+            *full, line = split_to_width(word, width, size, bold)
+            lines.extend(full)
         lines.append(line)
     return lines
 

@@ -61,7 +61,11 @@ def test_text_width_and_wrap_follow_the_font_metrics():
     lines = wrap(text, 120, 8)
     assert len(lines) > 1 and " ".join(lines) == text
     assert all(text_width(line, 8) <= 120 for line in lines)
-    assert wrap("unbreakable-" * 10, 30, 8) == ["unbreakable-" * 10]  # one long word keeps its own line
+    # a word wider than the line is broken between characters: kept whole, a long file name ran off the page
+    long = wrap("inputs: " + "unbreakable-" * 10 + " end", 60, 8)
+    assert len(long) > 3 and all(text_width(line, 8) <= 60 for line in long)
+    assert long[0] == "inputs:" and long[-1].endswith(" end") and "".join(long[1:]).replace(" end", "") == \
+        "unbreakable-" * 10
 
 
 def test_mask_outline_runs_along_voxel_edges():
