@@ -18,13 +18,13 @@ from inference.assets import DEFAULT_NOMOGRAM, SAMPLE_PATIENT
 from inference.cli import main
 from inference.nomogram import Nomogram, format_risk, risk_groups_text, round_risk
 from inference.pdf import _color
-from inference.pipeline import Pipeline, load_clinical
+from inference.pipeline import load_clinical
 from inference.plausibility import SMALL_TUMOR_ML
 from inference.report import RED, build_page, inputs_text
+from tests.inference.conftest import CLINICAL  # the values the shared fixtures score with
 from tests.inference.test_predict_inputs import FAST
 
 GROUPS = [{"name": "low", "below": 0.2}, {"name": "intermediate", "below": 0.5}, {"name": "high", "below": 1.0000001}]
-CLINICAL = {"age": 62, "sex": "M", "ct_stage": "T2", "cn_status": 0, "doi_mm": 7.5}
 
 
 @pytest.fixture(autouse=True)
@@ -119,16 +119,6 @@ def test_batch_json_rows_give_the_risk_in_percent_as_a_number():
     row = json_row({"patient_id": "A", "probability": 0.26312, "risk_percent": "26.3", "error": ""})
     assert row == {"patient_id": "A", "probability": 0.26312, "risk_percent": 26.3, "error": None}
     assert json_row({"status": "error", "risk_percent": ""})["risk_percent"] is None
-
-
-@pytest.fixture(scope="module")
-def pipeline() -> Pipeline:
-    return Pipeline(backend="litert", threads=2)
-
-
-@pytest.fixture(scope="module")
-def prediction(pipeline):
-    return pipeline.predict(pipeline.prepare(SAMPLE_PATIENT, register="never"), dict(CLINICAL))
 
 
 def test_a_very_small_mask_is_flagged(pipeline, prediction):

@@ -8,28 +8,14 @@ from dataclasses import replace
 import pypdfium2 as pdfium
 import pytest
 
-from inference.assets import SAMPLE_PATIENT
 from inference.pdf import cut, split_to_width, text_width, write_pdf
-from inference.pipeline import Pipeline
 from inference.report import build_page
 from tests.inference.pdf_reader import pdf_text
-
-CLINICAL = {"age": 62, "sex": "M", "ct_stage": "T2", "cn_status": 0, "doi_mm": 7.5}
 
 
 @pytest.fixture(autouse=True)
 def _user_data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("OTSCC_EDGE_DATA_DIR", str(tmp_path / "userdata"))
-
-
-@pytest.fixture(scope="module")
-def pipeline() -> Pipeline:
-    return Pipeline(backend="litert", threads=2)
-
-
-@pytest.fixture(scope="module")
-def prediction(pipeline):
-    return pipeline.predict(pipeline.prepare(SAMPLE_PATIENT, register="never"), dict(CLINICAL))
 
 
 def _char_boxes(path) -> list[tuple[str, tuple[float, float, float, float]]]:
