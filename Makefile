@@ -31,7 +31,7 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 # Two workers, each taking whole test files (--dist loadfile: a module's fixtures, e.g. the tiny export, are built
-# once). On a 2-core AVX2-only machine: 17 min instead of 25 serially; the slowest tests are listed at the end.
+# once). On a 2-core AVX2-only machine: about 16 min instead of 25 serially; the slowest tests are listed at the end.
 TEST_WORKERS ?= 2
 test: lint
 	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
