@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 
 from desktop.model import PLANE_AXES
 from tests.desktop.conftest import wait_job
-from tests.desktop.helpers import held, resized
+from tests.desktop.helpers import held, hover, resized
 from tests.desktop.test_mask_editing import at
 
 pytestmark = pytest.mark.gui
@@ -39,7 +39,7 @@ def test_the_brush_ring_outlines_the_voxels_a_click_paints(segmented, qtbot, pla
     row, col = m.plane_cursor(plane)
     row, col = row + 0.3, col + 30.2  # off the tumor, off the voxel centre
     try:
-        qtbot.mouseMove(view.graphics.viewport(), at(view, row - 0.5, col - 0.5))
+        hover(qtbot, view.graphics.viewport(), at(view, row - 0.5, col - 0.5))
         ring = view.brush_ring
         assert ring.isVisible()
         outline = ring.mapRectToParent(ring.boundingRect())
@@ -76,12 +76,12 @@ def test_no_brush_ring_while_the_mask_is_locked(segmented, qtbot, monkeypatch):
     w.actions["paint"].trigger()
     row, col = m.plane_cursor("axial")
     viewport = axial.graphics.viewport()
-    qtbot.mouseMove(viewport, at(axial, row + 20, col))
+    hover(qtbot, viewport, at(axial, row + 20, col))
     assert axial.brush_ring.isVisible()
     try:
         assert w.open_patient(SAMPLE_PATIENT) and s.editing_locked
         assert not axial.brush_ring.isVisible()
-        qtbot.mouseMove(viewport, at(axial, row + 25, col))
+        hover(qtbot, viewport, at(axial, row + 25, col))
         assert not axial.brush_ring.isVisible()
         m.set_tool("erase")  # even a tool chosen meanwhile shows no ring
         assert not axial.brush_ring.isVisible()
@@ -182,7 +182,7 @@ def test_the_brush_ring_stays_under_a_still_pointer_when_the_view_zooms_or_pans(
     w.actions["paint"].trigger()
     row, col = m.plane_cursor("coronal")
     pointer = at(view, row, col + 30)
-    qtbot.mouseMove(view.graphics.viewport(), pointer)
+    hover(qtbot, view.graphics.viewport(), pointer)
     view.graphics.setFocus()
     try:
         assert view.brush_ring.isVisible()

@@ -11,7 +11,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from tests.desktop.conftest import wait_job
-from tests.desktop.helpers import held
+from tests.desktop.helpers import held, hover
 from tests.desktop.test_viewer import widget_pos
 
 pytestmark = pytest.mark.gui
@@ -159,7 +159,7 @@ def test_the_brush_ring_follows_a_size_change_and_leaves_with_the_mouse(segmente
     w.actions["paint"].trigger()
     w.mask_panel.brush.setValue(20.0)
     row, col = m.plane_cursor("axial")
-    qtbot.mouseMove(axial.graphics.viewport(), at(axial, row, col))
+    hover(qtbot, axial.graphics.viewport(), at(axial, row, col))
     ring = axial.brush_ring  # the outline of the voxels a dab paints: within a pixel of the brush's size
     col_mm = m.plane_spacing("axial")[1]
     assert ring.isVisible() and ring.boundingRect().width() == pytest.approx(20.0, abs=col_mm)
@@ -168,7 +168,7 @@ def test_the_brush_ring_follows_a_size_change_and_leaves_with_the_mouse(segmente
     assert ring.boundingRect().width() == pytest.approx(40.0, abs=col_mm)
     assert (ring.boundingRect().center() - centre).manhattanLength() < 2 * col_mm
     crow, ccol = m.plane_cursor("coronal")
-    qtbot.mouseMove(coronal.graphics.viewport(), at(coronal, crow, ccol))  # over to the coronal view
+    hover(qtbot, coronal.graphics.viewport(), at(coronal, crow, ccol))  # over to the coronal view
     QApplication.sendEvent(axial.graphics, QEvent(QEvent.Type.Leave))  # what the window system sends
     assert coronal.brush_ring.isVisible() and not axial.brush_ring.isVisible()
     w.actions["navigate"].trigger()

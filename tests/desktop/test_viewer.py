@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from desktop.model import PLANE_AXES
-from tests.desktop.helpers import resized
+from tests.desktop.helpers import hover, resized
 
 pytestmark = pytest.mark.gui
 
@@ -153,7 +153,7 @@ def test_hover_shows_position_in_mm_and_intensity(segmented, qtbot):
     with resized(segmented, 1600, 1000):  # a screen pixel per voxel: it passed only after a test left this size
         assert max(axial.box.viewPixelSize()) < min(row_mm, col_mm)
         pos = widget_pos(axial, 100.5 * col_mm, 120.5 * row_mm)
-        qtbot.mouseMove(axial.graphics.viewport(), pos)
+        hover(qtbot, axial.graphics.viewport(), pos)
         text = segmented.hover_label.text()
     point = (m.cursor[0], 120, 100)
     x, y, z = m.physical_mm(point)
