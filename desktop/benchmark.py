@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from inference.wording import plural
+
 log = logging.getLogger(__name__)
 
 NOT_AVAILABLE = "The benchmark is not available in this build (the export package is not installed)."
@@ -80,7 +82,7 @@ def p95_missing_reason(data: Any) -> str:
     why = units.get("slice_ms_p95") if isinstance(units, dict) else None
     why = why.split(";", 1)[-1].strip() if isinstance(why, str) and ";" in why else (
         "too few timed runs for a 95th percentile (it would be their maximum)")
-    timed = f"{runs} timed run{'' if runs == 1 else 's'}" if isinstance(runs, int) else "too few timed runs"
+    timed = plural(runs, "timed run") if isinstance(runs, int) else "too few timed runs"
     return (f"No p95: this benchmark had {timed}; the p95 is {why}. "
             "Run otscc benchmark with more --runs for one.")
 
