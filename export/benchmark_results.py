@@ -4,7 +4,7 @@ comparison reads, is refused with one line (``InputError``) instead of a traceba
 Schema versions (``"version"``):
 
 * 1: ``size_mb`` in MiB (2^20 bytes), as ``otscc benchmark`` wrote it until 2026-11-30 (the shipped
-  ``docs/benchmarks/*.json``). ``load_results`` converts it to decimal MB and says so in ``_notes``.
+  ``docs/benchmarks/epyc_avx2only_2core.json``). ``load_results`` converts it to decimal MB and says so in ``_notes``.
 * 2: ``size_mb`` in decimal MB (10^6 bytes), like ``otscc export``; the result names every field's unit
   (``UNITS``).
 

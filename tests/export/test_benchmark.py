@@ -292,7 +292,7 @@ def test_compare_refuses_the_same_file_given_twice(tmp_path, monkeypatch, capsys
 
 
 def test_compare_reads_version_1_sizes_as_mib_and_says_so(tmp_path, capsys):
-    """Version-1 results (docs/benchmarks/*.json) hold size_mb in MiB; version 2 in decimal MB."""
+    """Version-1 results (docs/benchmarks/epyc_avx2only_2core.json) hold size_mb in MiB; version 2 in decimal MB."""
     old = {**_chart_result("AMD EPYC", {"tflite-fp32": 6.7}), "version": 1}
     old["rows"][0]["size_mb"] = 1.27
     path = _write(tmp_path / "old.json", old)
