@@ -183,11 +183,13 @@ def _open_audit(args, root: Path):
     return audit
 
 
-def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[str, str] | None = None) -> tuple:
+def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[str, str] | None = None,
+                 seen=None) -> tuple:
     """Predict, write and audit one patient; a failure is audited (error type only) and re-raised.
 
     ``written``: patient id -> folder of the patients a batch has written so far; a second folder with the same
-    id (the same DICOM study copied twice, say) would overwrite the first one's results, so it fails instead."""
+    id (the same DICOM study copied twice, say) would overwrite the first one's results, so it fails instead.
+    ``seen``: the batch's ``SeenImages``; an image identical to an earlier patient's gets a warning (a copy)."""
     from inference.audit import audit_entry, failure_entry
     from inference.nomogram import ClinicalValueError
     from inference.outputs import check_output_dir, check_replaceable
@@ -198,12 +200,15 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
     patient_key = folder.resolve().name
     clinical: dict = {}
     csv_notes: list[str] = []  # --clinical has no row for this patient: a warning in its results
+    repeats: list[str] = []  # an image identical to one of an earlier patient of the batch
 
     def refuse_early(patient) -> None:
         """What the later stages would refuse, checked before registration, segmentation and radiomics: clinical
         values, and where ``Pipeline.write`` would not write."""
         nonlocal patient_key, clinical
         patient_key = patient.patient_id
+        if seen is not None:
+            repeats[:] = seen.repeats(folder, patient.volumes)
         if written is not None and patient_key in written:
             raise InputError(f"{folder.name}: patient id {patient_key} was already written from folder "
                              f"{written[patient_key]!r} in this batch (the same patient or DICOM study twice?); "
@@ -224,7 +229,7 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
         prepared = pipeline.prepare(folder, cet1=args.cet1, t2=args.t2, t1=args.t1, register=args.register,
                                     progress=progress, loaded=refuse_early)
         prediction = pipeline.predict(prepared, clinical, progress=progress)
-        prediction.warnings[:0] = csv_notes
+        prediction.warnings[:0] = repeats + csv_notes
         paths = pipeline.write(prediction, args.out, report=not args.no_report, inputs=[folder],
                                replace_other=args.overwrite)
     except OtsccError as exc:
@@ -364,7 +369,9 @@ SKIPPED_REASON = ("not taken as a patient: no image file named by sequence (cet1
 
 
 def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] = ()) -> int:
-    rows, failed, summary_error, written = [], 0, None, {}
+    from inference.batch_inputs import SeenImages
+
+    rows, failed, summary_error, written, seen = [], 0, None, {}, SeenImages()
     summary = Path(args.out) / "summary.csv"
     given = [f"--{k.replace('_', '-')}" for k in _cli_clinical(args)]
     if given:  # easily meant for one patient: every patient of the batch gets them
@@ -386,7 +393,7 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
         row["folder"] = folder.name
         notes: list[str] = []
         try:
-            prediction, _ = _predict_one(pipeline, folder, args, progress, audit, written)
+            prediction, _ = _predict_one(pipeline, folder, args, progress, audit, written, seen)
             notes = list(prediction.prepared.patient.notes)  # files ignored, links not followed: as for one patient
             r = prediction.to_json()
             written[r["patient_id"]] = folder.name
@@ -413,6 +420,8 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
         if not args.json:
             print(f"[{i}/{len(patients)}] {folder.name}: {outcome}"
                   + (f" - {row['error']}" if row["error"] else ""), file=sys.stderr, flush=True)
+            for warning in seen.warned.get(folder.name, []):  # in its result.json too; said here: a copy misleads
+                print(f"  warning: {warning}", file=sys.stderr, flush=True)
             for note in notes:  # terminal only, as for one patient: they may name the folder's other files
                 print(f"  note: {note}", file=sys.stderr, flush=True)
         try:

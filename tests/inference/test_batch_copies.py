@@ -1,0 +1,80 @@
+"""In a batch, an image identical to one of an earlier patient (a copied or hard-linked file, the same patient
+under two folder names) gets a warning in that patient's result, summary row and terminal line: nothing told the
+user that two results came from the same images, or that a patient had been given another's T2."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from inference.assets import SAMPLE_PATIENT
+from inference.batch_inputs import SeenImages
+
+
+class _Bare:
+    """What ``SeenImages`` reads of a Volume."""
+
+    def __init__(self, array) -> None:
+        self.array = array
+
+
+def test_repeats_name_the_earlier_folder_and_each_role():
+    seen = SeenImages()
+    a, b, c = (np.full((2, 3, 4), v, np.float32) for v in (0, 1, 2))
+    assert seen.repeats(Path("P1"), {"cet1": _Bare(a), "t2": _Bare(b), "t1": _Bare(c)}) == []
+    assert seen.repeats(Path("P2"), {"cet1": _Bare(a), "t2": _Bare(b), "t1": _Bare(c)}) == [
+        "this patient's CE-T1, T2 and T1 are identical, voxel for voxel, to the CE-T1, T2 and T1 of folder 'P1' "
+        "earlier in this batch: the same patient twice, or another patient's file copied into this folder? Check "
+        "the folder's images before using this result"]
+    third = seen.repeats(Path("P3"), {"cet1": _Bare(a + 5), "t2": _Bare(c), "t1": _Bare(b + 7)})
+    assert len(third) == 1 and third[0].startswith("this patient's T2 is identical, voxel for voxel, to the T1 of "
+                                                   "folder 'P1'")
+    assert seen.warned == {"P1": [], "P2": seen.warned["P2"], "P3": third}
+
+
+def test_equal_bytes_of_another_shape_or_type_are_not_a_repeat():
+    seen = SeenImages()
+    seen.repeats(Path("P1"), {"cet1": _Bare(np.zeros((2, 6), np.float32))})
+    assert seen.repeats(Path("P2"), {"cet1": _Bare(np.zeros((3, 4), np.float32))}) == []
+    assert seen.repeats(Path("P3"), {"cet1": _Bare(np.zeros((2, 6), np.int32))}) == []
+
+
+@pytest.mark.timeout(300)
+def test_a_batch_warns_of_a_copied_patient_and_a_hard_linked_file(tmp_path, monkeypatch, capsys):
+    import SimpleITK as sitk
+
+    from inference.cli import main
+
+    batch = tmp_path / "batch"
+    shutil.copytree(SAMPLE_PATIENT, batch / "A", ignore=shutil.ignore_patterns("mask*", "truth*"))
+    shutil.copytree(batch / "A", batch / "B")  # the same patient under a second name
+    (batch / "C").mkdir()  # another patient, given A's T2 by a hard link
+    for role in ("cet1", "t1"):
+        image = sitk.ReadImage(str(batch / "A" / f"{role}.nii.gz"))
+        sitk.WriteImage(image + 1, str(batch / "C" / f"{role}.nii.gz"))
+    os.link(batch / "A" / "t2.nii.gz", batch / "C" / "t2.nii.gz")
+    shutil.copy(batch / "A" / "clinical.json", batch / "C" / "clinical.json")
+    monkeypatch.setenv("OTSCC_EDGE_DATA_DIR", str(tmp_path / "userdata"))
+    out = tmp_path / "out"
+
+    assert main(["predict", str(batch), "--out", str(out), "--backend", "litert"]) == 0
+    err = capsys.readouterr().err
+    warnings = {name: json.loads((out / name / "result.json").read_text())["warnings"] for name in "ABC"}
+    assert not any("voxel for voxel" in w for w in warnings["A"])
+    assert warnings["B"][0].startswith("this patient's CE-T1, T2 and T1 are identical, voxel for voxel, to the "
+                                       "CE-T1, T2 and T1 of folder 'A' earlier in this batch")
+    assert warnings["C"][0].startswith("this patient's T2 is identical, voxel for voxel, to the T2 of folder 'A'")
+    with open(out / "summary.csv", newline="") as f:
+        rows = {row["folder"]: row for row in csv.DictReader(f)}
+    assert "voxel for voxel" in rows["B"]["warnings"] and "voxel for voxel" in rows["C"]["warnings"]
+    assert "voxel for voxel" not in rows["A"]["warnings"]
+    lines = err.splitlines()
+    for name, what in (("B", "CE-T1, T2 and T1 are"), ("C", "T2 is")):
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"[{'ABC'.index(name) + 1}/3] {name}: "))
+        assert lines[at + 1].startswith(f"  warning: this patient's {what} identical"), lines[at:at + 3]
