@@ -51,7 +51,12 @@ class UnknownBackendError(BackendUnavailableError):
 
 class VariantNotExportedError(BackendUnavailableError):
     """The variant's model file is not in the model folder: it was not exported there. Not a limit of this machine,
-    so a named format says so instead of "cannot run here"."""
+    so a named format says so instead of "cannot run here". ``formats``: the format names looked for, in the order
+    the backend tried them (empty when not known)."""
+
+    def __init__(self, message: str = "", *args, formats: tuple[str, ...] = (), **kwargs) -> None:
+        super().__init__(message, *args, **kwargs)
+        self.formats = tuple(formats)
 
 
 class NotValidatedOnThisCPU(BackendUnavailableError):
@@ -222,7 +227,7 @@ def select_backend(name: str = "auto", model_path: str | Path | None = None, *,
         try:
             return _checked(load_backend(name, model_path, **options)), []
         except VariantNotExportedError as exc:  # "tf_trt is missing" alone did not say what to do
-            raise not_exported(formats_for(name)[0].name, model_path, [exc]) from exc
+            raise backend_not_exported(name, model_path, exc) from exc
     elif name in {f.name for f in FORMATS}:  # a format: its runtimes in table order (fp16: GPU, then CPU)
         candidates = tuple(Candidate(runtime, name, _default_device(runtime)) for runtime in get_format(name).runtimes)
         return _first_working(candidates, model_path, options, named=name)
@@ -276,8 +281,8 @@ def _first_working(candidates: tuple[Candidate, ...], model_path: Path, options:
     raise kind(f"{named} cannot run here: " + "; ".join(notes))
 
 
-def not_exported(variant: str, model_path: str | Path,
-                 errors: list[VariantNotExportedError]) -> VariantNotExportedError:
+def not_exported(variant: str, model_path: str | Path, errors: list[VariantNotExportedError], *,
+                 label: str | None = None) -> VariantNotExportedError:
     """The error for a variant whose file is not in the model folder, naming the export command: one wording for
     ``otscc predict --backend FORMAT`` and ``otscc benchmark`` (whose row said "no such model file or folder").
 
@@ -285,10 +290,37 @@ def not_exported(variant: str, model_path: str | Path,
         variant: the format name (``tflite-fp16``).
         model_path: the model folder looked in.
         errors: each runtime's ``VariantNotExportedError`` ("model_fp16.tflite is missing from DIR (not exported)").
+        label: what the user named, when not the format (``--backend onnxruntime``); default ``variant``.
     """
     missing = "; ".join(dict.fromkeys(str(exc) for exc in errors))  # each runtime looked for the same file
-    return VariantNotExportedError(f"{variant}: {missing}; export it first (otscc export --model {model_path} --out "
-                                   f"{model_path} --formats {variant} --cohort DIR)")
+    return VariantNotExportedError(f"{label or variant}: {missing}; export it first "
+                                   f"({export_command(model_path, variant)})", formats=(variant,))
+
+
+def backend_not_exported(backend: str, model_path: str | Path,
+                         error: VariantNotExportedError) -> VariantNotExportedError:
+    """The error for ``--backend NAME`` when no variant that backend runs is in the model folder: the backend and the
+    folder named once, the files in the order the backend looked for them, and the export of the one it tries first
+    (it read "tflite-fp32: model_fp32.tflite is missing from DIR (not exported); model_int8.tflite is missing from
+    DIR ...": a format the user did not name, and the folder once per file).
+
+    Args:
+        backend: the backend name (``litert``).
+        model_path: the model folder looked in.
+        error: the backend's ``VariantNotExportedError``, its ``formats`` in the backend's order of preference.
+    """
+    formats = error.formats or tuple(row.name for row in formats_for(backend))
+    if len(formats) == 1:  # one file: the format's own wording, under the backend's name
+        return not_exported(formats[0], model_path, [error], label=backend)
+    files = ", ".join(get_format(name).file for name in formats)
+    return VariantNotExportedError(f"{backend}: no variant it runs is in {model_path} (looked for {files}: not "
+                                   f"exported); export one first ({export_command(model_path, formats[0])})",
+                                   formats=formats)
+
+
+def export_command(model_path: str | Path, variant: str) -> str:
+    """The ``otscc export`` command that writes ``variant`` into the model folder (from its float reference)."""
+    return f"otscc export --model {model_path} --out {model_path} --formats {variant} --cohort DIR"
 
 
 def _checked(backend: SegBackend) -> SegBackend:
@@ -328,7 +360,7 @@ def resolve_for(backend: str, model_path: Path, variant: str | None, *, preferen
     try:
         return resolve_model(model_path, backend, variant, preference=preference, verify=verify)
     except VariantNotExported as exc:
-        raise VariantNotExportedError(str(exc)) from exc
+        raise VariantNotExportedError(str(exc), formats=exc.formats) from exc
     except VariantUnavailable as exc:
         raise BackendUnavailableError(str(exc)) from exc
 

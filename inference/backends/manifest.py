@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inference.errors import ModelIntegrityError
-from inference.formats import REFERENCE_FILES, ModelFormat, format_of_file, formats_for, get_format
+from inference.formats import FORMATS, REFERENCE_FILES, ModelFormat, format_of_file, formats_for, get_format
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,12 @@ class VariantUnavailable(Exception):  # noqa: N818 (internal signal, turned into
 
 
 class VariantNotExported(VariantUnavailable):
-    """No candidate's file is in the model folder: the variant was not exported there (nothing about this machine)."""
+    """No candidate's file is in the model folder: the variant was not exported there (nothing about this machine).
+    ``formats``: the format names looked for, in the order tried (a backend's error names its files from them)."""
+
+    def __init__(self, message: str, formats: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.formats = tuple(formats)
 
 
 def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -135,6 +140,44 @@ def find_manifest(folder: str | Path) -> Manifest | None:
         if data.get("model_dir") == folder.name:
             return Manifest(parent, data)
     return None
+
+
+def is_model_folder(path: str | Path) -> bool:
+    """Whether ``path`` can be a model: a model file or a folder format's folder, or a folder with a manifest (its
+    own, or its parent's that names it), a float reference file (``config.json``, as ``otscc train-seg`` writes) or
+    any format's file (a development folder without a manifest loads as unverified)."""
+    path = Path(path)
+    if path.is_file() or format_of_file(path.name) is not None:
+        return True
+    if not path.is_dir():
+        return False
+    names = (MANIFEST_NAME, *REFERENCE_FILES, *(name for row in FORMATS for name in row.files))
+    if any((path / name).exists() for name in names):
+        return True
+    try:
+        return find_manifest(path) is not None
+    except ModelIntegrityError:  # the parent's manifest is unreadable: the backends report that in their words
+        return True
+
+
+def check_model_folder(model_dir: str | Path, backend: str = "auto") -> None:
+    """Refuse a ``--model`` that does not exist, or a folder that holds no model (an empty or wrong folder), in one
+    line before any backend is tried: every backend said so in its own clause (a 1,200-character line, or for one
+    backend each of its files "missing from" the folder with an ``otscc export`` command that cannot work there).
+    The Keras backend keeps its own message: it names the two files it needs and where they come from.
+
+    Raises:
+        InputError: the path, and what a model folder is.
+    """
+    from inference.errors import InputError
+
+    if not Path(model_dir).exists():
+        raise InputError(f"{model_dir}: no such model folder (a folder with the model files and their manifest; "
+                         "the shipped one is the default)")
+    if backend != "keras" and not is_model_folder(model_dir):
+        raise InputError(f"{model_dir}: not a model folder (no {MANIFEST_NAME}, config.json or model file in it): "
+                         "choose a folder that otscc export or otscc train-seg wrote",
+                         cli_hint="(--model; the shipped one is the default)")
 
 
 #: the field of view of a model that records none (every shipped model so far): 256 pixels over 160 mm
@@ -259,12 +302,12 @@ def resolve_model(model_path: str | Path, runtime: str, variant: str | None = No
     else:
         raise VariantUnavailable(f"{model_path}: no such model file or folder")
     manifest = find_manifest(folder) if verify else None
-    reasons, missing = [], 0
+    reasons, missing = [], []
     for fmt in candidates:
         path = model_path if single else folder / fmt.file
         if not path.exists():
             reasons.append(f"{path.name} is missing from {folder} (not exported)")
-            missing += 1
+            missing.append(fmt.name)
             continue
         if not verify:
             return ResolvedModel(fmt, path, "not checked")
@@ -285,8 +328,8 @@ def resolve_model(model_path: str | Path, runtime: str, variant: str | None = No
             raise ModelIntegrityError(f"{path}: {manifest.path} lists the {fmt.name} variant as shipped but records no "
                                       f"hash for this file; {MODEL_REMEDY}.")
         return ResolvedModel(fmt, path, f"sha256 verified ({manifest.path.name})", digests, manifest.path)
-    if reasons and missing == len(reasons):
-        raise VariantNotExported("; ".join(reasons))
+    if reasons and len(missing) == len(reasons):
+        raise VariantNotExported("; ".join(reasons), tuple(missing))
     raise VariantUnavailable("; ".join(reasons) or f"no model for {runtime} in {folder}")
 
 
