@@ -57,7 +57,7 @@ def default_factory(settings: EngineSettings) -> Pipeline:
         BackendCrashedError: the runtime crashed on the model in the child; nothing was loaded here.
     """
     backend, notes = settings.backend, ()
-    check_model_dir(settings.model_dir)  # before the probe tries every backend on it
+    check_model_dir(settings.model_dir, settings.backend)  # before the probe tries every backend on it
     if settings.isolate:
         probe = probe_backend(settings.backend, settings.model_dir, threads=settings.threads,
                               cancelled=_job_cancelled.get())

@@ -233,7 +233,7 @@ class Pipeline:
         tune_allocator()  # one Pipeline serves many patients: see inference/memory.py
 
         self.model_dir, self.nomogram_path = Path(model_dir), Path(nomogram)
-        check_model_dir(self.model_dir)
+        check_model_dir(self.model_dir, backend)
         self.nomogram = Nomogram.load(self.nomogram_path)
         start = time.perf_counter()
         self.backend, self.backend_notes = select_backend(backend, self.model_dir, threads=threads)
@@ -454,18 +454,15 @@ class Pipeline:
         return {**self.backend.describe(), "notes": list(self.backend_notes)}
 
 
-def check_model_dir(model_dir: str | Path) -> None:
-    """Refuse a model folder that does not exist, in one line: every backend tried said so in its own clause (a
-    1,200-character line).
+def check_model_dir(model_dir: str | Path, backend: str = "auto") -> None:
+    """Refuse a model folder that does not exist or holds no model, in one line (``manifest.check_model_folder``).
 
     Raises:
         InputError: the path.
     """
-    if not Path(model_dir).exists():
-        from inference.errors import InputError
+    from inference.backends.manifest import check_model_folder
 
-        raise InputError(f"{model_dir}: no such model folder (a folder with the model files and their manifest; "
-                         "the shipped one is the default)")
+    check_model_folder(model_dir, backend)
 
 
 def check_clinical(clinical: dict[str, Any]) -> None:

@@ -221,14 +221,16 @@ def _same_file(a: Path, b: Path) -> bool:
 
 
 def check_inputs(model_dir: Path, patient: Path) -> None:
-    """Fail before any measurement when the model folder is missing or the patient lacks the clinical values its
-    pipeline timings need (every row would otherwise report the same failure, exit 0)."""
+    """Fail before any measurement when the model folder is missing or holds no model, or the patient lacks the
+    clinical values its pipeline timings need (every row would otherwise report the same failure, exit 0)."""
+    from inference.backends.manifest import check_model_folder
     from inference.errors import InputError
     from inference.nomogram import CLINICAL, ClinicalValueError, normalize_clinical
     from inference.pipeline import load_clinical
 
     if not model_dir.is_dir():
         raise InputError(f"--model {model_dir}: no such model folder")
+    check_model_folder(model_dir)  # an empty or wrong folder: said once, as otscc predict says it
     if not patient.is_dir():
         return  # the pipeline's own loader names what is wrong with it
     values = {"doi_mm": "auto", **load_clinical(patient)}  # as run_benchmark: no measured DOI -> the estimate
