@@ -23,6 +23,7 @@ from inference.errors import (
     InputError,
     InvalidPixelDataError,
     MissingSequenceError,
+    ModelFolderError,
     OtsccError,
     OutputError,
     PatientNotFoundError,
@@ -46,6 +47,8 @@ ADVICE: tuple[tuple[type[BaseException], str], ...] = (
                              "sequence in the folder."),
     (GeometryError, "Use an axial 3D stack (one series per sequence, uniform slices) and try again."),
     (InvalidPixelDataError, "Check the series on the PACS viewer; re-export it if it looks wrong there."),
+    (ModelFolderError, "The app's model folder is missing or holds no model: reinstall otscc-edge (the model is "
+                       "part of the installation). Nothing else was changed."),
     (InputError, "Check the clinical values and the patient folder, then try again."),
     (RegistrationError, "Check that T2 and T1 belong to the same examination as CE-T1."),
     (OutputError, "Your results are still open and nothing was lost: choose another output folder (outside "

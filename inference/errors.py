@@ -41,6 +41,10 @@ class InputError(OtsccError):
     exit_code = 2
 
 
+class ModelFolderError(InputError):
+    """The model folder does not exist or holds no model (``--model``; in the app, a damaged install)."""
+
+
 class PatientNotFoundError(InputError):
     """The path does not exist or holds no image files."""
 

@@ -167,17 +167,17 @@ def check_model_folder(model_dir: str | Path, backend: str = "auto") -> None:
     The Keras backend keeps its own message: it names the two files it needs and where they come from.
 
     Raises:
-        InputError: the path, and what a model folder is.
+        ModelFolderError: the path, and what a model folder is (an ``InputError``).
     """
-    from inference.errors import InputError
+    from inference.errors import ModelFolderError
 
     if not Path(model_dir).exists():
-        raise InputError(f"{model_dir}: no such model folder (a folder with the model files and their manifest; "
-                         "the shipped one is the default)")
+        raise ModelFolderError(f"{model_dir}: no such model folder (a folder with the model files and their "
+                               "manifest; the shipped one is the default)")
     if backend != "keras" and not is_model_folder(model_dir):
-        raise InputError(f"{model_dir}: not a model folder (no {MANIFEST_NAME}, config.json or model file in it): "
-                         "choose a folder that otscc export or otscc train-seg wrote",
-                         cli_hint="(--model; the shipped one is the default)")
+        raise ModelFolderError(f"{model_dir}: not a model folder (no {MANIFEST_NAME}, config.json or model file in "
+                               "it): choose a folder that otscc export or otscc train-seg wrote",
+                               cli_hint="(--model; the shipped one is the default)")
 
 
 #: the field of view of a model that records none (every shipped model so far): 256 pixels over 160 mm

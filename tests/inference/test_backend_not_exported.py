@@ -140,3 +140,12 @@ def test_the_desktop_refuses_it_before_the_model_probe(tmp_path, monkeypatch):
     with pytest.raises(InputError, match=NOT_A_MODEL.replace("(", r"\(").replace(")", r"\)")) as error:
         engine.default_factory(engine.EngineSettings(model_dir=tmp_path, isolate=True))
     assert "--model" not in error.value.problem  # the GUI shows the problem without the command-line hint
+    from desktop.errors import advice_for
+    from inference.errors import ModelFolderError
+
+    # its own type, so the GUI's advice fits: it said "Check the clinical values and the patient folder"
+    assert isinstance(error.value, ModelFolderError)
+    assert advice_for(error.value).startswith("The app's model folder is missing or holds no model: reinstall")
+    with pytest.raises(ModelFolderError, match="no such model folder") as missing:
+        engine.default_factory(engine.EngineSettings(model_dir=tmp_path / "gone", isolate=True))
+    assert "reinstall otscc-edge" in advice_for(missing.value)
