@@ -19,6 +19,7 @@ from pydicom.errors import InvalidDicomError
 
 from inference.dicom_pixels import DECODE_ERRORS
 from inference.errors import GeometryError
+from inference.wording import plural
 
 if TYPE_CHECKING:
     from inference.dicom import DicomSeries, _Slice
@@ -42,8 +43,8 @@ def _drop_localizers(series: DicomSeries) -> list[_Slice]:
     dropped = len(series.slices) - len(kept)
     if dropped:
         series.warnings.append(
-            f"{series.label}: {dropped} image(s) with another orientation/size or ImageType LOCALIZER "
-            "were mixed into the series and ignored"
+            f"{series.label}: {plural(dropped, 'image')} with another orientation/size or ImageType LOCALIZER "
+            f"{'was' if dropped == 1 else 'were'} mixed into the series and ignored"
         )
     return kept
 
@@ -66,9 +67,12 @@ def _drop_copies(series: DicomSeries, slices: list[_Slice]) -> list[_Slice]:
             raise GeometryError(
                 f"{series.label}: images {first[s.sop_uid][0]} and {number} (in file-name order) are the same "
                 "image (same SOPInstanceUID) at different positions; the headers contradict each other.")
-    if len(kept) < len(slices):
-        series.warnings.append(f"{series.label}: {len(slices) - len(kept)} file(s) are copies of another file "
-                               "of the series (same SOPInstanceUID) and were ignored")
+    copies = len(slices) - len(kept)
+    if copies:
+        one = copies == 1
+        series.warnings.append(f"{series.label}: {copies} {'file is a copy' if one else 'files are copies'} of "
+                               f"another file of the series (same SOPInstanceUID) and {'was' if one else 'were'} "
+                               "ignored")
     return kept
 
 
@@ -108,8 +112,10 @@ def _drop_repeated_slices(series: DicomSeries, slices: list[_Slice], normal: np.
         if len(digests) != 1 or None in digests:
             return slices  # a position with different images: the 4D check says so
         copies.update(id(s) for s in group[1:])
-    series.warnings.append(f"{series.label}: {len(copies)} image(s) repeat another image of the series (same "
-                           "position and pixels, another SOPInstanceUID: a copied file?) and were ignored")
+    one = len(copies) == 1
+    series.warnings.append(f"{series.label}: {plural(len(copies), 'image')} {'repeats' if one else 'repeat'} another "
+                           "image of the series (same position and pixels, another SOPInstanceUID: a copied file?) "
+                           f"and {'was' if one else 'were'} ignored")
     return [s for s in slices if id(s) not in copies]
 
 
@@ -131,8 +137,8 @@ def _check_pixel_spacing(series: DicomSeries, slices: list[_Slice]) -> None:
     common = tuple(counts.most_common(1)[0][0]) if counts else ()
     first = next((s.pixel_spacing for s in slices if key(s) == common), ())
     if any(not same(tuple(s.pixel_spacing), tuple(first)) for s in slices):
-        found = "; ".join(f"{'/'.join('?' if v is None else f'{v:g}' for v in spacing) or 'none'} mm in {n} image(s)"
-                          for spacing, n in counts.most_common())
+        found = "; ".join(f"{'/'.join('?' if v is None else f'{v:g}' for v in spacing) or 'none'} mm in "
+                          f"{plural(n, 'image')}" for spacing, n in counts.most_common())
         raise GeometryError(
             f"{series.label}: its images have different PixelSpacing ({found}); one series has one pixel size, so "
             "these are images of several acquisitions or a corrupt export. Re-export the series, or choose another."
@@ -185,7 +191,7 @@ def order_slices(series: DicomSeries) -> tuple[list[_Slice], float]:
     if deviation.max() > GAP_TOLERANCE:
         worst = int(np.argmax(deviation))
         missing = int(round(gaps[worst] / median)) - 1
-        detail = f"~{missing} missing slice(s)" if missing >= 1 else "irregular gaps"
+        detail = f"~{plural(missing, 'missing slice')}" if missing >= 1 else "irregular gaps"
         raise GeometryError(
             f"{series.label}: non-uniform slice spacing (gap {gaps[worst]:.2f} mm vs median {median:.2f} mm "
             f"between images {worst} and {worst + 1}: {detail}); the series is incomplete."

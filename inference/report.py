@@ -26,6 +26,7 @@ from inference.nomogram import (
 from inference.pdf import Page, cut, mask_outline, shown_exactly, split_to_width, text_width, wrap, write_pdf
 from inference.preprocess import canonical_axes, to_canonical
 from inference.roles import ROLE_LABELS
+from inference.wording import plural
 
 
 def _canonical(volume) -> np.ndarray:
@@ -265,7 +266,7 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
     for i, text in enumerate(ordered):
         lines_of = wrap(f"Warning: {text}", inner, 7, bold=True)
         if len(warned) + len(lines_of) > WARNING_LINES - (i < len(ordered) - 1):
-            warned.append(f"... {len(ordered) - i} more warning(s): see result.json")
+            warned.append(f"... {plural(len(ordered) - i, 'more warning')}: see result.json")
             break
         warned += lines_of
     for line in warned:
@@ -291,7 +292,7 @@ def build_page(prediction, *, nomogram: Nomogram, model_dir: Path) -> Page:
     lines = [w for text in foot for w in wrap(text, inner, 6)]
     room = int((page.height - 14 - foot_top) // 9) + 1
     if len(lines) > room:  # never cut silently
-        lines = lines[:room - 1] + [f"... {len(lines) - room + 1} more line(s): see result.json"]
+        lines = lines[:room - 1] + [f"... {plural(len(lines) - room + 1, 'more line')}: see result.json"]
     for line in lines:
         page.text(MARGIN, y, line, 6)
         y += 9

@@ -267,8 +267,8 @@ def backend_line(b: dict) -> str:
     timed here (GPU/NPU/TensorRT rows on a machine without them)."""
     notes = b.get("notes", [])
     return (f"{b.get('backend')} {b.get('variant', b.get('model_file', ''))}"
-            + (f" ({len(notes)} higher-priority candidate(s) unavailable here; reasons in result.json backend.notes)"
-               if notes else ""))
+            + (f" ({plural(len(notes), 'higher-priority candidate')} unavailable here; reasons in result.json "
+               "backend.notes)" if notes else ""))
 
 
 def _print_result(prediction, paths: dict, seconds: float, audit_path: Path) -> None:
@@ -368,6 +368,27 @@ SKIPPED_REASON = ("not taken as a patient: no image file named by sequence (cet1
                   "clinical.json; a DICOM patient needs a clinical.json in its folder, or run with --batch")
 
 
+def batch_outcome(r: dict) -> str:
+    """A batch patient's line after its folder name: "26.3% high BORDERLINE (2 warnings: see its result.json)"."""
+    outcome = (f"{_risk_text(r)} {r['risk_group']}" + (" BORDERLINE" if r["borderline"] else "")
+               if r["status"] == "ok" else r["status"])
+    return outcome + (f" ({plural(len(r['warnings']), 'warning')}: see its result.json)" if r["warnings"] else "")
+
+
+def batch_summary(patients: int, failed: int, skipped: int, with_images: int) -> str:
+    """The batch's closing count: "3 of 4 patients done, 1 failed, 2 folders skipped (1 holding images: exit code 1)".
+
+    Args:
+        patients: the patient folders run.
+        failed: those of them that failed.
+        skipped: the folders not taken as patients.
+        with_images: those of them that hold image files.
+    """
+    return (f"{patients - failed} of {plural(patients, 'patient')} done, {failed} failed"
+            + (f", {plural(skipped, 'folder')} skipped" if skipped else "")
+            + (f" ({with_images} holding images: exit code 1)" if with_images else ""))
+
+
 def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] = ()) -> int:
     from inference.batch_inputs import SeenImages
 
@@ -405,9 +426,7 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
                        doi_mm=r["clinical"].get("doi_mm"), doi_mm_estimated=r["doi_mm_estimated"],
                        backend=r["backend"].get("backend"), warnings=" | ".join(r["warnings"]),
                        **{k: r["clinical"].get(k, "") for k in ("age", "sex", "ct_stage", "cn_status")})
-            outcome = (f"{_risk_text(r)} {r['risk_group']}" + (" BORDERLINE" if r["borderline"] else "")
-                       if r["status"] == "ok" else r["status"])
-            outcome += f" ({len(r['warnings'])} warning(s): see its result.json)" if r["warnings"] else ""
+            outcome = batch_outcome(r)
         except OtsccError as exc:  # one bad patient is reported and skipped, never stops the batch
             failed += 1
             row.update(status="error", error=exc.in_batch())  # advice that works in a batch (no --t2 PATH)
@@ -438,11 +457,8 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
         print()
     else:
         where = f"summary: {summary}" if summary_error is None else "summary.csv NOT written"
-        of_patients = plural(len(rows) - len(skipped), "patient")
-        print(f"{len(rows) - failed - len(skipped)} of {of_patients} done, {failed} failed"
-              + (f", {len(skipped)} folder(s) skipped" if skipped else "")
-              + (f" ({with_images} holding images: exit code 1)" if with_images else "")
-              + f"; {where}; audit log: {audit.path}")
+        print(f"{batch_summary(len(rows) - len(skipped), failed, len(skipped), with_images)}; {where}; "
+              f"audit log: {audit.path}")
         print("(models trained on SYNTHETIC data: not a clinical prediction)")
     return 1 if failed or with_images or summary_error is not None else 0
 

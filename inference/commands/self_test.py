@@ -45,6 +45,7 @@ from inference.assets import ASSETS, DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL, SAMPLE
 from inference.commands import THREADS_HELP, thread_count
 from inference.commands.self_test_rows import Check, backend_text, seg_label
 from inference.errors import InputError, OtsccError
+from inference.wording import plural
 
 SELFTEST_DIR = ASSETS / "selftest"
 REFERENCE_NAME = "reference.json"
@@ -219,7 +220,7 @@ def check_manifest(model_dir: Path) -> list[Check]:
         start = time.perf_counter()
         try:
             verify_records(manifest, records, name)
-            rows.append(Check(f"manifest {name}", "pass", f"{len(records)} file(s), SHA-256 match",
+            rows.append(Check(f"manifest {name}", "pass", f"{plural(len(records), 'file')}, SHA-256 match",
                               time.perf_counter() - start, format=formats.get(name)))
         except ModelIntegrityError as exc:
             rows.append(Check(f"manifest {name}", "fail", str(exc), time.perf_counter() - start,

@@ -74,7 +74,7 @@ def test_predict_calls_the_candidates_auto_passed_over_higher_priority_not_faste
     from inference.commands.predict import backend_line
 
     line = backend_line({"backend": "litert", "variant": "model_int8.tflite", "notes": ["a", "b"]})
-    assert line.startswith("litert model_int8.tflite (2 higher-priority candidate(s) unavailable here")
+    assert line.startswith("litert model_int8.tflite (2 higher-priority candidates unavailable here")
     assert "faster" not in line
     assert backend_line({"backend": "keras", "model_file": "best.weights.h5"}) == "keras best.weights.h5"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import unicodedata
 from dataclasses import replace
@@ -21,6 +22,7 @@ from inference.pdf import _color
 from inference.pipeline import load_clinical
 from inference.plausibility import SMALL_TUMOR_ML
 from inference.report import RED, build_page, inputs_text
+from inference.wording import plural
 from tests.inference.conftest import CLINICAL  # the values the shared fixtures score with
 from tests.inference.test_predict_inputs import FAST
 
@@ -95,7 +97,8 @@ def test_a_batch_lists_warnings_and_clinical_values_in_utf8_and_says_the_data_ar
     captured = capsys.readouterr()
     assert "  note: ignored image files with unrecognised names: t2_old.nii.gz" in captured.err  # a batch said nothing
     assert "warning: --age given on the command line apply to EVERY patient of this batch" in captured.err
-    assert "warning(s): see its result.json" in captured.err  # the patient's line says it has warnings
+    # the patient's line says how many warnings it has
+    assert re.search(r"\((1 warning|\d+ warnings): see its result\.json\)", captured.err)
     assert "SYNTHETIC" in captured.out
     raw = (out / "summary.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a byte-order mark: Excel shows the name, any locale writes it
@@ -187,7 +190,7 @@ def test_the_report_cuts_whole_warnings_and_keeps_those_it_says_nowhere_else(pip
     warned = [t for t in page.texts if t.startswith("Warning: ")]
     assert [t.split(":")[1].strip() for t in warned] == [f"warning {i}" for i in range(len(warned))]
     (more,) = [t for t in page.texts if t.startswith("... ")]
-    assert more == f"... {6 - len(warned)} more warning(s): see result.json"  # BORDERLINE among them, cut whole
+    assert more == f"... {plural(6 - len(warned), 'more warning')}: see result.json"  # BORDERLINE among them, cut whole
     assert not any("x x x" in t for t in page.texts)
 
 

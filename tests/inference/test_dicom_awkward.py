@@ -56,7 +56,7 @@ def test_images_of_one_series_with_different_pixel_spacing_are_refused(tmp_path:
     series, _ = dicom.scan_folder(tmp_path)
 
     with pytest.raises(GeometryError, match=r"series #7 \(12 images\): its images have different PixelSpacing "
-                                            r"\(0\.8/0\.9 mm in 11 image\(s\); 0\.5/0\.5 mm in 1 image\(s\)\)"):
+                                            r"\(0\.8/0\.9 mm in 11 images; 0\.5/0\.5 mm in 1 image\)"):
         dicom.read_series(series[0])
 
 
@@ -91,7 +91,7 @@ def test_a_slice_stored_twice_is_dropped_with_a_note_not_called_4d(tmp_path: Pat
 
     assert volume.geometry.size[2] == 12
     assert np.allclose(volume.array, written.values, atol=1e-3)
-    assert any("1 image(s) repeat another image of the series (same position and pixels" in w
+    assert any("1 image repeats another image of the series (same position and pixels" in w
                for w in series[0].warnings)
 
 

@@ -327,7 +327,7 @@ CASES: list[Case] = [
     Case("dicom_single_slice_chosen", lambda r: (dicom_study(r, {"n_slices": 1}), r)[1], GeometryError,
          "a single image; a 3D stack", kwargs={"cet1": "7"}),
     Case("dicom_missing_slices", lambda r: (dicom_study(r, {"missing": (5, 6)}), r)[1], GeometryError,
-         "~2 missing slice(s)"),
+         "~2 missing slices"),
     Case("dicom_gantry_tilt", lambda r: (dicom_study(r, {"tilt_deg": 12.0}), r)[1], GeometryError,
          "12.0 degrees off their normal"),
     Case("dicom_zero_orientation", lambda r: rewrite_cet1(r, lambda ds: setattr(ds, "ImageOrientationPatient",
