@@ -29,7 +29,7 @@ from inference.errors import (
     UnreadableFileError,
     VolumeTooLargeError,
 )
-from inference.folders import LINK_REASONS, walk_files
+from inference.folders import LINK_REASONS, link_note, walk_files
 from inference.imagefile import MAX_VOXELS, check_finite, check_geometry
 from inference.roles import SeriesInfo
 from inference.volume import Geometry, Volume
@@ -279,7 +279,7 @@ def scan_folder(root: Path) -> tuple[list[DicomSeries], list[str]]:
             skipped[f"malformed geometry tags ({exc})"] += 1
             continue
         groups.setdefault(uid, DicomSeries(uid=uid, header=ds)).slices.append(item)
-    notes = [f"{n} {why}" if why in LINK_REASONS else f"{plural(n, 'file')} skipped: {why}"
+    notes = [link_note(why, n) if why in LINK_REASONS else f"{plural(n, 'file')} skipped: {why}"
              for why, n in skipped.items()]
     series = sorted(groups.values(), key=lambda s: (_float(s.number) or 0.0, s.uid))
     return series, notes

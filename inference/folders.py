@@ -18,18 +18,25 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 
-#: Why a linked folder was not walked (a key of the ``skipped`` counter ``walk_files`` fills).
-ANCESTOR_LINK = ("link(s) to the patient folder or a folder above it not followed (they would read other patients' "
-                 "files)")
-OTHER_PATIENT_LINK = "link(s) to another patient folder of the batch not followed (its series are not this patient's)"
-#: Why a linked file was not read.
-OTHER_PATIENT_FILE_LINK = ("file link(s) into another patient folder of the batch not read (its images are not this "
-                           "patient's)")
-#: Every reason a link was not followed.
+from inference.wording import plural
+
+#: Why a linked folder was not walked (a key of the ``skipped`` counter ``walk_files`` fills). Without its noun,
+#: which ``link_note`` puts before it in the number of its count ("1 link to ...", "2 links to ...").
+ANCESTOR_LINK = "to the patient folder or a folder above it not followed (that would read other patients' files)"
+OTHER_PATIENT_LINK = "to another patient folder of the batch not followed (its series are not this patient's)"
+#: Why a linked file was not read (its noun: "file link").
+OTHER_PATIENT_FILE_LINK = "into another patient folder of the batch not read (its images are not this patient's)"
+#: Every reason a link was not followed: a note ends with one (``link_note``).
 LINK_REASONS = (ANCESTOR_LINK, OTHER_PATIENT_LINK, OTHER_PATIENT_FILE_LINK)
 
 #: real paths of the patient folders of the batch being run (``other_patients``); empty outside a batch
 _BATCH: ContextVar[tuple[str, ...]] = ContextVar("batch_patient_folders", default=())
+
+
+def link_note(reason: str, count: int) -> str:
+    """The note for ``count`` links not followed for ``reason`` (one of ``LINK_REASONS``): "1 link to the patient
+    folder ... not followed (...)", "2 file links into another patient folder ... not read (...)"."""
+    return f"{plural(count, 'file link' if reason == OTHER_PATIENT_FILE_LINK else 'link')} {reason}"
 
 
 @contextmanager

@@ -11,6 +11,7 @@ from inference import dicom
 from inference.errors import InputError, MissingSequenceError
 from inference.folders import other_patients
 from inference.io import load_patient
+from inference.wording import plural
 from tests.inference.dicom_factory import cet1_spec, t2_spec, write_study
 from tests.inference.test_io_files import write_volume
 
@@ -64,7 +65,7 @@ def test_dicom_file_links_into_another_patient_of_the_batch_are_not_read(tmp_pat
         series, notes = dicom.scan_folder(batch / "A")
         assert sorted(s.number for s in dicom.scan_folder(batch / "B")[0]) == ["10", "9"]
     assert sorted(s.number for s in series) == ["4", "7"]  # a link elsewhere is still read
-    assert f"{len(b_t2)} file link(s) into another patient folder of the batch not read" in " ".join(notes)
+    assert f"{plural(len(b_t2), 'file link')} into another patient folder of the batch not read" in " ".join(notes)
 
 
 def test_the_predict_batch_refuses_the_linked_file(tmp_path, monkeypatch):

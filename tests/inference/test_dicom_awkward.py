@@ -126,7 +126,7 @@ def test_a_link_to_a_folder_above_the_patient_is_not_followed(tmp_path: Path) ->
     series, notes = dicom.scan_folder(patient)
 
     assert sorted(s.number for s in series) == ["4", "7"]
-    assert "1 link(s) to the patient folder or a folder above it not followed" in " ".join(notes)  # "self": a loop
+    assert "1 link to the patient folder or a folder above it not followed" in " ".join(notes)  # "self": a loop
 
 
 def test_the_batch_looks_into_linked_folders_as_the_reader_does(tmp_path: Path) -> None:
@@ -159,7 +159,7 @@ def test_in_a_batch_a_link_to_another_patient_folder_is_not_this_patients_series
         assert sorted(s.number for s in dicom.scan_folder(batch / "B")[0]) == ["9"]  # B's own folder is walked
 
     assert sorted(s.number for s in series) == ["4", "7"]
-    assert "2 link(s) to another patient folder of the batch not followed" in " ".join(notes)
+    assert "2 links to another patient folder of the batch not followed" in " ".join(notes)
 
 
 def test_a_batch_walks_each_patient_without_the_other_patients_folders(tmp_path: Path, monkeypatch) -> None:
@@ -198,7 +198,7 @@ def test_a_patient_whose_series_is_behind_a_link_not_followed_is_told_why_it_is_
     (batch / "A" / "t2 from B").symlink_to(batch / "B", target_is_directory=True)
     with other_patients([batch / "A", batch / "B"]), pytest.raises(MissingSequenceError) as caught:
         load_patient(batch / "A")
-    assert "1 link(s) to another patient folder of the batch not followed" in str(caught.value)
+    assert "1 link to another patient folder of the batch not followed" in str(caught.value)
     assert "not followed" in caught.value.in_batch()
 
 
