@@ -179,6 +179,6 @@ class BenchmarkDialog(QDialog):
             self.chart.setLabel("left", key)
         skipped = len(rows) - len(measured)
         self.status.setText(" ".join(filter(None, [
-            device, f"{len(measured)} backend(s) measured" + (f", {skipped} skipped or failed (see the table)"
+            device, f"{plural(len(measured), 'backend')} measured" + (f", {skipped} skipped or failed (see the table)"
                                                               if skipped else "") + ".",
             "" if key else "(no latency column to chart)"])))

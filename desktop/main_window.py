@@ -39,6 +39,7 @@ from desktop.worker import JobRunner
 from inference.errors import InputError
 from inference.isolation import CRASH_NOTE
 from inference.memory import release_memory
+from inference.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -432,7 +433,7 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
             details.append(f"{d['threads']} threads")
         text += f" ({', '.join(details)})" if details else ""
         if notes:  # auto skipped higher-priority runtimes: say so, the reasons are in the tooltip
-            text += f"  ·  {len(notes)} other backend(s) unavailable here (hover for why)"
+            text += f"  ·  {plural(len(notes), 'other backend')} unavailable here (hover for why)"
         self.backend_label.setText(text)
         self.backend_label.setToolTip("\n".join([json.dumps({k: v for k, v in d.items() if k != "notes"}),
                                                  *notes]))

@@ -33,6 +33,7 @@ import numpy as np
 from inference.backends.base import SegBackend
 from inference.preprocess import ModelGrid, from_model_stack, to_model_stack
 from inference.segment import postprocess
+from inference.wording import plural
 from training.seg.metrics import dice
 
 log = logging.getLogger(__name__)
@@ -59,9 +60,9 @@ def reference_warning(dice_mean: float, patients: int) -> str | None:
     """The warning for a float reference whose own mean Dice is below ``MIN_REFERENCE_DICE``, else None."""
     if dice_mean >= MIN_REFERENCE_DICE:
         return None
-    return (f"the float model itself scores mean Dice {dice_mean:.4f} against the ground truth on the {patients} "
-            f"patient(s) validated (below {MIN_REFERENCE_DICE}): the variants agree with a model that does not "
-            "segment these tumors; check its training (val_dice in history.json) before shipping it")
+    return (f"the float model itself scores mean Dice {dice_mean:.4f} against the ground truth on the "
+            f"{plural(patients, 'patient')} validated (below {MIN_REFERENCE_DICE}): the variants agree with a model "
+            "that does not segment these tumors; check its training (val_dice in history.json) before shipping it")
 
 
 def mask_from_stack(backend: SegBackend, stack: np.ndarray, plan, voxel_ml: float) -> np.ndarray:

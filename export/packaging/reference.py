@@ -49,6 +49,7 @@ from inference.commands.self_test import (
     seg_candidates,
 )
 from inference.errors import OtsccError
+from inference.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         for e in added:
             sys.stdout.write(f"added {e['key']}: {e['voxels']} voxels, Dice vs float {e['dice_vs_float']:.4f}, "
                              f"{e['device']}, {e['cpu']}\n")
-        sys.stdout.write(f"{len(added)} compute path(s) added to {args.out}\n")
+        sys.stdout.write(f"{plural(len(added), 'compute path')} added to {args.out}\n")
         return 0
     try:
         data = make_reference(out=Path(args.out), backend=args.backend, model_dir=Path(args.model))

@@ -354,7 +354,7 @@ def test_help_menu_about_log_and_benchmark(window):
     assert latency_column(rows) == "slice_ms_p50"
     dialog.show_rows(rows, device_summary(result))
     assert dialog.table.rowCount() == 2 and dialog.table.item(0, 4).text() == "segment 0.38, radiomics 1.9"
-    assert dialog.status.text().startswith("Device: Test CPU, 2 cores, no GPU. 1 backend(s) measured, 1 skipped")
+    assert dialog.status.text().startswith("Device: Test CPU, 2 cores, no GPU. 1 backend measured, 1 skipped")
     assert dialog.bar_names == ["tflite-fp32 / litert"]  # only measured rows are charted
     dialog.close()
 

@@ -59,7 +59,7 @@ def test_hd95_summary_counts_the_patients_it_covers_and_the_missed_tumors():
 
     from training.seg.evaluate import format_table
 
-    assert "HD95 over 1 of 2 patients: 1 missed tumor(s)" in format_table({"summary": summary})
+    assert "HD95 over 1 of 2 patients: 1 missed tumor and" in format_table({"summary": summary})
 
 
 def _sitk(mask, spacing_zyx):

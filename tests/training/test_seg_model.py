@@ -207,7 +207,7 @@ def test_tiny_training_end_to_end_and_resume(tiny_cohort, trained, tiny_stack_ca
     summary, said = trained[1], trained[2]
     assert summary["epochs_run"] == 2
     # after each epoch, what is left of the run (it said only "epoch 1/2")
-    assert "  left: at most 1 epoch(s), ~" in said and "  left: nothing (the planned epochs are done)" in said
+    assert "  left: at most 1 epoch, ~" in said and "  left: nothing (the planned epochs are done)" in said
     for name in ("config.json", "split.json", "best.weights.h5", "history.json"):
         assert (out / name).exists(), name
     # loadable: the Keras backend rebuilds the network from plain config + weights

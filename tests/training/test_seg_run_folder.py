@@ -284,14 +284,14 @@ def test_after_each_epoch_the_run_says_what_is_left_and_what_ends_it_first():
     """A 300-epoch run said only "epoch 5/300": no idea whether it ends in an hour or a day."""
     state = run_folder.PlateauState(epoch=5, best=0.8, best_epoch=3, since_best=2)
     text = run_folder.time_left_text(state, epochs=300, patience=20, epoch_seconds=120)
-    assert text == ("left: at most 295 epoch(s), ~9 h 50 min at 2.0 min per epoch; early stopping after 18 more "
+    assert text == ("left: at most 295 epochs, ~9 h 50 min at 2.0 min per epoch; early stopping after 18 more "
                     "without improvement (~36 min)")
     budget = run_folder.time_left_text(state, epochs=300, patience=20, epoch_seconds=120, budget_left_s=600)
     assert budget.endswith("; the --max-minutes budget runs out in ~10 min (the epoch then running completes)")
     spent = run_folder.time_left_text(state, epochs=300, patience=20, epoch_seconds=120, budget_left_s=-5)
     assert spent.endswith("the --max-minutes budget is spent: the run stops here (resume to continue)")
     near_end = run_folder.time_left_text(replace(state, epoch=298), epochs=300, patience=20, epoch_seconds=30)
-    assert near_end == "left: at most 2 epoch(s), ~1 min at 0.5 min per epoch"  # the stall cannot come first
+    assert near_end == "left: at most 2 epochs, ~1 min at 0.5 min per epoch"  # the stall cannot come first
     assert run_folder.time_left_text(replace(state, epoch=300), epochs=300, patience=20, epoch_seconds=30) == \
         "left: nothing (the planned epochs are done)"
     due = run_folder.time_left_text(replace(state, since_best=20), epochs=300, patience=20, epoch_seconds=120)

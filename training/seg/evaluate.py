@@ -20,6 +20,7 @@ from inference.backends.base import SegBackend
 from inference.errors import InputError
 from inference.intake import prepare_patient
 from inference.segment import segment
+from inference.wording import plural
 from training.seg import metrics
 from training.seg.fingerprints import Seen, cet1_fingerprint, cohort_fingerprint
 
@@ -153,8 +154,9 @@ def format_table(result: dict) -> str:
     lines.append("each cell: mean [median]; vol err: mean of predicted minus true volume")
     overall = result["summary"]["all"]
     if overall["n"] and overall.get("hd95_n", overall["n"]) < overall["n"]:
-        lines.append(f"HD95 over {overall['hd95_n']} of {overall['n']} patients: {overall['n_missed']} missed "
-                     f"tumor(s) and any other empty mask have no surface distance (hd95_mm null)")
+        lines.append(f"HD95 over {overall['hd95_n']} of {plural(overall['n'], 'patient')}: "
+                     f"{plural(overall['n_missed'], 'missed tumor')} and any other empty mask have no surface distance "
+                     "(hd95_mm null)")
     return "\n".join(lines)
 
 

@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from inference.errors import InputError, OutputError
+from inference.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -322,9 +323,9 @@ def time_left_text(state: PlateauState, *, epochs: int, patience: int, epoch_sec
     if left <= 0:
         return "left: nothing (the planned epochs are done)"
     if state.should_stop(patience):
-        return f"left: nothing (early stopping: no validation improvement for {state.since_best} epochs)"
-    parts = [f"left: at most {left} epoch(s), ~{_duration(left * epoch_seconds)} at {epoch_seconds / 60:.1f} min "
-             "per epoch"]
+        return f"left: nothing (early stopping: no validation improvement for {plural(state.since_best, 'epoch')})"
+    parts = [f"left: at most {plural(left, 'epoch')}, ~{_duration(left * epoch_seconds)} at "
+             f"{epoch_seconds / 60:.1f} min per epoch"]
     stall = patience - state.since_best
     if 0 < stall < left:
         parts.append(f"early stopping after {stall} more without improvement (~{_duration(stall * epoch_seconds)})")

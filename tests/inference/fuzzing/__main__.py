@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+from inference.wording import plural
 from tests.inference.fuzzing.harness import (
     CASE_TIMEOUT_S,
     FAILURES,
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         "failures": sum(len(r["failures"]) for r in rows), "targets": rows,
     }
     print(f"total {sum(r['cases'] for r in rows)} cases in {summary['wall_s']} s, worker peak RSS "
-          f"{summary['peak_rss_mib']:.0f} MiB, {summary['failures']} distinct failure(s)")
+          f"{summary['peak_rss_mib']:.0f} MiB, {plural(summary['failures'], 'distinct failure')}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(summary, indent=2) + "\n")

@@ -18,6 +18,7 @@ from inference.assets import DEFAULT_SEG_MODEL
 from inference.atomic import write_json
 from inference.errors import InputError
 from inference.nomogram import Nomogram
+from inference.wording import plural
 from training.nomogram import evaluate
 from training.nomogram.features import check_clinical, feature_table, read_clinical
 from training.progress import PatientProgress
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             log.warning("%d %s patient(s) without features for every nomogram left out: %s", len(excluded[s]), s,
                         excluded[s][:10])
         if len({int(clinical[p]["lnm"]) for p in usable[s]}) < 2:
-            raise InputError(f"the {s} set has {len(usable[s])} usable patient(s) and not both outcomes: "
+            raise InputError(f"the {s} set has {plural(len(usable[s]), 'usable patient')} and not both outcomes: "
                              "nothing to evaluate")
 
     clinical_path = Path(args.clinical_model) if args.clinical_model else paths[0].with_suffix(".clinical.json")
