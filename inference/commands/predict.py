@@ -407,48 +407,61 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
                      "error": reason})
         if not args.json:
             print(f"skipped: {folder.name}: {reason}", file=sys.stderr, flush=True)
-    for i, folder in enumerate(patients, 1):
-        start = time.perf_counter()
-        progress = _Progress(not args.json, prefix=f"[{i}/{len(patients)}] {folder.name}: ")
-        row = dict.fromkeys(SUMMARY_COLUMNS, "")
-        row["folder"] = folder.name
-        notes: list[str] = []
-        try:
-            prediction, _ = _predict_one(pipeline, folder, args, progress, audit, written, seen)
-            notes = list(prediction.prepared.patient.notes)  # files ignored, links not followed: as for one patient
-            r = prediction.to_json()
-            written[r["patient_id"]] = folder.name
-            row.update(patient_id=r["patient_id"], status=r["status"],
-                       probability="" if r["probability"] is None else r["probability"],
-                       risk_percent="" if r["probability"] is None else _risk_text(r).rstrip("%"),
-                       risk_group=r["risk_group"] or "", borderline=_borderline_text(r),
-                       tumor_volume_ml=r["tumor"]["volume_ml"],
-                       doi_mm=r["clinical"].get("doi_mm"), doi_mm_estimated=r["doi_mm_estimated"],
-                       backend=r["backend"].get("backend"), warnings=" | ".join(r["warnings"]),
-                       **{k: r["clinical"].get(k, "") for k in ("age", "sex", "ct_stage", "cn_status")})
-            outcome = batch_outcome(r)
-        except OtsccError as exc:  # one bad patient is reported and skipped, never stops the batch
-            failed += 1
-            row.update(status="error", error=exc.in_batch())  # advice that works in a batch (no --t2 PATH)
-            outcome = "error"
-        row["seconds"] = round(time.perf_counter() - start, 2)
-        progress.done()
-        prediction = r = None  # drop this patient's arrays (volumes, mask, features) before the next one
-        release_memory()  # and give their pages back to the OS
-        rows.append(row)
-        if not args.json:
-            print(f"[{i}/{len(patients)}] {folder.name}: {outcome}"
-                  + (f" - {row['error']}" if row["error"] else ""), file=sys.stderr, flush=True)
-            for warning in seen.warned.get(folder.name, []):  # in its result.json too; said here: a copy misleads
-                print(f"  warning: {warning}", file=sys.stderr, flush=True)
-            for note in notes:  # terminal only, as for one patient: they may name the folder's other files
-                print(f"  note: {note}", file=sys.stderr, flush=True)
-        try:
-            _write_summary(summary, rows)  # after every patient: an interrupted batch keeps what it did
-        except OtsccError as exc:  # a full/read-only disk: keep going, every patient still gets its line
-            if summary_error is None:
-                print(f"warning: {exc}", file=sys.stderr, flush=True)
-            summary_error = exc
+    i, folder, progress = 0, None, None
+    try:
+        for i, folder in enumerate(patients, 1):
+            start = time.perf_counter()
+            progress = _Progress(not args.json, prefix=f"[{i}/{len(patients)}] {folder.name}: ")
+            row = dict.fromkeys(SUMMARY_COLUMNS, "")
+            row["folder"] = folder.name
+            notes: list[str] = []
+            try:
+                prediction, _ = _predict_one(pipeline, folder, args, progress, audit, written, seen)
+                notes = list(prediction.prepared.patient.notes)  # files ignored, links not followed: as for one patient
+                r = prediction.to_json()
+                written[r["patient_id"]] = folder.name
+                row.update(patient_id=r["patient_id"], status=r["status"],
+                           probability="" if r["probability"] is None else r["probability"],
+                           risk_percent="" if r["probability"] is None else _risk_text(r).rstrip("%"),
+                           risk_group=r["risk_group"] or "", borderline=_borderline_text(r),
+                           tumor_volume_ml=r["tumor"]["volume_ml"],
+                           doi_mm=r["clinical"].get("doi_mm"), doi_mm_estimated=r["doi_mm_estimated"],
+                           backend=r["backend"].get("backend"), warnings=" | ".join(r["warnings"]),
+                           **{k: r["clinical"].get(k, "") for k in ("age", "sex", "ct_stage", "cn_status")})
+                outcome = batch_outcome(r)
+            except OtsccError as exc:  # one bad patient is reported and skipped, never stops the batch
+                failed += 1
+                row.update(status="error", error=exc.in_batch())  # advice that works in a batch (no --t2 PATH)
+                outcome = "error"
+            row["seconds"] = round(time.perf_counter() - start, 2)
+            progress.done()
+            prediction = r = None  # drop this patient's arrays (volumes, mask, features) before the next one
+            release_memory()  # and give their pages back to the OS
+            rows.append(row)
+            if not args.json:
+                print(f"[{i}/{len(patients)}] {folder.name}: {outcome}"
+                      + (f" - {row['error']}" if row["error"] else ""), file=sys.stderr, flush=True)
+                for warning in seen.warned.get(folder.name, []):  # in its result.json too; said here: a copy misleads
+                    print(f"  warning: {warning}", file=sys.stderr, flush=True)
+                for note in notes:  # terminal only, as for one patient: they may name the folder's other files
+                    print(f"  note: {note}", file=sys.stderr, flush=True)
+            try:
+                _write_summary(summary, rows)  # after every patient: an interrupted batch keeps what it did
+            except OtsccError as exc:  # a full/read-only disk: keep going, every patient still gets its line
+                if summary_error is None:
+                    print(f"warning: {exc}", file=sys.stderr, flush=True)
+                summary_error = exc
+    except KeyboardInterrupt:  # Ctrl+C: say what the batch kept before the command's "interrupted" line
+        if progress is not None:
+            progress.done()  # the message starts on a clean line
+        if not args.json and folder is not None:
+            done = len(rows) - len(skipped)
+            where = (f"after patient {i} of {len(patients)}" if done >= i else
+                     f"during patient {i} of {len(patients)} ({folder.name}: not finished)")
+            before = f"{done - failed} done, {failed} failed" if done else "no patient finished"
+            print(f"stopped {where}; {before}" + (f"; summary: {summary}" if done and summary_error is None else "")
+                  + f"; audit log: {audit.path}", file=sys.stderr, flush=True)
+        raise
     if summary_error is not None:
         print(f"summary.csv could not be written ({summary_error}); the per-patient lines above are the record",
               file=sys.stderr)
