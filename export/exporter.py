@@ -22,6 +22,7 @@ from inference.atomic import atomic_path
 from inference.backends.base import BackendUnavailableError, NotValidatedOnThisCPU, SegBackend, load_backend
 from inference.errors import InputError, ModelIntegrityError, OtsccError, OutputError
 from inference.formats import FORMATS, REFERENCE_FILES, ModelFormat, get_format
+from inference.wording import plural
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +261,7 @@ def _validate(ctx: ExportContext, report: ExportReport, limit: int | None, say) 
                 result.status, result.reason = FAILED, f"built but does not load: {exc}"
     if not variants:
         return
-    say(f"validating {', '.join(variants)} against the float model on {len(ids)} test patients ...")
+    say(f"validating {', '.join(variants)} against the float model on {plural(len(ids), 'test patient')} ...")
     reference = load_backend("keras", ctx.model_dir, verify=False, threads=ctx.settings.threads)
     ref_summary, figures = validate(reference, variants, ctx.cohort, ids, ctx.grid,
                                     progress=lambda i, n, pid: say(f"  validated {pid} ({i}/{n})"))

@@ -55,6 +55,8 @@ def tiny_export(tmp_path_factory, tiny_model, export_cohort):
 
     out = tmp_path_factory.mktemp("tiny_export")
     settings = ExportSettings(calibration_patients=2, calibration_slices=16, qat_steps=2, qat_batch=4, threads=1)
+    said: list[str] = []  # the progress lines otscc export prints (test_progress_lines_read_in_their_number)
     report = export_model(tiny_model, out, [f.name for f in FORMATS], cohort=export_cohort,
-                          validate_patients=1, settings=settings)
+                          validate_patients=1, settings=settings, progress=said.append)
+    report.said = said
     return report

@@ -77,6 +77,13 @@ def test_tflite_variants_run_entirely_under_xnnpack(fmt, tiny_export):
     assert xnnpack["ops"] == sum(xnnpack["op_counts"].values()) > 50
 
 
+def test_progress_lines_read_in_their_number(tiny_export):
+    """It said "against the float model on 1 test patients"."""
+    validating = [line for line in tiny_export.said if line.startswith("validating ")]
+    assert len(validating) == 1 and validating[0].endswith(" against the float model on 1 test patient ...")
+    assert not any("(s)" in line for line in tiny_export.said)
+
+
 def test_manifest_records_every_format_with_hashes_and_provenance(tiny_export):
     data = json.loads(tiny_export.manifest_path.read_text())
     assert data["preprocess_version"] == PREPROCESS_VERSION
