@@ -26,6 +26,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from inference.errors import CancelledError, MissingSequenceError, RegistrationError
+from inference.interrupts import ctrl_c_stops
 from inference.registration_prep import (
     check_usable,
     crop_to_mask,
@@ -263,6 +264,7 @@ def _run_levels(
 
     Raises:
         CancelledError: ``cancelled()`` said yes; checked at every optimizer iteration.
+        KeyboardInterrupt: Ctrl+C while optimizing (``inference.interrupts.ctrl_c_stops``).
     """
     tx = sitk.Euler3DTransform(prep.initial)
     iterations, stop = [], ""
@@ -277,7 +279,8 @@ def _run_levels(
         if cancelled is not None:
             reg.AddCommand(sitk.sitkIterationEvent, _cancel_command(cancelled, reg))
         _check_cancelled(cancelled)
-        reg.Execute(fixed, moving)
+        with ctrl_c_stops(reg.StopRegistration):  # else SimpleITK turned Ctrl+C into "registration failed"
+            reg.Execute(fixed, moving)
         _check_cancelled(cancelled)  # stopped by the command: the transform is half-way, not a result
         iterations.append(reg.GetOptimizerIteration())
         stop = reg.GetOptimizerStopConditionDescription()

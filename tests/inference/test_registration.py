@@ -243,3 +243,28 @@ def test_a_cancelled_registration_stops_within_an_iteration(study: dict[str, Vol
     stopped = time.perf_counter() - asked[0]
     assert stopped < 1.0, f"stopped {stopped:.2f} s after the cancel"
     assert len(iterations) <= 7  # the iteration under way when it was asked, then none (the cap is 3000 a level)
+
+
+def test_ctrl_c_while_optimizing_stops_it_and_is_raised_as_an_interrupt(study: dict[str, Volume]) -> None:
+    """Ctrl+C arrived in the progress observer: SimpleITK printed the traceback and raised "error executing the
+    Python Callable", reported as a failed registration (exit code 1; a batch went on to its next patient)."""
+    import os
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        pytest.skip("this test process has its own Ctrl+C handler")  # the fix leaves such a handler alone
+    iterations: list[float] = []
+
+    def progress(fraction: float) -> None:
+        iterations.append(fraction)
+        if len(iterations) == 5:  # the optimizer is running: the user presses Ctrl+C
+            os.kill(os.getpid(), signal.SIGINT)
+
+    start = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        register_rigid(study["cet1"], study["t2"], settings=SLOW, progress=progress)
+    assert time.perf_counter() - start < 30 and len(iterations) <= 7  # stopped, not run to its 3000 iterations
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's handler is back
+    with pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)  # and raises again as usual
+        time.sleep(1)
