@@ -389,6 +389,30 @@ def batch_summary(patients: int, failed: int, skipped: int, with_images: int) ->
             + (f" ({with_images} holding images: exit code 1)" if with_images else ""))
 
 
+def _batch_patient(pipeline, folder: Path, args, progress, audit, written: dict[str, str],
+                   seen) -> tuple[dict, str, list[str]]:
+    """One patient of a batch: its summary row, its line's outcome, its intake notes. A failure is the row's
+    ``error`` (in batch words: no --t2 PATH advice), never the batch's end."""
+    row = {**dict.fromkeys(SUMMARY_COLUMNS, ""), "folder": folder.name}
+    try:
+        prediction, _ = _predict_one(pipeline, folder, args, progress, audit, written, seen)
+    except OtsccError as exc:
+        row.update(status="error", error=exc.in_batch())
+        return row, "error", []
+    r = prediction.to_json()
+    written[r["patient_id"]] = folder.name
+    row.update(patient_id=r["patient_id"], status=r["status"],
+               probability="" if r["probability"] is None else r["probability"],
+               risk_percent="" if r["probability"] is None else _risk_text(r).rstrip("%"),
+               risk_group=r["risk_group"] or "", borderline=_borderline_text(r),
+               tumor_volume_ml=r["tumor"]["volume_ml"], doi_mm=r["clinical"].get("doi_mm"),
+               doi_mm_estimated=r["doi_mm_estimated"],
+               backend=r["backend"].get("backend"), warnings=" | ".join(r["warnings"]),
+               **{k: r["clinical"].get(k, "") for k in ("age", "sex", "ct_stage", "cn_status")})
+    # files ignored, links not followed: as for one patient
+    return row, batch_outcome(r), list(prediction.prepared.patient.notes)
+
+
 def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] = ()) -> int:
     from inference.batch_inputs import SeenImages
 
@@ -412,31 +436,11 @@ def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] 
         for i, folder in enumerate(patients, 1):
             start = time.perf_counter()
             progress = _Progress(not args.json, prefix=f"[{i}/{len(patients)}] {folder.name}: ")
-            row = dict.fromkeys(SUMMARY_COLUMNS, "")
-            row["folder"] = folder.name
-            notes: list[str] = []
-            try:
-                prediction, _ = _predict_one(pipeline, folder, args, progress, audit, written, seen)
-                notes = list(prediction.prepared.patient.notes)  # files ignored, links not followed: as for one patient
-                r = prediction.to_json()
-                written[r["patient_id"]] = folder.name
-                row.update(patient_id=r["patient_id"], status=r["status"],
-                           probability="" if r["probability"] is None else r["probability"],
-                           risk_percent="" if r["probability"] is None else _risk_text(r).rstrip("%"),
-                           risk_group=r["risk_group"] or "", borderline=_borderline_text(r),
-                           tumor_volume_ml=r["tumor"]["volume_ml"],
-                           doi_mm=r["clinical"].get("doi_mm"), doi_mm_estimated=r["doi_mm_estimated"],
-                           backend=r["backend"].get("backend"), warnings=" | ".join(r["warnings"]),
-                           **{k: r["clinical"].get(k, "") for k in ("age", "sex", "ct_stage", "cn_status")})
-                outcome = batch_outcome(r)
-            except OtsccError as exc:  # one bad patient is reported and skipped, never stops the batch
-                failed += 1
-                row.update(status="error", error=exc.in_batch())  # advice that works in a batch (no --t2 PATH)
-                outcome = "error"
+            row, outcome, notes = _batch_patient(pipeline, folder, args, progress, audit, written, seen)
+            failed += row["status"] == "error"  # a prediction's own status is "ok" or "no_tumor"
             row["seconds"] = round(time.perf_counter() - start, 2)
             progress.done()
-            prediction = r = None  # drop this patient's arrays (volumes, mask, features) before the next one
-            release_memory()  # and give their pages back to the OS
+            release_memory()  # give this patient's arrays (volumes, mask, features), freed on return, to the OS
             rows.append(row)
             if not args.json:
                 print(f"[{i}/{len(patients)}] {folder.name}: {outcome}"
