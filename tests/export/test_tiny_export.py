@@ -84,6 +84,12 @@ def test_progress_lines_read_in_their_number(tiny_export):
     assert not any("(s)" in line for line in tiny_export.said)
 
 
+def test_a_short_qat_fine_tune_runs_eagerly(tiny_export):
+    """Tracing the quantized graph took longer than the 2 steps it traced (it is most of the fixture's QAT time)."""
+    facts = tiny_export.results["tflite-int8-qat"].details["qat"]
+    assert facts["steps"] == 2 and facts["eager"] is True and facts["loss_first"] is not None
+
+
 def test_manifest_records_every_format_with_hashes_and_provenance(tiny_export):
     data = json.loads(tiny_export.manifest_path.read_text())
     assert data["preprocess_version"] == PREPROCESS_VERSION
