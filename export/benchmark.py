@@ -40,6 +40,8 @@ from export.benchmark_results import (  # noqa: F401 (load_results: part of this
     RESULT_VERSION,
     UNITS,
     load_results,
+    ms_text,
+    ms_value,
 )
 from inference.cpu import cpu_info
 from inference.formats import FORMATS, ModelFormat
@@ -228,13 +230,13 @@ def time_slices(backends: dict, slices: np.ndarray, runs: int, warmup: int = 5, 
                     raise
                 failed[label] = f"{type(exc).__name__}: {exc}"
                 del active[label]
-    return {label: {"median_ms": round(float(np.median(t)), 2), "p95_ms": _p95(t), "runs": len(t)}
+    return {label: {"median_ms": ms_value(float(np.median(t))), "p95_ms": _p95(t), "runs": len(t)}
             for label, t in times.items() if label in active}
 
 
 def _p95(times: list[float]) -> float | None:
     """The 95th percentile of the timed runs, or None for fewer than ``MIN_P95_RUNS`` (it would be their maximum)."""
-    return round(float(np.percentile(times, 95)), 2) if len(times) >= MIN_P95_RUNS else None
+    return ms_value(float(np.percentile(times, 95))) if len(times) >= MIN_P95_RUNS else None
 
 
 def busiest_slices(stack: np.ndarray, count: int = 8) -> np.ndarray:
@@ -423,8 +425,8 @@ def format_table(result: dict) -> str:
             dice = "n/a"
             empty.append(name)
         threads = r.get("threads") or "-"
-        p95 = "n/a" if r.get("slice_ms_p95") is None else f"{r['slice_ms_p95']:.1f}"
-        lines.append(f"{r['format']:<16}{r['runtime']:<13}{r['slice_ms_p50']:>10.1f} ({p95:>6})"
+        p95 = "n/a" if r.get("slice_ms_p95") is None else ms_text(r["slice_ms_p95"])
+        lines.append(f"{r['format']:<16}{r['runtime']:<13}{ms_text(r['slice_ms_p50']):>10} ({p95:>6})"
                      f"{r['volume_s']:>12.3f}{total:>12}{dice:>12}{(r['size_mb'] or 0):>9.2f}{threads:>5}  ok")
     for reason, number in reasons.items():  # a reason of several lines stays one note: the lines after are indented
         lines.append(f"[{number}] " + "\n    ".join(reason.splitlines()))

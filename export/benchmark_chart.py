@@ -12,7 +12,7 @@ import colorsys
 import math
 from pathlib import Path
 
-from export.benchmark_results import measurement_differences, source_labels
+from export.benchmark_results import measurement_differences, ms_text, source_labels
 
 #: the widest vector extension first (device labels)
 WIDEST_ISA = ("amx_int8", "avx512_vnni", "avx512f", "avx2", "avx", "sse4_2", "asimd", "neon")
@@ -139,7 +139,7 @@ def write_chart(results: list[dict], path: Path) -> Path:
             y = top + k * row_h + 5 + bar_h * (i + 0.5)
             if isinstance(value, str) or value <= 0:  # not measured, or off the axis: said at its place
                 draw.rectangle(left + 4, y - 4, left + 12, y + 4, colors[i])  # marked with the device's colour
-                draw.text(left + 18, y, value if isinstance(value, str) else f"{value:.1f} ms", small, "#444444",
+                draw.text(left + 18, y, value if isinstance(value, str) else f"{ms_text(value)} ms", small, "#444444",
                           anchor="lm")
                 continue
             x = to_x(value)
@@ -147,7 +147,7 @@ def write_chart(results: list[dict], path: Path) -> Path:
                 draw.dot(x, y, 5, colors[i])
             else:
                 draw.rectangle(left, y - bar_h * 0.42, x, y + bar_h * 0.42, colors[i])
-            draw.text(x + 8, y, f"{value:.1f}", small, anchor="lm")
+            draw.text(x + 8, y, ms_text(value), small, anchor="lm")
     draw.line(left, top, left, bottom, "#000000")
     draw.line(left, bottom, right, bottom, "#000000")
     for k, text in enumerate(labels):
@@ -210,6 +210,6 @@ def compare_table(results: list[dict]) -> str:
             elif row["status"] != "ok":
                 cells.append(row["status"])
             else:
-                cells.append(f"{row['slice_ms_p50']:.1f} ms")
+                cells.append(f"{ms_text(row['slice_ms_p50'])} ms")
         lines.append(f"{key[0] + ' / ' + key[1]:<30}" + "".join(f"{c:>{width}}" for c in cells))
     return "\n".join(lines)

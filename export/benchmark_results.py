@@ -22,6 +22,18 @@ from pathlib import Path
 
 #: the schema version ``run_benchmark`` writes (bump it whenever a field's meaning changes)
 RESULT_VERSION = 2
+
+
+def ms_value(ms: float) -> float:
+    """A latency as stored: 2 decimals, or 3 significant digits below 1 ms, so a fast GPU's 0.004 ms is not
+    stored as 0.0 (a result ``--compare`` then refused as not a positive number)."""
+    return round(ms, 2) if ms >= 1 else float(f"{ms:.3g}")
+
+
+def ms_text(ms: float) -> str:
+    """A latency as shown: one decimal from 1 ms up (6.7, 271.0), more below (0.34, 0.045): GPU rows of a light
+    model take fractions of a millisecond, and "0.3" against "0.2" hid a 40 % difference."""
+    return f"{ms:.1f}" if ms >= 1 or ms <= 0 else f"{ms:.2f}" if ms >= 0.1 else f"{ms:.3f}"
 #: versions ``load_results`` reads (older ones converted to the current meaning)
 KNOWN_VERSIONS = (1, 2)
 #: the fewest timed runs whose 95th percentile is reported (``slice_ms_p95``; null below, "n/a" in the table): 5 % of
