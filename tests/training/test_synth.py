@@ -251,3 +251,35 @@ def test_cli_never_writes_into_a_folder_that_holds_files(tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         main(["synth", "--patients", "0", "--out", str(tmp_path / "new")])
     assert stop.value.code == 2 and not (tmp_path / "new").exists()
+
+
+def test_ctrl_c_leaves_only_whole_patients_and_says_the_folder_is_no_cohort(tmp_path, capsys, monkeypatch):
+    """Ctrl+C while a patient's series were written left its folder with CE-T1 and T2 only, which predict and
+    training read as a patient; and the command said only 'interrupted'."""
+    import training.synth.cohort as cohort
+    import training.synth.writers as writers
+    from inference.cli import main
+    from training.seg.data import list_patients
+
+    real_generate, real_nifti = cohort.generate_patient, writers.write_nifti
+    monkeypatch.setattr(cohort, "generate_patient", lambda pid, seed, **kw: real_generate(pid, seed, size_scale=SMALL))
+    calls = []
+
+    def nifti(volume, path):
+        calls.append(path.name)
+        if len(calls) == 7:  # the second patient's mask, after its three series
+            raise KeyboardInterrupt
+        real_nifti(volume, path)
+
+    monkeypatch.setattr(writers, "write_nifti", nifti)
+    out = tmp_path / "cohort"
+    assert main(["synth", "--patients", "3", "--seed", "5", "--out", str(out)]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "otscc synth: interrupted"
+    assert err[-2].startswith("stopped after 1 of 3 patients: ") and "delete that folder" in err[-2]
+    assert sorted(p.name for p in out.iterdir()) == ["SYN0001"]
+    assert sorted(p.name for p in (out / "SYN0001").iterdir()) == [
+        "cet1.nii.gz", "mask.nii.gz", "t1.nii.gz", "t2.nii.gz", "truth.json"]
+    (out / ".tmp-1-SYN0002").mkdir()  # a writer killed with -9: its staging folder is never read as a patient
+    (out / ".tmp-1-SYN0002" / "mask.nii.gz").write_bytes(b"")
+    assert list_patients(out) == ["SYN0001"]

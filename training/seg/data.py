@@ -40,11 +40,13 @@ class Case:
 
 
 def list_patients(cohort: Path) -> list[str]:
-    """Patient folders of a cohort (sorted, those with a mask file)."""
+    """Patient folders of a cohort (sorted, those with a mask file; not hidden ones such as a patient that
+    ``otscc synth`` was still writing when it was killed)."""
     cohort = Path(cohort)
     if not cohort.is_dir():
         raise InputError(f"{cohort}: cohort folder not found.")
-    ids = sorted(p.name for p in cohort.iterdir() if p.is_dir() and any(p.glob("mask.*")))
+    ids = sorted(p.name for p in cohort.iterdir()
+                 if p.is_dir() and not p.name.startswith(".") and any(p.glob("mask.*")))
     if not ids:
         raise InputError(f"{cohort}: no patient folders with a mask (expected <id>/cet1,t2,t1,mask .nii.gz).")
     return ids

@@ -42,8 +42,10 @@ def run(args: argparse.Namespace) -> int:
         raise OutputError(f"{out} already holds files; a cohort is written into a new or empty folder only (writing "
                           "here would overwrite some patients, keep others and cut clinical.csv to this cohort)")
     start = time.perf_counter()
+    written = [0]
 
     def progress(i: int, n: int, patient_id: str) -> None:
+        written[0] = i
         print(f"[{i}/{n}] {patient_id} ({time.perf_counter() - start:.1f} s)", file=sys.stderr, flush=True)
 
     try:
@@ -51,6 +53,10 @@ def run(args: argparse.Namespace) -> int:
                                 preview=args.preview, progress=progress)
     except OSError as exc:
         raise OutputError(f"cannot write to {args.out}: {exc.strerror or exc}") from exc
+    except KeyboardInterrupt:  # say what the folder holds before the command's "interrupted" line
+        print(f"stopped after {written[0]} of {args.patients} patients: {args.out} holds no clinical.csv and is not "
+              "a cohort; a run does not resume, so delete that folder and run again", file=sys.stderr, flush=True)
+        raise
     positives = sum(p.clinical.lnm for p in patients)
     print(f"wrote {len(patients)} SYNTHETIC patients ({args.format}) to {args.out} in "
           f"{time.perf_counter() - start:.1f} s; LNM prevalence {positives / len(patients):.0%}")

@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -78,8 +79,26 @@ def clinical_json(patient) -> dict:
 
 
 def write_patient(patient, folder: Path, fmt: str = "nifti", preview: bool = False) -> None:
-    """Write one patient's series, mask, truth.json (and optional preview.png) into ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write one patient's series, mask, truth.json (and optional preview.png) into ``folder``, whole or not at all.
+
+    The files are written into a hidden staging folder (``.tmp-<pid>-<name>``, skipped by the cohort readers) that
+    is renamed to ``folder`` once complete: Ctrl+C in the middle left a patient folder with CE-T1 and T2 but no T1
+    or truth.json (or a mask but no truth.json), which ``otscc predict`` and training read as a patient.
+    """
+    staging = folder.parent / f".tmp-{os.getpid()}-{folder.name}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        _write_patient_files(patient, staging, fmt, preview)
+        if folder.exists():  # write_cohort into a folder that already holds this patient: replaced whole
+            shutil.rmtree(folder)
+        os.replace(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _write_patient_files(patient, folder: Path, fmt: str, preview: bool) -> None:
     if fmt == "dicom":
         from training.synth.dicom_writer import write_dicom_series
 
