@@ -314,3 +314,34 @@ def test_pending_weights_left_by_a_crash_before_the_first_commit_are_deleted_by_
     summary = train(fake_cohort(tmp_path / "c", 6), out, replace(SMALL, epochs=0))
     assert summary["epochs_run"] == 0 and (out / "config.json").is_file()
     assert not any(p.exists() for p in stale) and all(p.exists() for p in kept)  # only what train-seg writes
+
+
+@pytest.mark.parametrize(("epochs_saved", "args", "says"), [
+    (None, [], "stopped before the first epoch was saved; the same command starts the run in "),
+    (2, [], "stopped with 2 of 3 epochs saved in "),
+    (2, ["--no-resume"], "the same command without --no-resume resumes after epoch 2"),
+    (3, [], "stopped after training (3 of 3 epochs saved in "),
+])
+def test_ctrl_c_says_what_the_run_kept_and_how_to_resume(tmp_path, monkeypatch, capsys, epochs_saved, args, says):
+    """Ctrl+C said only 'otscc train-seg: interrupted': nothing told that the same command resumes."""
+    from inference.cli import main
+    from training.seg.commands import train_seg
+
+    out = tmp_path / "model"
+    out.mkdir()
+    if epochs_saved:
+        (out / "ckpt").mkdir()
+        (out / "ckpt" / "checkpoint").write_text("")
+        (out / "history.json").write_text(json.dumps({"history": [{"epoch": i + 1} for i in range(epochs_saved)]}))
+
+    def interrupted(*a, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_seg, "train", interrupted)
+    (tmp_path / "cohort").mkdir()
+    code = main(["train-seg", "--cohort", str(tmp_path / "cohort"), "--out", str(out), "--epochs", "3", *args])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 130 and err[-1] == "otscc train-seg: interrupted"
+    assert says in err[-2] and str(out) in err[-2]
+    if epochs_saved == 2 and not args:
+        assert err[-2].endswith("the same command resumes after epoch 2")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from training.seg.model import ModelConfig
@@ -77,15 +78,36 @@ def run(args: argparse.Namespace) -> int:
         tumor_contrast_aug=args.tumor_contrast_aug, rotation_deg=args.rotation, flip_ud=args.flip_ud,
         site_balance=args.site_balance, strategy=args.strategy, schedule=args.schedule, keep=args.keep,
     )
-    summary = train(Path(args.cohort), Path(args.out), cfg, resume=not args.no_resume,
-                    init_weights=args.init_weights, max_patients=args.max_patients,
-                    cache_dir=args.cache, max_seconds=args.max_minutes * 60 if args.max_minutes else None,
-                    split_from=Path(args.split_from) if args.split_from else None)
-    if summary["best_epoch"] is not None:
-        from training.seg.export_tflite import export_fp32
+    try:
+        summary = train(Path(args.cohort), Path(args.out), cfg, resume=not args.no_resume,
+                        init_weights=args.init_weights, max_patients=args.max_patients,
+                        cache_dir=args.cache, max_seconds=args.max_minutes * 60 if args.max_minutes else None,
+                        split_from=Path(args.split_from) if args.split_from else None)
+        if summary["best_epoch"] is not None:
+            from training.seg.export_tflite import export_fp32
 
-        tflite = export_fp32(Path(args.out))
-        summary["tflite"] = str(tflite)
+            tflite = export_fp32(Path(args.out))
+            summary["tflite"] = str(tflite)
+    except KeyboardInterrupt:  # the run folder is consistent after any step: say how to go on, then "interrupted"
+        print(resume_note(Path(args.out), args.epochs, args.no_resume), file=sys.stderr, flush=True)
+        raise
     summary.pop("split", None)
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def resume_note(out: Path, epochs: int, no_resume: bool) -> str:
+    """What an interrupted run kept in ``out`` and how to go on: Ctrl+C said only "interrupted", which left
+    the user to guess that the same command resumes (and that --no-resume would move the kept epochs aside)."""
+    from training.seg import run_folder
+
+    again = "the same command without --no-resume" if no_resume else "the same command"
+    if not run_folder.has_checkpoint(out):
+        return f"stopped before the first epoch was saved; {again} starts the run in {out} again"
+    try:
+        done = len(json.loads((out / "history.json").read_text())["history"])
+    except (OSError, ValueError, KeyError):
+        return f"stopped; the epochs saved in {out} are kept, and {again} resumes after the last of them"
+    if done >= epochs:
+        return f"stopped after training ({done} of {epochs} epochs saved in {out}); {again} writes the model files"
+    return f"stopped with {done} of {epochs} epochs saved in {out}; {again} resumes after epoch {done}"
