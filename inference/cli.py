@@ -87,6 +87,16 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = next((a for a in argv if not a.startswith("-")), None)
+    try:
+        return _run(argv, command)
+    except KeyboardInterrupt:
+        # Ctrl+C while the command's module was imported (TensorFlow for training and export takes seconds) came
+        # before the command ran and printed a traceback through the import machinery.
+        print(f"otscc {command}: interrupted" if command in COMMANDS else "otscc: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str], command: str | None) -> int:
     if command in RUNTIME_COMMANDS:
         tune_allocator()
     parser = _build_parser(command if command in COMMANDS else None)
@@ -104,9 +114,6 @@ def _main(argv: list[str] | None) -> int:
             raise
         print(f"otscc {args.command}: error: {error_text(exc, args)}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"otscc {args.command}: interrupted", file=sys.stderr)
-        return 130
 
 
 #: the per-patient sequence options (``otscc predict`` and ``inspect``); other commands read patients too

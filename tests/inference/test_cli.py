@@ -174,3 +174,17 @@ def test_a_command_without_sequence_options_does_not_advise_them(monkeypatch, ca
     monkeypatch.setattr(inference.commands.inspect, "run", refuse)
     assert main(["inspect", "somewhere"]) == 2
     assert capsys.readouterr().err.strip().endswith("Or choose the right one with --cet1 or --t2.")  # it has them
+
+
+def test_ctrl_c_while_the_command_loads_is_one_line(monkeypatch, capsys):
+    """Ctrl+C while the command's module was imported (seconds for TensorFlow) printed a traceback."""
+    import importlib
+
+    from inference import cli
+
+    def interrupted(name):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(importlib, "import_module", interrupted)
+    assert cli.main(["--debug", "train-seg", "--cohort", "c", "--out", "o"]) == 130
+    assert capsys.readouterr().err == "otscc train-seg: interrupted\n"
