@@ -263,7 +263,9 @@ def _restore(ckpt, manager, out_dir: Path, cfg: TrainConfig) -> tuple[list[dict]
 
     core = tf.train.Checkpoint(model=ckpt.model, optimizer=ckpt.optimizer, epoch=ckpt.epoch)
     try:
-        core.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        # expect_partial: the checkpoint also holds the plateau state, restored below; without it every resume
+        # warned that the checkpoint had "unrestored values", as if it did not fit
+        core.restore(manager.latest_checkpoint).assert_existing_objects_matched().expect_partial()
     except (AssertionError, ValueError, tf.errors.OpError) as exc:
         first = str(exc).strip().splitlines()[0][:200]
         raise OutputError(f"{out_dir}/ckpt: the checkpoint does not fit the network config.json describes "
