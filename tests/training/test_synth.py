@@ -283,3 +283,14 @@ def test_ctrl_c_leaves_only_whole_patients_and_says_the_folder_is_no_cohort(tmp_
     (out / ".tmp-1-SYN0002").mkdir()  # a writer killed with -9: its staging folder is never read as a patient
     (out / ".tmp-1-SYN0002" / "mask.nii.gz").write_bytes(b"")
     assert list_patients(out) == ["SYN0001"]
+
+
+def test_a_patient_folder_that_exists_is_never_replaced(tmp_path):
+    """Writing whole patients by renaming a staging folder must not delete a folder of the same name (it replaced
+    it, with whatever else it held)."""
+    (tmp_path / "SYN0001").mkdir()
+    (tmp_path / "SYN0001" / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError, match="SYN0001 already exists"):
+        write_cohort(tmp_path, 1, seed=3, size_scale=SMALL)
+    assert [p.name for p in (tmp_path / "SYN0001").iterdir()] == ["notes.txt"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tmp-")]

@@ -181,6 +181,7 @@ def write_cohort(
 
     Raises:
         ValueError: If ``fmt`` or ``n_patients`` is invalid.
+        FileExistsError: A patient's folder exists already (it is never replaced; nothing of it is touched).
     """
     from training.synth.writers import write_patient, write_tables
 

@@ -85,13 +85,13 @@ def write_patient(patient, folder: Path, fmt: str = "nifti", preview: bool = Fal
     is renamed to ``folder`` once complete: Ctrl+C in the middle left a patient folder with CE-T1 and T2 but no T1
     or truth.json (or a mask but no truth.json), which ``otscc predict`` and training read as a patient.
     """
+    if folder.exists():  # never replaced: what else a folder of that name holds is not ours to delete
+        raise FileExistsError(f"{folder} already exists; a patient is written into a new folder only")
     staging = folder.parent / f".tmp-{os.getpid()}-{folder.name}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     try:
         _write_patient_files(patient, staging, fmt, preview)
-        if folder.exists():  # write_cohort into a folder that already holds this patient: replaced whole
-            shutil.rmtree(folder)
         os.replace(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
