@@ -63,3 +63,25 @@ def test_a_shorter_status_line_is_padded_over_the_longer_one_before_it():
         progress(2, 2, "short")
     first, second = stream.getvalue().split("\r")[1:]
     assert len(second.rstrip("\n")) >= len(first) and second.startswith("fitting [2/2] short ")
+
+
+def test_ctrl_c_while_computing_features_says_they_are_cached(study, tmp_path, monkeypatch, capsys):  # noqa: F811
+    """It said only "interrupted", though the features computed so far are kept and a re-run reuses them."""
+    import shutil
+
+    cache = tmp_path / "features_manual.csv"
+    shutil.copy(study["runs"] / "features_manual.csv", cache)  # every training patient's features, cached
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("training.nomogram.commands.fit_nomogram.feature_table", interrupted)
+    args = _fit_args(study, tmp_path / "n.json")
+    args[args.index("--features") + 1] = str(cache)
+    assert main(args) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "otscc fit-nomogram: interrupted"
+    assert err[-2].startswith("stopped with the features of ") and err[-2].endswith(
+        f"training patients cached in {cache}; the same command reuses them")
+    done, total = (int(n) for n in err[-2].split("features of ")[1].split(" training")[0].split(" of "))
+    assert done == total > 0

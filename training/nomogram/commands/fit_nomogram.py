@@ -73,8 +73,14 @@ def run(args: argparse.Namespace) -> int:
 
         backend = load_backend("litert", model_dir)
 
-    with PatientProgress("features ") as progress:
-        table = feature_table(cohort, train_ids, args.masks, cache, backend, progress, model_dir=model_dir)
+    try:
+        with PatientProgress("features ") as progress:
+            table = feature_table(cohort, train_ids, args.masks, cache, backend, progress, model_dir=model_dir)
+    except KeyboardInterrupt:  # the cache is written per patient: say so, so a re-run is not feared as starting over
+        done = len(set(cached_ids(cache)) & set(train_ids))
+        print(f"stopped with the features of {done} of {len(train_ids)} training patients cached in {cache}; the "
+              "same command reuses them", file=sys.stderr, flush=True)
+        raise
     x, names = as_matrix(table)
     ids = list(table)
     y = np.array([int(clinical[p]["lnm"]) for p in ids])
