@@ -82,6 +82,22 @@ def test_ctrl_c_while_computing_features_says_they_are_cached(study, tmp_path, m
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "otscc fit-nomogram: interrupted"
     assert err[-2].startswith("stopped with the features of ") and err[-2].endswith(
-        f"training patients cached in {cache}; the same command reuses them")
-    done, total = (int(n) for n in err[-2].split("features of ")[1].split(" training")[0].split(" of "))
+        f"patients cached in {cache}; the same command reuses them")
+    done, total = (int(n) for n in err[-2].split("features of ")[1].split(" patients")[0].split(" of "))
     assert done == total > 0
+
+
+def test_ctrl_c_in_eval_nomogram_says_the_features_are_cached(study, tmp_path, monkeypatch, capsys):  # noqa: F811
+    manual = tmp_path / "nomogram_manual.json"
+    assert main(_fit_args(study, manual)) == 0
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("training.nomogram.commands.eval_nomogram.feature_table", interrupted)
+    capsys.readouterr()
+    assert main(["eval-nomogram", "--cohort", str(study["cohort"]), "--nomogram", str(manual), "--model",
+                 str(study["model"]), "--features", str(study["runs"] / "features_manual.csv")]) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == "otscc eval-nomogram: interrupted"
+    assert err[-2].startswith("stopped with the features of ") and "the same command reuses them" in err[-2]

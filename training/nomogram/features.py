@@ -155,6 +155,13 @@ def feature_table(cohort: Path, ids: list[str], masks: str, cache: Path, backend
     return {pid: rows[pid] for pid in ids if rows.get(pid)}
 
 
+def interrupted_note(cache: Path, ids: list[str]) -> str:
+    """What Ctrl+C during ``feature_table`` kept: the cache is written after every patient, and a re-run reuses it
+    (the commands said only "interrupted", as if the minutes of radiomics were lost)."""
+    done = len(set(_read_cache(cache)) & set(ids)) if cache.exists() else 0
+    return f"stopped with the features of {done} of {len(ids)} patients cached in {cache}; the same command reuses them"
+
+
 def _read_cache(path: Path) -> dict[str, dict[str, float]]:
     if not path.exists():
         return {}

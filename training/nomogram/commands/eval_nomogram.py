@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from inference.errors import InputError
 from inference.nomogram import Nomogram
 from inference.wording import plural
 from training.nomogram import evaluate
-from training.nomogram.features import check_clinical, feature_table, read_clinical
+from training.nomogram.features import check_clinical, feature_table, interrupted_note, read_clinical
 from training.progress import PatientProgress
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,13 @@ def _feature_tables(cohort: Path, model_dir: Path, sets: dict, nomograms: list[N
 
             backend = load_backend("litert", model_dir)
 
-        with PatientProgress(f"features ({masks}) ") as progress:
-            tables.append(feature_table(cohort, ids, masks, cache, backend if masks == "auto" else None, progress,
-                                        model_dir=model_dir))
+        try:
+            with PatientProgress(f"features ({masks}) ") as progress:
+                tables.append(feature_table(cohort, ids, masks, cache, backend if masks == "auto" else None,
+                                            progress, model_dir=model_dir))
+        except KeyboardInterrupt:
+            print(interrupted_note(cache, ids), file=sys.stderr, flush=True)
+            raise
     return tables
 
 

@@ -20,6 +20,7 @@ from training.nomogram.features import (
     check_cache_source,
     check_clinical,
     feature_table,
+    interrupted_note,
     read_clinical,
 )
 from training.nomogram.fit import fit_nomogram
@@ -76,10 +77,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         with PatientProgress("features ") as progress:
             table = feature_table(cohort, train_ids, args.masks, cache, backend, progress, model_dir=model_dir)
-    except KeyboardInterrupt:  # the cache is written per patient: say so, so a re-run is not feared as starting over
-        done = len(set(cached_ids(cache)) & set(train_ids))
-        print(f"stopped with the features of {done} of {len(train_ids)} training patients cached in {cache}; the "
-              "same command reuses them", file=sys.stderr, flush=True)
+    except KeyboardInterrupt:
+        print(interrupted_note(cache, train_ids), file=sys.stderr, flush=True)
         raise
     x, names = as_matrix(table)
     ids = list(table)
