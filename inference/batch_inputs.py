@@ -17,23 +17,28 @@ from inference.roles import ROLE_LABELS
 
 
 class SeenImages:
-    """The images of the batch's patients read so far, by their voxel values (shape, type and bytes)."""
+    """The images of the batch's patients read so far, by their voxel values (shape, type and bytes), and the CE-T1
+    images of the results the output folder held before this run (``result.json`` "input_sha256")."""
 
-    def __init__(self) -> None:
+    def __init__(self, out: Path | None = None) -> None:
         self._seen: dict[str, tuple[str, str]] = {}  # fingerprint -> (folder name, role)
         self.warned: dict[str, list[str]] = {}  # folder name -> its warnings (the batch's terminal lines)
+        self._out, self._earlier = (Path(out) if out is not None else None), None
 
-    def repeats(self, folder: Path, volumes: dict) -> list[str]:
+    def repeats(self, folder: Path, volumes: dict, patient_id: str | None = None) -> list[str]:
         """Warnings for the images of ``volumes`` (role -> Volume, as loaded) that equal an image of a patient read
-        earlier in the batch, one per earlier folder; then remembers this patient's images.
+        earlier in the batch, one per earlier folder, or a CE-T1 of another patient's results already in the output
+        folder; then remembers this patient's images.
 
         Args:
             folder: this patient's folder (its name is what the warnings of later patients name).
             volumes: the patient's images as read, before registration.
+            patient_id: its id, whose own earlier results in the output folder are not another patient's.
 
         Returns:
-            Warnings for the result (empty when every image is new to the batch).
+            Warnings for the result (empty when every image is new).
         """
+        warnings = self._in_output(volumes, patient_id)
         same: dict[str, list[tuple[str, str]]] = {}  # earlier folder -> (role here, role there)
         for role, volume in volumes.items():
             key = _fingerprint(volume.array)
@@ -42,7 +47,6 @@ class SeenImages:
                 same.setdefault(other, []).append((role, other_role))
             else:
                 self._seen[key] = (folder.name, role)
-        warnings = []
         for other, pairs in same.items():
             here, there = (_labels(role for role, _ in pairs), _labels(role for _, role in pairs))
             warnings.append(f"this patient's {here} {'is' if len(pairs) == 1 else 'are'} identical, voxel for voxel, "
@@ -51,6 +55,43 @@ class SeenImages:
                             "this result")
         self.warned[folder.name] = warnings
         return warnings
+
+    def _in_output(self, volumes: dict, patient_id: str | None) -> list[str]:
+        """A warning when the CE-T1 equals that of results another patient id already has in the output folder (an
+        earlier run; within this run, ``repeats`` compares the images themselves)."""
+        if self._out is None or "cet1" not in volumes:
+            return []
+        if self._earlier is None:  # read once, before this run writes anything there
+            self._earlier = _results_by_cet1(self._out)
+        digest = hashlib.sha256(np.ascontiguousarray(volumes["cet1"].array).tobytes()).hexdigest()
+        this_run = {name for name, _ in self._seen.values()}  # said by the comparison of the images themselves
+        others = [pid for pid in self._earlier.get(digest, []) if pid != patient_id and pid not in this_run]
+        if not others:
+            return []
+        named = ", ".join(repr(pid) for pid in others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+        return [f"this patient's CE-T1 is identical, voxel for voxel, to that of the results of {named} already in "
+                f"{self._out} (an earlier run): the same patient under another id, or another patient's file copied "
+                "into this folder? Check the folder's images before using this result"]
+
+
+#: the most result folders an output folder is searched through (a clinic's years of results: a bounded read)
+MAX_RESULTS_READ = 5000
+
+
+def _results_by_cet1(out: Path) -> dict[str, list[str]]:
+    """The output folder's results (``OUT/<id>/result.json``) by the SHA-256 of the CE-T1 they were computed from."""
+    from inference.outputs import existing_result
+
+    found: dict[str, list[str]] = {}
+    try:
+        folders = sorted(p for p in out.iterdir() if p.is_dir())[:MAX_RESULTS_READ]
+    except OSError:  # no output folder yet: nothing before this run
+        return found
+    for folder in folders:
+        hashes = (existing_result(folder) or {}).get("input_sha256")
+        if isinstance(hashes, dict) and isinstance(hashes.get("cet1"), str):
+            found.setdefault(hashes["cet1"], []).append(folder.name)
+    return found
 
 
 def _labels(roles) -> str:

@@ -189,7 +189,7 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
 
     ``written``: patient id -> folder of the patients a batch has written so far; a second folder with the same
     id (the same DICOM study copied twice, say) would overwrite the first one's results, so it fails instead.
-    ``seen``: the batch's ``SeenImages``; an image identical to an earlier patient's gets a warning (a copy)."""
+    ``seen``: ``SeenImages``; an image identical to an earlier patient's (or OUT's results') gets a warning."""
     from inference.audit import audit_entry, failure_entry
     from inference.nomogram import ClinicalValueError
     from inference.outputs import check_output_dir, check_replaceable
@@ -207,8 +207,7 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
         values, and where ``Pipeline.write`` would not write."""
         nonlocal patient_key, clinical
         patient_key = patient.patient_id
-        if seen is not None:
-            repeats[:] = seen.repeats(folder, patient.volumes)
+        repeats[:] = seen.repeats(folder, patient.volumes, patient_key) if seen is not None else []
         if written is not None and patient_key in written:
             raise InputError(f"{folder.name}: patient id {patient_key} was already written from folder "
                              f"{written[patient_key]!r} in this batch (the same patient or DICOM study twice?); "
@@ -301,6 +300,7 @@ def _print_result(prediction, paths: dict, seconds: float, audit_path: Path) -> 
 
 
 def run(args: argparse.Namespace) -> int:
+    from inference.batch_inputs import SeenImages
     from inference.pipeline import Pipeline, check_output_dir, check_writable_dir
 
     root = Path(args.patient)
@@ -323,7 +323,7 @@ def run(args: argparse.Namespace) -> int:
         start = time.perf_counter()
         progress = _Progress(not args.json)
         try:
-            prediction, paths = _predict_one(pipeline, root, args, progress, audit)
+            prediction, paths = _predict_one(pipeline, root, args, progress, audit, seen=SeenImages(Path(args.out)))
         finally:
             progress.done()  # an error message then starts on a clean line
         if args.json:
@@ -416,7 +416,7 @@ def _batch_patient(pipeline, folder: Path, args, progress, audit, written: dict[
 def _run_batch(pipeline, patients: list[Path], args, audit, skipped: list[Path] = ()) -> int:
     from inference.batch_inputs import SeenImages
 
-    rows, failed, summary_error, written, seen = [], 0, None, {}, SeenImages()
+    rows, failed, summary_error, written, seen = [], 0, None, {}, SeenImages(Path(args.out))
     summary = Path(args.out) / "summary.csv"
     given = [f"--{k.replace('_', '-')}" for k in _cli_clinical(args)]
     if given:  # easily meant for one patient: every patient of the batch gets them

@@ -73,3 +73,48 @@ def test_a_batch_warns_of_a_copied_and_a_hard_linked_file(tmp_path, monkeypatch,
     lines = err.splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith("[2/2] B: "))
     assert lines[at + 1].startswith("  warning: this patient's CE-T1 and T2 are identical"), lines[at:at + 3]
+
+
+def _result_with_cet1(out: Path, pid: str, array: np.ndarray) -> None:
+    import hashlib
+
+    (out / pid).mkdir(parents=True)
+    digest = hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
+    (out / pid / "result.json").write_text(json.dumps({"input_sha256": {"cet1": digest}}))
+
+
+def test_a_cet1_of_another_patients_earlier_results_in_the_output_folder_is_said(tmp_path):
+    a, b = np.zeros((2, 3, 4), np.float32), np.ones((2, 3, 4), np.float32)
+    out = tmp_path / "out"
+    _result_with_cet1(out, "P1", a)
+    (out / "P9").mkdir()
+    (out / "P9" / "result.json").write_text("not json")  # unreadable: no match, no error
+    seen = SeenImages(out)
+    assert seen.repeats(Path("P1"), {"cet1": _Bare(a)}, "P1") == []  # its own earlier results: a re-run
+    assert seen.repeats(Path("X"), {"cet1": _Bare(b)}, "X") == []
+    found = SeenImages(out).repeats(Path("P2"), {"cet1": _Bare(a), "t2": _Bare(b)}, "P2")
+    assert found == [f"this patient's CE-T1 is identical, voxel for voxel, to that of the results of 'P1' already in "
+                     f"{out} (an earlier run): the same patient under another id, or another patient's file copied "
+                     "into this folder? Check the folder's images before using this result"]
+    again = SeenImages(out)  # a batch re-run into the same folder: P1 is also this run's, said once, as a repeat
+    again.repeats(Path("P1"), {"cet1": _Bare(a)}, "P1")
+    assert [w.split(",")[0] for w in again.repeats(Path("P2"), {"cet1": _Bare(a)}, "P2")] == [
+        "this patient's CE-T1 is identical"]
+    assert "earlier in this batch" in again.warned["P2"][0]
+
+
+def test_a_single_run_warns_of_results_of_the_same_images_under_another_id(tmp_path, monkeypatch, capsys):
+    from inference.cli import main
+
+    monkeypatch.setenv("OTSCC_EDGE_DATA_DIR", str(tmp_path / "userdata"))
+    out = tmp_path / "out"
+    copy = tmp_path / "B"
+    shutil.copytree(SAMPLE_PATIENT, copy, ignore=shutil.ignore_patterns("mask*", "truth*"))
+    assert main(["predict", str(SAMPLE_PATIENT), "--out", str(out), "--backend", "litert"]) == 0
+    assert main(["predict", str(copy), "--out", str(out), "--backend", "litert"]) == 0
+    warnings = json.loads((out / "B" / "result.json").read_text())["warnings"]
+    assert warnings[0].startswith(f"this patient's CE-T1 is identical, voxel for voxel, to that of the results of "
+                                  f"'{SAMPLE_PATIENT.name}' already in {out} (an earlier run)")
+    assert "identical, voxel for voxel" in capsys.readouterr().out  # printed with the result's warnings
+    assert main(["predict", str(copy), "--out", str(out), "--backend", "litert"]) == 0  # its own re-run: no new one
+    assert sum("voxel for voxel" in w for w in json.loads((out / "B" / "result.json").read_text())["warnings"]) == 1
