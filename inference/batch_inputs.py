@@ -1,4 +1,5 @@
-"""Images that recur across the patients of one batch.
+"""Images that recur across the patients of one batch, or whose CE-T1 another patient's results in the output folder
+were computed from (an earlier run).
 
 Two patients' MRI never hold the same voxel values, so an image identical to one read earlier in the batch is a
 copy: the same patient twice under two folder names, or, worse, another patient's file copied (or hard-linked)
