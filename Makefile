@@ -31,10 +31,13 @@ lint: $(STAMP)
 	$(VENV)/bin/lint-imports
 
 # Two workers, each taking whole test files (--dist loadfile: a module's fixtures, e.g. the tiny export, are built
-# once). On a 2-core AVX2-only machine: about 16 min instead of 25 serially; the slowest tests are listed at the end.
+# once). On a 2-core AVX2-only machine: about 16 min instead of 25 serially (8-10 min with AVX-512); the slowest tests
+# are listed at the end. A worker that dies is not replaced (--max-worker-restart 0): with loadfile, pytest-xdist 3.8
+# can wait for ever after replacing one (pytest-xdist issues 784, 1378; seen here 2026-11-30), and without a
+# replacement the run fails at once, naming the test the worker crashed on.
 TEST_WORKERS ?= 2
 test: lint
-	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15
+	$(VENV)/bin/pytest -q -n $(TEST_WORKERS) --dist loadfile --max-worker-restart 0 --durations=15
 
 # -- Packaging (docs/packaging.md) -------------------------------------------------------------------------------
 # bundle:      dist/otscc-edge/, the PyInstaller runtime folder with `otscc` and `otscc-gui` (build.spec)
