@@ -9,11 +9,9 @@ are caught by name (``inference.folders``); a copy or a hard link has no name to
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
-import numpy as np
-
+from inference.pipeline import volume_sha256
 from inference.roles import ROLE_LABELS
 
 
@@ -26,7 +24,8 @@ class SeenImages:
         self.warned: dict[str, list[str]] = {}  # folder name -> its warnings (the batch's terminal lines)
         self._out, self._earlier = (Path(out) if out is not None else None), None
 
-    def repeats(self, folder: Path, volumes: dict, patient_id: str | None = None) -> list[str]:
+    def repeats(self, folder: Path, volumes: dict, patient_id: str | None = None,
+                cet1_sha256: str | None = None) -> list[str]:
         """Warnings for the images of ``volumes`` (role -> Volume, as loaded) that equal an image of a patient read
         earlier in the batch, one per earlier folder, or a CE-T1 of another patient's results already in the output
         folder; then remembers this patient's images.
@@ -35,14 +34,17 @@ class SeenImages:
             folder: this patient's folder (its name is what the warnings of later patients name).
             volumes: the patient's images as read, before registration.
             patient_id: its id, whose own earlier results in the output folder are not another patient's.
+            cet1_sha256: ``volume_sha256`` of its CE-T1, when the caller has it (each image is hashed once).
 
         Returns:
             Warnings for the result (empty when every image is new).
         """
-        warnings = self._in_output(volumes, patient_id)
+        digests = {role: cet1_sha256 if role == "cet1" and cet1_sha256 else volume_sha256(volume)
+                   for role, volume in volumes.items()}
+        warnings = self._in_output(digests.get("cet1"), patient_id)
         same: dict[str, list[tuple[str, str]]] = {}  # earlier folder -> (role here, role there)
         for role, volume in volumes.items():
-            key = _fingerprint(volume.array)
+            key = f"{volume.array.dtype.str}{volume.array.shape}:{digests[role]}"  # equal bytes of another shape differ
             if key in self._seen:
                 other, other_role = self._seen[key]
                 same.setdefault(other, []).append((role, other_role))
@@ -57,14 +59,14 @@ class SeenImages:
         self.warned[folder.name] = warnings
         return warnings
 
-    def _in_output(self, volumes: dict, patient_id: str | None) -> list[str]:
-        """A warning when the CE-T1 equals that of results another patient id already has in the output folder (an
-        earlier run; within this run, ``repeats`` compares the images themselves)."""
-        if self._out is None or "cet1" not in volumes:
+    def _in_output(self, digest: str | None, patient_id: str | None) -> list[str]:
+        """A warning when the CE-T1 (``digest``, as result.json "input_sha256") equals that of results another
+        patient id already has in the output folder (an earlier run; within this run, ``repeats`` compares the images
+        themselves)."""
+        if self._out is None or digest is None:
             return []
         if self._earlier is None:  # read once, before this run writes anything there
             self._earlier = _results_by_cet1(self._out)
-        digest = hashlib.sha256(np.ascontiguousarray(volumes["cet1"].array).tobytes()).hexdigest()
         this_run = {name for name, _ in self._seen.values()}  # said by the comparison of the images themselves
         others = [pid for pid in self._earlier.get(digest, []) if pid != patient_id and pid not in this_run]
         if not others:
@@ -98,10 +100,3 @@ def _results_by_cet1(out: Path) -> dict[str, list[str]]:
 def _labels(roles) -> str:
     names = [ROLE_LABELS.get(role, role) for role in roles]
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _fingerprint(array: np.ndarray) -> str:
-    data = np.ascontiguousarray(array)
-    digest = hashlib.sha256(f"{data.dtype.str}{data.shape}".encode())
-    digest.update(data.tobytes())
-    return digest.hexdigest()

@@ -188,16 +188,15 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
     """Predict, write and audit one patient; a failure is audited (error type only) and re-raised.
 
     ``written``: patient id -> folder of the patients a batch has written so far; a second folder with the same
-    id (the same DICOM study copied twice, say) would overwrite the first one's results, so it fails instead.
-    ``seen``: ``SeenImages``; an image identical to an earlier patient's (or OUT's results') gets a warning."""
+    id (the same DICOM study copied twice, say) would overwrite the first one's results, so it fails instead. ``seen``:
+    ``SeenImages``; an image identical to an earlier patient's (or OUT's results') gets a warning."""
     from inference.audit import audit_entry, failure_entry
     from inference.nomogram import ClinicalValueError
     from inference.outputs import check_output_dir, check_replaceable
     from inference.pipeline import check_clinical, load_clinical, volume_sha256
 
-    # Before loading there is no patient id: the folder name stands in (pseudonymized by the log); after
-    # loading, the patient id, so a patient's failed and successful runs share one pseudonym.
-    patient_key = folder.resolve().name
+    # Before loading, the folder name stands in for the patient id (pseudonymized by the log); after loading, the id,
+    patient_key = folder.resolve().name  # so a patient's failed and successful runs share one pseudonym
     clinical: dict = {}
     csv_notes: list[str] = []  # --clinical has no row for this patient: a warning in its results
     repeats: list[str] = []  # an image identical to one of an earlier patient of the batch
@@ -207,7 +206,8 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
         values, and where ``Pipeline.write`` would not write."""
         nonlocal patient_key, clinical
         patient_key = patient.patient_id
-        repeats[:] = seen.repeats(folder, patient.volumes, patient_key) if seen is not None else []
+        cet1_sha256 = volume_sha256(patient.volumes["cet1"])  # hashed once: the copy check and the replace check
+        repeats[:] = seen.repeats(folder, patient.volumes, patient_key, cet1_sha256) if seen is not None else []
         if written is not None and patient_key in written:
             raise InputError(f"{folder.name}: patient id {patient_key} was already written from folder "
                              f"{written[patient_key]!r} in this batch (the same patient or DICOM study twice?); "
@@ -222,7 +222,7 @@ def _predict_one(pipeline, folder: Path, args, progress, audit, written: dict[st
         target = Path(args.out) / patient_key
         check_output_dir(target, [folder], what=f"the results for {patient_key}")
         if not args.overwrite:
-            check_replaceable(target, cet1_sha256=volume_sha256(patient.volumes["cet1"]), edited=False)
+            check_replaceable(target, cet1_sha256=cet1_sha256, edited=False)
 
     try:
         prepared = pipeline.prepare(folder, cet1=args.cet1, t2=args.t2, t1=args.t1, register=args.register,
