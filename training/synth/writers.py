@@ -14,6 +14,7 @@ from pathlib import Path
 
 import SimpleITK as sitk
 
+from inference.atomic import temp_name
 from inference.volume import Volume
 
 CLINICAL_COLUMNS = ("patient_id", "age", "sex", "ct_stage", "cn_status", "doi_mm", "lnm")
@@ -81,14 +82,13 @@ def clinical_json(patient) -> dict:
 def write_patient(patient, folder: Path, fmt: str = "nifti", preview: bool = False) -> None:
     """Write one patient's series, mask, truth.json (and optional preview.png) into ``folder``, whole or not at all.
 
-    The files are written into a hidden staging folder (``.tmp-<pid>-<name>``, skipped by the cohort readers) that
-    is renamed to ``folder`` once complete: Ctrl+C in the middle left a patient folder with CE-T1 and T2 but no T1
-    or truth.json (or a mask but no truth.json), which ``otscc predict`` and training read as a patient.
+    The files are written into a hidden staging folder (``inference.atomic.temp_name``, skipped by the cohort
+    readers) that is renamed to ``folder`` once complete: Ctrl+C in the middle left a patient folder with CE-T1 and T2
+    but no T1 or truth.json (or a mask but no truth.json), which ``otscc predict`` and training read as a patient.
     """
     if folder.exists():  # never replaced: what else a folder of that name holds is not ours to delete
         raise FileExistsError(f"{folder} already exists; a patient is written into a new folder only")
-    staging = folder.parent / f".tmp-{os.getpid()}-{folder.name}"
-    shutil.rmtree(staging, ignore_errors=True)
+    staging = folder.parent / temp_name(folder.name)  # the outputs' temporary names (inference.atomic)
     staging.mkdir(parents=True)
     try:
         _write_patient_files(patient, staging, fmt, preview)
