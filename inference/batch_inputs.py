@@ -23,6 +23,7 @@ class SeenImages:
         self._seen: dict[str, tuple[str, str]] = {}  # fingerprint -> (folder name, role)
         self.warned: dict[str, list[str]] = {}  # folder name -> its warnings (the batch's terminal lines)
         self._out, self._earlier = (Path(out) if out is not None else None), None
+        self._ids: set[str] = set()  # this run's patient ids (their results in OUT may be from this run)
 
     def repeats(self, folder: Path, volumes: dict, patient_id: str | None = None,
                 cet1_sha256: str | None = None) -> list[str]:
@@ -42,6 +43,8 @@ class SeenImages:
         digests = {role: cet1_sha256 if role == "cet1" and cet1_sha256 else volume_sha256(volume)
                    for role, volume in volumes.items()}
         warnings = self._in_output(digests.get("cet1"), patient_id)
+        if patient_id:
+            self._ids.add(patient_id)
         same: dict[str, list[tuple[str, str]]] = {}  # earlier folder -> (role here, role there)
         for role, volume in volumes.items():
             key = f"{volume.array.dtype.str}{volume.array.shape}:{digests[role]}"  # equal bytes of another shape differ
@@ -67,8 +70,8 @@ class SeenImages:
             return []
         if self._earlier is None:  # read once, before this run writes anything there
             self._earlier = _results_by_cet1(self._out)
-        this_run = {name for name, _ in self._seen.values()}  # said by the comparison of the images themselves
-        others = [pid for pid in self._earlier.get(digest, []) if pid != patient_id and pid not in this_run]
+        # this run's patients are said by the comparison of the images themselves
+        others = [pid for pid in self._earlier.get(digest, []) if pid != patient_id and pid not in self._ids]
         if not others:
             return []
         named = ", ".join(repr(pid) for pid in others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")

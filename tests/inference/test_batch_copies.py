@@ -101,6 +101,10 @@ def test_a_cet1_of_another_patients_earlier_results_in_the_output_folder_is_said
     assert [w.split(",")[0] for w in again.repeats(Path("P2"), {"cet1": _Bare(a)}, "P2")] == [
         "this patient's CE-T1 is identical"]
     assert "earlier in this batch" in again.warned["P2"][0]
+    renamed = SeenImages(out)  # the same, from folders not named by the patient id (results are named by the id)
+    renamed.repeats(Path("scan_a"), {"cet1": _Bare(a)}, "P1")
+    twice = renamed.repeats(Path("scan_b"), {"cet1": _Bare(a)}, "P2")
+    assert len(twice) == 1 and "of folder 'scan_a' earlier in this batch" in twice[0]
 
 
 def test_a_single_run_warns_of_results_of_the_same_images_under_another_id(tmp_path, monkeypatch, capsys):
