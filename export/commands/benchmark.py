@@ -228,9 +228,10 @@ def check_inputs(model_dir: Path, patient: Path) -> None:
     from inference.nomogram import CLINICAL, ClinicalValueError, normalize_clinical
     from inference.pipeline import load_clinical
 
-    if not model_dir.is_dir():
-        raise InputError(f"--model {model_dir}: no such model folder")
-    check_model_folder(model_dir)  # an empty or wrong folder: said once, as otscc predict says it
+    if model_dir.is_file():  # predict runs one file; the benchmark measures every variant beside it
+        raise InputError(f"--model {model_dir}: a file; the benchmark measures every variant in a model folder, so "
+                         f"give the folder ({model_dir.parent})")
+    check_model_folder(model_dir)  # missing, empty or wrong: said once, as otscc predict says it
     if not patient.is_dir():
         return  # the pipeline's own loader names what is wrong with it
     values = {"doi_mm": "auto", **load_clinical(patient)}  # as run_benchmark: no measured DOI -> the estimate

@@ -253,6 +253,22 @@ def test_a_patient_without_clinical_values_fails_before_measuring(tmp_path, monk
     check_inputs(DEFAULT_SEG_MODEL, patient)
 
 
+def test_benchmark_model_checks_say_what_predict_says_and_name_the_folder_of_a_file(tmp_path, monkeypatch, capsys):
+    """A missing --model read "--model X: no such model folder" (predict: "X: no such model folder (a folder with
+    the model files ...)"), and a variant file "no such model folder" though it exists."""
+    from inference.assets import DEFAULT_SEG_MODEL, SAMPLE_PATIENT
+
+    monkeypatch.setattr("export.benchmark.run_benchmark", lambda **kw: pytest.fail("measured anyway"))
+    assert main(["benchmark", "--model", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert main(["predict", str(SAMPLE_PATIENT), "--model", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
+    assert f"{tmp_path / 'nope'}: no such model folder (a folder with the model files" in err
+    assert err.replace("otscc benchmark:", "otscc predict:") == capsys.readouterr().err
+    assert main(["benchmark", "--model", str(DEFAULT_SEG_MODEL / "model_fp32.tflite")]) == 2
+    assert f"a file; the benchmark measures every variant in a model folder, so give the folder ({DEFAULT_SEG_MODEL})" \
+        in capsys.readouterr().err
+
+
 def test_self_test_unknown_backend_is_a_usage_error_listing_each_choice_once(capsys):
     assert main(["self-test", "--backends", "nosuch"]) == 2
     err = capsys.readouterr().err
