@@ -234,7 +234,7 @@ def test_tiny_training_end_to_end_and_resume(tiny_cohort, trained, tiny_stack_ca
 def test_cosine_schedule_keep_last_and_reused_split(tiny_cohort, tiny_stack_cache, tmp_path):
     from training.seg.train import cosine_learning_rate
 
-    cfg = TrainConfig(**{**TINY.__dict__, "epochs": 3, "schedule": "cosine", "keep": "last",
+    cfg = TrainConfig(**{**TINY.__dict__, "epochs": 3, "schedule": "cosine", "keep": "last", "dice": "batch",
                          "learning_rate": 1e-3, "min_learning_rate": 1e-5})
     assert cosine_learning_rate(cfg, 0) == pytest.approx(1e-3)
     assert cosine_learning_rate(cfg, 1) == pytest.approx((1e-3 + 1e-5) / 2)
@@ -249,7 +249,9 @@ def test_cosine_schedule_keep_last_and_reused_split(tiny_cohort, tiny_stack_cach
         k: json.loads((first / "split.json").read_text())[k] for k in ("train", "validation", "test")}
     history = json.loads((out / "history.json").read_text())["history"]
     assert [h["learning_rate"] for h in history] == pytest.approx([1e-3, (1e-3 + 1e-5) / 2, 1e-5], rel=1e-5)
-    assert json.loads((out / "config.json").read_text())["weights"]["epoch"] == 3
+    stored = json.loads((out / "config.json").read_text())
+    assert stored["weights"]["epoch"] == 3
+    assert stored["train"]["dice"] == "batch"
     # the kept weights are the last epoch's: the same as the (last) checkpoint's
     import tensorflow as tf
 
@@ -261,6 +263,23 @@ def test_cosine_schedule_keep_last_and_reused_split(tiny_cohort, tiny_stack_cach
     assert np.allclose(load_backend("keras", out).predict(x), last.predict(x, verbose=0)[..., 0], atol=1e-6)
     with pytest.raises(InputError, match="split file not found"):
         train(tiny_cohort, tmp_path / "missing", cfg, split_from=tmp_path / "nope.json")
+
+
+def test_batch_dice_pools_the_slices_of_a_batch_and_sample_dice_does_not():
+    from training.seg.train import LOSSES
+
+    # two 4x4 slices: a 4-pixel tumor found exactly, and a slice without tumor with one false-positive pixel
+    y_true = np.zeros((2, 4, 4, 1), np.float32)
+    y_true[0, :2, :2] = 1
+    y_pred = y_true.copy()
+    y_pred[1, 3, 3] = 1
+    sample = np.asarray(LOSSES["sample"](y_true, y_pred))
+    batch = np.asarray(LOSSES["batch"](y_true, y_pred))
+    # per slice: 1 - (2*4 + 1)/(8 + 1) = 0 and 1 - (0 + 1)/(1 + 1) = 0.5 (eps 1); the first slice's BCE is ~0
+    assert sample[0] == pytest.approx(0.0, abs=1e-4)
+    assert sample[1] > 0.5
+    # pooled: 1 - (2*4 + 1)/(4 + 5 + 1) = 0.1, the same Dice term for every slice; the BCE terms are the same
+    assert batch - sample == pytest.approx([0.1, 0.1 - 0.5], abs=1e-5)
 
 
 def test_crop_training_validates_and_exports_at_full_size(tiny_cohort, tmp_path):

@@ -40,7 +40,7 @@ TRAINED_GLOBS = (WEIGHTS, "history.json", "ckpt", "model_*.tflite", "model.onnx"
 OPTIONS = {"model.alpha": "--alpha", "model.decoder": "--decoder", "model.head_skip": "--head-skip",
            "model.size": "--size", "fov_mm": "--fov-mm", "epochs": "--epochs", "steps_per_epoch": "--steps",
            "batch_size": "--batch", "crop": "--crop", "learning_rate": "--lr", "patience": "--patience",
-           "lr_patience": "--lr-patience", "schedule": "--schedule", "keep": "--keep",
+           "lr_patience": "--lr-patience", "schedule": "--schedule", "keep": "--keep", "dice": "--dice",
            "tumor_contrast_aug": "--tumor-contrast-aug", "rotation_deg": "--rotation", "flip_ud": "--flip-ud",
            "site_balance": "--site-balance", "seed": "--seed", "strategy": "--strategy"}
 #: below this many validation patients the validation Dice (kept epoch, early stopping, plateau) is noisy: warned

@@ -46,6 +46,7 @@ class TrainConfig:
     min_learning_rate: float = 2e-5
     schedule: str = "plateau"  # plateau: halve after lr_patience epochs without improvement; cosine: fixed decay
     keep: str = "best"  # best: the best-validation epoch's weights; last: the last epoch's (config "weights")
+    dice: str = "sample"  # soft Dice over each slice ("sample") or over the whole batch ("batch", nnU-Net's batch Dice)
     tumor_fraction: float = 0.6
     tumor_contrast_aug: float = 0.0  # AugmentConfig.tumor_contrast_p
     rotation_deg: float = data.AugmentConfig.max_rotation_deg
@@ -86,16 +87,33 @@ def cosine_learning_rate(cfg: TrainConfig, epoch: int) -> float:
     return cfg.min_learning_rate + (cfg.learning_rate - cfg.min_learning_rate) * 0.5 * (1.0 + np.cos(np.pi * t))
 
 
-def dice_bce_loss(y_true, y_pred):
+def dice_bce_loss(y_true, y_pred, batch_dice: bool = False):
+    """Soft Dice + binary cross-entropy, one value per slice (Keras averages them).
+
+    ``batch_dice=False`` computes the Dice of each slice on its own: on a slice without tumor (40 % of the
+    training slices) it is ``1 - 1/(predicted mass + 1)``, so a single pixel's worth of probability costs as
+    much as half the overlap of a tumor slice. ``batch_dice=True`` (nnU-Net's batch Dice) pools every slice
+    of the batch into one Dice term, so empty slices are judged by the BCE and the overlap term is not dominated
+    by the smallest tumors.
+    """
     import tensorflow as tf
 
     eps = 1.0
     y_pred = tf.clip_by_value(y_pred, 1e-6, 1 - 1e-6)
-    inter = tf.reduce_sum(y_true * y_pred, axis=[1, 2, 3])
-    denom = tf.reduce_sum(y_true, axis=[1, 2, 3]) + tf.reduce_sum(y_pred, axis=[1, 2, 3])
+    axes = [0, 1, 2, 3] if batch_dice else [1, 2, 3]
+    inter = tf.reduce_sum(y_true * y_pred, axis=axes)
+    denom = tf.reduce_sum(y_true, axis=axes) + tf.reduce_sum(y_pred, axis=axes)
     dice = 1.0 - (2.0 * inter + eps) / (denom + eps)
     bce = tf.reduce_mean(tf.keras.backend.binary_crossentropy(y_true, y_pred), axis=[1, 2, 3])
     return dice + bce
+
+
+def batch_dice_bce_loss(y_true, y_pred):
+    """``dice_bce_loss`` with the Dice pooled over the batch (``--dice batch``)."""
+    return dice_bce_loss(y_true, y_pred, batch_dice=True)
+
+
+LOSSES = {"sample": dice_bce_loss, "batch": batch_dice_bce_loss}
 
 
 def predict_case(model, images: np.ndarray, batch_size: int = 8) -> np.ndarray:
@@ -133,6 +151,8 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         raise ValueError(f"unknown schedule {cfg.schedule!r}; use plateau or cosine")
     if cfg.keep not in ("best", "last"):
         raise ValueError(f"unknown keep {cfg.keep!r}; use best or last")
+    if cfg.dice not in LOSSES:
+        raise ValueError(f"unknown dice {cfg.dice!r}; use sample or batch")
     out_dir = Path(out_dir)
     run_folder.check_out_dir(out_dir)
     ids = data.list_patients(cohort)[:max_patients]
@@ -171,7 +191,7 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
         model = build_model(replace(cfg.model, size=cfg.crop or cfg.model.size), init_weights=init_weights)
         full = build_model(cfg.model) if cfg.crop else model
         optimizer = tf.keras.optimizers.Adam(cfg.learning_rate)
-        model.compile(optimizer=optimizer, loss=dice_bce_loss)
+        model.compile(optimizer=optimizer, loss=LOSSES[cfg.dice])
         optimizer.build(model.trainable_variables)  # slots exist before a checkpoint is restored into them
     ckpt = tf.train.Checkpoint(model=model, optimizer=optimizer, epoch=tf.Variable(0, dtype=tf.int64),
                                state=tf.Variable("", dtype=tf.string))

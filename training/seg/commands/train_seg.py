@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a("--keep", choices=("best", "last"), default=d.keep,
       help="weights to keep: the best validation epoch's, or the last epoch's (a choice made before training, "
            f"named in config.json \"weights\") (default: {d.keep})")
+    a("--dice", choices=("sample", "batch"), default=d.dice,
+      help="the loss's soft Dice: over each slice, or pooled over the batch (nnU-Net's batch Dice; slices "
+           f"without tumor are then judged by the cross-entropy alone) (default: {d.dice})")
     a("--split-from", default=None, metavar="SPLIT_JSON",
       help="reuse this split.json (e.g. assets/models/seg/split.json) instead of drawing one: same test and "
            "validation patients as that model (default: draw from --seed)")
@@ -77,6 +80,7 @@ def run(args: argparse.Namespace) -> int:
         learning_rate=args.lr, patience=args.patience, lr_patience=args.lr_patience, seed=args.seed,
         tumor_contrast_aug=args.tumor_contrast_aug, rotation_deg=args.rotation, flip_ud=args.flip_ud,
         site_balance=args.site_balance, strategy=args.strategy, schedule=args.schedule, keep=args.keep,
+        dice=args.dice,
     )
     try:
         summary = train(Path(args.cohort), Path(args.out), cfg, resume=not args.no_resume,
