@@ -79,6 +79,13 @@ def test_resume_refuses_other_architecture_and_says_what_differs(tmp_path):
     # the budget may change on a resume (and is reported); a folder without a checkpoint is a fresh start
     plan = run_folder.plan_run(out, replace(SMALL, epochs=9).to_dict(), resume=True)
     assert plan.mode == "resume" and plan.budget_changes == (("epochs", 2, 9),)
+    # a run from before --dice (its config.json has no "dice") trained with the per-slice Dice: not resumed with another
+    stored = json.loads((out / "config.json").read_text())
+    del stored["train"]["dice"]
+    (out / "config.json").write_text(json.dumps(stored))
+    with pytest.raises(InputError, match=r"--dice sample -> batch"):
+        run_folder.plan_run(out, replace(SMALL, dice="batch").to_dict(), resume=True, defaults=TrainConfig().to_dict())
+    assert run_folder.plan_run(out, SMALL.to_dict(), resume=True, defaults=TrainConfig().to_dict()).mode == "resume"
     leftover = tmp_path / "leftover"
     leftover.mkdir()
     (leftover / "config.json").write_text(json.dumps({"train": SMALL.to_dict()}))

@@ -122,9 +122,12 @@ def flat_settings(train: dict) -> dict:
     return flat
 
 
-def setting_changes(stored: dict, requested: dict) -> list[tuple[str, object, object]]:
-    """(setting, stored value, requested value) for each setting that differs (TrainConfig dicts)."""
-    old, new = flat_settings(stored), flat_settings(requested)
+def setting_changes(stored: dict, requested: dict, defaults: dict | None = None) -> list[tuple[str, object, object]]:
+    """(setting, stored value, requested value) for each setting that differs (TrainConfig dicts). A setting the
+    stored run does not record (added to TrainConfig after it was trained, e.g. ``dice``) had the value it has in
+    ``defaults``; without ``defaults`` it is not compared."""
+    old = {**flat_settings(defaults or {}), **flat_settings(stored)}
+    new = flat_settings(requested)
     order = list(OPTIONS)
     changed = sorted((k for k in new if k in old and old[k] != new[k]),
                      key=lambda k: (order.index(k) if k in order else len(order), k))
@@ -154,8 +157,9 @@ def has_checkpoint(out_dir: Path) -> bool:
     return (out_dir / "ckpt" / "checkpoint").is_file()
 
 
-def plan_run(out_dir: Path, requested: dict, *, resume: bool) -> RunPlan:
-    """Decide, from the folder alone, how a run with ``requested`` settings (TrainConfig dict) goes on.
+def plan_run(out_dir: Path, requested: dict, *, resume: bool, defaults: dict | None = None) -> RunPlan:
+    """Decide, from the folder alone, how a run with ``requested`` settings (TrainConfig dict) goes on; ``defaults``
+    (TrainConfig().to_dict()) stand in for settings the stored run does not record.
 
     A folder without a checkpoint (a run that failed before its first epoch) is started fresh: its left-over
     config.json imposes nothing.
@@ -183,7 +187,7 @@ def plan_run(out_dir: Path, requested: dict, *, resume: bool) -> RunPlan:
     except (OSError, ValueError, KeyError) as exc:
         raise InputError(f"{out_dir} holds a checkpoint but no readable config.json 'train' settings ({exc}), so "
                          f"its network is unknown; {way_out}") from exc
-    changes = setting_changes(stored, requested)
+    changes = setting_changes(stored, requested, defaults)
     fixed = [c for c in changes if c[0] not in BUDGET_KEYS]
     if fixed:
         raise InputError(f"{out_dir} holds a run trained with other settings: {describe(fixed)} (stored -> asked). "

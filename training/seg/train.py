@@ -156,7 +156,7 @@ def train(cohort: Path, out_dir: Path, cfg: TrainConfig, *, resume: bool = True,
     out_dir = Path(out_dir)
     run_folder.check_out_dir(out_dir)
     ids = data.list_patients(cohort)[:max_patients]
-    plan = run_folder.plan_run(out_dir, cfg.to_dict(), resume=resume)
+    plan = run_folder.plan_run(out_dir, cfg.to_dict(), resume=resume, defaults=TrainConfig().to_dict())
     if plan.mode == "resume":  # the stored settings are the asked ones but for the budget, which the asked one sets
         stored = TrainConfig.from_dict(json.loads((out_dir / "config.json").read_text())["train"])
         cfg = replace(stored, **{k: getattr(cfg, k) for k in run_folder.BUDGET_KEYS})
