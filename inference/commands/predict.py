@@ -320,10 +320,9 @@ def run(args: argparse.Namespace) -> int:
     audit = _open_audit(args, root)
     pipeline = Pipeline(model_dir=args.model, nomogram=args.nomogram, backend=args.backend, threads=args.threads)
     if patients is None:
-        start = time.perf_counter()
-        progress = _Progress(not args.json)
+        start, progress, seen = time.perf_counter(), _Progress(not args.json), SeenImages(args.out, within_run=False)
         try:
-            prediction, paths = _predict_one(pipeline, root, args, progress, audit, seen=SeenImages(Path(args.out)))
+            prediction, paths = _predict_one(pipeline, root, args, progress, audit, seen=seen)
         finally:
             progress.done()  # an error message then starts on a clean line
         if args.json:

@@ -122,3 +122,21 @@ def test_a_single_run_warns_of_results_of_the_same_images_under_another_id(tmp_p
     assert "identical, voxel for voxel" in capsys.readouterr().out  # printed with the result's warnings
     assert main(["predict", str(copy), "--out", str(out), "--backend", "litert"]) == 0  # its own re-run: no new one
     assert sum("voxel for voxel" in w for w in json.loads((out / "B" / "result.json").read_text())["warnings"]) == 1
+
+
+def test_a_single_patient_hashes_only_its_cet1(tmp_path, monkeypatch):
+    """A single-patient predict hashed the T2 and T1 too (~36 ms each on 30x512x512) for a comparison within the run,
+    which has no other patient to compare with; the CE-T1 is still compared with OUT's earlier results."""
+    import inference.batch_inputs as batch_inputs
+
+    hashed = []
+    monkeypatch.setattr(batch_inputs, "volume_sha256", lambda v: hashed.append(v) or "h")
+    a, b = ({r: _Bare(np.full((2, 3, 4), v, np.float32)) for r, v in (("cet1", 0), ("t2", 1), ("t1", 2))}
+            for _ in range(2))
+    single = SeenImages(tmp_path, within_run=False)
+    assert single.repeats(tmp_path / "A", a, "A", cet1_sha256="c") == []
+    assert hashed == []  # the caller's CE-T1 digest; T2 and T1 not hashed
+    assert single.repeats(tmp_path / "B", b, "B", cet1_sha256="c") == []  # nothing within a single run
+    batch = SeenImages(tmp_path)
+    batch.repeats(tmp_path / "A", a, "A", cet1_sha256="c")
+    assert len(hashed) == 2
