@@ -43,7 +43,7 @@ from export.benchmark_results import (  # noqa: F401 (load_results: part of this
     ms_text,
     ms_value,
 )
-from inference.cpu import cpu_info
+from inference.cpu import cpu_info, schedulable_cpus
 from inference.formats import FORMATS, ModelFormat
 from inference.wording import plural
 
@@ -187,15 +187,8 @@ def threads_used(backend) -> int | None:
         threads = tf.config.threading.get_intra_op_parallelism_threads() if tf is not None else 0
         if not threads:  # 0: TensorFlow's default, TF_NUM_INTRAOP_THREADS or the schedulable CPUs
             env = os.environ.get("TF_NUM_INTRAOP_THREADS", "")
-            threads = int(env) if env.isdigit() and int(env) > 0 else _schedulable_cpus()
+            threads = int(env) if env.isdigit() and int(env) > 0 else schedulable_cpus()
     return int(threads) if threads else None
-
-
-def _schedulable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # Windows, macOS
-        return os.cpu_count() or 1
 
 
 def time_slices(backends: dict, slices: np.ndarray, runs: int, warmup: int = 5, block: int = 10,

@@ -7,12 +7,13 @@ process (tests, child processes), the hardware cannot.
 
 from __future__ import annotations
 
+import os
 import platform
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["CpuInfo", "cpu_info"]
+__all__ = ["CpuInfo", "cpu_info", "default_threads", "schedulable_cpus"]
 
 
 @dataclass(frozen=True)
@@ -48,3 +49,18 @@ def cpu_info() -> CpuInfo:
     dispatch = frozenset(name for name, present in features.items() if present)
     return CpuInfo(model=model or platform.processor() or platform.machine() or "unknown", flags=flags,
                    dispatch=dispatch)
+
+
+def schedulable_cpus() -> int:
+    """The CPUs this process may run on (its affinity: fewer than the machine's under ``taskset`` or a container's
+    cpuset), else the machine's logical CPUs (Windows, macOS)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def default_threads() -> int:
+    """The runtimes' thread count when the user gives none (LiteRT, ONNX Runtime, OpenVINO): the schedulable CPUs, at
+    most 4 (the cap these backends always had; it was applied to ``os.cpu_count``, which ignores the affinity)."""
+    return min(4, schedulable_cpus())

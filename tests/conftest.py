@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 
+from inference.cpu import schedulable_cpus
+
 #: the longest files (``make test``'s ``--durations``, 2026-11-30), longest first
 SLOWEST_FIRST = ("tests/training/test_seg_model.py", "tests/export/test_tiny_export.py",
                  "tests/reliability/test_soak.py", "tests/training/test_eval_seg.py")
@@ -31,14 +33,7 @@ def worker_threads(cpus: int | None, workers: str | None) -> int | None:
     return max(1, (cpus or 1) // int(workers))
 
 
-def _schedulable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # Windows, macOS
-        return os.cpu_count() or 1
-
-
-_threads = worker_threads(_schedulable_cpus(), os.environ.get("PYTEST_XDIST_WORKER_COUNT"))
+_threads = worker_threads(schedulable_cpus(), os.environ.get("PYTEST_XDIST_WORKER_COUNT"))
 if _threads is not None:
     for _name in THREAD_VARIABLES:
         os.environ.setdefault(_name, str(_threads))

@@ -11,7 +11,6 @@ STRIDED_SLICE from a dynamic batch, say) would sit on an intermediate tensor cro
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -28,6 +27,7 @@ from inference.backends.base import (
     runtime_message,
 )
 from inference.backends.versions import import_runtime
+from inference.cpu import default_threads
 from inference.native_output import native_stderr_to_log
 from inference.wording import plural
 
@@ -107,7 +107,7 @@ class LiteRTBackend(SegBackend):
                  threads: int | None = None, verify: bool = True) -> None:
         check_device(self.name, device, ("cpu",))
         resolved = resolve_for(self.name, Path(model_path), variant, preference=PREFERENCE, verify=verify)
-        self.threads = threads or min(4, os.cpu_count() or 1)
+        self.threads = threads or default_threads()
         self._interp = open_interpreter(resolved.path, self.threads, content=read_model_file(resolved))
         self._in, self._out = self._interp.get_input_details()[0], self._interp.get_output_details()[0]
         shape = self._in["shape"]

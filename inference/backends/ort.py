@@ -15,7 +15,6 @@ ONNX Runtime reads those files itself.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +30,7 @@ from inference.backends.base import (
 )
 from inference.backends.onnx_scan import checked_onnx
 from inference.backends.versions import import_runtime
+from inference.cpu import default_threads
 
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 
@@ -60,7 +60,7 @@ class OnnxRuntimeBackend(SegBackend):
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if device == "cpu":
-            self.threads = threads or min(4, os.cpu_count() or 1)
+            self.threads = threads or default_threads()
             options.intra_op_num_threads, options.inter_op_num_threads = self.threads, 1
         try:
             self._session = ort.InferenceSession(source, options, providers=providers)

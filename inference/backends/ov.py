@@ -39,7 +39,7 @@ from inference.backends.base import (
 )
 from inference.backends.onnx_scan import checked_onnx, confine
 from inference.backends.versions import import_runtime
-from inference.cpu import cpu_info
+from inference.cpu import cpu_info, default_threads
 from inference.formats import get_format
 
 log = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class OpenVINOBackend(SegBackend):
                 f"patients); the float ONNX model or LiteRT int8 runs here")
         config = {"PERFORMANCE_HINT": "LATENCY"}
         if device == "cpu":
-            self.threads = threads or min(4, os.cpu_count() or 1)
+            self.threads = threads or default_threads()
             config["INFERENCE_NUM_THREADS"] = self.threads
             # OpenVINO runs "fp32" models in bf16 on CPUs with AVX512-BF16/AMX unless told otherwise: the
             # float variant must stay float32 to be the peer it claims to be. ``precision_hint="default"``

@@ -244,6 +244,22 @@ def test_shipped_cpu_variants_load_verified_and_agree_with_fp32(fmt):
     assert probs.shape == (2, 256, 256) and np.mean(np.abs(probs - reference)) < tolerance
 
 
+@pytest.mark.parametrize("name", ["tflite-fp32", "onnx"])
+def test_default_threads_follow_the_cpus_this_process_may_use(name, monkeypatch):
+    """Without --threads the runtimes took min(4, os.cpu_count()): 4 threads on a 16-CPU machine whose process is
+    pinned to one CPU (taskset, a container's cpuset), all waiting for each other."""
+    from inference import cpu
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    if hasattr(os, "sched_getaffinity"):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {3})
+        assert cpu.schedulable_cpus() == 1 and cpu.default_threads() == 1
+    else:  # Windows, macOS: the machine's CPUs, as before
+        assert cpu.schedulable_cpus() == 16 and cpu.default_threads() == 4
+    backend, _ = select_backend(name, DEFAULT_SEG_MODEL)
+    assert backend.threads == cpu.default_threads()
+
+
 def test_auto_on_this_machine_picks_a_cpu_variant_and_explains_the_gpu_ones():
     backend, notes = select_backend("auto", DEFAULT_SEG_MODEL, threads=1)
     info = backend.describe()
