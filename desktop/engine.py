@@ -23,6 +23,7 @@ from typing import Any
 from desktop.audit import AuditLog, audit_entry
 from desktop.series_table import SeriesRow, describe_candidates
 from inference.assets import DEFAULT_NOMOGRAM, DEFAULT_SEG_MODEL
+from inference.batch_inputs import earlier_results_warnings
 from inference.errors import AmbiguousSequenceError, CancelledError
 from inference.isolation import probe_backend
 from inference.measure import TumorMeasures, measure_mask
@@ -234,9 +235,14 @@ class Engine:
     def export(self, prediction: Prediction, out: str | Path, inputs: list[Path], *, progress: Progress,
                cancelled: Cancelled, replace_other: bool = False) -> dict[str, Path]:
         """mask.nii.gz, result.json and report.pdf under ``out/<patient_id>/`` (never inside an input; results of
-        other images there only with ``replace_other``)."""
+        other images there only with ``replace_other``). When ``out`` holds another patient id's results of the same
+        CE-T1, the exported result carries a warning saying so (``earlier_results_warnings``)."""
         out = check_output_dir(out, inputs)
         _check(cancelled)
+        copies = earlier_results_warnings(out, prediction.provenance.get("input_sha256", {}).get("cet1"),
+                                          prediction.patient_id)
+        if copies:
+            prediction = replace(prediction, warnings=list(dict.fromkeys([*prediction.warnings, *copies])))
         paths = self._pipeline_for(progress, cancelled).write(prediction, out, inputs=inputs,
                                                               replace_other=replace_other)
         self._audit("export", prediction, paths)

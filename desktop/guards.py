@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox
 
+from inference.batch_inputs import earlier_results_warnings
 from inference.outputs import existing_result, replace_problem
 
 
@@ -46,6 +47,19 @@ class EditGuards:
         if problem is None:
             return False
         return True if self.confirm_replace(f"{target} already holds {problem}. Replace them?") else None
+
+    def may_export_beside_a_copy(self, folder: str | Path, prediction) -> bool:
+        """True unless ``folder`` holds another patient id's results of this CE-T1 and the user cancelled: the same
+        patient under another id, or another patient's image in this folder (the export then carries the warning)."""
+        copies = earlier_results_warnings(folder, prediction.provenance.get("input_sha256", {}).get("cet1"),
+                                          prediction.patient_id)
+        if not copies:
+            return True
+        message = copies[0][0].upper() + copies[0][1:] + ". Export anyway? (The result will carry this warning.)"
+        return self.confirm_copy_export(message)
+
+    def _confirm_copy_export(self, message: str) -> bool:
+        return self._ask_destructive("Same images as another patient's results", message, "Export anyway")
 
     def _confirm_replace(self, message: str) -> bool:
         return self._ask_destructive("Results of other images", message, "Replace them")

@@ -79,6 +79,8 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
         self.confirm_discard: Callable[[str], bool] = self._confirm_discard
         #: how to ask before an export replaces results of other images (message -> True to replace)
         self.confirm_replace: Callable[[str], bool] = self._confirm_replace
+        #: how to ask before exporting beside another patient id's results of the same CE-T1 (message -> True to go on)
+        self.confirm_copy_export: Callable[[str], bool] = self._confirm_copy_export
         #: the prediction last exported (its edits are safe on disk); weak, so a closed patient's arrays are freed
         self._exported: Callable[[], object] = lambda: None
         self.roles_dialog: RolesDialog | None = None
@@ -396,7 +398,7 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
             return False
         prediction, inputs = s.prediction, [s.path]
         replace = self.may_replace_export(folder, prediction)
-        if replace is None:
+        if replace is None or not self.may_export_beside_a_copy(folder, prediction):
             return False
         return self.start_job("export", lambda progress, cancelled: self.engine.export(
             prediction, folder, inputs, progress=progress, cancelled=cancelled, replace_other=replace),

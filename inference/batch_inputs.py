@@ -79,12 +79,26 @@ class SeenImages:
             self._earlier = _results_by_cet1(self._out)
         # this run's patients are said by the comparison of the images themselves
         others = [pid for pid in self._earlier.get(digest, []) if pid != patient_id and pid not in self._ids]
-        if not others:
-            return []
-        named = ", ".join(repr(pid) for pid in others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
-        return [f"this patient's CE-T1 is identical, voxel for voxel, to that of the results of {named} already in "
-                f"{self._out} (an earlier run): the same patient under another id, or another patient's file copied "
-                "into this folder? Check the folder's images before using this result"]
+        return _earlier_results_warning(others, self._out)
+
+
+def earlier_results_warnings(out: str | Path, cet1_sha256: str | None, patient_id: str) -> list[str]:
+    """The warning a single export gets when ``out`` already holds results of another patient id computed from the
+    same CE-T1 (``result.json`` "input_sha256"): the same patient under another id, or another patient's image.
+    The GUI asks before such an export and the warning goes into the exported result."""
+    if cet1_sha256 is None:
+        return []
+    others = [pid for pid in _results_by_cet1(Path(out)).get(cet1_sha256, []) if pid != patient_id]
+    return _earlier_results_warning(others, Path(out))
+
+
+def _earlier_results_warning(others: list[str], out: Path) -> list[str]:
+    if not others:
+        return []
+    named = ", ".join(repr(pid) for pid in others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+    return [f"this patient's CE-T1 is identical, voxel for voxel, to that of the results of {named} already in "
+            f"{out} (an earlier run): the same patient under another id, or another patient's file copied "
+            "into this folder? Check the folder's images before using this result"]
 
 
 #: the most result folders an output folder is searched through (a clinic's years of results: a bounded read)

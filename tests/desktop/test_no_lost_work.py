@@ -135,6 +135,28 @@ def test_an_export_over_results_of_other_images_asks_first(segmented, tmp_path):
     assert len(asked) == 2
 
 
+def test_an_export_beside_another_ids_results_of_the_same_cet1_asks_and_carries_the_warning(segmented, tmp_path):
+    """otscc predict warns when OUT holds another patient id's results of the same CE-T1; the GUI exported silently."""
+    w, s = segmented, segmented.session
+    out = tmp_path / "out"
+    (out / "P-OTHER").mkdir(parents=True)
+    earlier = {"patient_id": "P-OTHER", "input_sha256": {"cet1": s.prediction.provenance["input_sha256"]["cet1"]}}
+    (out / "P-OTHER" / "result.json").write_text(json.dumps(earlier))
+    asked: list[str] = []
+    w.confirm_copy_export = lambda message: asked.append(message) or False  # Cancel
+    assert not w.export(out) and not w.runner.busy and not (out / s.patient_id).exists()
+    assert asked[0].startswith("This patient's CE-T1 is identical, voxel for voxel, to that of the results of "
+                               f"'P-OTHER' already in {out}") and asked[0].endswith("Export anyway? (The result will "
+                                                                                    "carry this warning.)")
+    w.confirm_copy_export = lambda message: asked.append(message) or True  # Export anyway
+    assert w.export(out) and wait_job(w) == ("export", "finished"), w.presenter.reports
+    warnings = json.loads((out / s.patient_id / "result.json").read_text())["warnings"]
+    assert sum("identical, voxel for voxel, to that of the results of 'P-OTHER'" in x for x in warnings) == 1
+    assert not any("P-OTHER" in x for x in s.prediction.warnings)  # the session's prediction is not changed
+    (out / "P-OTHER" / "result.json").unlink()
+    assert w.export(out) and wait_job(w) == ("export", "finished") and len(asked) == 2  # nothing to ask now
+
+
 def test_a_risk_that_no_longer_fits_the_mask_is_struck_through(segmented, qtbot):
     """After an edit the old risk stayed on screen at full size, with a small note as the only sign."""
     w, m, editor = segmented, segmented.model, segmented.session.editor
