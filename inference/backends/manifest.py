@@ -178,6 +178,26 @@ def check_model_folder(model_dir: str | Path, backend: str = "auto") -> None:
         raise ModelFolderError(f"{model_dir}: not a model folder (no {MANIFEST_NAME}, config.json or model file in "
                                "it): choose a folder that otscc export or otscc train-seg wrote",
                                cli_hint="(--model; the shipped one is the default)")
+    if backend == "auto" and _config_only(Path(model_dir)):
+        raise ModelFolderError(
+            f"{model_dir}: no model file in it, only config.json (no exported variant and no {REFERENCE_FILES[-1]}: a "
+            "training run that ended before its first epoch, or a folder copied without its files): choose the "
+            f"folder of a trained model (config.json with {REFERENCE_FILES[-1]}, or exported variants)",
+            cli_hint="(--model; the shipped one is the default)")
+
+
+def _config_only(folder: Path) -> bool:
+    """A folder holding a training config.json but no weights, no variant of any format and no manifest (its own or a
+    parent's): every backend of ``auto`` would say a file is missing, one clause each (a ~1,500-character line)."""
+    if not folder.is_dir() or not (folder / "config.json").is_file():
+        return False
+    files = (*REFERENCE_FILES, MANIFEST_NAME, *(name for row in FORMATS for name in row.files))
+    if any((folder / name).exists() for name in files if name != "config.json"):
+        return False
+    try:
+        return find_manifest(folder) is None
+    except ModelIntegrityError:  # an unreadable parent manifest: the backends say that in their words
+        return False
 
 
 #: the field of view of a model that records none (every shipped model so far): 256 pixels over 160 mm

@@ -123,6 +123,20 @@ def test_what_counts_as_a_model_folder(tmp_path):
         check_model_folder(tmp_path / "none")
 
 
+def test_auto_on_a_folder_with_only_a_config_says_so_once(trained, capsys):
+    """``--backend auto`` on a folder holding config.json alone gave one clause per backend (1,486 characters)."""
+    from inference.cli import main
+
+    assert main(["predict", str(SAMPLE_PATIENT), "--out", str(trained / "out"), "--model", str(trained)]) == 2
+    err = capsys.readouterr().err
+    assert f"{trained}: no model file in it, only config.json (no exported variant and no best.weights.h5" in err
+    assert len(err) < 400 and "missing from" not in err
+    (trained / "best.weights.h5").write_bytes(b"")  # with weights (or any variant) the backends say what they need
+    from inference.backends.manifest import check_model_folder
+
+    check_model_folder(trained)
+
+
 def test_benchmark_refuses_a_folder_that_is_no_model_folder_before_measuring(tmp_path, monkeypatch, capsys):
     """Every row failed with its own "missing from" reason, and the command exited 0."""
     from inference.cli import main
