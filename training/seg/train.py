@@ -93,8 +93,8 @@ def dice_bce_loss(y_true, y_pred, batch_dice: bool = False):
     ``batch_dice=False`` computes the Dice of each slice on its own: on a slice without tumor (40 % of the
     training slices) it is ``1 - 1/(predicted mass + 1)``, so a single pixel's worth of probability costs as
     much as half the overlap of a tumor slice. ``batch_dice=True`` (nnU-Net's batch Dice) pools every slice
-    of the batch into one Dice term, so empty slices are judged by the BCE and the overlap term is not dominated
-    by the smallest tumors.
+    of the batch into one Dice term: a false positive on an empty slice costs what it costs beside the batch's
+    tumors, and the smallest tumor sections no longer weigh as much as the largest.
     """
     import tensorflow as tf
 

@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
       help="weights to keep: the best validation epoch's, or the last epoch's (a choice made before training, "
            f"named in config.json \"weights\") (default: {d.keep})")
     a("--dice", choices=("sample", "batch"), default=d.dice,
-      help="the loss's soft Dice: over each slice, or pooled over the batch (nnU-Net's batch Dice; slices "
-           f"without tumor are then judged by the cross-entropy alone) (default: {d.dice})")
+      help="the loss's soft Dice: over each slice, or pooled over the batch (nnU-Net's batch Dice: a slice "
+           f"without tumor has no Dice term of its own) (default: {d.dice})")
     a("--split-from", default=None, metavar="SPLIT_JSON",
       help="reuse this split.json (e.g. assets/models/seg/split.json) instead of drawing one: same test and "
            "validation patients as that model (default: draw from --seed)")
