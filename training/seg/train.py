@@ -91,10 +91,10 @@ def dice_bce_loss(y_true, y_pred, batch_dice: bool = False):
     """Soft Dice + binary cross-entropy, one value per slice (Keras averages them).
 
     ``batch_dice=False`` computes the Dice of each slice on its own: on a slice without tumor (most of the 40 %
-    of training slices drawn from anywhere in the volume) it is ``1 - 1/(predicted mass + 1)``, so a single pixel's worth of probability costs as
-    much as half the overlap of a tumor slice. ``batch_dice=True`` (nnU-Net's batch Dice) pools every slice
-    of the batch into one Dice term: a false positive on an empty slice costs what it costs beside the batch's
-    tumors, and the smallest tumor sections no longer weigh as much as the largest.
+    of training slices drawn from anywhere in the volume) it is ``1 - 1/(predicted mass + 1)``, so a single
+    pixel's worth of probability costs as much as half the overlap of a tumor slice. ``batch_dice=True`` (nnU-Net's
+    batch Dice) pools every slice of the batch into one Dice term: a false positive on an empty slice costs what it
+    costs beside the batch's tumors, and the smallest tumor sections no longer weigh as much as the largest.
     """
     import tensorflow as tf
 
