@@ -62,7 +62,9 @@ def make_window(folder: Path, factory, **kwargs):
     window.ask_directory = lambda title: None  # never a blocking file dialog
     window.confirm_discard = lambda message: True  # never a blocking "discard edits?" box
     window.confirm_replace = lambda message: False  # never a blocking "replace results of other images?" box
-    window.confirm_copy_export = lambda message: False  # never a blocking "same images as another patient's?" box
+    # never a blocking "same images as another patient's results?" box: export anyway (the result carries the warning),
+    # as before the question existed (the sample DICOM and NIfTI patients are the same images under two ids)
+    window.confirm_copy_export = lambda message: True
     window.show()
     return window
 

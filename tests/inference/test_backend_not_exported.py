@@ -130,7 +130,7 @@ def test_auto_on_a_folder_with_only_a_config_says_so_once(trained, capsys):
     assert main(["predict", str(SAMPLE_PATIENT), "--out", str(trained / "out"), "--model", str(trained)]) == 2
     err = capsys.readouterr().err
     assert f"{trained}: no model file in it, only config.json (no exported variant and no best.weights.h5" in err
-    assert len(err) < 400 and "missing from" not in err
+    assert len(err) - len(str(trained)) < 350 and "missing from" not in err  # was 1,486 characters
     (trained / "best.weights.h5").write_bytes(b"")  # with weights (or any variant) the backends say what they need
     from inference.backends.manifest import check_model_folder
 
