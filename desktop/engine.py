@@ -233,14 +233,16 @@ class Engine:
         return new
 
     def export(self, prediction: Prediction, out: str | Path, inputs: list[Path], *, progress: Progress,
-               cancelled: Cancelled, replace_other: bool = False) -> dict[str, Path]:
+               cancelled: Cancelled, replace_other: bool = False, copies: list[str] | None = None) -> dict[str, Path]:
         """mask.nii.gz, result.json and report.pdf under ``out/<patient_id>/`` (never inside an input; results of
         other images there only with ``replace_other``). When ``out`` holds another patient id's results of the same
-        CE-T1, the exported result carries a warning saying so (``earlier_results_warnings``)."""
+        CE-T1, the exported result carries a warning saying so: ``copies`` when the caller already looked
+        (``earlier_results_warnings``), else looked up here."""
         out = check_output_dir(out, inputs)
         _check(cancelled)
-        copies = earlier_results_warnings(out, prediction.provenance.get("input_sha256", {}).get("cet1"),
-                                          prediction.patient_id)
+        if copies is None:
+            copies = earlier_results_warnings(out, prediction.provenance.get("input_sha256", {}).get("cet1"),
+                                              prediction.patient_id)
         if copies:
             prediction = replace(prediction, warnings=list(dict.fromkeys([*prediction.warnings, *copies])))
         paths = self._pipeline_for(progress, cancelled).write(prediction, out, inputs=inputs,

@@ -48,15 +48,16 @@ class EditGuards:
             return False
         return True if self.confirm_replace(f"{target} already holds {problem}. Replace them?") else None
 
-    def may_export_beside_a_copy(self, folder: str | Path, prediction) -> bool:
-        """True unless ``folder`` holds another patient id's results of this CE-T1 and the user cancelled: the same
-        patient under another id, or another patient's image in this folder (the export then carries the warning)."""
+    def may_export_beside_a_copy(self, folder: str | Path, prediction) -> list[str] | None:
+        """The warnings an export into ``folder`` carries because it holds another patient id's results of this CE-T1
+        (the same patient under another id, or another patient's image in this folder; empty: none), or None when
+        the user cancelled. The caller hands them to the export, so the folder's results are read once."""
         copies = earlier_results_warnings(folder, prediction.provenance.get("input_sha256", {}).get("cet1"),
                                           prediction.patient_id)
         if not copies:
-            return True
+            return []
         message = copies[0][0].upper() + copies[0][1:] + ". Export anyway? (The result will carry this warning.)"
-        return self.confirm_copy_export(message)
+        return copies if self.confirm_copy_export(message) else None
 
     def _confirm_copy_export(self, message: str) -> bool:
         return self._ask_destructive("Same images as another patient's results", message, "Export anyway")

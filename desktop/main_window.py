@@ -398,10 +398,11 @@ class MainWindow(EditGuards, DialogLaunchers, RecentPatients, QMainWindow):
             return False
         prediction, inputs = s.prediction, [s.path]
         replace = self.may_replace_export(folder, prediction)
-        if replace is None or not self.may_export_beside_a_copy(folder, prediction):
+        copies = None if replace is None else self.may_export_beside_a_copy(folder, prediction)
+        if copies is None:
             return False
         return self.start_job("export", lambda progress, cancelled: self.engine.export(
-            prediction, folder, inputs, progress=progress, cancelled=cancelled, replace_other=replace),
+            prediction, folder, inputs, progress=progress, cancelled=cancelled, replace_other=replace, copies=copies),
             lambda paths: self._on_exported(paths, prediction))
 
     def _on_exported(self, paths: dict[str, Path], prediction=None) -> None:

@@ -142,6 +142,11 @@ def find_manifest(folder: str | Path) -> Manifest | None:
     return None
 
 
+def _model_file_names() -> tuple[str, ...]:
+    """Every file name a model folder may hold: the manifest, the float reference and each format's files."""
+    return (MANIFEST_NAME, *REFERENCE_FILES, *(name for row in FORMATS for name in row.files))
+
+
 def is_model_folder(path: str | Path) -> bool:
     """Whether ``path`` can be a model: a model file or a folder format's folder, or a folder with a manifest (its
     own, or its parent's that names it), a float reference file (``config.json``, as ``otscc train-seg`` writes) or
@@ -151,8 +156,7 @@ def is_model_folder(path: str | Path) -> bool:
         return True
     if not path.is_dir():
         return False
-    names = (MANIFEST_NAME, *REFERENCE_FILES, *(name for row in FORMATS for name in row.files))
-    if any((path / name).exists() for name in names):
+    if any((path / name).exists() for name in _model_file_names()):
         return True
     try:
         return find_manifest(path) is not None
@@ -191,8 +195,7 @@ def _config_only(folder: Path) -> bool:
     parent's): every backend of ``auto`` would say a file is missing, one clause each (a ~1,500-character line)."""
     if not folder.is_dir() or not (folder / "config.json").is_file():
         return False
-    files = (*REFERENCE_FILES, MANIFEST_NAME, *(name for row in FORMATS for name in row.files))
-    if any((folder / name).exists() for name in files if name != "config.json"):
+    if any((folder / name).exists() for name in _model_file_names() if name != "config.json"):
         return False
     try:
         return find_manifest(folder) is None
