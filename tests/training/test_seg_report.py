@@ -64,3 +64,15 @@ def test_card_describes_a_cosine_keep_last_recipe(tmp_path):
     assert text.endswith("The final phase starts from the previous phase's last weights.")
     assert _schedule_text(final["train"]).startswith("learning rate decayed along a cosine to 2e-05")
     assert _schedule_text({"lr_patience": 5}) == "learning rate halved after 5 epochs without validation gain"
+
+
+def test_card_names_the_loss_and_an_earlier_phase_with_another(tmp_path):
+    from training.seg.card import _loss_text
+
+    assert _loss_text({}) == "soft Dice of each slice + BCE"  # configs from before --dice
+    assert _loss_text({"dice": "batch"}) == "soft Dice pooled over each batch (`--dice batch`) + BCE"
+    per_slice, pooled = _phase(3, crop=128), _phase(2, crop=128, dice="batch")
+    (tmp_path / "history_pretrain.json").write_text(json.dumps({"phases": [per_slice, pooled]}))
+    lines = _pretrain_text(tmp_path, {"dice": "batch"}).splitlines()
+    assert lines[1].endswith("best validation Dice 0.530, loss soft Dice of each slice + BCE.")
+    assert lines[2].endswith("best validation Dice 0.520.")

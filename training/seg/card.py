@@ -42,9 +42,15 @@ def _input_text(train_cfg: dict, model_cfg: dict) -> str:
     return f"{train_cfg['crop']}-pixel crops" if train_cfg.get("crop") else f"whole {model_cfg['size']}-pixel slices"
 
 
-def _pretrain_text(model_dir: Path) -> str:
+def _loss_note(cfg: dict, final: dict) -> str:
+    """Names an earlier phase's loss where it differs from the final phase's."""
+    return f", loss {_loss_text(cfg)}" if cfg.get("dice", "sample") != final.get("dice", "sample") else ""
+
+
+def _pretrain_text(model_dir: Path, final: dict | None = None) -> str:
     from training.seg.report import earlier_phases
 
+    final = final or {}
     text, cfg_before = "", {}
     for i, phase in enumerate(earlier_phases(model_dir), 1):
         history, cfg = phase["history"], phase["train"]
@@ -53,7 +59,7 @@ def _pretrain_text(model_dir: Path) -> str:
         text += (f"\n- Phase {i} ({start}): batch {cfg['batch_size']} of {_input_text(cfg, cfg['model'])}, "
                  f"{cfg['steps_per_epoch']} steps per epoch, lr {cfg['learning_rate']}{_aug_text(cfg)}, "
                  f"{len(history)} epochs in {history[-1]['seconds'] / 60:.0f} min, best validation Dice "
-                 f"{best['val_dice']:.3f}{_schedule_note(cfg)}.")
+                 f"{best['val_dice']:.3f}{_schedule_note(cfg)}{_loss_note(cfg, final)}.")
         cfg_before = cfg
     return text + (f"\n- The final phase starts from the previous phase's {_kept(cfg_before)} weights." if text else "")
 
@@ -67,6 +73,13 @@ def _schedule_text(cfg: dict) -> str:
 
 def _schedule_note(cfg: dict) -> str:
     return ", cosine schedule, last epoch kept" if cfg.get("schedule") == "cosine" and _kept(cfg) == "last" else ""
+
+
+def _loss_text(cfg: dict) -> str:
+    """The loss of a training configuration; configs from before ``--dice`` used the per-slice Dice."""
+    if cfg.get("dice", "sample") == "batch":
+        return "soft Dice pooled over each batch (`--dice batch`) + BCE"
+    return "soft Dice of each slice + BCE"
 
 
 def _kept(cfg: dict) -> str:
@@ -101,7 +114,7 @@ def write_card(model_dir: Path, test: dict, fresh: dict | None, notes: tuple[str
     config = json.loads((model_dir / "config.json").read_text())
     history = json.loads((model_dir / "history.json").read_text())["history"]
     split = json.loads((model_dir / "split.json").read_text())
-    pretrain = _pretrain_text(model_dir)
+    pretrain = _pretrain_text(model_dir, config["train"])
     best = max(history, key=lambda h: h["val_dice"])
     train_cfg, model_cfg = config["train"], config["train"]["model"]
     text = f"""# Model card: OTSCC tumor segmentation (MobileNetV2 U-Net), SYNTHETIC training data
@@ -127,7 +140,7 @@ probability per pixel; the runtime thresholds at 0.5 and post-processes on the C
 - Cohort: {len(split['train'])} training and {len(split['validation'])} validation SYNTHETIC patients
   (seed-100 cohort of {len(split['train']) + len(split['validation']) + len(split['test'])}); {len(split['test'])}
   patients held out for test (`split.json`).
-- Loss Dice + BCE, Adam, {_schedule_text(train_cfg)}, tumor slices oversampled to
+- Loss {_loss_text(train_cfg)}, Adam, {_schedule_text(train_cfg)}, tumor slices oversampled to
   {train_cfg['tumor_fraction']:.0%}, flips/rotations/scales/gamma/bias-field/
   noise augmentation, 2 CPU cores.{pretrain}
 - Final phase: batch {train_cfg['batch_size']} of {_input_text(train_cfg, model_cfg)}, {train_cfg['steps_per_epoch']}
