@@ -63,3 +63,12 @@ def test_the_record_is_validated(fitted):
         validate({**data, "fitted_on": {**data["fitted_on"], "patients": [1, 2]}})
     with pytest.raises(NomogramError, match="fitted_on"):
         validate({**data, "fitted_on": {"patients": []}})
+
+
+def test_the_record_names_a_model_inside_the_project_relative_to_it(tmp_path):
+    """The shipped nomogram is fitted with assets/models/seg: its record must not carry the fitting machine's path."""
+    from inference.assets import DEFAULT_SEG_MODEL
+    from training.nomogram.commands.fit_nomogram import fitted_on
+
+    assert fitted_on(["P1"], DEFAULT_SEG_MODEL)["model"] == "assets/models/seg"
+    assert fitted_on(["P1"], tmp_path)["model"] == str(tmp_path.resolve())  # outside the project: absolute

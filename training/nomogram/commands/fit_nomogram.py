@@ -108,8 +108,18 @@ def fitted_on(ids: list[str], model_dir: Path) -> dict:
     from inference.backends.manifest import sha256_file
 
     split = Path(model_dir) / "split.json"
-    return {"patients": sorted(ids), "model": str(Path(model_dir).resolve()),
+    return {"patients": sorted(ids), "model": _model_name(Path(model_dir)),
             "split_sha256": sha256_file(split) if split.is_file() else None}
+
+
+def _model_name(model_dir: Path) -> str:
+    """The model folder as the record names it: relative to the project for a folder inside it (the shipped
+    ``assets/models/seg``: a nomogram shipped with the app must not carry the path of the machine it was fitted on),
+    else absolute."""
+    from inference.assets import ASSETS
+
+    folder, project = model_dir.resolve(), ASSETS.parent
+    return folder.relative_to(project).as_posix() if folder.is_relative_to(project) else str(folder)
 
 
 def _write_json(path: Path, data: dict) -> None:
