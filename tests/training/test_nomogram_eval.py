@@ -272,3 +272,21 @@ def test_eval_refuses_a_split_from_another_cohort(evaluated, study, tmp_path, ca
     code = main(["eval-nomogram", "--cohort", str(study["cohort"]), "--nomogram",
                  str(study["runs"] / "nomogram_auto.json"), "--model", str(tmp_path)])
     assert code == InputError.exit_code and "X1" in capsys.readouterr().err
+
+
+def test_roc_curves_that_coincide_stay_visible():
+    """The nomogram evaluated is drawn wide and on top, the comparisons dashed (the shipped fusion model's ROC lay
+    exactly under the clinical-only one and could not be seen)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from training.nomogram.plots import _roc
+
+    rng = np.random.default_rng(0)
+    y, p = [0, 1] * 10, rng.uniform(size=20).tolist()
+    same = {"outcomes": y, "probabilities": p, "auc": 0.5, "auc_ci95": [0.3, 0.7], "threshold": 0.5, "n": 20,
+            "prevalence": 0.5}
+    fig = _roc({"models": {"fusion_auto": {"sets": {"test": same}}, "clinical": {"sets": {"test": same}}}}, "test")
+    first, second = (line for line in fig.axes[0].get_lines() if line.get_label().startswith(("fusion", "clinical")))
+    assert first.get_zorder() > second.get_zorder() and first.get_linewidth() > second.get_linewidth()
+    assert first.get_linestyle() == "-" and second.get_linestyle() == "--"
