@@ -15,6 +15,7 @@ from PySide6.QtGui import QDropEvent
 from inference.assets import SAMPLE_PATIENT
 from inference.audit import prediction_digest
 from inference.errors import CancelledError, OutputError, UnreadableFileError
+from inference.nomogram import format_risk, risk_group_boundaries
 from inference.pipeline import file_sha256
 from tests.desktop.conftest import JOB_TIMEOUT_MS, wait_job
 from tests.desktop.helpers import paint_beside_the_tumor
@@ -170,7 +171,10 @@ def test_clinical_change_updates_the_risk(segmented, qtbot):
     after = s.prediction.score
     assert after.probability > before.probability  # node-positive raises the risk in this nomogram
     assert after.points["cn_status"] > before.points["cn_status"]
-    assert f"{after.probability:.0%}" in w.risk_panel.headline.text()
+    # as the panel shows it: whole percent, with more digits where rounding would reach a group boundary (0.498:
+    # "49.8%", never "50%" beside "intermediate")
+    boundaries = risk_group_boundaries(s.prediction.provenance.get("risk_groups", []))
+    assert format_risk(after.probability, boundaries, 0) in w.risk_panel.headline.text()
     assert s.prediction.clinical["cn_status"] == 1
     w.clinical_panel.set_values({"cn_status": 0})
     rescored(w, qtbot)

@@ -19,4 +19,6 @@ def pipeline() -> Pipeline:
 
 @pytest.fixture(scope="module")
 def prediction(pipeline):
-    return pipeline.predict(pipeline.prepare(SAMPLE_PATIENT, register="never"), dict(CLINICAL))
+    # registered, as `otscc predict` does: unregistered (its T2/T1 are shifted 1.6 mm and turned 1.1 deg on purpose)
+    # the model shipped since 2026-12-01 finds a 0.11 ml blob of the 1.6 ml tumor, which the tests are not about
+    return pipeline.predict(pipeline.prepare(SAMPLE_PATIENT, register="auto"), dict(CLINICAL))

@@ -126,7 +126,7 @@ def test_batch_json_rows_give_the_risk_in_percent_as_a_number():
 
 def test_a_very_small_mask_is_flagged(pipeline, prediction):
     """The sample with its tumor painted out gave a 0.11 ml blob on one slice, scored 1.6 % 'low', without a word."""
-    assert not any("very small" in w for w in prediction.warnings)  # the sample's 1.6 ml tumor
+    assert not any("very small" in w for w in prediction.warnings)  # the sample (a 1.6 ml tumor; 0.82 ml found)
     a = np.zeros_like(prediction.mask.array)
     a[8:10, 120:126, 120:126] = 1  # 72 voxels of 0.78 x 0.78 x 4.5 mm: 0.2 ml on two slices
     small = pipeline.score(prediction.prepared, prediction.mask.with_array(a), dict(CLINICAL))
@@ -172,9 +172,11 @@ def test_the_nomogram_axes_cover_the_fitted_range():
 def test_the_inputs_and_their_registration_are_in_the_result_and_the_report(pipeline, prediction):
     """Which file became each sequence, and what registration did, were only in `otscc inspect`."""
     r = prediction.to_json()
-    assert set(r["registration"]) == {"t2", "t1"} and all(reg["skipped"] for reg in r["registration"].values())
+    assert set(r["registration"]) == {"t2", "t1"} and not any(reg["skipped"] for reg in r["registration"].values())
     texts = " ".join(build_page(prediction, nomogram=pipeline.nomogram, model_dir=pipeline.model_dir).texts)
-    assert "Inputs: CE-T1 cet1.nii.gz (the reference grid); T2 t2.nii.gz, not registered (" in texts
+    assert "Inputs: CE-T1 cet1.nii.gz (the reference grid); T2 t2.nii.gz, registered (shift " in texts
+    skipped = {**r, "registration": {"t2": {"skipped": True, "reason": "--register never"}}}
+    assert "T2 t2.nii.gz, not registered (--register never)" in inputs_text(skipped)
     moved = {**r, "registration": {"t2": {"skipped": False, "translation_mm": [3.0, 4.0, 0.0],
                                           "rotation_deg": [0.5, -1.25, 0.0]}}}
     assert "T2 t2.nii.gz, registered (shift 5.0 mm, turn 1.2 deg)" in inputs_text(moved)

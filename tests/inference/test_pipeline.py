@@ -51,7 +51,7 @@ def pipeline(nomogram_file) -> Pipeline:
 
 @pytest.fixture(scope="module")
 def prepared(pipeline):
-    return pipeline.prepare(SAMPLE_PATIENT, register="never")
+    return pipeline.prepare(SAMPLE_PATIENT, register="auto")  # registered: see tests/inference/conftest.py
 
 
 @pytest.fixture(scope="module")
