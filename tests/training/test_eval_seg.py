@@ -7,6 +7,7 @@ import argparse
 import json
 import logging
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,6 +87,38 @@ def test_training_patients_are_found_by_their_voxels_and_left_out(tmp_path, tiny
     assert [r["patient_id"] for r in result["patients"]] == ["NEW0002"]
     assert result["summary"]["all"]["n"] == 1
     assert "1 of 2 patients left out" in caplog.text and "NEW0001" in caplog.text
+
+
+def _nudge_one_voxel(cet1: Path) -> None:
+    """Change one CE-T1 voxel by 1, as a cohort regenerated on a CPU whose OpenBLAS kernels round otherwise does."""
+    import SimpleITK as sitk
+
+    image = sitk.ReadImage(str(cet1))
+    array = sitk.GetArrayFromImage(image)
+    array.flat[array.size // 2] += 1
+    out = sitk.GetImageFromArray(array)
+    out.CopyInformation(image)
+    sitk.WriteImage(out, str(cet1))
+
+
+def test_a_regenerated_synthetic_training_patient_is_left_out_though_a_voxel_differs(tmp_path, tiny_cohort, model,
+                                                                                       monkeypatch, capsys):
+    folder, split = model
+    record_training_patients(folder, tiny_cohort, split)
+    assert set(json.loads((folder / RECORD).read_text())["synthetic"]) == set(split["train"] + split["validation"])
+    regen = tmp_path / "regenerated"
+    pid, test_pid = split["train"][0], split["test"][0]
+    for p in (pid, test_pid):
+        shutil.copytree(tiny_cohort / p, regen / p)
+        _nudge_one_voxel(regen / p / "cet1.nii.gz")
+    real = tmp_path / "real"  # the same nudged voxels, but not written by otscc synth: only voxels can tell
+    shutil.copytree(regen / pid, real / "PAT1")
+    (real / "PAT1" / "truth.json").unlink()
+    result = _run(monkeypatch, capsys, folder, regen)
+    assert [r["patient_id"] for r in result["seen_in_training"]] == [pid]
+    assert "same synthetic patient, 5:" in result["seen_in_training"][0]["seen_as"]
+    assert [r["patient_id"] for r in result["patients"]] == [test_pid]
+    assert _run(monkeypatch, capsys, folder, real)["seen_in_training"] == []
 
 
 def test_split_all_on_the_training_cohort_scores_only_test_patients(tiny_cohort, model, monkeypatch, capsys):

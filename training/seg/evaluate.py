@@ -22,7 +22,7 @@ from inference.intake import prepare_patient
 from inference.segment import segment
 from inference.wording import plural
 from training.seg import metrics
-from training.seg.fingerprints import Seen, cet1_fingerprint, cohort_fingerprint
+from training.seg.fingerprints import Seen, cet1_fingerprint, cohort_fingerprint, synthetic_identity
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +85,9 @@ def evaluate(cohort: Path, ids: list[str], backend: SegBackend, *, save_masks: P
         backend: the segmentation runtime.
         save_masks: folder for the predicted masks, or None.
         progress: ``progress(i, n, patient_id)`` after each patient.
-        seen: the model's training patients (``fingerprints.load_seen``): a patient whose CE-T1 matches one is not
-            segmented and is left out of every figure (listed in ``seen_in_training``); None: no check.
+        seen: the model's training patients (``fingerprints.load_seen``): a patient whose CE-T1 matches one, or a
+            synthetic patient with the generator identity of one, is not segmented and is left out of every figure
+            (listed in ``seen_in_training``); None: no check.
 
     Returns:
         ``patients`` (rows), ``summary``, ``backend``, ``seen_in_training`` ([{patient_id, seen_as}]) and
@@ -97,7 +98,7 @@ def evaluate(cohort: Path, ids: list[str], backend: SegBackend, *, save_masks: P
         t0 = time.perf_counter()
         prepared = prepare_patient(Path(cohort) / pid)
         prints[pid] = cet1_fingerprint(prepared.patient)
-        where = seen.match(pid, prints[pid]) if seen is not None else None
+        where = seen.match(pid, prints[pid], synthetic_identity(Path(cohort) / pid)) if seen is not None else None
         if where is not None:
             excluded.append({"patient_id": pid, "seen_as": where})
             if progress:

@@ -14,6 +14,13 @@ the CE-T1 voxel values (``inference.pipeline.volume_sha256``, the ``input_sha256
 
 ``init_weights``: the weights ``train-seg --init-weights`` started from; the patients of that file's model
 folder (its own ``training_patients.json``, else its ``split.json`` ids) count as seen too.
+
+``synthetic`` (optional): for patients written by ``otscc synth`` (``truth.json`` with ``"synthetic": true``), the
+generator identity ``"<cohort seed>:<patient id>"`` of each seen patient. A regenerated synthetic patient is the
+same patient, but not always the same voxels: the generator's float32 matrix products go through OpenBLAS, which
+picks its kernels by CPU, so a cohort regenerated on another machine can differ by 1 in a few voxels (SYN0001 of
+the seed-100 cohort: 3 of 5.6 million CE-T1 voxels on an AMD machine against an Intel one) and its fingerprint no
+longer matches. Such a patient is recognized by its identity instead.
 """
 
 from __future__ import annotations
@@ -51,6 +58,22 @@ def patient_fingerprint(folder: Path) -> str:
     return cet1_fingerprint(load_patient(folder, load_mask=False))
 
 
+def synthetic_identity(folder: Path) -> str | None:
+    """``"<cohort seed>:<patient id>"`` of a patient written by ``otscc synth`` (from its ``truth.json``), else None.
+
+    A synthetic patient is a function of the cohort seed and its id (``training.synth.cohort.generate_patient``),
+    whatever folder name it is stored under.
+    """
+    try:
+        truth = json.loads((Path(folder) / "truth.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(truth, dict) or truth.get("synthetic") is not True or "seed" not in truth \
+            or "patient_id" not in truth:
+        return None
+    return f"{truth['seed']}:{truth['patient_id']}"
+
+
 def cohort_fingerprint(pairs: dict[str, str]) -> str:
     """SHA-256 over sorted ``patient id:CE-T1 fingerprint`` lines: the same patients give the same value."""
     text = "".join(f"{pid}:{fp}\n" for pid, fp in sorted(pairs.items()))
@@ -82,13 +105,15 @@ def record_training_patients(out_dir: Path, cohort: Path, split: dict, *, init_w
         patients[s][pid] = known.get(pid) or patient_fingerprint(cohort / pid)
         if progress:
             progress(i + 1, len(ids), pid)
+    synthetic = {pid: ident for s in SEEN_SETS for pid in split[s]
+                 if (ident := synthetic_identity(cohort / pid)) is not None}
     init = old.get("init_weights") if resume else None
     if init_weights is not None:
         init = {"path": str(Path(init_weights).resolve()), "sha256": sha256_file(init_weights)}
     split_file = out_dir / "split.json"
     write_json(path, {"schema_version": SCHEMA_VERSION, "cohort": str(cohort),
                       "split_sha256": sha256_file(split_file) if split_file.is_file() else None,
-                      "patients": patients, "init_weights": init})
+                      "patients": patients, "synthetic": synthetic, "init_weights": init})
     return path
 
 
@@ -98,12 +123,22 @@ class Seen:
 
     fingerprints: dict[str, str] = field(default_factory=dict)  # fingerprint -> "train SYN0001 of MODEL"
     ids: dict[str, str] = field(default_factory=dict)  # patient id -> where (a parent model without fingerprints)
+    synthetic: dict[str, str] = field(default_factory=dict)  # "<seed>:<patient id>" of otscc synth -> where
     notes: list[str] = field(default_factory=list)  # what could not be checked
     checked: bool = False  # a record of the model's own training patients was found
 
-    def match(self, pid: str, fingerprint: str) -> str | None:
-        """Where the patient was seen in training, or None."""
-        return self.fingerprints.get(fingerprint) or self.ids.get(pid)
+    def match(self, pid: str, fingerprint: str, synthetic: str | None = None) -> str | None:
+        """Where the patient was seen in training, or None.
+
+        Args:
+            pid: the patient's folder name.
+            fingerprint: its CE-T1 fingerprint (``cet1_fingerprint``).
+            synthetic: its ``synthetic_identity``, if it is a synthetic patient.
+        """
+        where = self.fingerprints.get(fingerprint) or self.ids.get(pid)
+        if where is None and synthetic is not None and synthetic in self.synthetic:
+            where = f"{self.synthetic[synthetic]} (the same synthetic patient, {synthetic}; voxels differ by rounding)"
+        return where
 
 
 def load_seen(model_dir: Path) -> Seen:
@@ -145,6 +180,11 @@ def _add_record(seen: Seen, record: dict, model_dir: Path) -> None:
     for s in SEEN_SETS:
         for pid, fp in record.get("patients", {}).get(s, {}).items():
             seen.fingerprints.setdefault(fp, f"{s} patient {pid} of {model_dir}")
+    synthetic = record.get("synthetic") or {}
+    for s in SEEN_SETS:
+        for pid in record.get("patients", {}).get(s, {}):
+            if pid in synthetic:
+                seen.synthetic.setdefault(synthetic[pid], f"{s} patient {pid} of {model_dir}")
 
 
 def _read(path: Path) -> dict | None:
