@@ -10,6 +10,7 @@ the CE-T1 voxel values (``inference.pipeline.volume_sha256``, the ``input_sha256
 
     {"schema_version": 1, "cohort": "data/cohort136", "split_sha256": "...",
      "patients": {"train": {"SYN0001": "<cet1 sha256>", ...}, "validation": {...}},
+     "synthetic": {"SYN0001": "100:SYN0001", ...},
      "init_weights": {"path": "/abs/parent/best.weights.h5", "sha256": "..."} | null}
 
 ``init_weights``: the weights ``train-seg --init-weights`` started from; the patients of that file's model
@@ -19,8 +20,8 @@ folder (its own ``training_patients.json``, else its ``split.json`` ids) count a
 generator identity ``"<cohort seed>:<patient id>"`` of each seen patient. A regenerated synthetic patient is the
 same patient, but not always the same voxels: the generator's float32 matrix products go through OpenBLAS, which
 picks its kernels by CPU, so a cohort regenerated on another machine can differ by 1 in a few voxels (SYN0001 of
-the seed-100 cohort: 3 of 5.6 million CE-T1 voxels on an AMD machine against an Intel one) and its fingerprint no
-longer matches. Such a patient is recognized by its identity instead.
+the seed-100 cohort: 3 of 5.6 million CE-T1 voxels, between OpenBLAS's Haswell and SkylakeX kernels) and its
+fingerprint no longer matches. Such a patient is recognized by its identity instead.
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def record_training_patients(out_dir: Path, cohort: Path, split: dict, *, init_w
 
 @dataclass
 class Seen:
-    """CE-T1 fingerprints (and, where only ids are known, patient ids) a model learned from."""
+    """CE-T1 fingerprints, synthetic identities (and, where only ids are known, patient ids) a model learned from."""
 
     fingerprints: dict[str, str] = field(default_factory=dict)  # fingerprint -> "train SYN0001 of MODEL"
     ids: dict[str, str] = field(default_factory=dict)  # patient id -> where (a parent model without fingerprints)
