@@ -19,9 +19,9 @@ folder (its own ``training_patients.json``, else its ``split.json`` ids) count a
 ``synthetic`` (optional): for patients written by ``otscc synth`` (``truth.json`` with ``"synthetic": true``), the
 generator identity ``"<cohort seed>:<patient id>"`` of each seen patient. A regenerated synthetic patient is the
 same patient, but not always the same voxels: the generator's float32 matrix products go through OpenBLAS, which
-picks its kernels by CPU, so a cohort regenerated on another machine can differ by 1 in a few voxels (SYN0001 of
-the seed-100 cohort: 3 of 5.6 million CE-T1 voxels, between OpenBLAS's Haswell and SkylakeX kernels) and its
-fingerprint no longer matches. Such a patient is recognized by its identity instead.
+picks its kernels by CPU (or by ``OPENBLAS_CORETYPE``), so a cohort regenerated elsewhere can differ by 1 in a few
+voxels (SYN0001 of the seed-100 cohort: 3 of 5.6 million CE-T1 voxels, between OpenBLAS's Haswell and SkylakeX
+kernels) and its fingerprint no longer matches. Such a patient is recognized by its identity instead.
 """
 
 from __future__ import annotations
