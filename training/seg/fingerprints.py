@@ -102,12 +102,13 @@ def record_training_patients(out_dir: Path, cohort: Path, split: dict, *, init_w
         if old.get("cohort") == str(cohort) else {}
     ids = [(s, pid) for s in SEEN_SETS for pid in split[s]]
     patients: dict[str, dict[str, str]] = {s: {} for s in SEEN_SETS}
+    synthetic: dict[str, str] = {}
     for i, (s, pid) in enumerate(ids):
         patients[s][pid] = known.get(pid) or patient_fingerprint(cohort / pid)
+        if (ident := synthetic_identity(cohort / pid)) is not None:
+            synthetic[pid] = ident
         if progress:
             progress(i + 1, len(ids), pid)
-    synthetic = {pid: ident for s in SEEN_SETS for pid in split[s]
-                 if (ident := synthetic_identity(cohort / pid)) is not None}
     init = old.get("init_weights") if resume else None
     if init_weights is not None:
         init = {"path": str(Path(init_weights).resolve()), "sha256": sha256_file(init_weights)}
@@ -178,12 +179,10 @@ def load_seen(model_dir: Path) -> Seen:
 
 
 def _add_record(seen: Seen, record: dict, model_dir: Path) -> None:
+    synthetic = record.get("synthetic") or {}
     for s in SEEN_SETS:
         for pid, fp in record.get("patients", {}).get(s, {}).items():
             seen.fingerprints.setdefault(fp, f"{s} patient {pid} of {model_dir}")
-    synthetic = record.get("synthetic") or {}
-    for s in SEEN_SETS:
-        for pid in record.get("patients", {}).get(s, {}):
             if pid in synthetic:
                 seen.synthetic.setdefault(synthetic[pid], f"{s} patient {pid} of {model_dir}")
 
